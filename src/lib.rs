@@ -1,6 +1,24 @@
+//! heapscope's Rust core: the object-graph walk and sizing behind `heapscope.asizeof`.
+//!
+//! The module list is the architecture: raw CPython access in `cpython`, per-type rules
+//! in `rules`, the walk in `walk`, what an `Asizer` remembers in `ledger`, and the
+//! Python-facing class in `sizer`.
+
+mod cpython;
+mod ledger;
+mod names;
+mod rules;
+mod sizer;
+mod visited;
+mod walk;
+
 use pyo3::prelude::*;
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<sizer::Sizer>()?;
+    m.add_function(wrap_pyfunction!(sizer::getsizeof, m)?)?;
+    m.add_function(wrap_pyfunction!(sizer::named_referents, m)?)?;
     Ok(())
 }

@@ -1,0 +1,20 @@
+"""heapscope: how much memory Python objects take, and which objects live, grow and leak.
+
+A drop-in, much faster successor to pympler with a Rust core::
+
+    from heapscope.asizeof import asizeof   # was: from pympler.asizeof import asizeof
+    asizeof(my_object)
+"""
+
+from heapscope._core import __version__
+
+__all__ = ["__version__", "asizeof"]
+
+
+def __getattr__(name: str):
+    # Submodules load on first use, so `import heapscope` stays cheap.
+    if name in __all__:
+        import importlib
+
+        return importlib.import_module(f"heapscope.{name}")
+    raise AttributeError(f"module 'heapscope' has no attribute {name!r}")

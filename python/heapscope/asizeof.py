@@ -1,0 +1,711 @@
+"""Deep sizes of Python objects: a drop-in replacement for ``pympler.asizeof``.
+
+``asizeof(obj)`` is the number of bytes ``obj`` occupies together with everything it
+references, each object counted once however often it is shared, cycles included::
+
+    >>> from heapscope.asizeof import asizeof
+    >>> asizeof({'a': [1, 2, 3]}) > 0
+    True
+
+What is counted
+    Every object reachable from the given objects through the references below, with its
+    *flat size*: what ``sys.getsizeof`` reports (the object's own memory, including its
+    GC header, a list's item array, a dict's hash table, a numpy array's data buffer if it
+    owns it), rounded up to ``align`` bytes (8 by default). Instances of classes without a
+    ``__dict__`` object (Python 3.11+ keeps attributes inline) also count the memory of
+    those inline values, which ``sys.getsizeof`` leaves out.
+
+References followed
+    Items of lists, tuples, sets and frozensets; keys and values of dicts and dict
+    subclasses (``defaultdict``, ``OrderedDict``, ``Counter``); an instance's ``__dict__``
+    (or its inline attribute values), its class and its ``__slots__`` values; a named
+    tuple's items; a module's globals (for a module given directly); the referent of a
+    weak reference; a numpy array's ``base``; exception ``args``; and the named attributes
+    pympler follows for properties, iterators, generators and tracebacks.
+
+What is not counted, by default
+    Classes, functions, methods, code objects and modules referenced from the sized
+    objects: they are shared infrastructure, not data (pass ``code=True`` to include
+    functions, classes and code). Instances of ``object``, builtin functions and frames
+    are skipped too (``ignored=False`` and ``frames=True`` include them). Other objects
+    referenced only by a C extension type's internals are not reached.
+
+Nothing is created while measuring: unlike pympler, heapscope never makes an instance's
+``__dict__`` exist, so measuring twice gives the same answer. See ``docs/differences.md``
+for every place where heapscope and pympler disagree and why.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+from heapscope import _core
+from heapscope._typedefs import TypeInfo, type_info
+
+__all__ = [
+    "Asized",
+    "Asizer",
+    "asized",
+    "asizeof",
+    "asizesof",
+    "basicsize",
+    "flatsize",
+    "itemsize",
+    "leng",
+    "named_refs",
+    "refs",
+]
+
+_POINTER_SIZE = 8 if sys.maxsize > 2**32 else 4
+
+#: Every option ``asizeof``, ``asizesof``, ``asized`` and ``Asizer`` accept, with its default.
+DEFAULTS: Dict[str, Any] = {
+    "above": 1024,
+    "align": 8,
+    "clip": 80,
+    "code": False,
+    "cutoff": 10,
+    "derive": False,
+    "detail": 0,
+    "frames": False,
+    "ignored": True,
+    "infer": False,
+    "limit": None,
+    "stats": 0,
+    "stream": None,
+}
+
+
+def _check_int(where: str, name: str, value: Any, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{where}(): option {name}={value!r} must be an int >= {minimum}")
+    if value < minimum:
+        raise ValueError(f"{where}(): option {name}={value!r} must be >= {minimum}")
+    return value
+
+
+def _check_align(where: str, align: Any) -> int:
+    align = _check_int(where, "align", align)
+    if align > 1 and align & (align - 1):
+        raise ValueError(f"{where}(): option align={align} must be 0, 1 or a power of 2")
+    return align
+
+
+def _check_options(where: str, opts: Dict[str, Any], allowed: Sequence[str]) -> None:
+    """Raise ``TypeError`` for unknown options and ``ValueError`` for bad values."""
+    unknown = sorted(set(opts) - set(allowed))
+    if unknown:
+        names = ", ".join(repr(n) for n in unknown)
+        raise TypeError(
+            f"{where}() got unexpected keyword option{'s' if len(unknown) > 1 else ''} {names}; "
+            f"valid options are: {', '.join(sorted(allowed))}"
+        )
+    if opts.get("align") is not None:
+        _check_align(where, opts["align"])
+    for name in ("above", "clip", "cutoff", "detail"):
+        if opts.get(name) is not None:
+            _check_int(where, name, opts[name])
+    if opts.get("limit") is not None:
+        _check_int(where, "limit", opts["limit"])
+    stats = opts.get("stats")
+    if stats is not None and (isinstance(stats, bool) or not isinstance(stats, (int, float)) or stats < 0):
+        raise ValueError(f"{where}(): option stats={stats!r} must be a number >= 0")
+
+
+def _plural(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
+def _si(size: int) -> str:
+    """`` or 1.2 KiB`` for sizes of at least 1 KiB, else empty."""
+    if size < 1024:
+        return ""
+    value = float(size)
+    for unit in "KMGTPE":
+        value /= 1024
+        if value < 1024:
+            return f" or {value:.1f} {unit}iB"
+    return ""
+
+
+def _clipped_repr(obj: Any, clip: int = 80) -> str:
+    try:
+        text = repr(obj).replace(os.linesep, "\\n")
+    except Exception:
+        return "N/A"
+    if clip > 0 and len(text) > clip:
+        half = clip // 2 - 2
+        if half > 0:
+            text = text[:half] + "...." + text[-half:]
+    return text
+
+
+def _pretty_repr(obj: Any, clip: int = 0) -> str:
+    return _clipped_repr(obj, clip).strip("<>").replace("'", "")
+
+
+def _type_key_repr(key: Any, is_class: bool, clip: int) -> str:
+    text = _pretty_repr(key, clip)
+    return text + " def" if is_class else text
+
+
+class Asized:
+    """Size of an object and, down to the requested detail level, of its referents.
+
+    Attributes:
+        size: total size in bytes of the object and everything counted with it.
+        flat: the object's own flat size in bytes.
+        name: the referent's name (attribute, ``[K] key``/``[V] key: value`` for dict
+            items) or the object's ``__name__`` or clipped ``repr``.
+        refs: an ``Asized`` per referent, in the order they were reached.
+    """
+
+    __slots__ = ("flat", "name", "refs", "size")
+
+    def __init__(self, size: int, flat: int, refs: Sequence["Asized"] = (), name: Any = None) -> None:
+        self.size = size
+        self.flat = flat
+        self.name = name
+        self.refs: Tuple[Asized, ...] = tuple(refs)
+
+    def __str__(self) -> str:
+        return f"size {self.size!r}, flat {self.flat!r}, refs[{len(self.refs)}], name {self.name!r}"
+
+    def __repr__(self) -> str:
+        return f"<Asized {self}>"
+
+    def format(
+        self,
+        format: str = "%(name)s size=%(size)d flat=%(flat)d",
+        depth: int = -1,
+        order_by: str = "size",
+        indent: str = "",
+    ) -> str:
+        """The tree as text, one line per node, children indented by four spaces.
+
+        ``format`` is applied with ``name``, ``size`` and ``flat``; ``depth`` limits the
+        levels shown (-1: all); ``order_by`` sorts children by ``'size'`` or ``'flat'``
+        (largest first) or ``'name'``.
+        """
+        lines: List[str] = []
+        # An explicit stack keeps deep trees from hitting the recursion limit.
+        stack: List[Tuple[Asized, int, str]] = [(self, depth, indent)]
+        while stack:
+            node, level, pad = stack.pop()
+            lines.append(pad + (format % {"size": node.size, "flat": node.flat, "name": node.name}))
+            if level and node.refs:
+                children = sorted(node.refs, key=lambda r: getattr(r, order_by), reverse=order_by in ("size", "flat"))
+                for child in reversed(children):
+                    stack.append((child, level - 1, pad + "    "))
+        return "\n".join(lines)
+
+    def get(self, name: Any, dflt: Optional["Asized"] = None) -> Optional["Asized"]:
+        """The referent named ``name``, or ``dflt``."""
+        for ref in self.refs:
+            if ref.name == name:
+                return ref
+        return dflt
+
+
+def _build_tree(rows: List[Tuple[Optional[int], Any, int, int]]) -> Asized:
+    """Asized nodes from the core's pre-order ``(parent, name, size, flat)`` rows."""
+    children: List[List[Asized]] = [[] for _ in rows]
+    nodes: List[Asized] = []
+    for parent, name, size, flat in rows:
+        node = Asized(size, flat, name=name)
+        nodes.append(node)
+        if parent is not None:
+            children[parent].append(node)
+    for node, kids in zip(nodes, children):
+        node.refs = tuple(kids)
+    return nodes[0]
+
+
+class Asizer:
+    """Accumulating sizer: sizes objects and remembers what it has seen.
+
+    An object counted by one call is not counted again by the next until ``reset()``,
+    so ``total`` is the size of everything sized so far. Options are those of
+    ``asizeof``; ``set()`` changes some of them without forgetting anything.
+    """
+
+    def __init__(self, **opts: Any) -> None:
+        self._core = _core.Sizer()
+        self._stream: Optional[IO[str]] = None
+        self.reset(**opts)
+
+    # -- options ------------------------------------------------------------------------
+
+    def reset(
+        self,
+        above: int = 1024,
+        align: int = 8,
+        clip: int = 80,
+        code: bool = False,
+        cutoff: int = 10,
+        derive: bool = False,
+        detail: int = 0,
+        frames: bool = False,
+        ignored: bool = True,
+        infer: bool = False,
+        limit: Optional[int] = None,
+        stats: float = 0,
+        stream: Optional[IO[str]] = None,
+    ) -> None:
+        """Restore every option to the given (default) value and forget all state."""
+        _check_options(
+            "reset",
+            {"above": above, "align": align, "clip": clip, "cutoff": cutoff, "detail": detail, "limit": limit, "stats": stats},
+            DEFAULTS,
+        )
+        self._above = int(above)
+        self._clip = clip
+        self._code = bool(code)
+        self._cutoff = cutoff
+        self._derive = bool(derive)
+        self._detail = detail
+        self._frames = bool(frames)
+        self._ignored = bool(ignored)
+        self._infer = bool(infer)
+        self._limit = limit
+        self._stream = stream
+        self._core.clear()
+        self._given = 0
+        self.set(align=align, code=code, cutoff=cutoff, stats=stats)
+        # The sizer's own state is never part of a result.
+        self.exclude_objs(self, self._core)
+
+    def set(
+        self,
+        above: Optional[int] = None,
+        align: Optional[int] = None,
+        code: Optional[bool] = None,
+        cutoff: Optional[int] = None,
+        frames: Optional[bool] = None,
+        detail: Optional[int] = None,
+        limit: Optional[int] = None,
+        stats: Optional[float] = None,
+    ) -> None:
+        """Change some options; ``None`` leaves an option as it is."""
+        _check_options(
+            "set",
+            {"above": above, "align": align, "cutoff": cutoff, "detail": detail, "limit": limit, "stats": stats},
+            DEFAULTS,
+        )
+        if above is not None:
+            self._above = int(above)
+        if align is not None:
+            self._align = align
+        if code is not None:
+            self._code = bool(code)
+        if detail is not None:
+            self._detail = detail
+        if frames is not None:
+            self._frames = bool(frames)
+        if limit is not None:
+            self._limit = limit
+        if stats is not None:
+            whole = int(stats)
+            fraction = int((stats - whole) * 100.0 + 0.5)
+            self._cutoff = int(cutoff) if cutoff else (fraction or self._cutoff)
+            self._stats = whole
+        elif cutoff is not None:
+            self._cutoff = int(cutoff)
+        self._configure()
+
+    def _configure(self) -> None:
+        self._core.configure(
+            align=self._align,
+            code=self._code,
+            ignored=self._ignored,
+            limit=self._limit,
+            detail=self._detail,
+            stats=self._stats,
+            above=max(self._above, 0),
+            frames=self._frames,
+            infer=self._infer,
+            clip=max(self._clip, 0),
+        )
+
+    # -- sizing -------------------------------------------------------------------------
+
+    def asizeof(self, *objs: Any, **opts: Any) -> int:
+        """Combined size of ``objs`` not counted before (options as in ``set``)."""
+        if opts:
+            self.set(**opts)
+        self._given += len(objs)
+        return self._core.asizeof(objs)
+
+    def asizesof(self, *objs: Any, **opts: Any) -> Tuple[int, ...]:
+        """Size of each of ``objs``; an object counted before (or given twice) adds 0."""
+        if opts:
+            self.set(**opts)
+        self._given += len(objs)
+        return tuple(self._core.sizes(objs, False))
+
+    def asized(self, *objs: Any, **opts: Any) -> Union[Asized, Tuple[Asized, ...]]:
+        """An ``Asized`` tree per object (a single one for a single object)."""
+        if opts:
+            self.set(**opts)
+        self._given += len(objs)
+        trees: Dict[int, Asized] = {}
+        result = []
+        for rows in self._core.sizes(objs, True):
+            key = id(rows)
+            if key not in trees:
+                trees[key] = _build_tree(rows)
+            result.append(trees[key])
+        return result[0] if len(result) == 1 else tuple(result)
+
+    def exclude_refs(self, *objs: Any) -> None:
+        """Do not follow references to ``objs``; they are still sized when given directly."""
+        self._core.exclude_refs(*objs)
+
+    def exclude_objs(self, *objs: Any) -> None:
+        """Never size ``objs``, given directly or referenced."""
+        self._core.exclude_objs(*objs)
+
+    def exclude_types(self, *objs: Any) -> None:
+        """Never size instances of the classes in ``objs``, nor those classes (exact types)."""
+        self._core.exclude_types(*objs)
+
+    # -- results ------------------------------------------------------------------------
+
+    @property
+    def total(self) -> int:
+        """Total size of everything sized since the last reset."""
+        return self._core.total
+
+    @property
+    def sized(self) -> int:
+        """Number of distinct objects reached."""
+        return self._core.sized
+
+    @property
+    def seen(self) -> int:
+        """Number of times objects were reached (shared objects count each time)."""
+        return self._core.seen
+
+    @property
+    def duplicate(self) -> int:
+        """Number of objects reached more than once."""
+        return self._core.duplicate
+
+    @property
+    def missed(self) -> int:
+        """Objects whose size could not be read (their ``__sizeof__`` failed); each was
+        counted with its basic size instead."""
+        return self._core.missed
+
+    @property
+    def ranked(self) -> int:
+        """Number of objects larger than ``above`` bytes (with ``stats`` >= 1)."""
+        return self._core.ranked
+
+    @property
+    def excluded(self) -> Tuple[Any, ...]:
+        """The classes excluded with ``exclude_types``."""
+        return tuple(self._core.excluded_types())
+
+    above = property(lambda self: self._above, doc="Size threshold of the largest-objects list.")
+    align = property(lambda self: self._align, doc="Size alignment in bytes.")
+    clip = property(lambda self: self._clip, doc="Longest repr shown.")
+    code = property(lambda self: self._code, doc="Whether functions, classes and code are sized.")
+    cutoff = property(lambda self: self._cutoff, doc="Entries shown by the statistics.")
+    derive = property(lambda self: self._derive, doc="Accepted for pympler compatibility.")
+    detail = property(lambda self: self._detail, doc="Levels of referents in Asized trees.")
+    frames = property(lambda self: self._frames, doc="Whether frames are sized.")
+    ignored = property(lambda self: self._ignored, doc="Whether shared infrastructure is skipped.")
+    infer = property(lambda self: self._infer, doc="Whether dict-like objects are inferred.")
+    limit = property(lambda self: self._limit, doc="Deepest level followed (None: no limit).")
+    stats = property(lambda self: self._stats, doc="Statistics level printed.")
+
+    # -- printing -----------------------------------------------------------------------
+
+    def _print(self, text: str, file: Optional[IO[str]] = None, **print_options: Any) -> None:
+        print(text, file=file or self._stream or sys.stdout, **print_options)
+
+    def print_summary(self, w: int = 0, objs: Sequence[Any] = (), **print3options: Any) -> None:
+        """Print the totals: bytes, alignment, objects given, sized, seen, missed, ..."""
+        out = lambda text: self._print(text, **print3options)  # noqa: E731
+        total = self.total
+        out(f"{total:{w}d} bytes{_si(total)}{' (incl. code)' if self._code else ''}")
+        if self._align > 1:
+            out(f"{self._align:{w}d} byte aligned")
+        out(f"{_POINTER_SIZE:{w}d} byte sizeof(void*)")
+        n = len(objs or ())
+        out(f"{n:{w}d} object{_plural(n)} given")
+        for label, count in (("sized", self.sized),):
+            out(f"{count:{w}d} object{_plural(count)} {label}")
+        if self.excluded:
+            n = self._core.excluded_count
+            out(f"{n:{w}d} object{_plural(n)} excluded")
+        n = self.seen
+        out(f"{n:{w}d} object{_plural(n)} seen")
+        if self.ranked > 0:
+            out(f"{self.ranked:{w}d} object{_plural(self.ranked)} ranked")
+        out(f"{self.missed:{w}d} object{_plural(self.missed)} missed")
+        out(f"{self.duplicate:{w}d} duplicate{_plural(self.duplicate)}")
+        if self._core.depth > 0:
+            out(f"{self._core.depth:{w}d} deepest recursion")
+
+    def print_largest(self, w: int = 0, cutoff: int = 0, **print3options: Any) -> None:
+        """Print the largest objects (those over ``above`` bytes), at most ``cutoff``."""
+        ranks = self._core.ranks()
+        n = min(len(ranks), max(int(cutoff) if cutoff else self._cutoff, 0))
+        if n <= 0 or self._above <= 0:
+            return
+        self._print(
+            f"{os.linesep}{n:{w}d} largest object{_plural(n)} (of {self.ranked} over {self._above} bytes{_si(self._above)})",
+            **print3options,
+        )
+        index = {obj_id: i for i, (_, _, _, _, _, obj_id, _) in enumerate(ranks)}
+        for size, key, is_class, obj, depth, obj_id, parent_id in ranks[:n]:
+            where = f" (at {depth})" if depth > 0 else ""
+            parent = f", pix {index.get(parent_id, '?')}" if parent_id else ""
+            self._print(
+                f"{size:{w}d} bytes{_si(size)}: {_type_key_repr(key, is_class, self._clip)}: "
+                f"{_clipped_repr(obj, self._clip)}{_length_text(obj)}, ix {index.get(obj_id, '?')}{where}{parent}",
+                **print3options,
+            )
+
+    def print_profiles(self, w: int = 0, cutoff: int = 0, **print3options: Any) -> None:
+        """Print, per type, the number of objects and their total, average and largest
+        flat size, largest first, down to ``cutoff`` percent of the total."""
+        profiles = self._core.profiles()
+        if not profiles:
+            return
+        grand = self.total
+        percent = int(cutoff) if cutoff else self._cutoff
+        threshold = int(percent * 0.01 * grand) if grand else 0
+        self._print(
+            f"{os.linesep}{len(profiles):{w}d} profile{_plural(len(profiles))}:  total"
+            f"{' (% of grand total)' if grand else ''}, average, and largest flat size"
+            f"{' (incl. code)' if self._code else ''}:  largest object",
+            **print3options,
+        )
+        rows = sorted(profiles, key=lambda p: (p[3], p[2]), reverse=True)
+        remaining = len(rows)
+        for key, is_class, number, total, high, largest in rows:
+            average = int(total / number) if number > 1 else total
+            share = f" ({100.0 * total / grand:.0f}%)" if grand else ""
+            self._print(
+                f"{number:{w}d} {_type_key_repr(key, is_class, self._clip)} object{_plural(number)}:  "
+                f"{total}{_si(total)}{share}, {average}{_si(average)}, {high}{_si(high)}:  "
+                f"{_clipped_repr(largest, self._clip)}{_length_text(largest)}",
+                **print3options,
+            )
+            remaining -= 1
+            if remaining > 1 and total < threshold:
+                self._print(f"{remaining:+{w}d} profiles below cutoff ({percent:.0f}%)", **print3options)
+                break
+
+    def print_stats(
+        self,
+        objs: Sequence[Any] = (),
+        opts: Dict[str, Any] = {},
+        sized: Sequence[Any] = (),
+        sizes: Sequence[int] = (),
+        stats: float = 3,
+        **print3options: Any,
+    ) -> None:
+        """Print the summary, the largest objects (stats >= 1), per-type profiles
+        (stats >= 2) and the type table (stats >= 3)."""
+        level = min(opts.get("stats", stats) or 0, self._stats)
+        if level <= 0:
+            return
+        w = len(str(self.missed + self.seen + self.total)) + 1
+        options = ", ".join(sorted(f"{k}={v!r}" for k, v in opts.items()))
+        sep = ", " if options and objs else ""
+        if sized and objs:
+            if len(objs) > 1:
+                self._print(f"{os.linesep}asized(...{sep}{options}) ...", **print3options)
+                for i, tree in enumerate(sized):
+                    self._print(f"{i:{w - 1}d}: {tree}", **print3options)
+            else:
+                self._print(f"{os.linesep}asized({options}): {sized}", **print3options)
+        elif sizes and objs:
+            self._print(f"{os.linesep}asizesof(...{sep}{options}) ...", **print3options)
+            for size, obj in zip(sizes, objs):
+                self._print(f"{size:{w}d} bytes{_si(size)}:  {_clipped_repr(obj, self._clip)}", **print3options)
+        else:
+            shown = _clipped_repr(objs, self._clip) if objs else ""
+            self._print(f"{os.linesep}asizeof({shown}{sep}{options}) ...", **print3options)
+        self.print_summary(w=w, objs=objs, **print3options)
+        whole = int(level)
+        cut = int((level - whole) * 100.0 + 0.5) or self._cutoff
+        self.print_largest(w=w, cutoff=cut if whole < 2 else 10, **print3options)
+        if whole > 1:
+            self.print_profiles(w=w, cutoff=cut, **print3options)
+            if whole > 2:
+                self.print_typedefs(w=w, **print3options)
+
+    def print_typedefs(self, w: int = 0, **print3options: Any) -> None:
+        """Print the per-type sizing rules of the types profiled so far: basic size,
+        item size and whether their referents are followed."""
+        rows = []
+        for key, is_class, *_ in self._core.profiles():
+            info = type_info(key) if not is_class else None
+            name = _type_key_repr(key, is_class, self._clip)
+            if info is None:
+                rows.append(f"{'':{w}s} {name}:  class object")
+            else:
+                rows.append(f"{'':{w}s} {name}:  {info.base}, {info.item}, {info.leng_name}")
+        if rows:
+            self._print(f"{os.linesep}{len(rows):{w}d} type{_plural(len(rows))}:  basicsize, itemsize, _len_()", **print3options)
+            for row in sorted(rows):
+                self._print(row, **print3options)
+
+
+def _length_text(obj: Any) -> str:
+    try:
+        n = leng(obj)
+    except Exception:
+        return ""
+    if n is None:
+        return ""
+    try:
+        extended = "!" if n > len(obj) else ""
+    except Exception:
+        extended = ""
+    return f" leng {n}{extended}"
+
+
+# -- module-level functions -----------------------------------------------------------
+
+
+def _sizer_for(where: str, opts: Dict[str, Any], allowed: Sequence[str] = tuple(DEFAULTS)) -> Asizer:
+    _check_options(where, opts, allowed)
+    return Asizer(**opts)
+
+
+def asizeof(*objs: Any, **opts: Any) -> int:
+    """Combined size in bytes of ``objs`` and everything they reference, each object
+    counted once.
+
+    Options (pympler's, with the same defaults except ``limit``):
+
+    - ``align=8``: round every flat size up to this power of 2 (0 or 1: no rounding).
+    - ``all=False``: with no ``objs``, size every object the garbage collector tracks.
+    - ``clip=80``: longest repr in printed statistics.
+    - ``code=False``: also size functions, classes, methods and code objects.
+    - ``cutoff=10``: number of largest objects / profile percentage printed.
+    - ``derive=False``, ``infer=False``: ``infer`` treats objects with the mapping
+      methods as dicts; ``derive`` is accepted and changes nothing (see docs).
+    - ``detail=0``: levels of referents in ``asized`` trees.
+    - ``frames=False``: also size frame objects.
+    - ``ignored=True``: skip shared infrastructure (``object()`` instances, builtins).
+    - ``limit=None``: deepest level of references followed (None: no limit; pympler's
+      default of 100 silently undercounts deeper structures).
+    - ``stats=0``: print statistics (1: summary and largest objects, 2: per-type
+      profiles, 3: type table); ``above=1024`` is the largest-objects threshold.
+    - ``stream=None``: where statistics are printed (default ``sys.stdout``).
+
+    Raises ``TypeError`` for an unknown option and ``ValueError`` for a bad value.
+    Objects whose ``__sizeof__`` fails are counted with their basic size (see
+    ``Asizer.missed``), never raising.
+
+    >>> asizeof([1, 2]) == asizeof([1, 2], limit=1)
+    True
+    """
+    everything = opts.pop("all", None)
+    _check_options("asizeof", opts, DEFAULTS)
+    if everything not in (None, False, True):
+        raise ValueError(f"asizeof(): option all={everything!r} must be True or False")
+    exclude: Optional[List[Any]] = None
+    if not objs and everything:
+        exclude = gc.get_objects()
+        objs = tuple(exclude)
+    if not objs:
+        return 0
+    sizer = Asizer(**opts)
+    if exclude is not None:
+        sizer.exclude_objs(exclude, objs)
+    size = sizer.asizeof(*objs)
+    sizer.print_stats(objs=objs, opts=opts)
+    return size
+
+
+def asizesof(*objs: Any, **opts: Any) -> Tuple[int, ...]:
+    """A tuple with the size of each of ``objs``; an object already counted with an
+    earlier one (shared, or given twice) adds nothing. Options as in ``asizeof``."""
+    sizer = _sizer_for("asizesof", opts)
+    if not objs:
+        return ()
+    sizes = sizer.asizesof(*objs)
+    sizer.print_stats(objs, opts=opts, sizes=sizes)
+    return sizes
+
+
+def asized(*objs: Any, **opts: Any) -> Union[Asized, Tuple[Asized, ...]]:
+    """An ``Asized`` size tree per object, referents named down to ``detail`` levels
+    (a single tree for a single object). Options as in ``asizeof``.
+
+    >>> tree = asized({'k': [1, 2]}, detail=1)
+    >>> [ref.name for ref in tree.refs]
+    ['[K] k', '[V] k: [1, 2]']
+    """
+    sizer = _sizer_for("asized", opts)
+    if not objs:
+        return ()
+    trees = sizer.asized(*objs)
+    sizer.print_stats(objs, opts=opts, sized=trees)
+    return trees
+
+
+_TYPEDEF_OPTIONS = ("derive", "infer", "save")
+
+
+def _type_info_for(where: str, obj: Any, opts: Dict[str, Any]) -> TypeInfo:
+    _check_options(where, opts, _TYPEDEF_OPTIONS)
+    return type_info(obj, instance=True)
+
+
+def basicsize(obj: Any, **opts: Any) -> int:
+    """The basic size of ``obj``'s type in bytes, GC header included (pympler's
+    per-type figure; flat sizes come from ``flatsize``)."""
+    return _type_info_for("basicsize", obj, opts).base
+
+
+def itemsize(obj: Any, **opts: Any) -> int:
+    """The size in bytes of one item of ``obj`` (0 for objects without items)."""
+    return _type_info_for("itemsize", obj, opts).item_size(obj)
+
+
+def leng(obj: Any, **opts: Any) -> Optional[int]:
+    """The length of ``obj`` in items as pympler estimates it (allocated slots for
+    lists, dicts and sets), or ``None`` for objects without items."""
+    return _type_info_for("leng", obj, opts).length(obj)
+
+
+def flatsize(obj: Any, align: int = 0, **opts: Any) -> int:
+    """The flat size of ``obj`` in bytes (``sys.getsizeof`` plus inline instance values),
+    rounded up to ``align`` (a power of 2; 0 or 1: no rounding)."""
+    _check_options("flatsize", opts, _TYPEDEF_OPTIONS)
+    align = _check_align("flatsize", align)
+    sizer = _core.Sizer()
+    sizer.configure(
+        align=align, code=True, ignored=False, limit=0, detail=0, stats=0, above=0,
+        frames=True, infer=bool(opts.get("infer")), clip=80,
+    )
+    return sizer.flatsize(obj)
+
+
+def refs(obj: Any, **opts: Any) -> Optional[Iterator[Any]]:
+    """An iterator over the referents ``asizeof`` follows from ``obj``, or ``None`` if
+    it follows none."""
+    _check_options("refs", opts, _TYPEDEF_OPTIONS)
+    found = _core.named_referents(obj)
+    if not found and not type_info(obj, instance=True).has_refs:
+        return None
+    return iter([ref for _, ref in found])
+
+
+def named_refs(obj: Any, **opts: Any) -> List[Tuple[str, Any]]:
+    """``(name, referent)`` for the named referents ``asizeof`` follows from ``obj``
+    (attributes, dict items); items of sequences have no name and are left out."""
+    _check_options("named_refs", opts, _TYPEDEF_OPTIONS)
+    return [(name, ref) for name, ref in _core.named_referents(obj) if name is not None]

@@ -1,0 +1,208 @@
+//! What an `Asizer` remembers between calls until it is reset: the objects seen (and how
+//! often), objects and types excluded, totals, the largest objects and per-type profiles.
+
+use crate::cpython::{self, RawObj, Strong};
+use crate::visited::VisitedSet;
+use ahash::AHashMap;
+use indexmap::IndexMap;
+use pyo3::ffi;
+
+/// Objects marked before they are reached.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mark {
+    /// Never sized (`exclude_objs`).
+    Excluded,
+    /// Sized only when given as a top-level object, not as a referent (`exclude_refs`).
+    RefOnly,
+}
+
+/// The key objects are profiled and excluded by: their type, or, for classes whose
+/// metaclass is `type`, the class itself.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct ProfileKey {
+    pub address: usize,
+    pub is_class: bool,
+}
+
+impl ProfileKey {
+    pub fn of(obj: RawObj) -> ProfileKey {
+        // SAFETY: callers pass live objects.
+        unsafe {
+            if ffi::PyType_CheckExact(obj) != 0 {
+                ProfileKey { address: obj as usize, is_class: true }
+            } else {
+                ProfileKey { address: cpython::type_of(obj) as usize, is_class: false }
+            }
+        }
+    }
+
+    fn object(&self) -> RawObj {
+        self.address as RawObj
+    }
+}
+
+pub struct Profile {
+    pub key: Strong,
+    pub is_class: bool,
+    pub number: u64,
+    pub total: u64,
+    pub high: u64,
+    pub largest: Strong,
+}
+
+pub struct Rank {
+    pub key: Strong,
+    pub is_class: bool,
+    pub obj: Strong,
+    pub size: u64,
+    pub depth: u32,
+    pub parent_id: usize,
+}
+
+pub const MAX_RANKS: usize = 100;
+
+#[derive(Default)]
+pub struct Ledger {
+    pub visited: VisitedSet,
+    /// Extra encounters of objects reached more than once.
+    pub repeats: AHashMap<usize, u64>,
+    pub marks: AHashMap<usize, Mark>,
+    /// Types whose instances are excluded, and classes excluded as objects; with counts.
+    excluded_instances: IndexMap<usize, (Strong, u64)>,
+    excluded_classes: IndexMap<usize, (Strong, u64)>,
+    /// Temporaries produced by attribute reads, kept so their addresses stay unique.
+    pub keepalive: Vec<Strong>,
+    pub total: u64,
+    pub missed: u64,
+    pub depth: u32,
+    pub ranked: u64,
+    pub ranks: Vec<Rank>,
+    pub profiles: IndexMap<ProfileKey, Profile>,
+}
+
+impl Ledger {
+    /// Forgets everything but the excluded types (whose counts restart at zero).
+    pub fn clear(&mut self) {
+        let instances = std::mem::take(&mut self.excluded_instances);
+        let classes = std::mem::take(&mut self.excluded_classes);
+        *self = Ledger::default();
+        self.excluded_instances = instances.into_iter().map(|(k, (o, _))| (k, (o, 0))).collect();
+        self.excluded_classes = classes.into_iter().map(|(k, (o, _))| (k, (o, 0))).collect();
+    }
+
+    /// Number of distinct objects reached.
+    pub fn sized(&self) -> u64 {
+        self.visited.len() as u64
+    }
+
+    /// Number of times objects were reached.
+    pub fn seen(&self) -> u64 {
+        self.sized() + self.repeats.values().sum::<u64>()
+    }
+
+    pub fn duplicate(&self) -> u64 {
+        self.repeats.len() as u64
+    }
+
+    pub fn excluded_count(&self) -> u64 {
+        self.excluded_instances.values().chain(self.excluded_classes.values()).map(|(_, n)| n).sum()
+    }
+
+    pub fn excluded_types(&self) -> impl Iterator<Item = &Strong> {
+        self.excluded_instances.values().map(|(o, _)| o)
+    }
+
+    /// Marks `obj` to be sized only at the top level, unless already known.
+    pub fn exclude_refs(&mut self, obj: RawObj) {
+        let address = cpython::address(obj);
+        if !self.visited.contains(address) {
+            self.marks.entry(address).or_insert(Mark::RefOnly);
+        }
+    }
+
+    /// Marks `obj` never to be sized, unless already known.
+    pub fn exclude_obj(&mut self, obj: RawObj) {
+        let address = cpython::address(obj);
+        if !self.visited.contains(address) {
+            self.marks.entry(address).or_insert(Mark::Excluded);
+        }
+    }
+
+    /// Excludes the instances of class `obj` and the class itself; other objects are
+    /// ignored, as in pympler.
+    ///
+    /// # Safety
+    /// `obj` must be alive.
+    pub unsafe fn exclude_type(&mut self, obj: RawObj) {
+        // SAFETY: `obj` is alive; a class is held strongly by the ledger from here on.
+        unsafe {
+            if ffi::PyType_CheckExact(obj) == 0 {
+                return;
+            }
+            let address = cpython::address(obj);
+            self.excluded_instances.entry(address).or_insert_with(|| (Strong::from_borrowed(obj), 0));
+            self.excluded_classes.entry(address).or_insert_with(|| (Strong::from_borrowed(obj), 0));
+        }
+    }
+
+    #[inline]
+    pub fn is_type_excluded(&self, obj: RawObj) -> bool {
+        if self.excluded_instances.is_empty() {
+            return false;
+        }
+        let key = ProfileKey::of(obj);
+        let map = if key.is_class { &self.excluded_classes } else { &self.excluded_instances };
+        map.contains_key(&key.address)
+    }
+
+    pub fn count_excluded(&mut self, obj: RawObj) {
+        let key = ProfileKey::of(obj);
+        let map = if key.is_class { &mut self.excluded_classes } else { &mut self.excluded_instances };
+        if let Some((_, count)) = map.get_mut(&key.address) {
+            *count += 1;
+        }
+    }
+
+    /// Another encounter of a top-level object given twice (pympler's `again`).
+    pub fn again(&mut self, obj: RawObj) {
+        let address = cpython::address(obj);
+        if self.visited.contains(address) {
+            *self.repeats.entry(address).or_insert(0) += 1;
+        } else if self.marks.get(&address) == Some(&Mark::RefOnly) {
+            self.marks.remove(&address);
+            self.visited.insert(address);
+        }
+    }
+
+    pub fn profile(&mut self, key: ProfileKey, obj: Strong, flat: u64) {
+        let profile = self.profiles.entry(key).or_insert_with(|| Profile {
+            // SAFETY: the key object is the live type (or class) of the live `obj`.
+            key: unsafe { Strong::from_borrowed(key.object()) },
+            is_class: key.is_class,
+            number: 0,
+            total: 0,
+            high: 0,
+            largest: obj.clone(),
+        });
+        profile.number += 1;
+        profile.total += flat;
+        if profile.high < flat {
+            profile.high = flat;
+            profile.largest = obj;
+        }
+    }
+
+    /// Keeps the largest objects by total size, largest first, ties in arrival order.
+    pub fn rank(&mut self, obj: Strong, size: u64, depth: u32, parent_id: usize) {
+        self.ranked += 1;
+        let at = self.ranks.partition_point(|r| size < r.size);
+        if at >= MAX_RANKS {
+            return;
+        }
+        let key = ProfileKey::of(obj.as_ptr());
+        // SAFETY: the key object is the live type (or class) of the live `obj`.
+        let key_obj = unsafe { Strong::from_borrowed(key.object()) };
+        self.ranks.insert(at, Rank { key: key_obj, is_class: key.is_class, obj, size, depth, parent_id });
+        self.ranks.truncate(MAX_RANKS);
+    }
+}

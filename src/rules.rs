@@ -1,0 +1,526 @@
+//! Per-type rules: how an object's flat size is computed and which referents count.
+//!
+//! The rules reproduce pympler's accounting so that the numbers agree: a table of exact
+//! builtin types (one entry per type, see [`STATIC_TYPES`]) and, for every other type,
+//! the same classification pympler applies (modules, frames, code, callables, dict
+//! subclasses, cells, named tuples, numpy arrays, arrays, instances).
+
+use crate::cpython::{self, RawObj, RawType, Strong};
+use ahash::AHashMap;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyString};
+use std::ffi::CStr;
+use std::rc::Rc;
+
+/// Which referents of an object are sized along with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refs {
+    None,
+    /// Items of a list, tuple or set.
+    List,
+    Tuple,
+    Set,
+    /// Keys and values of a real dict (also dict subclasses).
+    Dict,
+    /// Keys and values of the mapping behind a `mappingproxy`.
+    MappingProxy,
+    /// Keys and values of the module's dict, followed for a top-level module only.
+    Module,
+    /// `__dict__` (or values kept without one), `__class__`, then `__slots__` values.
+    Instance,
+    /// `__class__`, `__slots__` values, then the tuple items.
+    NamedTuple,
+    /// The referent of a weak reference (None once it died).
+    WeakRef,
+    /// What `tp_traverse` reports (iterators).
+    Traverse,
+    /// `.items()` of a dict-like object that is not a dict.
+    DictLike,
+    /// Named attributes, read with `getattr`.
+    Attrs(&'static AttrSpec),
+}
+
+/// Attributes followed by an [`Refs::Attrs`] rule: the `names` present, then every name of
+/// `dir(obj)` starting with `prefix`, except `exclude`. With `via`, the attributes are
+/// read from `getattr(obj, via)` instead of the object.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AttrSpec {
+    pub via: Option<&'static str>,
+    pub names: &'static [&'static str],
+    pub prefix: Option<&'static str>,
+    pub exclude: &'static [&'static str],
+}
+
+impl AttrSpec {
+    const fn names(names: &'static [&'static str]) -> AttrSpec {
+        AttrSpec { via: None, names, prefix: None, exclude: &[] }
+    }
+    const fn prefix(prefix: &'static str) -> AttrSpec {
+        AttrSpec { via: None, names: &[], prefix: Some(prefix), exclude: &[] }
+    }
+}
+
+pub static DOC_ATTRS: AttrSpec = AttrSpec::names(&["__doc__"]);
+pub static PROPERTY_ATTRS: AttrSpec = AttrSpec { prefix: Some("f"), ..AttrSpec::names(&["__doc__"]) };
+pub static EXCEPTION_ATTRS: AttrSpec = AttrSpec::names(&["args", "filename", "lineno", "msg", "text"]);
+pub static STAT_ATTRS: AttrSpec = AttrSpec::prefix("st_");
+pub static STATVFS_ATTRS: AttrSpec = AttrSpec::prefix("f_");
+pub static TRACEBACK_ATTRS: AttrSpec = AttrSpec::prefix("tb_");
+pub static FRAME_ATTRS: AttrSpec = AttrSpec::prefix("f_");
+pub static CODE_ATTRS: AttrSpec = AttrSpec::prefix("co_");
+pub static METHOD_ATTRS: AttrSpec = AttrSpec { prefix: Some("im_"), ..AttrSpec::names(&["__doc__", "__name__", "__code__"]) };
+pub static FUNCTION_ATTRS: AttrSpec = AttrSpec {
+    via: None,
+    names: &["__doc__", "__name__", "__code__", "__closure__"],
+    prefix: Some("func_"),
+    exclude: &["func_globals"],
+};
+pub static CLASS_ATTRS: AttrSpec =
+    AttrSpec::names(&["__class__", "__doc__", "__mro__", "__name__", "__slots__", "__weakref__", "__dict__"]);
+pub static GENERATOR_ATTRS: AttrSpec = AttrSpec { via: Some("gi_frame"), ..AttrSpec::names(&["f_locals", "f_code"]) };
+pub static NUMPY_ATTRS: AttrSpec = AttrSpec::names(&["base"]);
+
+/// How the flat size (what `sys.getsizeof` reports) is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flat {
+    /// `object.__sizeof__`: basic size plus items.
+    Object,
+    Int,
+    Str,
+    List,
+    Dict,
+    Set,
+    ByteArray,
+    /// The type has its own `__sizeof__`: call it.
+    Call,
+}
+
+/// A `__slots__` entry of an instance's type.
+pub enum Slot {
+    /// Read straight from the object at this offset.
+    Member { name: Py<PyString>, offset: usize },
+    /// Shadowed or unusual: read with `getattr`.
+    Attr { name: Py<PyString> },
+}
+
+impl Slot {
+    pub fn name(&self) -> &Py<PyString> {
+        match self {
+            Slot::Member { name, .. } | Slot::Attr { name } => name,
+        }
+    }
+}
+
+/// Everything the walker needs to know about the objects of one type.
+pub struct Rule {
+    pub refs: Refs,
+    pub flat: Flat,
+    /// Counted only with `code=True` (functions, classes, code, methods).
+    pub code_only: bool,
+    /// Skipped while the `ignored` option is on (its default).
+    pub ignored: bool,
+    /// Objects of this type are classes: `ignored` is decided per class.
+    pub is_class: bool,
+    pub is_module: bool,
+    pub slots: Rc<[Slot]>,
+}
+
+struct StaticRule {
+    refs: Refs,
+    code_only: bool,
+    ignored: bool,
+}
+
+const fn data(refs: Refs) -> StaticRule {
+    StaticRule { refs, code_only: false, ignored: false }
+}
+const fn code(refs: Refs) -> StaticRule {
+    StaticRule { refs, code_only: true, ignored: false }
+}
+const fn code_ignored() -> StaticRule {
+    StaticRule { refs: Refs::None, code_only: true, ignored: true }
+}
+
+/// Exact types with a fixed rule, as Python expressions evaluated once per interpreter.
+/// A new builtin type is one line here.
+const STATIC_TYPES: &[(&CStr, StaticRule)] = &[
+    (c"complex", data(Refs::None)),
+    (c"float", data(Refs::None)),
+    (c"int", data(Refs::None)),
+    (c"bool", data(Refs::None)),
+    (c"type(None)", data(Refs::None)),
+    (c"type(Ellipsis)", data(Refs::None)),
+    (c"type(NotImplemented)", data(Refs::None)),
+    (c"str", data(Refs::None)),
+    (c"bytes", data(Refs::None)),
+    (c"bytearray", data(Refs::None)),
+    (c"range", data(Refs::None)),
+    (c"slice", data(Refs::None)),
+    (c"struct.Struct", data(Refs::None)),
+    (c"types.GetSetDescriptorType", data(Refs::None)),
+    (c"types.MemberDescriptorType", data(Refs::None)),
+    (c"weakref.ProxyType", data(Refs::None)),
+    (c"list", data(Refs::List)),
+    (c"tuple", data(Refs::Tuple)),
+    (c"set", data(Refs::Set)),
+    (c"frozenset", data(Refs::Set)),
+    (c"dict", data(Refs::Dict)),
+    (c"types.MappingProxyType", data(Refs::MappingProxy)),
+    (c"types.ModuleType", data(Refs::Module)),
+    (c"property", data(Refs::Attrs(&PROPERTY_ATTRS))),
+    (c"enumerate", data(Refs::Attrs(&DOC_ATTRS))),
+    (c"reversed", data(Refs::Attrs(&DOC_ATTRS))),
+    (c"Exception", data(Refs::Attrs(&EXCEPTION_ATTRS))),
+    (c"os.stat_result", data(Refs::Attrs(&STAT_ATTRS))),
+    (c"type(os.statvfs('.')) if hasattr(os, 'statvfs') else None", data(Refs::Attrs(&STATVFS_ATTRS))),
+    (c"types.TracebackType", data(Refs::Attrs(&TRACEBACK_ATTRS))),
+    (c"types.GeneratorType", data(Refs::Attrs(&GENERATOR_ATTRS))),
+    (c"weakref.ref", data(Refs::WeakRef)),
+    (c"weakref.KeyedRef", data(Refs::WeakRef)),
+    // Calling a callable proxy would call its referent: nothing is followed.
+    (c"weakref.CallableProxyType", code(Refs::None)),
+    (c"classmethod", code(Refs::Attrs(&METHOD_ATTRS))),
+    (c"staticmethod", code(Refs::Attrs(&METHOD_ATTRS))),
+    (c"types.MethodType", code(Refs::Attrs(&METHOD_ATTRS))),
+    (c"object", code_ignored()),
+    (c"super", code_ignored()),
+    // Iterators over builtin containers: sized with what they traverse.
+    (c"type(iter({}.items()))", data(Refs::Traverse)),
+    (c"type(iter({}.keys()))", data(Refs::Traverse)),
+    (c"type(iter({}.values()))", data(Refs::Traverse)),
+    (c"type(reversed([]))", data(Refs::Traverse)),
+    (c"type(re.finditer('', ''))", data(Refs::Traverse)),
+    (c"type(iter([]))", data(Refs::Traverse)),
+    (c"type(iter(()))", data(Refs::Traverse)),
+    (c"type(iter(bytearray()))", data(Refs::Traverse)),
+    (c"type(iter(b''))", data(Refs::Traverse)),
+    (c"type(iter(set()))", data(Refs::Traverse)),
+    (c"type(iter(''))", data(Refs::Traverse)),
+];
+
+/// `__sizeof__` implementations whose formula the crate knows, by owning type.
+const SIZEOF_FORMULAS: &[(&CStr, Flat)] = &[
+    (c"object", Flat::Object),
+    (c"bytes", Flat::Object),
+    (c"tuple", Flat::Object),
+    (c"int", Flat::Int),
+    (c"str", Flat::Str),
+    (c"list", Flat::List),
+    (c"dict", Flat::Dict),
+    (c"set", Flat::Set),
+    (c"frozenset", Flat::Set),
+    (c"bytearray", Flat::ByteArray),
+];
+
+/// Modules whose classes, and the instances that report them as `__module__`, are shared
+/// infrastructure skipped by default (as pympler does for its own module).
+pub const IGNORED_MODULES: &[&str] = &["builtins", "types", "heapscope.asizeof"];
+
+/// Per-interpreter constants: the static table, known `__sizeof__` descriptors, a few
+/// types and interned names.
+pub struct Registry {
+    static_rules: AHashMap<usize, (Py<PyAny>, StaticRule)>,
+    sizeof_formulas: AHashMap<usize, (Py<PyAny>, Flat)>,
+    array_type: Py<PyAny>,
+    builtin_function_type: Py<PyAny>,
+    method_type: Py<PyAny>,
+    pub names: Names,
+}
+
+/// Interned attribute names used on hot paths.
+pub struct Names {
+    pub sizeof: Py<PyString>,
+    pub module: Py<PyString>,
+    pub name: Py<PyString>,
+    pub fields: Py<PyString>,
+    pub dtype: Py<PyString>,
+    pub itemsize: Py<PyString>,
+    pub nbytes: Py<PyString>,
+    pub items: Py<PyString>,
+}
+
+static REGISTRY: PyOnceLock<Registry> = PyOnceLock::new();
+
+pub fn registry(py: Python<'_>) -> PyResult<&'static Registry> {
+    REGISTRY.get_or_try_init(py, || Registry::build(py))
+}
+
+impl Registry {
+    fn build(py: Python<'_>) -> PyResult<Registry> {
+        let globals = PyDict::new(py);
+        py.run(c"import types, weakref, os, struct, re, array", Some(&globals), None)?;
+        let eval = |expr: &CStr| py.eval(expr, Some(&globals), None);
+        let mut static_rules = AHashMap::new();
+        for (expr, rule) in STATIC_TYPES {
+            let tp = eval(expr)?;
+            if tp.is_none() {
+                continue;
+            }
+            let rule = StaticRule { refs: rule.refs, code_only: rule.code_only, ignored: rule.ignored };
+            static_rules.entry(tp.as_ptr() as usize).or_insert((tp.unbind(), rule));
+        }
+        let sizeof = PyString::intern(py, "__sizeof__");
+        let mut sizeof_formulas = AHashMap::new();
+        for (expr, flat) in SIZEOF_FORMULAS {
+            let tp = eval(expr)?;
+            // SAFETY: `tp` is a live, ready builtin type and `sizeof` a live str.
+            let descr = unsafe { cpython::type_lookup(tp.as_ptr().cast(), sizeof.as_ptr()) };
+            if !descr.is_null() {
+                // SAFETY: `descr` is a live descriptor borrowed from the type's dict.
+                let owned = unsafe { Bound::from_borrowed_ptr(py, descr) }.unbind();
+                sizeof_formulas.entry(descr as usize).or_insert((owned, *flat));
+            }
+        }
+        let names = Names {
+            sizeof: sizeof.unbind(),
+            module: PyString::intern(py, "__module__").unbind(),
+            name: PyString::intern(py, "__name__").unbind(),
+            fields: PyString::intern(py, "_fields").unbind(),
+            dtype: PyString::intern(py, "dtype").unbind(),
+            itemsize: PyString::intern(py, "itemsize").unbind(),
+            nbytes: PyString::intern(py, "nbytes").unbind(),
+            items: PyString::intern(py, "items").unbind(),
+        };
+        Ok(Registry {
+            static_rules,
+            sizeof_formulas,
+            array_type: eval(c"array.array")?.unbind(),
+            builtin_function_type: eval(c"types.BuiltinFunctionType")?.unbind(),
+            method_type: eval(c"types.MethodType")?.unbind(),
+            names,
+        })
+    }
+
+    /// The formula for a type's `__sizeof__`, or [`Flat::Call`] when it has its own.
+    fn flat_for(&self, tp: RawType) -> Flat {
+        // SAFETY: `tp` is a live, ready type; the name is an interned str.
+        let descr = unsafe { cpython::type_lookup(tp, self.names.sizeof.as_ptr()) };
+        self.sizeof_formulas.get(&(descr as usize)).map_or(Flat::Call, |(_, flat)| *flat)
+    }
+}
+
+/// Options that change how types are classified.
+#[derive(Clone, Copy, Default)]
+pub struct ClassifyOptions {
+    pub frames: bool,
+    pub infer: bool,
+}
+
+/// Rules computed during one sizing call, by type address.
+pub struct RuleCache {
+    registry: &'static Registry,
+    options: ClassifyOptions,
+    by_type: AHashMap<usize, (Strong, Rc<Rule>)>,
+    last: Option<(usize, Rc<Rule>)>,
+}
+
+impl RuleCache {
+    pub fn new(registry: &'static Registry, options: ClassifyOptions) -> RuleCache {
+        RuleCache { registry, options, by_type: AHashMap::new(), last: None }
+    }
+
+    pub fn registry(&self) -> &'static Registry {
+        self.registry
+    }
+
+    /// The cached rule for `tp`, if classified already.
+    #[inline]
+    pub fn cached(&mut self, tp: RawType) -> Option<Rc<Rule>> {
+        let key = tp as usize;
+        if let Some((last_key, rule)) = &self.last {
+            if *last_key == key {
+                return Some(rule.clone());
+            }
+        }
+        let rule = self.by_type.get(&key)?.1.clone();
+        self.last = Some((key, rule.clone()));
+        Some(rule)
+    }
+
+    /// Classifies the type of `obj` (which the caller holds strongly: classification may
+    /// run Python code) and caches the rule.
+    pub fn classify(&mut self, py: Python<'_>, obj: &Strong) -> Rc<Rule> {
+        // SAFETY: `obj` is held strongly, so it and its type are alive.
+        let tp = unsafe { cpython::type_of(obj.as_ptr()) };
+        if let Some(rule) = self.cached(tp) {
+            return rule;
+        }
+        let rule = Rc::new(self.build(py, obj.as_ptr(), tp));
+        // SAFETY: `tp` is alive (the type of a live object); the cache keeps it so.
+        let type_ref = unsafe { Strong::from_borrowed(tp.cast()) };
+        self.by_type.insert(tp as usize, (type_ref, rule.clone()));
+        rule
+    }
+
+    fn build(&self, py: Python<'_>, obj: RawObj, tp: RawType) -> Rule {
+        let reg = self.registry;
+        let flat = reg.flat_for(tp);
+        let rule = |refs: Refs| Rule {
+            refs,
+            flat,
+            code_only: false,
+            ignored: false,
+            is_class: false,
+            is_module: false,
+            slots: Rc::from(Vec::new()),
+        };
+        if let Some((_, fixed)) = reg.static_rules.get(&(tp as usize)) {
+            return Rule {
+                code_only: fixed.code_only,
+                ignored: fixed.ignored,
+                is_module: fixed.refs == Refs::Module,
+                ..rule(fixed.refs)
+            };
+        }
+        // SAFETY (all checks below): `obj` is alive and `tp` is its type.
+        unsafe {
+            if ffi::PyModule_Check(obj) != 0 {
+                return Rule { is_module: true, ..rule(Refs::Module) };
+            }
+            if ffi::PyFrame_Check(obj) != 0 {
+                return Rule { ignored: !self.options.frames, ..rule(Refs::Attrs(&FRAME_ATTRS)) };
+            }
+            if ffi::PyCode_Check(obj) != 0 {
+                return Rule { code_only: true, ..rule(Refs::Attrs(&CODE_ATTRS)) };
+            }
+            if cpython::is_callable_type(tp) {
+                if ffi::PyType_Check(obj) != 0 {
+                    return Rule { code_only: true, is_class: true, ..rule(Refs::Attrs(&CLASS_ATTRS)) };
+                }
+                if ffi::PyObject_TypeCheck(obj, reg.builtin_function_type.as_ptr().cast()) != 0 {
+                    return Rule { code_only: true, ignored: true, ..rule(Refs::None) };
+                }
+                if ffi::PyFunction_Check(obj) != 0 {
+                    return Rule { code_only: true, ..rule(Refs::Attrs(&FUNCTION_ATTRS)) };
+                }
+                if ffi::PyObject_TypeCheck(obj, reg.method_type.as_ptr().cast()) != 0 {
+                    return Rule { code_only: true, ..rule(Refs::Attrs(&METHOD_ATTRS)) };
+                }
+                return Rule { slots: slots_of(py, tp), ..rule(Refs::Instance) };
+            }
+            if ffi::PyDict_Check(obj) != 0 {
+                return rule(Refs::Dict);
+            }
+            if is_weak_dict_type(py, tp) || (self.options.infer && looks_like_dict(py, obj)) {
+                return rule(Refs::DictLike);
+            }
+            if ffi::PyCell_Check(obj) != 0 {
+                return rule(Refs::Attrs(&CELL_ATTRS));
+            }
+            if ffi::PyTuple_Check(obj) != 0 && !cpython::type_lookup(tp, reg.names.fields.as_ptr()).is_null() {
+                return Rule { slots: slots_of(py, tp), ..rule(Refs::NamedTuple) };
+            }
+            if is_numpy_type(py, tp, &reg.names) {
+                return rule(Refs::Attrs(&NUMPY_ATTRS));
+            }
+            if ffi::PyObject_TypeCheck(obj, reg.array_type.as_ptr().cast()) != 0 {
+                return rule(Refs::None);
+            }
+            if is_ignored_module(&type_module(py, tp, &reg.names)) {
+                return Rule { ignored: true, ..rule(Refs::None) };
+            }
+            if ffi::PyType_IsSubtype(tp, ffi::PyExc_Exception.cast()) != 0 {
+                return rule(Refs::Attrs(&EXCEPTION_ATTRS));
+            }
+            Rule { slots: slots_of(py, tp), ..rule(Refs::Instance) }
+        }
+    }
+}
+
+pub static CELL_ATTRS: AttrSpec = AttrSpec::names(&["cell_contents"]);
+
+pub fn is_ignored_module(module: &str) -> bool {
+    IGNORED_MODULES.contains(&module)
+}
+
+/// `__module__` as an instance of `tp` would see it (a class attribute), or "".
+fn type_module(py: Python<'_>, tp: RawType, names: &Names) -> String {
+    // SAFETY: `tp` is a live type; the lookup is borrowed and used at once.
+    let found = unsafe { cpython::type_lookup(tp, names.module.as_ptr()) };
+    if found.is_null() {
+        return String::new();
+    }
+    // SAFETY: `found` is alive (owned by the type's dict) for this call.
+    let found = unsafe { Bound::from_borrowed_ptr(py, found) };
+    found.cast::<PyString>().ok().and_then(|s| s.to_str().ok().map(str::to_owned)).unwrap_or_default()
+}
+
+/// The module a class reports (`cls.__module__`), or "".
+pub fn class_module(class: &Bound<'_, PyAny>) -> String {
+    class
+        .getattr("__module__")
+        .ok()
+        .and_then(|m| m.extract::<String>().ok())
+        .unwrap_or_default()
+}
+
+fn is_weak_dict_type(py: Python<'_>, tp: RawType) -> bool {
+    // SAFETY: `tp` is a live type.
+    let tp = unsafe { Bound::from_borrowed_ptr(py, tp.cast()) };
+    let module = class_module(&tp);
+    let name: String = tp.getattr("__name__").and_then(|n| n.extract()).unwrap_or_default();
+    module == "weakref" && (name == "WeakKeyDictionary" || name == "WeakValueDictionary")
+}
+
+/// pympler's `infer` test: an object offering the mapping methods (with `has_key`).
+fn looks_like_dict(py: Python<'_>, obj: RawObj) -> bool {
+    // SAFETY: `obj` is alive and held by the caller.
+    let obj = unsafe { Bound::from_borrowed_ptr(py, obj) };
+    ["items", "keys", "values", "__len__", "get", "has_key"]
+        .iter()
+        .all(|name| obj.getattr(*name).map(|a| a.is_callable()).unwrap_or(false))
+}
+
+fn is_numpy_type(py: Python<'_>, tp: RawType, names: &Names) -> bool {
+    // SAFETY: `tp` is a live type.
+    let has = |name: &Py<PyString>| unsafe { !cpython::type_lookup(tp, name.as_ptr()).is_null() };
+    if !(has(&names.dtype) && has(&names.itemsize) && has(&names.nbytes)) {
+        return false;
+    }
+    // SAFETY: `tp` is a live type.
+    let tp = unsafe { Bound::from_borrowed_ptr(py, tp.cast()) };
+    class_module(&tp).starts_with("numpy")
+}
+
+/// The `__slots__` values an instance of `tp` holds, named and ordered as pympler reads
+/// them: along the MRO, private names mangled with the class name, first one wins.
+fn slots_of(py: Python<'_>, tp: RawType) -> Rc<[Slot]> {
+    // SAFETY: `tp` is a live type.
+    let tp_bound = unsafe { Bound::from_borrowed_ptr(py, tp.cast()) };
+    let mut slots: Vec<Slot> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    if tp_bound.hasattr("__slots__").unwrap_or(false) {
+        let mro = tp_bound.getattr("__mro__").ok();
+        for class in mro.iter().flat_map(|m| m.try_iter().into_iter().flatten()) {
+            let Ok(class) = class else { continue };
+            let class_name: String = class.getattr("__name__").and_then(|n| n.extract()).unwrap_or_default();
+            let Ok(declared) = class.getattr("__slots__") else { continue };
+            let Ok(names) = declared.try_iter() else { continue };
+            for name in names.flatten() {
+                let Ok(mut name) = name.extract::<String>() else { continue };
+                if name.starts_with("__") {
+                    name = format!("_{class_name}{name}");
+                }
+                if seen.contains(&name) {
+                    continue;
+                }
+                let py_name = PyString::intern(py, &name);
+                // SAFETY: `tp` is a live type; `py_name` a live str.
+                let descr = unsafe { cpython::type_lookup(tp, py_name.as_ptr()) };
+                if descr.is_null() {
+                    continue;
+                }
+                // SAFETY: `descr` is alive, borrowed from a dict along the MRO.
+                let slot = match unsafe { cpython::object_member_offset(descr) } {
+                    Some(offset) => Slot::Member { name: py_name.unbind(), offset },
+                    None => Slot::Attr { name: py_name.unbind() },
+                };
+                seen.push(name);
+                slots.push(slot);
+            }
+        }
+    }
+    Rc::from(slots)
+}

@@ -1,0 +1,681 @@
+//! The object-graph walk behind `asizeof`.
+//!
+//! A depth-first walk with an explicit stack (never recursion: a list nested a million
+//! levels deep only grows a heap-allocated `Vec`). Children are produced lazily by a
+//! cursor per frame, in the order pympler visits them, and an object is marked seen when
+//! it is reached, so the first path that reaches a shared object gets its size, exactly
+//! as in pympler (this matters for `limit` and for `asized` trees).
+//!
+//! Memory safety: every frame owns a strong reference to its object. A child is read as a
+//! borrowed pointer from its parent and used at once; before anything that can run
+//! Python code (a foreign `__sizeof__`, `getattr`, `repr`, classifying a new type) the
+//! child is upgraded to a strong reference, and cursors re-read their container after
+//! every step, so a container mutated by that code is still read within bounds.
+
+use crate::cpython::{self, InstanceAttrs, RawObj, Strong};
+use crate::ledger::{Ledger, Mark, ProfileKey};
+use crate::names;
+use crate::rules::{AttrSpec, Flat, Refs, Rule, RuleCache, Slot};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+use std::rc::Rc;
+
+/// Sizing options of one call (pympler's keyword options).
+#[derive(Clone, Copy)]
+pub struct Options {
+    /// `align - 1`; 0 when sizes are not aligned.
+    pub align_mask: usize,
+    pub code: bool,
+    pub ignored: bool,
+    /// Deepest level whose referents are followed; `u32::MAX` for no limit.
+    pub limit: u32,
+    /// Levels of named referents kept in `asized` trees.
+    pub detail: u32,
+    pub stats: u32,
+    pub above: u64,
+    /// Longest repr used in node names (0: unclipped).
+    pub clip: usize,
+}
+
+/// One node of an `asized` tree, in pre-order.
+pub struct Node {
+    pub parent: Option<u32>,
+    pub name: Py<PyAny>,
+    pub size: u64,
+    pub flat: u64,
+}
+
+/// How a child is named in an `asized` tree.
+enum RefName {
+    /// Named after the object itself (`__name__` or its repr).
+    Unnamed,
+    Static(&'static str),
+    Str(Py<PyString>),
+    /// A dict key: `[K] key`.
+    Key(Strong),
+    /// A dict value: `[V] key: repr(value)`.
+    Value(Strong),
+}
+
+/// A child as read from its parent: borrowed until something needs it held.
+enum Held {
+    Borrowed(RawObj),
+    Owned(Strong),
+}
+
+impl Held {
+    #[inline]
+    fn ptr(&self) -> RawObj {
+        match self {
+            Held::Borrowed(ptr) => *ptr,
+            Held::Owned(strong) => strong.as_ptr(),
+        }
+    }
+
+    /// Upgrades to a strong reference (before running Python code) and returns it.
+    #[inline]
+    fn hold(&mut self) -> &Strong {
+        if let Held::Borrowed(ptr) = *self {
+            // SAFETY: a borrowed child is used before any Python code runs after it was
+            // read from its (strongly held) parent, so it is still alive.
+            *self = Held::Owned(unsafe { Strong::from_borrowed(ptr) });
+        }
+        match self {
+            Held::Owned(strong) => strong,
+            Held::Borrowed(_) => unreachable!("upgraded above"),
+        }
+    }
+
+    fn into_strong(mut self) -> Strong {
+        self.hold();
+        match self {
+            Held::Owned(strong) => strong,
+            Held::Borrowed(_) => unreachable!("upgraded above"),
+        }
+    }
+}
+
+/// Where a frame is in producing its object's children.
+enum Cursor {
+    List(usize),
+    Tuple(usize),
+    Set(usize),
+    /// Dict items; `dict` is set when iterating another object's dict (modules, proxies).
+    Dict { dict: Option<Strong>, pos: isize, pending: Option<(Strong, Option<Strong>)> },
+    Instance { stage: InstanceStage, index: usize, value_next: bool },
+    NamedTuple { stage: u8, index: usize },
+    /// Children computed up front (rules that read attributes through Python).
+    Items { items: Vec<(RefName, Strong)>, index: usize },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum InstanceStage {
+    Storage,
+    Values,
+    Class,
+    Slots,
+}
+
+struct Frame {
+    obj: Strong,
+    rule: Rc<Rule>,
+    cursor: Cursor,
+    depth: u32,
+    /// Index of this object's node in the tree, or `u32::MAX`.
+    node: u32,
+    /// Whether children are named (the frame is above the `detail` level).
+    named: bool,
+    flat: u64,
+    total: u64,
+}
+
+const NO_NODE: u32 = u32::MAX;
+
+/// Result of reaching an object.
+enum Entered {
+    /// Sized completely: its total size.
+    Done(u64),
+    /// A frame was pushed; its size arrives when the frame is popped.
+    Pushed,
+}
+
+/// One sizing call over a [`Ledger`], which keeps what was seen across calls.
+pub struct Walker<'a, 'py> {
+    py: Python<'py>,
+    ledger: &'a mut Ledger,
+    options: Options,
+    rules: RuleCache,
+    stack: Vec<Frame>,
+    /// Tree nodes of the current top-level object, when building an `asized` tree.
+    pub nodes: Option<Vec<Node>>,
+}
+
+impl<'a, 'py> Walker<'a, 'py> {
+    pub fn new(py: Python<'py>, ledger: &'a mut Ledger, options: Options, rules: RuleCache) -> Self {
+        Walker { py, ledger, options, rules, stack: Vec::new(), nodes: None }
+    }
+
+    /// Sizes one top-level object; with `tree`, also builds its `asized` nodes.
+    pub fn size_top(&mut self, obj: &Bound<'py, PyAny>, tree: bool) -> u64 {
+        self.nodes = tree.then(Vec::new);
+        // SAFETY: `obj` is a live object held by the caller for the whole call.
+        let held = Held::Owned(unsafe { Strong::from_borrowed(obj.as_ptr()) });
+        match self.enter(held, 0, RefName::Unnamed, None, 0) {
+            Entered::Done(size) => size,
+            Entered::Pushed => self.run(),
+        }
+    }
+
+    /// Flat size of `obj` (aligned), as `asizeof` would count it; marks nothing seen.
+    pub fn flat_of(&mut self, obj: &Bound<'py, PyAny>) -> u64 {
+        // SAFETY: `obj` is alive for the call.
+        let mut held = Held::Owned(unsafe { Strong::from_borrowed(obj.as_ptr()) });
+        let rule = self.rules.classify(self.py, held.hold());
+        let flat = self.flat_size(&mut held, &rule);
+        self.align(flat)
+    }
+
+    /// `sys.getsizeof(obj)`, from heapscope's formulas.
+    pub fn getsizeof(&mut self, obj: &Bound<'py, PyAny>) -> u64 {
+        // SAFETY: `obj` is alive for the call.
+        let mut held = Held::Owned(unsafe { Strong::from_borrowed(obj.as_ptr()) });
+        let rule = self.rules.classify(self.py, held.hold());
+        let rule = Rule { refs: Refs::None, flat: rule.flat, code_only: false, ignored: false, is_class: false, is_module: false, slots: rule.slots.clone() };
+        self.flat_size(&mut held, &rule) as u64
+    }
+
+    /// The referents `asizeof` follows from `obj`, with their names (`None` for items).
+    pub fn named_referents(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<Vec<(Py<PyAny>, Bound<'py, PyAny>)>> {
+        // SAFETY: `obj` is alive for the call.
+        let strong = unsafe { Strong::from_borrowed(obj.as_ptr()) };
+        let rule = self.rules.classify(self.py, &strong);
+        let cursor = self.cursor_for(&strong, &rule);
+        self.stack.push(Frame { obj: strong, rule, cursor, depth: 0, node: NO_NODE, named: true, flat: 0, total: 0 });
+        let mut out = Vec::new();
+        while let Some((held, name)) = self.next_child() {
+            let child = held.into_strong();
+            let name = match name {
+                RefName::Unnamed => self.py.None(),
+                other => names::ref_name(self.py, &child, name_parts(&other), self.options.clip),
+            };
+            // SAFETY: `child` is held strongly.
+            out.push((name, unsafe { Bound::from_borrowed_ptr(self.py, child.as_ptr()) }));
+        }
+        self.stack.pop();
+        Ok(out)
+    }
+
+    fn run(&mut self) -> u64 {
+        loop {
+            let Some(child) = self.next_child() else {
+                let frame = self.stack.pop().expect("run() is only called with a frame on the stack");
+                let parent_id = self.stack.last().map_or(0, |f| f.obj.as_ptr() as usize);
+                let size = self.finish(Held::Owned(frame.obj), frame.total, frame.flat, frame.node, frame.depth, parent_id);
+                match self.stack.last_mut() {
+                    Some(parent) => parent.total += size,
+                    None => return size,
+                }
+                continue;
+            };
+            let (held, name) = child;
+            let top = self.stack.last().expect("a child comes from the top frame");
+            let (depth, node, parent_id) = (top.depth + 1, top.node, top.obj.as_ptr() as usize);
+            let node = (node != NO_NODE).then_some(node);
+            if let Entered::Done(size) = self.enter(held, depth, name, node, parent_id) {
+                if let Some(parent) = self.stack.last_mut() {
+                    parent.total += size;
+                }
+            }
+        }
+    }
+
+    /// Reaches `held` at `depth`: pympler's seen rules, type exclusion, the rule's
+    /// flat size, then either a frame for its referents or its final size.
+    fn enter(&mut self, mut held: Held, depth: u32, name: RefName, parent_node: Option<u32>, parent_id: usize) -> Entered {
+        let address = cpython::address(held.ptr());
+        if self.ledger.visited.contains(address) {
+            *self.ledger.repeats.entry(address).or_insert(0) += 1;
+            return self.zero(held, name, parent_node, depth);
+        }
+        match self.ledger.marks.get(&address) {
+            Some(Mark::Excluded) => return self.zero(held, name, parent_node, depth),
+            Some(Mark::RefOnly) if depth > 0 => return self.zero(held, name, parent_node, depth),
+            Some(Mark::RefOnly) => {
+                self.ledger.marks.remove(&address);
+            }
+            None => {}
+        }
+        self.ledger.visited.insert(address);
+        let node = self.new_node(&mut held, name, parent_node, depth);
+
+        if self.ledger.is_type_excluded(held.ptr()) {
+            self.ledger.count_excluded(held.ptr());
+            return Entered::Done(self.finish_zero(node, depth));
+        }
+        // SAFETY: `held` is alive (see `Held::hold`), so is its type.
+        let tp = unsafe { cpython::type_of(held.ptr()) };
+        let rule = match self.rules.cached(tp) {
+            Some(rule) => rule,
+            None => {
+                let strong = held.hold().clone();
+                self.rules.classify(self.py, &strong)
+            }
+        };
+        if !self.counted(&rule, &mut held) {
+            return Entered::Done(self.finish_zero(node, depth));
+        }
+        let flat = self.flat_size(&mut held, &rule);
+        let flat = self.align(flat);
+        if self.options.stats > 1 {
+            let key = ProfileKey::of(held.ptr());
+            let strong = held.hold().clone();
+            self.ledger.profile(key, strong, flat);
+        }
+        let follow = rule.refs != Refs::None
+            && depth < self.options.limit
+            && !(depth > 0 && rule.is_module);
+        if !follow {
+            return Entered::Done(self.finish(held, flat, flat, node.unwrap_or(NO_NODE), depth, parent_id));
+        }
+        let named = self.nodes.is_some() && depth < self.options.detail;
+        let obj = held.into_strong();
+        let cursor = self.cursor_for(&obj, &rule);
+        self.ledger.depth = self.ledger.depth.max(depth + 1);
+        self.stack.push(Frame { obj, rule, cursor, depth, node: node.unwrap_or(NO_NODE), named, flat, total: flat });
+        Entered::Pushed
+    }
+
+    /// Whether the rule's objects are sized with the current options.
+    fn counted(&mut self, rule: &Rule, held: &mut Held) -> bool {
+        if rule.code_only && !self.options.code {
+            return false;
+        }
+        if !self.options.ignored {
+            return true;
+        }
+        if rule.ignored {
+            return false;
+        }
+        if rule.is_class {
+            let class = held.hold().clone();
+            // SAFETY: `class` is held strongly for the call.
+            let class = unsafe { Bound::from_borrowed_ptr(self.py, class.as_ptr()) };
+            return !crate::rules::is_ignored_module(&crate::rules::class_module(&class));
+        }
+        true
+    }
+
+    #[inline]
+    fn align(&self, size: usize) -> u64 {
+        let mask = self.options.align_mask;
+        ((size + mask) & !mask) as u64
+    }
+
+    /// What `sys.getsizeof` reports, plus instance values kept outside the object.
+    fn flat_size(&mut self, held: &mut Held, rule: &Rule) -> usize {
+        let ptr = held.ptr();
+        // SAFETY: `ptr` is alive; each formula matches the type's `__sizeof__`, which the
+        // registry identified by its descriptor.
+        let core = unsafe {
+            match rule.flat {
+                Flat::Object => Some(cpython::object_sizeof(ptr)),
+                Flat::Int => Some(cpython::int_sizeof(ptr)),
+                Flat::List => Some(cpython::list_sizeof(ptr)),
+                Flat::Dict => Some(cpython::dict_sizeof(ptr)),
+                Flat::Set => Some(cpython::set_sizeof(ptr)),
+                Flat::ByteArray => Some(cpython::bytearray_sizeof(ptr)),
+                Flat::Str => cpython::str_sizeof(ptr),
+                Flat::Call => None,
+            }
+        };
+        let core = match core {
+            Some(size) => size,
+            None => self.call_sizeof(held),
+        };
+        let ptr = held.ptr();
+        // SAFETY: `ptr` is alive (held strongly if Python code ran above).
+        let mut size = core + unsafe { cpython::pre_header(ptr) };
+        if rule.refs == Refs::Instance {
+            // SAFETY: as above; reads the instance's attribute storage only.
+            if let InstanceAttrs::Values { bytes, .. } = unsafe { cpython::instance_attrs(ptr) } {
+                size += bytes;
+            }
+        }
+        size
+    }
+
+    /// Calls the type's `__sizeof__` like `sys.getsizeof`; a failure, a non-int or a
+    /// negative result counts the basic size and is recorded as missed.
+    fn call_sizeof(&mut self, held: &mut Held) -> usize {
+        let obj = held.hold().clone();
+        match names::call_sizeof(self.py, &obj, self.rules.registry()) {
+            Some(size) => size,
+            None => {
+                self.ledger.missed += 1;
+                // SAFETY: `obj` is held strongly.
+                unsafe { cpython::basicsize(cpython::type_of(obj.as_ptr())) }
+            }
+        }
+    }
+
+    fn cursor_for(&mut self, obj: &Strong, rule: &Rule) -> Cursor {
+        let ptr = obj.as_ptr();
+        match rule.refs {
+            Refs::List => Cursor::List(0),
+            Refs::Tuple => Cursor::Tuple(0),
+            Refs::Set => Cursor::Set(0),
+            Refs::Dict => Cursor::Dict { dict: None, pos: 0, pending: None },
+            Refs::Module => {
+                // SAFETY: `ptr` is a live module; its dict is borrowed and taken strongly.
+                let dict = unsafe { ffi::PyModule_GetDict(ptr) };
+                if dict.is_null() {
+                    return Cursor::Items { items: Vec::new(), index: 0 };
+                }
+                // SAFETY: the module holds its dict.
+                Cursor::Dict { dict: Some(unsafe { Strong::from_borrowed(dict) }), pos: 0, pending: None }
+            }
+            Refs::MappingProxy => {
+                // SAFETY: a mappingproxy stores its mapping right after the object header.
+                let mapping = unsafe { *ptr.cast::<RawObj>().add(2) };
+                // SAFETY: the proxy holds its mapping alive.
+                if !mapping.is_null() && unsafe { ffi::PyDict_Check(mapping) } != 0 {
+                    // SAFETY: as above.
+                    let dict = unsafe { Strong::from_borrowed(mapping) };
+                    Cursor::Dict { dict: Some(dict), pos: 0, pending: None }
+                } else {
+                    Cursor::Items { items: self.dict_like_items(obj), index: 0 }
+                }
+            }
+            Refs::Instance => Cursor::Instance { stage: InstanceStage::Storage, index: 0, value_next: false },
+            Refs::NamedTuple => Cursor::NamedTuple { stage: 0, index: 0 },
+            Refs::DictLike => Cursor::Items { items: self.dict_like_items(obj), index: 0 },
+            Refs::Traverse => {
+                // SAFETY: `ptr` is alive; traversal runs no Python code.
+                let items = unsafe { cpython::traverse_referents(ptr) };
+                Cursor::Items { items: items.into_iter().map(|o| (RefName::Static("iteref"), o)).collect(), index: 0 }
+            }
+            Refs::WeakRef => {
+                // pympler sizes what calling the reference returns (None once dead).
+                // SAFETY: `ptr` is a live weak reference; calling it runs no user code.
+                let target = unsafe { Strong::from_owned(ffi::PyObject_CallNoArgs(ptr)) };
+                if target.is_none() {
+                    // SAFETY: the failed call left an exception set; discard it.
+                    unsafe { ffi::PyErr_Clear() };
+                }
+                Cursor::Items { items: target.into_iter().map(|t| (RefName::Unnamed, t)).collect(), index: 0 }
+            }
+            Refs::Attrs(spec) => Cursor::Items { items: self.attr_items(obj, spec), index: 0 },
+            Refs::None => Cursor::Items { items: Vec::new(), index: 0 },
+        }
+    }
+
+    /// Keeps temporaries that Python code handed back (their only owner is the walk), so
+    /// their address cannot be reused by another object while the ledger remembers it.
+    fn keep_if_temporary(&mut self, obj: &Strong) {
+        if obj.refcount() == 1 {
+            self.ledger.keepalive.push(obj.clone());
+        }
+    }
+
+    fn attr_items(&mut self, obj: &Strong, spec: &'static AttrSpec) -> Vec<(RefName, Strong)> {
+        let py = self.py;
+        // SAFETY: `obj` is held strongly.
+        let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
+        let target = match spec.via {
+            Some(via) => match bound.getattr(via) {
+                Ok(target) => target,
+                Err(_) => return Vec::new(),
+            },
+            None => bound,
+        };
+        let mut items = Vec::new();
+        let mut push = |walker: &mut Self, name: RefName, value: Bound<'py, PyAny>| {
+            // SAFETY: `value` is a live object we own a reference to through `Bound`.
+            let strong = unsafe { Strong::from_borrowed(value.as_ptr()) };
+            drop(value);
+            walker.keep_if_temporary(&strong);
+            items.push((name, strong));
+        };
+        for name in spec.names {
+            if let Ok(value) = target.getattr(*name) {
+                push(self, RefName::Static(name), value);
+            }
+        }
+        if let Some(prefix) = spec.prefix {
+            let mut attrs: Vec<Bound<'py, PyString>> = target
+                .dir()
+                .map(|names| names.iter().filter_map(|n| n.cast_into::<PyString>().ok()).collect())
+                .unwrap_or_default();
+            attrs.sort_by_key(|n| n.to_string());
+            for attr in attrs {
+                let text = attr.to_string();
+                if !text.starts_with(prefix) || spec.exclude.contains(&text.as_str()) {
+                    continue;
+                }
+                if let Ok(value) = target.getattr(&attr) {
+                    push(self, RefName::Str(attr.unbind()), value);
+                }
+            }
+        }
+        items
+    }
+
+    /// Keys and values of a mapping that is not a dict, through its `items()`.
+    fn dict_like_items(&mut self, obj: &Strong) -> Vec<(RefName, Strong)> {
+        let py = self.py;
+        // SAFETY: `obj` is held strongly.
+        let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
+        let mut items = Vec::new();
+        let Ok(pairs) = bound.call_method0("items").and_then(|i| i.try_iter()) else {
+            return items;
+        };
+        for pair in pairs.flatten() {
+            let Ok((key, value)) = pair.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>() else { continue };
+            // SAFETY: `key` and `value` are live objects held by the Bound handles.
+            let (key, value) = unsafe { (Strong::from_borrowed(key.as_ptr()), Strong::from_borrowed(value.as_ptr())) };
+            items.push((RefName::Key(key.clone()), key.clone()));
+            items.push((RefName::Value(key), value));
+        }
+        items
+    }
+
+    /// The next child of the top frame, or `None` when it has no more.
+    fn next_child(&mut self) -> Option<(Held, RefName)> {
+        let py = self.py;
+        let frame = self.stack.last_mut()?;
+        let ptr = frame.obj.as_ptr();
+        let named = frame.named;
+        // SAFETY (whole match): `ptr` is the frame's strongly held object, of the type its
+        // rule was made for; every cursor re-reads the container it walks.
+        unsafe {
+            match &mut frame.cursor {
+                Cursor::List(i) => {
+                    let item = cpython::list_item(ptr, *i)?;
+                    *i += 1;
+                    Some((Held::Borrowed(item), RefName::Unnamed))
+                }
+                Cursor::Tuple(i) => {
+                    let item = cpython::tuple_item(ptr, *i)?;
+                    *i += 1;
+                    Some((Held::Borrowed(item), RefName::Unnamed))
+                }
+                Cursor::Set(pos) => Some((Held::Borrowed(cpython::set_next(ptr, pos)?), RefName::Unnamed)),
+                Cursor::Dict { dict, pos, pending } => {
+                    if let Some((value, key)) = pending.take() {
+                        let name = key.map_or(RefName::Unnamed, RefName::Value);
+                        return Some((Held::Owned(value), name));
+                    }
+                    let dict_ptr = dict.as_ref().map_or(ptr, Strong::as_ptr);
+                    let (key, value) = cpython::dict_next(dict_ptr, pos)?;
+                    let key_ref = named.then(|| Strong::from_borrowed(key));
+                    *pending = Some((Strong::from_borrowed(value), key_ref.clone()));
+                    let name = key_ref.map_or(RefName::Unnamed, RefName::Key);
+                    Some((Held::Borrowed(key), name))
+                }
+                Cursor::Instance { stage, index, value_next } => loop {
+                    match *stage {
+                        InstanceStage::Storage => match cpython::instance_attrs(ptr) {
+                            InstanceAttrs::Dict(dict) => {
+                                *stage = InstanceStage::Class;
+                                return Some((Held::Borrowed(dict), RefName::Static("__dict__")));
+                            }
+                            InstanceAttrs::Values { .. } => *stage = InstanceStage::Values,
+                            InstanceAttrs::Nothing => *stage = InstanceStage::Class,
+                        },
+                        InstanceStage::Values => {
+                            let InstanceAttrs::Values { values, count, .. } = cpython::instance_attrs(ptr) else {
+                                *stage = InstanceStage::Class;
+                                continue;
+                            };
+                            if *index >= count {
+                                *stage = InstanceStage::Class;
+                                continue;
+                            }
+                            let value = cpython::value_at(values, *index);
+                            let key = cpython::shared_key(cpython::type_of(ptr), *index);
+                            let (Some(key), false) = (key, value.is_null()) else {
+                                *index += 1;
+                                *value_next = false;
+                                continue;
+                            };
+                            let key_name = || named.then(|| Strong::from_borrowed(key));
+                            if *value_next {
+                                *index += 1;
+                                *value_next = false;
+                                let name = key_name().map_or(RefName::Unnamed, RefName::Value);
+                                return Some((Held::Borrowed(value), name));
+                            }
+                            *value_next = true;
+                            return Some((Held::Borrowed(key), key_name().map_or(RefName::Unnamed, RefName::Key)));
+                        }
+                        InstanceStage::Class => {
+                            *stage = InstanceStage::Slots;
+                            let class = cpython::type_of(ptr).cast();
+                            return Some((Held::Borrowed(class), RefName::Static("__class__")));
+                        }
+                        InstanceStage::Slots => {
+                            let slots = frame.rule.slots.clone();
+                            return next_slot(py, ptr, &slots, index);
+                        }
+                    }
+                },
+                Cursor::NamedTuple { stage, index } => loop {
+                    match *stage {
+                        0 => {
+                            *stage = 1;
+                            let class = cpython::type_of(ptr).cast();
+                            return Some((Held::Borrowed(class), RefName::Static("__class__")));
+                        }
+                        1 => {
+                            let slots = frame.rule.slots.clone();
+                            if let Some(child) = next_slot(py, ptr, &slots, index) {
+                                return Some(child);
+                            }
+                            *stage = 2;
+                            *index = 0;
+                        }
+                        _ => {
+                            let item = cpython::tuple_item(ptr, *index)?;
+                            *index += 1;
+                            return Some((Held::Borrowed(item), RefName::Unnamed));
+                        }
+                    }
+                },
+                Cursor::Items { items, index } => {
+                    let (name, obj) = items.get_mut(*index)?;
+                    *index += 1;
+                    let name = std::mem::replace(name, RefName::Unnamed);
+                    Some((Held::Owned(obj.clone()), name))
+                }
+            }
+        }
+    }
+
+    /// Creates the tree node for a reached object when building an `asized` tree.
+    fn new_node(&mut self, held: &mut Held, name: RefName, parent: Option<u32>, depth: u32) -> Option<u32> {
+        let nodes = self.nodes.as_ref()?;
+        if depth > self.options.detail {
+            return None;
+        }
+        let index = nodes.len() as u32;
+        let obj = held.hold().clone();
+        let name = names::ref_name(self.py, &obj, name_parts(&name), self.options.clip);
+        self.nodes.as_mut()?.push(Node { parent, name, size: 0, flat: 0 });
+        Some(index)
+    }
+
+    /// An object that counts nothing (seen before, excluded): a zero node at most.
+    fn zero(&mut self, mut held: Held, name: RefName, parent_node: Option<u32>, depth: u32) -> Entered {
+        let node = self.new_node(&mut held, name, parent_node, depth);
+        Entered::Done(self.finish_zero(node, depth))
+    }
+
+    fn finish_zero(&mut self, node: Option<u32>, depth: u32) -> u64 {
+        let _ = depth;
+        if let (Some(node), Some(nodes)) = (node, self.nodes.as_mut()) {
+            nodes[node as usize].size = 0;
+            nodes[node as usize].flat = 0;
+        }
+        0
+    }
+
+    /// Completes a sized object: its tree node, ranking, and the grand total.
+    fn finish(&mut self, held: Held, size: u64, flat: u64, node: u32, depth: u32, parent_id: usize) -> u64 {
+        if node != NO_NODE {
+            if let Some(nodes) = self.nodes.as_mut() {
+                nodes[node as usize].size = size;
+                nodes[node as usize].flat = flat;
+            }
+        }
+        if self.options.stats > 0 && self.options.above > 0 && size > self.options.above {
+            let obj = held.into_strong();
+            self.ledger.rank(obj, size, depth, parent_id);
+        }
+        if depth == 0 {
+            self.ledger.total += size;
+        }
+        size
+    }
+}
+
+/// The parts a node name is made of (see `names::ref_name`).
+fn name_parts(name: &RefName) -> names::NamePart<'_> {
+    match name {
+        RefName::Unnamed => names::NamePart::Object,
+        RefName::Static(text) => names::NamePart::Text(text),
+        RefName::Str(text) => names::NamePart::PyText(text),
+        RefName::Key(key) => names::NamePart::Key(key),
+        RefName::Value(key) => names::NamePart::Value(key),
+    }
+}
+
+/// The next set `__slots__` value at or after `index`.
+///
+/// # Safety
+/// `ptr` must be a live instance of the type the slots were computed for.
+unsafe fn next_slot(py: Python<'_>, ptr: RawObj, slots: &[Slot], index: &mut usize) -> Option<(Held, RefName)> {
+    while let Some(slot) = slots.get(*index) {
+        *index += 1;
+        let name = RefName::Str(slot.name().clone_ref(py));
+        match slot {
+            Slot::Member { offset, .. } => {
+                // SAFETY: the offset comes from a member descriptor of this type's MRO.
+                let value = unsafe { cpython::slot_value(ptr, *offset) };
+                if !value.is_null() {
+                    return Some((Held::Borrowed(value), name));
+                }
+            }
+            Slot::Attr { name: attr } => {
+                // SAFETY: `ptr` is alive (held by its frame).
+                let obj = unsafe { Bound::from_borrowed_ptr(py, ptr) };
+                if let Ok(value) = obj.getattr(attr.bind(py)) {
+                    // SAFETY: `value` is alive, owned by the Bound handle.
+                    let strong = unsafe { Strong::from_borrowed(value.as_ptr()) };
+                    return Some((Held::Owned(strong), name));
+                }
+            }
+        }
+    }
+    None
+}
