@@ -313,12 +313,16 @@ pub struct RuleCache {
     registry: &'static Registry,
     options: ClassifyOptions,
     by_type: AHashMap<usize, (Strong, Rc<Rule>)>,
-    last: Option<(usize, Rc<Rule>)>,
+    /// The most recently used rules, checked before the map: a walk meets few types.
+    recent: [(usize, Option<Rc<Rule>>); RECENT],
+    next_recent: usize,
 }
+
+const RECENT: usize = 8;
 
 impl RuleCache {
     pub fn new(registry: &'static Registry, options: ClassifyOptions) -> RuleCache {
-        RuleCache { registry, options, by_type: AHashMap::new(), last: None }
+        RuleCache { registry, options, by_type: AHashMap::new(), recent: Default::default(), next_recent: 0 }
     }
 
     pub fn registry(&self) -> &'static Registry {
@@ -329,13 +333,14 @@ impl RuleCache {
     #[inline]
     pub fn cached(&mut self, tp: RawType) -> Option<Rc<Rule>> {
         let key = tp as usize;
-        if let Some((last_key, rule)) = &self.last {
-            if *last_key == key {
-                return Some(rule.clone());
+        for (recent_key, rule) in &self.recent {
+            if *recent_key == key {
+                return rule.clone();
             }
         }
         let rule = self.by_type.get(&key)?.1.clone();
-        self.last = Some((key, rule.clone()));
+        self.recent[self.next_recent] = (key, Some(rule.clone()));
+        self.next_recent = (self.next_recent + 1) % RECENT;
         Some(rule)
     }
 

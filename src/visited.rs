@@ -1,34 +1,67 @@
 //! The set of object addresses a walk has already counted.
 //!
 //! Objects are at least 16 bytes long, so two live objects never share a 16-byte
-//! granule of the address space: `addr >> 4` identifies an object. Granules are grouped
-//! by 1 KiB region, one 64-bit mask per region, kept in a hash map keyed by region.
-//! Python objects are packed densely in pymalloc pools, so a walk costs about one bit per
-//! 16 bytes of the heap it touches (1–3 bytes per object) instead of the 16–40 bytes an
-//! address hash set needs.
+//! granule of the address space: `addr >> 4` identifies an object. The set is a bitmap
+//! over the address space, one bit per granule, allocated in 1 MiB chunks (8 KiB of
+//! bits each) found through a small map. Python objects are packed densely in pymalloc
+//! arenas, so a walk costs one bit per 16 bytes of the heap it touches (1-3 bytes per
+//! object) instead of the 16-40 bytes an address hash set needs, and neighbouring
+//! objects share cache lines of the bitmap. The last chunk used is remembered, so most
+//! lookups do no hashing at all.
 
 use ahash::AHashMap;
 
 const GRANULE_BITS: u32 = 4;
-const REGION_BITS: u32 = GRANULE_BITS + 6;
+const CHUNK_BITS: u32 = 20;
+const WORDS_PER_CHUNK: usize = 1 << (CHUNK_BITS - GRANULE_BITS - 6);
+const RECENT: usize = 16;
 
 #[derive(Default)]
 pub struct VisitedSet {
-    regions: AHashMap<usize, u64>,
+    /// Chunk number (`addr >> 20`) to its index in `chunks`.
+    index: AHashMap<usize, usize>,
+    chunks: Vec<Box<[u64]>>,
+    /// Recently used chunks, direct-mapped by chunk number: (chunk number + 1, index);
+    /// 0 means empty. Objects of different sizes live in different arenas, so a walk
+    /// alternates between a few chunks.
+    recent: [(usize, usize); RECENT],
     len: usize,
 }
 
 impl VisitedSet {
     #[inline]
-    fn split(address: usize) -> (usize, u64) {
-        (address >> REGION_BITS, 1u64 << ((address >> GRANULE_BITS) & 63))
+    fn split(address: usize) -> (usize, usize, u64) {
+        let granule = address >> GRANULE_BITS;
+        let word = (granule >> 6) & (WORDS_PER_CHUNK - 1);
+        (address >> CHUNK_BITS, word, 1u64 << (granule & 63))
+    }
+
+    /// The index of the chunk holding `chunk`, creating it if `create`.
+    #[inline(always)]
+    fn chunk(&mut self, chunk: usize, create: bool) -> Option<usize> {
+        let slot = chunk % RECENT;
+        if self.recent[slot].0 == chunk + 1 {
+            return Some(self.recent[slot].1);
+        }
+        let found = match self.index.get(&chunk) {
+            Some(&i) => i,
+            None if create => {
+                self.chunks.push(vec![0u64; WORDS_PER_CHUNK].into_boxed_slice());
+                self.index.insert(chunk, self.chunks.len() - 1);
+                self.chunks.len() - 1
+            }
+            None => return None,
+        };
+        self.recent[slot] = (chunk + 1, found);
+        Some(found)
     }
 
     /// Adds `address`; returns `false` if it was already present.
     #[inline]
     pub fn insert(&mut self, address: usize) -> bool {
-        let (region, bit) = Self::split(address);
-        let mask = self.regions.entry(region).or_insert(0);
+        let (chunk, word, bit) = Self::split(address);
+        let Some(i) = self.chunk(chunk, true) else { return false };
+        let mask = &mut self.chunks[i][word];
         if *mask & bit != 0 {
             return false;
         }
@@ -37,20 +70,29 @@ impl VisitedSet {
         true
     }
 
+    /// Removes `address` (after an [`insert`](Self::insert) that must be undone).
+    pub fn remove(&mut self, address: usize) {
+        let (chunk, word, bit) = Self::split(address);
+        if let Some(i) = self.chunk(chunk, false) {
+            let mask = &mut self.chunks[i][word];
+            if *mask & bit != 0 {
+                *mask &= !bit;
+                self.len -= 1;
+            }
+        }
+    }
+
     #[inline]
     pub fn contains(&self, address: usize) -> bool {
-        let (region, bit) = Self::split(address);
-        self.regions.get(&region).is_some_and(|mask| mask & bit != 0)
+        let (chunk, word, bit) = Self::split(address);
+        let cached = self.recent[chunk % RECENT];
+        let i = if cached.0 == chunk + 1 { Some(cached.1) } else { self.index.get(&chunk).copied() };
+        i.is_some_and(|i| self.chunks[i][word] & bit != 0)
     }
 
     /// Number of addresses present.
     pub fn len(&self) -> usize {
         self.len
-    }
-
-    pub fn clear(&mut self) {
-        self.regions = AHashMap::new();
-        self.len = 0;
     }
 }
 
@@ -64,6 +106,9 @@ mod tests {
         assert!(set.insert(0x1000));
         assert!(set.insert(0x1010));
         assert!(!set.insert(0x1000));
+        set.remove(0x1000);
+        assert!(!set.contains(0x1000) && set.contains(0x1010));
+        assert!(set.insert(0x1000));
         assert!(set.contains(0x1010));
         assert!(!set.contains(0x1020));
         assert_eq!(set.len(), 2);
@@ -77,9 +122,11 @@ mod tests {
         assert!(set.insert(0x400));
         assert!(set.contains(0x3f0) && set.contains(0x400));
         assert!(!set.contains(0x3e0));
-        set.clear();
-        assert_eq!(set.len(), 0);
-        assert!(!set.contains(0x400));
+        // Neighbouring 1 MiB chunks.
+        assert!(set.insert(0xff_fff0));
+        assert!(set.insert(0x100_0000));
+        assert!(set.contains(0xff_fff0) && set.contains(0x100_0000));
+        assert_eq!(set.len(), 4);
     }
 
     #[test]

@@ -234,19 +234,26 @@ impl<'a, 'py> Walker<'a, 'py> {
     /// flat size, then either a frame for its referents or its final size.
     fn enter(&mut self, mut held: Held, depth: u32, name: RefName, parent_node: Option<u32>, parent_id: usize) -> Entered {
         let address = cpython::address(held.ptr());
-        if self.ledger.visited.contains(address) {
+        if !self.ledger.visited.insert(address) {
             *self.ledger.repeats.entry(address).or_insert(0) += 1;
             return self.zero(held, name, parent_node, depth);
         }
-        match self.ledger.marks.get(&address) {
-            Some(Mark::Excluded) => return self.zero(held, name, parent_node, depth),
-            Some(Mark::RefOnly) if depth > 0 => return self.zero(held, name, parent_node, depth),
+        // Marked objects are rare; undo the insert for those that are not sized here.
+        let mark = if self.ledger.marks.is_empty() { None } else { self.ledger.marks.get(&address) };
+        match mark {
+            Some(Mark::Excluded) => {
+                self.ledger.visited.remove(address);
+                return self.zero(held, name, parent_node, depth);
+            }
+            Some(Mark::RefOnly) if depth > 0 => {
+                self.ledger.visited.remove(address);
+                return self.zero(held, name, parent_node, depth);
+            }
             Some(Mark::RefOnly) => {
                 self.ledger.marks.remove(&address);
             }
             None => {}
         }
-        self.ledger.visited.insert(address);
         let node = self.new_node(&mut held, name, parent_node, depth);
 
         if self.ledger.is_type_excluded(held.ptr()) {
@@ -287,6 +294,7 @@ impl<'a, 'py> Walker<'a, 'py> {
     }
 
     /// Whether the rule's objects are sized with the current options.
+    #[inline]
     fn counted(&mut self, rule: &Rule, held: &mut Held) -> bool {
         if rule.code_only && !self.options.code {
             return false;
@@ -313,6 +321,7 @@ impl<'a, 'py> Walker<'a, 'py> {
     }
 
     /// What `sys.getsizeof` reports, plus instance values kept outside the object.
+    #[inline]
     fn flat_size(&mut self, held: &mut Held, rule: &Rule) -> usize {
         let ptr = held.ptr();
         // SAFETY: `ptr` is alive; each formula matches the type's `__sizeof__`, which the
@@ -361,6 +370,8 @@ impl<'a, 'py> Walker<'a, 'py> {
 
     fn cursor_for(&mut self, obj: &Strong, rule: &Rule) -> Cursor {
         let ptr = obj.as_ptr();
+        // SAFETY: `ptr` is held strongly and of the type the rule was made for.
+        unsafe { prefetch_children(ptr, rule.refs) };
         match rule.refs {
             Refs::List => Cursor::List(0),
             Refs::Tuple => Cursor::Tuple(0),
@@ -493,11 +504,20 @@ impl<'a, 'py> Walker<'a, 'py> {
                 Cursor::List(i) => {
                     let item = cpython::list_item(ptr, *i)?;
                     *i += 1;
+                    if let Some(ahead) = cpython::list_item(ptr, *i + PREFETCH_AHEAD) {
+                        prefetch(ahead);
+                    }
+                    if let Some(next) = cpython::list_item(ptr, *i) {
+                        prefetch_interior(next);
+                    }
                     Some((Held::Borrowed(item), RefName::Unnamed))
                 }
                 Cursor::Tuple(i) => {
                     let item = cpython::tuple_item(ptr, *i)?;
                     *i += 1;
+                    if let Some(ahead) = cpython::tuple_item(ptr, *i + PREFETCH_AHEAD) {
+                        prefetch(ahead);
+                    }
                     Some((Held::Borrowed(item), RefName::Unnamed))
                 }
                 Cursor::Set(pos) => Some((Held::Borrowed(cpython::set_next(ptr, pos)?), RefName::Unnamed)),
@@ -593,6 +613,7 @@ impl<'a, 'py> Walker<'a, 'py> {
     }
 
     /// Creates the tree node for a reached object when building an `asized` tree.
+    #[inline]
     fn new_node(&mut self, held: &mut Held, name: RefName, parent: Option<u32>, depth: u32) -> Option<u32> {
         let nodes = self.nodes.as_ref()?;
         if depth > self.options.detail {
@@ -621,6 +642,7 @@ impl<'a, 'py> Walker<'a, 'py> {
     }
 
     /// Completes a sized object: its tree node, ranking, and the grand total.
+    #[inline]
     fn finish(&mut self, held: Held, size: u64, flat: u64, node: u32, depth: u32, parent_id: usize) -> u64 {
         if node != NO_NODE {
             if let Some(nodes) = self.nodes.as_mut() {
@@ -636,6 +658,62 @@ impl<'a, 'py> Walker<'a, 'py> {
             self.ledger.total += size;
         }
         size
+    }
+}
+
+/// Asks the CPU to start loading an object's header: the walk is bound by memory
+/// latency, and the next sibling is almost always read right after the current one.
+#[inline(always)]
+fn prefetch(obj: RawObj) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint; it never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(obj.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = obj;
+}
+
+/// How many items ahead a list or tuple cursor prefetches.
+const PREFETCH_AHEAD: usize = 8;
+
+/// Starts loading the first children of a new frame all at once, so their cache misses
+/// overlap instead of following one another.
+///
+/// # Safety
+/// `ptr` must be alive and match `refs`.
+unsafe fn prefetch_children(ptr: RawObj, refs: Refs) {
+    // SAFETY: see the caller requirements; only reads the container.
+    unsafe {
+        match refs {
+            Refs::List => (0..PREFETCH_AHEAD).map_while(|i| cpython::list_item(ptr, i)).for_each(prefetch),
+            Refs::Tuple => (0..PREFETCH_AHEAD).map_while(|i| cpython::tuple_item(ptr, i)).for_each(prefetch),
+            Refs::Dict => {
+                let mut pos = 0;
+                for _ in 0..2 * PREFETCH_AHEAD {
+                    let Some((_, value)) = cpython::dict_next(ptr, &mut pos) else { break };
+                    prefetch(value);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// For a list item whose header is (most likely) cached already, starts loading the
+/// tables it points to: a dict's keys, a list's item array.
+///
+/// # Safety
+/// `obj` must be alive.
+#[inline]
+unsafe fn prefetch_interior(obj: RawObj) {
+    // SAFETY: `obj` is alive; only pointers stored in it are read.
+    unsafe {
+        if ffi::PyDict_CheckExact(obj) != 0 {
+            prefetch((*obj.cast::<ffi::PyDictObject>()).ma_keys.cast());
+        } else if ffi::PyList_CheckExact(obj) != 0 {
+            prefetch((*obj.cast::<ffi::PyListObject>()).ob_item.cast());
+        }
     }
 }
 
