@@ -160,6 +160,37 @@ pub unsafe fn type_lookup(tp: RawType, name: RawObj) -> RawObj {
     unsafe { _PyType_Lookup(tp, name) }
 }
 
+/// The pre-header every instance of `tp` has (see [`pre_header`]), or `None` when it
+/// depends on the object (type objects, and types with a `tp_is_gc` before 3.11).
+///
+/// # Safety
+/// `tp` must be a live type object.
+pub unsafe fn type_pre_header(tp: RawType) -> Option<usize> {
+    // SAFETY: `tp` is alive.
+    let flags = unsafe { type_flags(tp) };
+    let gc = if flags & TPFLAGS_HAVE_GC != 0 { GC_HEAD } else { 0 };
+    #[cfg(not(Py_3_11))]
+    {
+        // SAFETY: `tp` is alive.
+        if gc != 0 && unsafe { (*tp).tp_is_gc }.is_some() {
+            return None;
+        }
+        Some(gc)
+    }
+    #[cfg(Py_3_11)]
+    {
+        // SAFETY: `tp` is alive; `PyType_Type` is the static metatype.
+        if unsafe { ffi::PyType_IsSubtype(tp, std::ptr::addr_of_mut!(ffi::PyType_Type)) } != 0 {
+            return None;
+        }
+        #[cfg(Py_3_12)]
+        let managed = TPFLAGS_MANAGED_DICT | TPFLAGS_MANAGED_WEAKREF;
+        #[cfg(not(Py_3_12))]
+        let managed = TPFLAGS_MANAGED_DICT;
+        Some(gc + if flags & managed != 0 { 2 * PTR } else { 0 })
+    }
+}
+
 /// The bytes `sys.getsizeof` adds to `__sizeof__`: the GC header and, on 3.11+, the
 /// managed dict / weakref pre-header.
 ///
@@ -286,6 +317,62 @@ fn keys_size(keys: &DictKeys) -> usize {
     std::mem::size_of::<DictKeys>()
         + (1usize << keys.dk_log2_index_bytes)
         + usable_fraction(1usize << keys.dk_log2_size) * entry
+}
+
+/// Entry `*index` (or the next live one after it) of a dict with a combined table, both
+/// borrowed; advances `*index`. `Err(())` when the dict has a split table, whose order
+/// only [`dict_next`] knows.
+///
+/// # Safety
+/// `obj` must be a live dict.
+#[inline]
+pub unsafe fn dict_entry(obj: RawObj, index: &mut usize) -> Result<Option<(RawObj, RawObj)>, ()> {
+    let dict = obj.cast::<ffi::PyDictObject>();
+    // SAFETY: `obj` is a live dict; its keys object and entries are re-read on every call
+    // and `index` is bounds-checked against the current number of entries.
+    unsafe {
+        if !(*dict).ma_values.is_null() {
+            return Err(());
+        }
+        let keys = (*dict).ma_keys.cast::<DictKeys>();
+        let count = (*keys).dk_nentries as usize;
+        let (entries, width, key_at) = entry_layout(&*keys);
+        while *index < count {
+            let entry = entries.add(*index * width);
+            *index += 1;
+            let value = *entry.add(key_at + 1);
+            if !value.is_null() {
+                return Ok(Some((*entry.add(key_at), value)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Start of a keys object's entries, their width in pointers, and the key's position.
+#[inline]
+fn entry_layout(keys: &DictKeys) -> (*const RawObj, usize, usize) {
+    let base = (keys as *const DictKeys).cast::<u8>();
+    #[cfg(not(Py_3_11))]
+    {
+        let slots = keys.dk_size as usize;
+        let index_bytes = match slots {
+            0..=0xff => 1,
+            0x100..=0xffff => 2,
+            0x1_0000..=0xffff_ffff => 4,
+            _ => 8,
+        };
+        // SAFETY: entries follow the index array inside the keys allocation.
+        let entries = unsafe { base.add(std::mem::size_of::<DictKeys>() + slots * index_bytes) };
+        (entries.cast(), 3, 1)
+    }
+    #[cfg(Py_3_11)]
+    {
+        // SAFETY: entries follow the index array inside the keys allocation.
+        let entries = unsafe { base.add(std::mem::size_of::<DictKeys>() + (1usize << keys.dk_log2_index_bytes)) };
+        // Tables with only str keys store (key, value); others (hash, key, value).
+        if keys.dk_kind == 0 { (entries.cast(), 3, 1) } else { (entries.cast(), 2, 0) }
+    }
 }
 
 /// Next `(key, value)` of a dict in iteration order, both borrowed.

@@ -64,8 +64,9 @@ pub const MAX_RANKS: usize = 100;
 #[derive(Default)]
 pub struct Ledger {
     pub visited: VisitedSet,
-    /// Extra encounters of objects reached more than once.
-    pub repeats: AHashMap<usize, u64>,
+    /// Objects reached more than once, and the number of such extra encounters.
+    repeated: VisitedSet,
+    repeats: u64,
     pub marks: AHashMap<usize, Mark>,
     /// Types whose instances are excluded, and classes excluded as objects; with counts.
     excluded_instances: IndexMap<usize, (Strong, u64)>,
@@ -97,11 +98,11 @@ impl Ledger {
 
     /// Number of times objects were reached.
     pub fn seen(&self) -> u64 {
-        self.sized() + self.repeats.values().sum::<u64>()
+        self.sized() + self.repeats
     }
 
     pub fn duplicate(&self) -> u64 {
-        self.repeats.len() as u64
+        self.repeated.len() as u64
     }
 
     pub fn excluded_count(&self) -> u64 {
@@ -145,6 +146,10 @@ impl Ledger {
         }
     }
 
+    pub fn has_excluded_types(&self) -> bool {
+        !self.excluded_instances.is_empty()
+    }
+
     #[inline]
     pub fn is_type_excluded(&self, obj: RawObj) -> bool {
         if self.excluded_instances.is_empty() {
@@ -163,11 +168,18 @@ impl Ledger {
         }
     }
 
+    /// Another encounter of an object reached before.
+    #[inline]
+    pub fn repeat(&mut self, address: usize) {
+        self.repeats += 1;
+        self.repeated.insert(address);
+    }
+
     /// Another encounter of a top-level object given twice (pympler's `again`).
     pub fn again(&mut self, obj: RawObj) {
         let address = cpython::address(obj);
         if self.visited.contains(address) {
-            *self.repeats.entry(address).or_insert(0) += 1;
+            self.repeat(address);
         } else if self.marks.get(&address) == Some(&Mark::RefOnly) {
             self.marks.remove(&address);
             self.visited.insert(address);

@@ -113,7 +113,9 @@ impl Slot {
     }
 }
 
-/// Everything the walker needs to know about the objects of one type.
+/// Everything the walker needs to know about the objects of one type. Small and `Copy`
+/// so the hot path never touches a reference count; the slots live in the cache.
+#[derive(Clone, Copy, Debug)]
 pub struct Rule {
     pub refs: Refs,
     pub flat: Flat,
@@ -124,8 +126,14 @@ pub struct Rule {
     /// Objects of this type are classes: `ignored` is decided per class.
     pub is_class: bool,
     pub is_module: bool,
-    pub slots: Rc<[Slot]>,
+    /// The `sys.getsizeof` pre-header of every instance, or [`PER_OBJECT`].
+    pub pre_header: u32,
+    /// Index of the type's `__slots__` in [`RuleCache::slots`].
+    pub id: u32,
 }
+
+/// [`Rule::pre_header`] when it depends on the object, not only on its type.
+pub const PER_OBJECT: u32 = u32::MAX;
 
 struct StaticRule {
     refs: Refs,
@@ -233,12 +241,10 @@ pub struct Registry {
 pub struct Names {
     pub sizeof: Py<PyString>,
     pub module: Py<PyString>,
-    pub name: Py<PyString>,
     pub fields: Py<PyString>,
     pub dtype: Py<PyString>,
     pub itemsize: Py<PyString>,
     pub nbytes: Py<PyString>,
-    pub items: Py<PyString>,
 }
 
 static REGISTRY: PyOnceLock<Registry> = PyOnceLock::new();
@@ -276,12 +282,10 @@ impl Registry {
         let names = Names {
             sizeof: sizeof.unbind(),
             module: PyString::intern(py, "__module__").unbind(),
-            name: PyString::intern(py, "__name__").unbind(),
             fields: PyString::intern(py, "_fields").unbind(),
             dtype: PyString::intern(py, "dtype").unbind(),
             itemsize: PyString::intern(py, "itemsize").unbind(),
             nbytes: PyString::intern(py, "nbytes").unbind(),
-            items: PyString::intern(py, "items").unbind(),
         };
         Ok(Registry {
             static_rules,
@@ -312,9 +316,11 @@ pub struct ClassifyOptions {
 pub struct RuleCache {
     registry: &'static Registry,
     options: ClassifyOptions,
-    by_type: AHashMap<usize, (Strong, Rc<Rule>)>,
+    by_type: AHashMap<usize, (Strong, Rule)>,
+    /// `__slots__` of each classified type, by [`Rule::id`].
+    slots: Vec<Rc<[Slot]>>,
     /// The most recently used rules, checked before the map: a walk meets few types.
-    recent: [(usize, Option<Rc<Rule>>); RECENT],
+    recent: [(usize, Option<Rule>); RECENT],
     next_recent: usize,
 }
 
@@ -322,46 +328,63 @@ const RECENT: usize = 8;
 
 impl RuleCache {
     pub fn new(registry: &'static Registry, options: ClassifyOptions) -> RuleCache {
-        RuleCache { registry, options, by_type: AHashMap::new(), recent: Default::default(), next_recent: 0 }
+        RuleCache {
+            registry,
+            options,
+            by_type: AHashMap::new(),
+            slots: Vec::new(),
+            recent: [(0, None); RECENT],
+            next_recent: 0,
+        }
     }
 
     pub fn registry(&self) -> &'static Registry {
         self.registry
     }
 
+    /// The `__slots__` of the type a rule was made for.
+    pub fn slots(&self, id: u32) -> &Rc<[Slot]> {
+        &self.slots[id as usize]
+    }
+
     /// The cached rule for `tp`, if classified already.
     #[inline]
-    pub fn cached(&mut self, tp: RawType) -> Option<Rc<Rule>> {
+    pub fn cached(&mut self, tp: RawType) -> Option<Rule> {
         let key = tp as usize;
         for (recent_key, rule) in &self.recent {
             if *recent_key == key {
-                return rule.clone();
+                return *rule;
             }
         }
-        let rule = self.by_type.get(&key)?.1.clone();
-        self.recent[self.next_recent] = (key, Some(rule.clone()));
+        let rule = self.by_type.get(&key)?.1;
+        self.recent[self.next_recent] = (key, Some(rule));
         self.next_recent = (self.next_recent + 1) % RECENT;
         Some(rule)
     }
 
     /// Classifies the type of `obj` (which the caller holds strongly: classification may
     /// run Python code) and caches the rule.
-    pub fn classify(&mut self, py: Python<'_>, obj: &Strong) -> Rc<Rule> {
+    pub fn classify(&mut self, py: Python<'_>, obj: &Strong) -> Rule {
         // SAFETY: `obj` is held strongly, so it and its type are alive.
         let tp = unsafe { cpython::type_of(obj.as_ptr()) };
         if let Some(rule) = self.cached(tp) {
             return rule;
         }
-        let rule = Rc::new(self.build(py, obj.as_ptr(), tp));
+        let (mut rule, slots) = self.build(py, obj.as_ptr(), tp);
+        rule.id = self.slots.len() as u32;
+        // SAFETY: `tp` is a live type.
+        rule.pre_header = unsafe { cpython::type_pre_header(tp) }.map_or(PER_OBJECT, |size| size as u32);
+        self.slots.push(slots);
         // SAFETY: `tp` is alive (the type of a live object); the cache keeps it so.
         let type_ref = unsafe { Strong::from_borrowed(tp.cast()) };
-        self.by_type.insert(tp as usize, (type_ref, rule.clone()));
+        self.by_type.insert(tp as usize, (type_ref, rule));
         rule
     }
 
-    fn build(&self, py: Python<'_>, obj: RawObj, tp: RawType) -> Rule {
+    fn build(&self, py: Python<'_>, obj: RawObj, tp: RawType) -> (Rule, Rc<[Slot]>) {
         let reg = self.registry;
         let flat = reg.flat_for(tp);
+        let no_slots = || Rc::from(Vec::new());
         let rule = |refs: Refs| Rule {
             refs,
             flat,
@@ -369,67 +392,69 @@ impl RuleCache {
             ignored: false,
             is_class: false,
             is_module: false,
-            slots: Rc::from(Vec::new()),
+            pre_header: PER_OBJECT,
+            id: 0,
         };
         if let Some((_, fixed)) = reg.static_rules.get(&(tp as usize)) {
-            return Rule {
+            let rule = Rule {
                 code_only: fixed.code_only,
                 ignored: fixed.ignored,
                 is_module: fixed.refs == Refs::Module,
                 ..rule(fixed.refs)
             };
+            return (rule, no_slots());
         }
         // SAFETY (all checks below): `obj` is alive and `tp` is its type.
         unsafe {
             if ffi::PyModule_Check(obj) != 0 {
-                return Rule { is_module: true, ..rule(Refs::Module) };
+                return (Rule { is_module: true, ..rule(Refs::Module) }, no_slots());
             }
             if ffi::PyFrame_Check(obj) != 0 {
-                return Rule { ignored: !self.options.frames, ..rule(Refs::Attrs(&FRAME_ATTRS)) };
+                return (Rule { ignored: !self.options.frames, ..rule(Refs::Attrs(&FRAME_ATTRS)) }, no_slots());
             }
             if ffi::PyCode_Check(obj) != 0 {
-                return Rule { code_only: true, ..rule(Refs::Attrs(&CODE_ATTRS)) };
+                return (Rule { code_only: true, ..rule(Refs::Attrs(&CODE_ATTRS)) }, no_slots());
             }
             if cpython::is_callable_type(tp) {
                 if ffi::PyType_Check(obj) != 0 {
-                    return Rule { code_only: true, is_class: true, ..rule(Refs::Attrs(&CLASS_ATTRS)) };
+                    return (Rule { code_only: true, is_class: true, ..rule(Refs::Attrs(&CLASS_ATTRS)) }, no_slots());
                 }
                 if ffi::PyObject_TypeCheck(obj, reg.builtin_function_type.as_ptr().cast()) != 0 {
-                    return Rule { code_only: true, ignored: true, ..rule(Refs::None) };
+                    return (Rule { code_only: true, ignored: true, ..rule(Refs::None) }, no_slots());
                 }
                 if ffi::PyFunction_Check(obj) != 0 {
-                    return Rule { code_only: true, ..rule(Refs::Attrs(&FUNCTION_ATTRS)) };
+                    return (Rule { code_only: true, ..rule(Refs::Attrs(&FUNCTION_ATTRS)) }, no_slots());
                 }
                 if ffi::PyObject_TypeCheck(obj, reg.method_type.as_ptr().cast()) != 0 {
-                    return Rule { code_only: true, ..rule(Refs::Attrs(&METHOD_ATTRS)) };
+                    return (Rule { code_only: true, ..rule(Refs::Attrs(&METHOD_ATTRS)) }, no_slots());
                 }
-                return Rule { slots: slots_of(py, tp), ..rule(Refs::Instance) };
+                return (rule(Refs::Instance), slots_of(py, tp));
             }
             if ffi::PyDict_Check(obj) != 0 {
-                return rule(Refs::Dict);
+                return (rule(Refs::Dict), no_slots());
             }
             if is_weak_dict_type(py, tp) || (self.options.infer && looks_like_dict(py, obj)) {
-                return rule(Refs::DictLike);
+                return (rule(Refs::DictLike), no_slots());
             }
             if ffi::PyCell_Check(obj) != 0 {
-                return rule(Refs::Attrs(&CELL_ATTRS));
+                return (rule(Refs::Attrs(&CELL_ATTRS)), no_slots());
             }
             if ffi::PyTuple_Check(obj) != 0 && !cpython::type_lookup(tp, reg.names.fields.as_ptr()).is_null() {
-                return Rule { slots: slots_of(py, tp), ..rule(Refs::NamedTuple) };
+                return (rule(Refs::NamedTuple), slots_of(py, tp));
             }
             if is_numpy_type(py, tp, &reg.names) {
-                return rule(Refs::Attrs(&NUMPY_ATTRS));
+                return (rule(Refs::Attrs(&NUMPY_ATTRS)), no_slots());
             }
             if ffi::PyObject_TypeCheck(obj, reg.array_type.as_ptr().cast()) != 0 {
-                return rule(Refs::None);
+                return (rule(Refs::None), no_slots());
             }
             if is_ignored_module(&type_module(py, tp, &reg.names)) {
-                return Rule { ignored: true, ..rule(Refs::None) };
+                return (Rule { ignored: true, ..rule(Refs::None) }, no_slots());
             }
             if ffi::PyType_IsSubtype(tp, ffi::PyExc_Exception.cast()) != 0 {
-                return rule(Refs::Attrs(&EXCEPTION_ATTRS));
+                return (rule(Refs::Attrs(&EXCEPTION_ATTRS)), no_slots());
             }
-            Rule { slots: slots_of(py, tp), ..rule(Refs::Instance) }
+            (rule(Refs::Instance), slots_of(py, tp))
         }
     }
 }

@@ -15,11 +15,10 @@
 use crate::cpython::{self, InstanceAttrs, RawObj, Strong};
 use crate::ledger::{Ledger, Mark, ProfileKey};
 use crate::names;
-use crate::rules::{AttrSpec, Flat, Refs, Rule, RuleCache, Slot};
+use crate::rules::{AttrSpec, Flat, Refs, Rule, RuleCache, Slot, PER_OBJECT};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
-use std::rc::Rc;
 
 /// Sizing options of one call (pympler's keyword options).
 #[derive(Clone, Copy)]
@@ -96,17 +95,45 @@ impl Held {
     }
 }
 
-/// Where a frame is in producing its object's children.
+/// Where a frame is in producing its object's children. Kept small (frames are pushed
+/// for every container): rarely needed state is boxed.
 enum Cursor {
     List(usize),
     Tuple(usize),
     Set(usize),
-    /// Dict items; `dict` is set when iterating another object's dict (modules, proxies).
-    Dict { dict: Option<Strong>, pos: isize, pending: Option<(Strong, Option<Strong>)> },
+    Dict { pos: isize, value_next: bool, extra: Option<Box<DictExtra>> },
     Instance { stage: InstanceStage, index: usize, value_next: bool },
     NamedTuple { stage: u8, index: usize },
     /// Children computed up front (rules that read attributes through Python).
-    Items { items: Vec<(RefName, Strong)>, index: usize },
+    Items(Box<ItemsCursor>),
+}
+
+/// Dict cursor state needed only sometimes.
+#[derive(Default)]
+struct DictExtra {
+    /// The dict iterated when it is not the frame's object (a module's, a proxy's).
+    dict: Option<Strong>,
+    /// The current key, to name its value in an `asized` tree.
+    key: Option<Strong>,
+    /// The value of the current entry of a split table, held until it is produced.
+    pending: Option<Strong>,
+}
+
+impl DictExtra {
+    fn over(dict: Strong) -> Option<Box<DictExtra>> {
+        Some(Box::new(DictExtra { dict: Some(dict), ..DictExtra::default() }))
+    }
+}
+
+struct ItemsCursor {
+    items: Vec<(RefName, Strong)>,
+    index: usize,
+}
+
+impl Cursor {
+    fn items(items: Vec<(RefName, Strong)>) -> Cursor {
+        Cursor::Items(Box::new(ItemsCursor { items, index: 0 }))
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -119,7 +146,8 @@ enum InstanceStage {
 
 struct Frame {
     obj: Strong,
-    rule: Rc<Rule>,
+    /// The rule's id, for its `__slots__`.
+    rule_id: u32,
     cursor: Cursor,
     depth: u32,
     /// Index of this object's node in the tree, or `u32::MAX`.
@@ -131,6 +159,8 @@ struct Frame {
 }
 
 const NO_NODE: u32 = u32::MAX;
+/// `Frame::rule_id` of frames whose cursor needs no rule (builtin containers).
+const NO_RULE: u32 = u32::MAX;
 
 /// Result of reaching an object.
 enum Entered {
@@ -149,11 +179,14 @@ pub struct Walker<'a, 'py> {
     stack: Vec<Frame>,
     /// Tree nodes of the current top-level object, when building an `asized` tree.
     pub nodes: Option<Vec<Node>>,
+    /// Whether leaf builtins can be sized inline: no statistics, no excluded types.
+    leaf_fast: bool,
 }
 
 impl<'a, 'py> Walker<'a, 'py> {
     pub fn new(py: Python<'py>, ledger: &'a mut Ledger, options: Options, rules: RuleCache) -> Self {
-        Walker { py, ledger, options, rules, stack: Vec::new(), nodes: None }
+        let leaf_fast = options.stats == 0 && !ledger.has_excluded_types();
+        Walker { py, ledger, options, rules, stack: Vec::new(), nodes: None, leaf_fast }
     }
 
     /// Sizes one top-level object; with `tree`, also builds its `asized` nodes.
@@ -181,7 +214,7 @@ impl<'a, 'py> Walker<'a, 'py> {
         // SAFETY: `obj` is alive for the call.
         let mut held = Held::Owned(unsafe { Strong::from_borrowed(obj.as_ptr()) });
         let rule = self.rules.classify(self.py, held.hold());
-        let rule = Rule { refs: Refs::None, flat: rule.flat, code_only: false, ignored: false, is_class: false, is_module: false, slots: rule.slots.clone() };
+        let rule = Rule { refs: Refs::None, ..rule };
         self.flat_size(&mut held, &rule) as u64
     }
 
@@ -191,7 +224,7 @@ impl<'a, 'py> Walker<'a, 'py> {
         let strong = unsafe { Strong::from_borrowed(obj.as_ptr()) };
         let rule = self.rules.classify(self.py, &strong);
         let cursor = self.cursor_for(&strong, &rule);
-        self.stack.push(Frame { obj: strong, rule, cursor, depth: 0, node: NO_NODE, named: true, flat: 0, total: 0 });
+        self.stack.push(Frame { obj: strong, rule_id: rule.id, cursor, depth: 0, node: NO_NODE, named: true, flat: 0, total: 0 });
         let mut out = Vec::new();
         while let Some((held, name)) = self.next_child() {
             let child = held.into_strong();
@@ -221,8 +254,36 @@ impl<'a, 'py> Walker<'a, 'py> {
             let (held, name) = child;
             let top = self.stack.last().expect("a child comes from the top frame");
             let (depth, node, parent_id) = (top.depth + 1, top.node, top.obj.as_ptr() as usize);
-            let node = (node != NO_NODE).then_some(node);
-            if let Entered::Done(size) = self.enter(held, depth, name, node, parent_id) {
+            let entered = if node == NO_NODE {
+                // No tree node to record: a child seen before adds nothing.
+                if self.seen_before(cpython::address(held.ptr()), depth) {
+                    continue;
+                }
+                if self.leaf_fast {
+                    // SAFETY: `held` was just read from its strongly held parent.
+                    if let Some(size) = unsafe { leaf_size(held.ptr()) } {
+                        let size = self.align(size);
+                        if let Some(parent) = self.stack.last_mut() {
+                            parent.total += size;
+                        }
+                        continue;
+                    }
+                    if depth < self.options.limit {
+                        // SAFETY: as above.
+                        if let Some((flat, cursor)) = unsafe { container_start(held.ptr()) } {
+                            let flat = self.align(flat);
+                            let obj = held.into_strong();
+                            self.ledger.depth = self.ledger.depth.max(depth + 1);
+                            self.stack.push(Frame { obj, rule_id: NO_RULE, cursor, depth, node: NO_NODE, named: false, flat, total: flat });
+                            continue;
+                        }
+                    }
+                }
+                self.enter_new(held, depth, name, None, parent_id)
+            } else {
+                self.enter(held, depth, name, Some(node), parent_id)
+            };
+            if let Entered::Done(size) = entered {
                 if let Some(parent) = self.stack.last_mut() {
                     parent.total += size;
                 }
@@ -230,30 +291,49 @@ impl<'a, 'py> Walker<'a, 'py> {
         }
     }
 
-    /// Reaches `held` at `depth`: pympler's seen rules, type exclusion, the rule's
-    /// flat size, then either a frame for its referents or its final size.
-    fn enter(&mut self, mut held: Held, depth: u32, name: RefName, parent_node: Option<u32>, parent_id: usize) -> Entered {
-        let address = cpython::address(held.ptr());
+    /// Whether the object at `address`, reached at `depth`, is skipped as seen before
+    /// (or excluded); otherwise it is marked seen now. pympler's rules: an object counts
+    /// the first time it is reached, an excluded object never, and an object given at
+    /// the top level is not counted where it is referenced.
+    #[inline(always)]
+    fn seen_before(&mut self, address: usize, depth: u32) -> bool {
         if !self.ledger.visited.insert(address) {
-            *self.ledger.repeats.entry(address).or_insert(0) += 1;
-            return self.zero(held, name, parent_node, depth);
+            self.ledger.repeat(address);
+            return true;
+        }
+        if self.ledger.marks.is_empty() {
+            return false;
         }
         // Marked objects are rare; undo the insert for those that are not sized here.
-        let mark = if self.ledger.marks.is_empty() { None } else { self.ledger.marks.get(&address) };
-        match mark {
+        match self.ledger.marks.get(&address) {
             Some(Mark::Excluded) => {
                 self.ledger.visited.remove(address);
-                return self.zero(held, name, parent_node, depth);
+                true
             }
             Some(Mark::RefOnly) if depth > 0 => {
                 self.ledger.visited.remove(address);
-                return self.zero(held, name, parent_node, depth);
+                true
             }
             Some(Mark::RefOnly) => {
                 self.ledger.marks.remove(&address);
+                false
             }
-            None => {}
+            None => false,
         }
+    }
+
+    /// Reaches `held` at `depth`: the seen rules, then [`enter_new`](Self::enter_new).
+    fn enter(&mut self, mut held: Held, depth: u32, name: RefName, parent_node: Option<u32>, parent_id: usize) -> Entered {
+        if self.seen_before(cpython::address(held.ptr()), depth) {
+            let node = self.new_node(&mut held, name, parent_node, depth);
+            return Entered::Done(self.finish_zero(node, depth));
+        }
+        self.enter_new(held, depth, name, parent_node, parent_id)
+    }
+
+    /// Sizes an object reached for the first time: type exclusion, the rule's flat size,
+    /// then either a frame for its referents or its final size.
+    fn enter_new(&mut self, mut held: Held, depth: u32, name: RefName, parent_node: Option<u32>, parent_id: usize) -> Entered {
         let node = self.new_node(&mut held, name, parent_node, depth);
 
         if self.ledger.is_type_excluded(held.ptr()) {
@@ -289,7 +369,7 @@ impl<'a, 'py> Walker<'a, 'py> {
         let obj = held.into_strong();
         let cursor = self.cursor_for(&obj, &rule);
         self.ledger.depth = self.ledger.depth.max(depth + 1);
-        self.stack.push(Frame { obj, rule, cursor, depth, node: node.unwrap_or(NO_NODE), named, flat, total: flat });
+        self.stack.push(Frame { obj, rule_id: rule.id, cursor, depth, node: node.unwrap_or(NO_NODE), named, flat, total: flat });
         Entered::Pushed
     }
 
@@ -344,7 +424,12 @@ impl<'a, 'py> Walker<'a, 'py> {
         };
         let ptr = held.ptr();
         // SAFETY: `ptr` is alive (held strongly if Python code ran above).
-        let mut size = core + unsafe { cpython::pre_header(ptr) };
+        let pre_header = if rule.pre_header == PER_OBJECT {
+            unsafe { cpython::pre_header(ptr) }
+        } else {
+            rule.pre_header as usize
+        };
+        let mut size = core + pre_header;
         if rule.refs == Refs::Instance {
             // SAFETY: as above; reads the instance's attribute storage only.
             if let InstanceAttrs::Values { bytes, .. } = unsafe { cpython::instance_attrs(ptr) } {
@@ -368,6 +453,9 @@ impl<'a, 'py> Walker<'a, 'py> {
         }
     }
 
+    /// The cursor over `obj`'s referents. Inlined for the common containers, whose
+    /// cursor is a few words built in registers.
+    #[inline(always)]
     fn cursor_for(&mut self, obj: &Strong, rule: &Rule) -> Cursor {
         let ptr = obj.as_ptr();
         // SAFETY: `ptr` is held strongly and of the type the rule was made for.
@@ -376,15 +464,26 @@ impl<'a, 'py> Walker<'a, 'py> {
             Refs::List => Cursor::List(0),
             Refs::Tuple => Cursor::Tuple(0),
             Refs::Set => Cursor::Set(0),
-            Refs::Dict => Cursor::Dict { dict: None, pos: 0, pending: None },
+            Refs::Dict => Cursor::Dict { pos: 0, value_next: false, extra: None },
+            Refs::Instance => Cursor::Instance { stage: InstanceStage::Storage, index: 0, value_next: false },
+            Refs::NamedTuple => Cursor::NamedTuple { stage: 0, index: 0 },
+            _ => self.slow_cursor_for(obj, rule),
+        }
+    }
+
+    /// Cursors that need the C API or Python to find the referents.
+    #[inline(never)]
+    fn slow_cursor_for(&mut self, obj: &Strong, rule: &Rule) -> Cursor {
+        let ptr = obj.as_ptr();
+        match rule.refs {
             Refs::Module => {
                 // SAFETY: `ptr` is a live module; its dict is borrowed and taken strongly.
                 let dict = unsafe { ffi::PyModule_GetDict(ptr) };
                 if dict.is_null() {
-                    return Cursor::Items { items: Vec::new(), index: 0 };
+                    return Cursor::items(Vec::new());
                 }
                 // SAFETY: the module holds its dict.
-                Cursor::Dict { dict: Some(unsafe { Strong::from_borrowed(dict) }), pos: 0, pending: None }
+                Cursor::Dict { pos: 0, value_next: false, extra: DictExtra::over(unsafe { Strong::from_borrowed(dict) }) }
             }
             Refs::MappingProxy => {
                 // SAFETY: a mappingproxy stores its mapping right after the object header.
@@ -393,18 +492,16 @@ impl<'a, 'py> Walker<'a, 'py> {
                 if !mapping.is_null() && unsafe { ffi::PyDict_Check(mapping) } != 0 {
                     // SAFETY: as above.
                     let dict = unsafe { Strong::from_borrowed(mapping) };
-                    Cursor::Dict { dict: Some(dict), pos: 0, pending: None }
+                    Cursor::Dict { pos: 0, value_next: false, extra: DictExtra::over(dict) }
                 } else {
-                    Cursor::Items { items: self.dict_like_items(obj), index: 0 }
+                    Cursor::items(self.dict_like_items(obj))
                 }
             }
-            Refs::Instance => Cursor::Instance { stage: InstanceStage::Storage, index: 0, value_next: false },
-            Refs::NamedTuple => Cursor::NamedTuple { stage: 0, index: 0 },
-            Refs::DictLike => Cursor::Items { items: self.dict_like_items(obj), index: 0 },
+            Refs::DictLike => Cursor::items(self.dict_like_items(obj)),
             Refs::Traverse => {
                 // SAFETY: `ptr` is alive; traversal runs no Python code.
                 let items = unsafe { cpython::traverse_referents(ptr) };
-                Cursor::Items { items: items.into_iter().map(|o| (RefName::Static("iteref"), o)).collect(), index: 0 }
+                Cursor::items(items.into_iter().map(|o| (RefName::Static("iteref"), o)).collect())
             }
             Refs::WeakRef => {
                 // pympler sizes what calling the reference returns (None once dead).
@@ -414,10 +511,12 @@ impl<'a, 'py> Walker<'a, 'py> {
                     // SAFETY: the failed call left an exception set; discard it.
                     unsafe { ffi::PyErr_Clear() };
                 }
-                Cursor::Items { items: target.into_iter().map(|t| (RefName::Unnamed, t)).collect(), index: 0 }
+                Cursor::items(target.into_iter().map(|t| (RefName::Unnamed, t)).collect())
             }
-            Refs::Attrs(spec) => Cursor::Items { items: self.attr_items(obj, spec), index: 0 },
-            Refs::None => Cursor::Items { items: Vec::new(), index: 0 },
+            Refs::Attrs(spec) => Cursor::items(self.attr_items(obj, spec)),
+            Refs::None | Refs::List | Refs::Tuple | Refs::Set | Refs::Dict | Refs::Instance | Refs::NamedTuple => {
+                Cursor::items(Vec::new())
+            }
         }
     }
 
@@ -521,17 +620,46 @@ impl<'a, 'py> Walker<'a, 'py> {
                     Some((Held::Borrowed(item), RefName::Unnamed))
                 }
                 Cursor::Set(pos) => Some((Held::Borrowed(cpython::set_next(ptr, pos)?), RefName::Unnamed)),
-                Cursor::Dict { dict, pos, pending } => {
-                    if let Some((value, key)) = pending.take() {
-                        let name = key.map_or(RefName::Unnamed, RefName::Value);
-                        return Some((Held::Owned(value), name));
+                Cursor::Dict { pos, value_next, extra } => {
+                    if let Some(extra) = extra.as_mut() {
+                        if let Some(value) = extra.pending.take() {
+                            let name = extra.key.take().map_or(RefName::Unnamed, RefName::Value);
+                            return Some((Held::Owned(value), name));
+                        }
                     }
-                    let dict_ptr = dict.as_ref().map_or(ptr, Strong::as_ptr);
-                    let (key, value) = cpython::dict_next(dict_ptr, pos)?;
-                    let key_ref = named.then(|| Strong::from_borrowed(key));
-                    *pending = Some((Strong::from_borrowed(value), key_ref.clone()));
-                    let name = key_ref.map_or(RefName::Unnamed, RefName::Key);
-                    Some((Held::Borrowed(key), name))
+                    let dict_ptr = extra.as_ref().and_then(|e| e.dict.as_ref()).map_or(ptr, Strong::as_ptr);
+                    // `pos` counts entries of a combined table, whose value is read in
+                    // place after its key (re-read: the key's walk may have run Python
+                    // code). Once a split table is met, PyDict_Next takes over, its
+                    // positions stored as `-1 - pos`, and the value is held meanwhile.
+                    if *pos >= 0 {
+                        if *value_next {
+                            *value_next = false;
+                            let mut at = *pos as usize - 1;
+                            if let Ok(Some((_, value))) = cpython::dict_entry(dict_ptr, &mut at) {
+                                *pos = at as isize;
+                                let key = extra.as_mut().and_then(|e| e.key.take());
+                                return Some((Held::Borrowed(value), key.map_or(RefName::Unnamed, RefName::Value)));
+                            }
+                        }
+                        let mut index = *pos as usize;
+                        match cpython::dict_entry(dict_ptr, &mut index) {
+                            Ok(entry) => {
+                                let (entry_key, _) = entry?;
+                                *pos = index as isize;
+                                *value_next = true;
+                                let name = name_key(named, entry_key, extra);
+                                return Some((Held::Borrowed(entry_key), name));
+                            }
+                            Err(()) => *pos = -1,
+                        }
+                    }
+                    let mut next = -1 - *pos;
+                    let (entry_key, value) = cpython::dict_next(dict_ptr, &mut next)?;
+                    *pos = -1 - next;
+                    extra.get_or_insert_with(Box::default).pending = Some(Strong::from_borrowed(value));
+                    let name = name_key(named, entry_key, extra);
+                    Some((Held::Borrowed(entry_key), name))
                 }
                 Cursor::Instance { stage, index, value_next } => loop {
                     match *stage {
@@ -575,7 +703,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                             return Some((Held::Borrowed(class), RefName::Static("__class__")));
                         }
                         InstanceStage::Slots => {
-                            let slots = frame.rule.slots.clone();
+                            let slots = self.rules.slots(frame.rule_id).clone();
                             return next_slot(py, ptr, &slots, index);
                         }
                     }
@@ -588,7 +716,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                             return Some((Held::Borrowed(class), RefName::Static("__class__")));
                         }
                         1 => {
-                            let slots = frame.rule.slots.clone();
+                            let slots = self.rules.slots(frame.rule_id).clone();
                             if let Some(child) = next_slot(py, ptr, &slots, index) {
                                 return Some(child);
                             }
@@ -602,9 +730,9 @@ impl<'a, 'py> Walker<'a, 'py> {
                         }
                     }
                 },
-                Cursor::Items { items, index } => {
-                    let (name, obj) = items.get_mut(*index)?;
-                    *index += 1;
+                Cursor::Items(cursor) => {
+                    let (name, obj) = cursor.items.get_mut(cursor.index)?;
+                    cursor.index += 1;
                     let name = std::mem::replace(name, RefName::Unnamed);
                     Some((Held::Owned(obj.clone()), name))
                 }
@@ -624,12 +752,6 @@ impl<'a, 'py> Walker<'a, 'py> {
         let name = names::ref_name(self.py, &obj, name_parts(&name), self.options.clip);
         self.nodes.as_mut()?.push(Node { parent, name, size: 0, flat: 0 });
         Some(index)
-    }
-
-    /// An object that counts nothing (seen before, excluded): a zero node at most.
-    fn zero(&mut self, mut held: Held, name: RefName, parent_node: Option<u32>, depth: u32) -> Entered {
-        let node = self.new_node(&mut held, name, parent_node, depth);
-        Entered::Done(self.finish_zero(node, depth))
     }
 
     fn finish_zero(&mut self, node: Option<u32>, depth: u32) -> u64 {
@@ -674,6 +796,53 @@ fn prefetch(obj: RawObj) {
     let _ = obj;
 }
 
+/// The flat size of the builtin leaf types that make up most of a heap (exact `str`,
+/// `int`, `bool`, `float`, `bytes`), which have no referents and no pre-header; `None`
+/// for anything else (sized by the general path).
+///
+/// # Safety
+/// `obj` must be alive.
+#[inline(always)]
+unsafe fn leaf_size(obj: RawObj) -> Option<usize> {
+    // SAFETY: `obj` is alive; each formula is applied to its exact type only.
+    unsafe {
+        let tp = cpython::type_of(obj);
+        if tp == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
+            cpython::str_sizeof(obj)
+        } else if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) || tp == std::ptr::addr_of_mut!(ffi::PyBool_Type) {
+            Some(cpython::int_sizeof(obj))
+        } else if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) || tp == std::ptr::addr_of_mut!(ffi::PyBytes_Type) {
+            Some(cpython::object_sizeof(obj))
+        } else {
+            None
+        }
+    }
+}
+
+/// Flat size and cursor of an exact `list`, `tuple` or `dict` (GC-tracked, no managed
+/// dict: the pre-header is the GC header); `None` for anything else.
+///
+/// # Safety
+/// `obj` must be alive.
+#[inline(always)]
+unsafe fn container_start(obj: RawObj) -> Option<(usize, Cursor)> {
+    // SAFETY: `obj` is alive; each formula is applied to its exact type only.
+    unsafe {
+        let tp = cpython::type_of(obj);
+        let (size, cursor, refs) = if tp == std::ptr::addr_of_mut!(ffi::PyList_Type) {
+            (cpython::list_sizeof(obj), Cursor::List(0), Refs::List)
+        } else if tp == std::ptr::addr_of_mut!(ffi::PyDict_Type) {
+            (cpython::dict_sizeof(obj), Cursor::Dict { pos: 0, value_next: false, extra: None }, Refs::Dict)
+        } else if tp == std::ptr::addr_of_mut!(ffi::PyTuple_Type) {
+            (cpython::object_sizeof(obj), Cursor::Tuple(0), Refs::Tuple)
+        } else {
+            return None;
+        };
+        prefetch_children(obj, refs);
+        Some((size + cpython::GC_HEAD, cursor))
+    }
+}
+
 /// How many items ahead a list or tuple cursor prefetches.
 const PREFETCH_AHEAD: usize = 8;
 
@@ -688,13 +857,6 @@ unsafe fn prefetch_children(ptr: RawObj, refs: Refs) {
         match refs {
             Refs::List => (0..PREFETCH_AHEAD).map_while(|i| cpython::list_item(ptr, i)).for_each(prefetch),
             Refs::Tuple => (0..PREFETCH_AHEAD).map_while(|i| cpython::tuple_item(ptr, i)).for_each(prefetch),
-            Refs::Dict => {
-                let mut pos = 0;
-                for _ in 0..2 * PREFETCH_AHEAD {
-                    let Some((_, value)) = cpython::dict_next(ptr, &mut pos) else { break };
-                    prefetch(value);
-                }
-            }
             _ => {}
         }
     }
@@ -715,6 +877,21 @@ unsafe fn prefetch_interior(obj: RawObj) {
             prefetch((*obj.cast::<ffi::PyListObject>()).ob_item.cast());
         }
     }
+}
+
+/// The name of a dict key in an `asized` tree (kept to name its value too), or
+/// `Unnamed` below the detail level.
+///
+/// # Safety
+/// `key` must be alive.
+unsafe fn name_key(named: bool, key: RawObj, extra: &mut Option<Box<DictExtra>>) -> RefName {
+    if !named {
+        return RefName::Unnamed;
+    }
+    // SAFETY: see the caller requirements.
+    let key = unsafe { Strong::from_borrowed(key) };
+    extra.get_or_insert_with(Box::default).key = Some(key.clone());
+    RefName::Key(key)
 }
 
 /// The parts a node name is made of (see `names::ref_name`).
