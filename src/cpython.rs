@@ -464,6 +464,8 @@ pub unsafe fn int_sizeof(obj: RawObj) -> usize {
     {
         // SAFETY: before 3.12 ints are var-objects whose |ob_size| is the digit count.
         let ndigits = unsafe { var_size(obj) }.unsigned_abs();
+        // From 3.11 on, zero is reported with the one digit it is allocated with.
+        let ndigits = if cfg!(Py_3_11) { ndigits.max(1) } else { ndigits };
         DIGITS_OFFSET + ndigits * DIGIT
     }
 }

@@ -162,7 +162,9 @@ const STATIC_TYPES: &[(&CStr, StaticRule)] = &[
     (c"type(Ellipsis)", data(Refs::None)),
     (c"type(NotImplemented)", data(Refs::None)),
     (c"str", data(Refs::None)),
-    (c"bytes", data(Refs::None)),
+    // pympler never registers bytes as a builtin: they are sized as instances, whose
+    // class is reached (and skipped).
+    (c"bytes", data(Refs::Instance)),
     (c"bytearray", data(Refs::None)),
     (c"range", data(Refs::None)),
     (c"slice", data(Refs::None)),
@@ -245,6 +247,7 @@ pub struct Names {
     pub dtype: Py<PyString>,
     pub itemsize: Py<PyString>,
     pub nbytes: Py<PyString>,
+    pub items: Py<PyString>,
 }
 
 static REGISTRY: PyOnceLock<Registry> = PyOnceLock::new();
@@ -286,6 +289,7 @@ impl Registry {
             dtype: PyString::intern(py, "dtype").unbind(),
             itemsize: PyString::intern(py, "itemsize").unbind(),
             nbytes: PyString::intern(py, "nbytes").unbind(),
+            items: PyString::intern(py, "items").unbind(),
         };
         Ok(Registry {
             static_rules,
@@ -431,7 +435,11 @@ impl RuleCache {
                 return (rule(Refs::Instance), slots_of(py, tp));
             }
             if ffi::PyDict_Check(obj) != 0 {
-                return (rule(Refs::Dict), no_slots());
+                // pympler follows `items()`: a subclass that overrides it (OrderedDict)
+                // may order or even choose its items differently from the table.
+                let items = |t: RawType| cpython::type_lookup(t, reg.names.items.as_ptr());
+                let own_items = items(tp) == items(std::ptr::addr_of_mut!(ffi::PyDict_Type));
+                return (rule(if own_items { Refs::Dict } else { Refs::DictLike }), no_slots());
             }
             if is_weak_dict_type(py, tp) || (self.options.infer && looks_like_dict(py, obj)) {
                 return (rule(Refs::DictLike), no_slots());

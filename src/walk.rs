@@ -797,7 +797,7 @@ fn prefetch(obj: RawObj) {
 }
 
 /// The flat size of the builtin leaf types that make up most of a heap (exact `str`,
-/// `int`, `bool`, `float`, `bytes`), which have no referents and no pre-header; `None`
+/// `int`, `bool`, `float`), which have no referents and no pre-header; `None`
 /// for anything else (sized by the general path).
 ///
 /// # Safety
@@ -811,7 +811,7 @@ unsafe fn leaf_size(obj: RawObj) -> Option<usize> {
             cpython::str_sizeof(obj)
         } else if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) || tp == std::ptr::addr_of_mut!(ffi::PyBool_Type) {
             Some(cpython::int_sizeof(obj))
-        } else if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) || tp == std::ptr::addr_of_mut!(ffi::PyBytes_Type) {
+        } else if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) {
             Some(cpython::object_sizeof(obj))
         } else {
             None

@@ -8,7 +8,6 @@ real objects in the Rust core. The estimates exist because pympler users call th
 from __future__ import annotations
 
 import array
-import inspect
 import math
 import os
 import struct
@@ -19,7 +18,20 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional
 
 _POINTER = struct.calcsize("P")
-_GC_HEAD = 2 * _POINTER
+
+
+def _gc_header_estimate() -> int:
+    # pympler reads the GC header size from _testcapi and otherwise assumes it is
+    # padded to 16-byte alignment (32 bytes); its basic sizes carry that figure.
+    try:
+        import _testcapi
+
+        return int(_testcapi.SIZEOF_PYGC_HEAD)
+    except (ImportError, AttributeError):
+        return (struct.calcsize("PPP") + 15) & ~15
+
+
+_GC_HEAD = _gc_header_estimate()
 _TPFLAGS_HEAPTYPE = 1 << 9
 _TPFLAGS_HAVE_GC = 1 << 14
 _DICT_ENTRY = struct.calcsize("P") * 3
@@ -47,7 +59,7 @@ def _item(tp: type, default: int = 0) -> int:
 def _safe_len(obj: Any) -> int:
     try:
         return len(obj)
-    except TypeError:
+    except Exception:
         return 0
 
 
@@ -64,19 +76,19 @@ def _len_int(obj: int) -> int:
 
 
 def _len_list(obj: list) -> int:
-    n = len(obj)
+    n = _safe_len(obj)
     if n > 8:
         return n + 6 + (n >> 3)
     return n + 4 if n else 0
 
 
 def _len_dict(obj: Any) -> int:
-    n = len(obj)
+    n = _safe_len(obj)
     return 0 if n < 6 else _power_of_2(n + 1)
 
 
 def _len_set(obj: Any) -> int:
-    n = len(obj)
+    n = _safe_len(obj)
     if n > 8:
         return _power_of_2(n + n - 2)
     return 8 if n else 0
@@ -90,8 +102,11 @@ def _len_slice(obj: slice) -> int:
 
 
 def _len_iter(obj: Any) -> int:
-    hint = getattr(obj, "__length_hint__", None)
-    return hint() if hint and callable(hint) else _safe_len(obj)
+    try:
+        hint = getattr(obj, "__length_hint__", None)
+        return hint() if hint and callable(hint) else _safe_len(obj)
+    except Exception:
+        return 0
 
 
 def _len_code(obj: types.CodeType) -> int:
@@ -131,7 +146,10 @@ class TypeInfo:
     def length(self, obj: Any) -> Optional[int]:
         if self.length_of is None:
             return None
-        n = self.length_of(obj)
+        try:
+            n = self.length_of(obj)
+        except Exception:
+            return 0
         if self.item_attr and self.item == 1:
             size = getattr(obj, self.item_attr, 1)
             if size > 1:
@@ -199,16 +217,28 @@ for _iterator in _iterator_types():
     _STATIC.setdefault(_iterator, _static(_iterator, 0, _len_iter, refs=True))
 
 
-def _is_numpy(obj: Any) -> bool:
-    tp = type(obj)
+def _is_numpy(tp: type) -> bool:
     return (
         all(hasattr(tp, a) for a in ("dtype", "itemsize", "nbytes"))
         and str(getattr(tp, "__module__", "")).startswith("numpy")
     )
 
 
+def _class_attr(tp: type, name: str, default: Any = "") -> Any:
+    """An attribute as instances of ``tp`` see it on their class (no instance lookup,
+    so hostile ``__getattr__``/``__getattribute__`` methods are never called)."""
+    for klass in tp.__mro__:
+        if name in vars(klass):
+            return vars(klass)[name]
+    return default
+
+
 def type_info(obj: Any, instance: bool = True) -> TypeInfo:
-    """The ``TypeInfo`` for ``obj`` (an object, or with ``instance=False`` a type)."""
+    """The ``TypeInfo`` for ``obj`` (an object, or with ``instance=False`` a type).
+
+    Classification follows ``type(obj)``, never ``obj.__class__``, so objects lying
+    about their class are described by what they are.
+    """
     if not instance:
         tp = obj
         return _STATIC.get(tp) or TypeInfo(base=_basic(tp), item=_item(tp))
@@ -219,34 +249,34 @@ def type_info(obj: Any, instance: bool = True) -> TypeInfo:
     if known is not None:
         return known
     base = _basic(tp, obj=obj)
-    if inspect.ismodule(obj):
+    if issubclass(tp, types.ModuleType):
         return TypeInfo(_DICT.base, _DICT.item + _MODULE_OBJECT, _len_module, has_refs=True)
-    if inspect.isframe(obj):
+    if issubclass(tp, types.FrameType):
         return TypeInfo(_basic(tp, _FRAME_OBJECT, obj), _item(tp), _len_frame, has_refs=True)
-    if inspect.iscode(obj):
+    if issubclass(tp, types.CodeType):
         return TypeInfo(_basic(tp, _CODE_OBJECT, obj), _POINTER, _len_code, has_refs=True)
     if callable(obj):
-        if inspect.isclass(obj) or inspect.isbuiltin(obj):
-            return TypeInfo(base, has_refs=inspect.isclass(obj))
-        if inspect.isfunction(obj) or inspect.ismethod(obj):
+        if issubclass(tp, type) or issubclass(tp, types.BuiltinFunctionType):
+            return TypeInfo(base, has_refs=issubclass(tp, type))
+        if issubclass(tp, (types.FunctionType, types.MethodType)):
             return TypeInfo(base, has_refs=True)
         item = _item(tp)
         return TypeInfo(base, item, _safe_len if item else None, has_refs=True)
-    if isinstance(obj, dict):
+    if issubclass(tp, dict):
         return _DICT
-    if tp.__module__ == "weakref" and tp.__name__ in ("WeakKeyDictionary", "WeakValueDictionary"):
+    if _class_attr(tp, "__module__") == "weakref" and tp.__name__ in ("WeakKeyDictionary", "WeakValueDictionary"):
         return _DICT
-    if isinstance(obj, types.CellType if hasattr(types, "CellType") else type(None)):
+    if hasattr(types, "CellType") and issubclass(tp, types.CellType):
         return TypeInfo(base, _item(tp), has_refs=True)
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+    if issubclass(tp, tuple) and _class_attr(tp, "_fields", None) is not None:
         return TypeInfo(base, has_refs=True)
-    if _is_numpy(obj):
+    if _is_numpy(tp):
         nbytes = obj.nbytes
         return TypeInfo(sys.getsizeof(obj, 96 + nbytes) - nbytes, 1, lambda o: o.nbytes, "itemsize", has_refs=True)
-    if isinstance(obj, array.array):
+    if issubclass(tp, array.array):
         data = len(obj) * obj.itemsize
         return TypeInfo(max(56, sys.getsizeof(obj, 0) - data), 1, lambda o: len(o) * o.itemsize, "itemsize")
-    if getattr(obj, "__module__", "") in ("builtins", "types", "heapscope.asizeof"):
+    if _class_attr(tp, "__module__") in ("builtins", "types", "heapscope.asizeof"):
         return TypeInfo(base)
     item = _item(tp)
     return TypeInfo(base, item, _safe_len if item else None, has_refs=True)

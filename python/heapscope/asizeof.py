@@ -548,7 +548,7 @@ class Asizer:
         item size and whether their referents are followed."""
         rows = []
         for key, is_class, *_ in self._core.profiles():
-            info = type_info(key) if not is_class else None
+            info = type_info(key, instance=False) if not is_class else None
             name = _type_key_repr(key, is_class, self._clip)
             if info is None:
                 rows.append(f"{'':{w}s} {name}:  class object")
