@@ -477,7 +477,7 @@ def main(argv=None):
 
     print(f"heapscope asizeof benchmark: Python {platform.python_version()} "
           f"({platform.python_implementation()}) on {platform.system()} {platform.machine()}, "
-          f"{os.cpu_count()} CPUs; scale {scale:g}")
+          f"{os.cpu_count()} CPUs; scale {scale:g}; load average {_loadavg()}")
     for name in TOOLS:
         t = tools[name]
         mark = "" if name in args.tools else " (not timed)"
@@ -491,6 +491,7 @@ def main(argv=None):
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
+        "loadavg_at_start": _loadavg(),
         "scale": scale,
         "seed": _workloads.SEED,
         "tools_timed": args.tools,
@@ -527,6 +528,14 @@ def main(argv=None):
         _write_json(args.json, results)
         print(f"results written to {args.json}")
     return 0
+
+
+def _loadavg():
+    """1-minute load average: other work on the machine skews every figure."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 def _write_json(path, results):
