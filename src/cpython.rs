@@ -712,8 +712,8 @@ unsafe fn managed_attrs(obj: RawObj, tp: RawType) -> InstanceAttrs {
         if keys.is_null() {
             return InstanceAttrs::Nothing;
         }
-        // SAFETY: the tag bit marks a live values array.
-        unsafe { split_values((tagged - 1) as *mut RawObj, &*keys) }
+        // SAFETY: the tag bit marks a live values array, stored as its address minus one.
+        unsafe { split_values((tagged + 1) as *mut RawObj, &*keys) }
     }
     #[cfg(Py_3_13)]
     {
@@ -819,7 +819,8 @@ pub unsafe fn object_member_offset(descr: RawObj) -> Option<usize> {
         if type_of(descr) != std::ptr::addr_of_mut!(ffi::PyMemberDescr_Type) {
             return None;
         }
-        let member = (*descr.cast::<ffi::PyMemberDescrObject>()).d_member;
+        // (PyO3 declares the field with another pointee type on some versions.)
+        let member = (*descr.cast::<ffi::PyMemberDescrObject>()).d_member.cast::<ffi::PyMemberDef>();
         if member.is_null() {
             return None;
         }

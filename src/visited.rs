@@ -14,9 +14,8 @@ use ahash::AHashMap;
 const GRANULE_BITS: u32 = 4;
 const CHUNK_BITS: u32 = 20;
 const WORDS_PER_CHUNK: usize = 1 << (CHUNK_BITS - GRANULE_BITS - 6);
-const RECENT: usize = 16;
+const RECENT: usize = 64;
 
-#[derive(Default)]
 pub struct VisitedSet {
     /// Chunk number (`addr >> 20`) to its index in `chunks`.
     index: AHashMap<usize, usize>,
@@ -26,6 +25,12 @@ pub struct VisitedSet {
     /// alternates between a few chunks.
     recent: [(usize, usize); RECENT],
     len: usize,
+}
+
+impl Default for VisitedSet {
+    fn default() -> Self {
+        VisitedSet { index: AHashMap::new(), chunks: Vec::new(), recent: [(0, 0); RECENT], len: 0 }
+    }
 }
 
 impl VisitedSet {

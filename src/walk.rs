@@ -131,6 +131,16 @@ struct ItemsCursor {
 }
 
 impl Cursor {
+    /// The kind of referents a builtin-container cursor walks.
+    fn refs(&self) -> Refs {
+        match self {
+            Cursor::List(_) => Refs::List,
+            Cursor::Tuple(_) => Refs::Tuple,
+            Cursor::Dict { .. } => Refs::Dict,
+            _ => Refs::None,
+        }
+    }
+
     fn items(items: Vec<(RefName, Strong)>) -> Cursor {
         Cursor::Items(Box::new(ItemsCursor { items, index: 0 }))
     }
@@ -192,12 +202,104 @@ impl<'a, 'py> Walker<'a, 'py> {
     /// Sizes one top-level object; with `tree`, also builds its `asized` nodes.
     pub fn size_top(&mut self, obj: &Bound<'py, PyAny>, tree: bool) -> u64 {
         self.nodes = tree.then(Vec::new);
+        if !tree && self.leaf_fast && self.options.limit == u32::MAX {
+            // SAFETY: `obj` is a live object held by the caller for the whole call.
+            if let Some((flat, _)) = unsafe { container_start(obj.as_ptr()) } {
+                if !self.seen_before(cpython::address(obj.as_ptr()), 0) {
+                    let size = self.size_unordered(obj, flat);
+                    self.ledger.total += size;
+                    return size;
+                }
+                return 0;
+            }
+        }
         // SAFETY: `obj` is a live object held by the caller for the whole call.
         let held = Held::Owned(unsafe { Strong::from_borrowed(obj.as_ptr()) });
         match self.enter(held, 0, RefName::Unnamed, None, 0) {
             Entered::Done(size) => size,
             Entered::Pushed => self.run(),
         }
+    }
+
+    /// Total size of a builtin container `root` (already marked seen, of flat size
+    /// `root_flat`) and everything it reaches, when no option depends on the order in
+    /// which objects are reached (no `limit`, tree or statistics): every reachable
+    /// object is counted once whatever the path, so the walk is free to keep many
+    /// memory loads in flight. Objects are taken from a work list through a two-stage
+    /// pipeline: their header is prefetched, then (once it has arrived) the tables it
+    /// points to, then they are sized. Leaves and builtin containers are handled here;
+    /// anything that may run Python code is held and sized afterwards by the ordered
+    /// walk, once no borrowed pointer remains.
+    fn size_unordered(&mut self, root: &Bound<'py, PyAny>, root_flat: usize) -> u64 {
+        const STAGE: usize = 16;
+        let mut total = self.align(root_flat);
+        // Borrowed pointers with their depth. No Python code runs until the list and
+        // the pipeline are drained, so the containers holding them cannot change.
+        let mut work: Vec<(RawObj, u32)> = Vec::new();
+        let mut headers: std::collections::VecDeque<(RawObj, u32)> = std::collections::VecDeque::with_capacity(STAGE + 1);
+        let mut tables: std::collections::VecDeque<(RawObj, u32)> = std::collections::VecDeque::with_capacity(STAGE + 1);
+        let mut deferred: Vec<(Strong, u32)> = Vec::new();
+        // SAFETY: `root` is held by the caller; it is a builtin container.
+        unsafe { push_children(root.as_ptr(), 1, &mut work) };
+        let mut checked = 0;
+        self.ledger.depth = self.ledger.depth.max(1);
+        loop {
+            // Children seen before (shared keys, shared subtrees) are counted as repeats
+            // right away instead of taking a place in the pipeline.
+            while checked < work.len() {
+                let address = cpython::address(work[checked].0);
+                if self.ledger.visited.contains(address) {
+                    self.ledger.repeat(address);
+                    work.swap_remove(checked);
+                } else {
+                    checked += 1;
+                }
+            }
+            if let Some(next) = work.pop() {
+                checked = checked.min(work.len());
+                prefetch(next.0);
+                headers.push_back(next);
+            }
+            if headers.len() > STAGE || (work.is_empty() && !headers.is_empty()) {
+                let next = headers.pop_front().expect("checked non-empty");
+                // SAFETY: a borrowed child of a live, unchanged container.
+                unsafe { prefetch_interior(next.0) };
+                tables.push_back(next);
+            }
+            let ready = tables.len() > STAGE || (work.is_empty() && headers.is_empty());
+            let Some((obj, depth)) = (if ready { tables.pop_front() } else { None }) else {
+                if work.is_empty() && headers.is_empty() && tables.is_empty() {
+                    break;
+                }
+                continue;
+            };
+            if self.seen_before(cpython::address(obj), depth) {
+                continue;
+            }
+            // SAFETY: as above: `obj` is alive until Python code runs, and none does here.
+            unsafe {
+                if let Some(size) = leaf_size(obj) {
+                    total += self.align(size);
+                } else if let Some((flat, _)) = container_start(obj) {
+                    if push_children(obj, depth + 1, &mut work) {
+                        total += self.align(flat);
+                        self.ledger.depth = self.ledger.depth.max(depth + 1);
+                    } else {
+                        deferred.push((Strong::from_borrowed(obj), depth));
+                    }
+                } else {
+                    deferred.push((Strong::from_borrowed(obj), depth));
+                }
+            }
+        }
+        drop(work);
+        for (obj, depth) in deferred {
+            total += match self.enter_new(Held::Owned(obj), depth, RefName::Unnamed, None, root.as_ptr() as usize) {
+                Entered::Done(size) => size,
+                Entered::Pushed => self.run(),
+            };
+        }
+        total
     }
 
     /// Flat size of `obj` (aligned), as `asizeof` would count it; marks nothing seen.
@@ -271,6 +373,8 @@ impl<'a, 'py> Walker<'a, 'py> {
                     if depth < self.options.limit {
                         // SAFETY: as above.
                         if let Some((flat, cursor)) = unsafe { container_start(held.ptr()) } {
+                            // SAFETY: as above.
+                            unsafe { prefetch_children(held.ptr(), cursor.refs()) };
                             let flat = self.align(flat);
                             let obj = held.into_strong();
                             self.ledger.depth = self.ledger.depth.max(depth + 1);
@@ -638,6 +742,12 @@ impl<'a, 'py> Walker<'a, 'py> {
                             let mut at = *pos as usize - 1;
                             if let Ok(Some((_, value))) = cpython::dict_entry(dict_ptr, &mut at) {
                                 *pos = at as isize;
+                                // The first values' headers were prefetched when the frame
+                                // was made; keep loading one further ahead.
+                                let mut far = at + 2 * PREFETCH_AHEAD;
+                                if let Ok(Some((_, later))) = cpython::dict_entry(dict_ptr, &mut far) {
+                                    prefetch(later);
+                                }
                                 let key = extra.as_mut().and_then(|e| e.key.take());
                                 return Some((Held::Borrowed(value), key.map_or(RefName::Unnamed, RefName::Value)));
                             }
@@ -829,21 +939,52 @@ unsafe fn container_start(obj: RawObj) -> Option<(usize, Cursor)> {
     // SAFETY: `obj` is alive; each formula is applied to its exact type only.
     unsafe {
         let tp = cpython::type_of(obj);
-        let (size, cursor, refs) = if tp == std::ptr::addr_of_mut!(ffi::PyList_Type) {
-            (cpython::list_sizeof(obj), Cursor::List(0), Refs::List)
+        let (size, cursor) = if tp == std::ptr::addr_of_mut!(ffi::PyList_Type) {
+            (cpython::list_sizeof(obj), Cursor::List(0))
         } else if tp == std::ptr::addr_of_mut!(ffi::PyDict_Type) {
-            (cpython::dict_sizeof(obj), Cursor::Dict { pos: 0, value_next: false, extra: None }, Refs::Dict)
+            (cpython::dict_sizeof(obj), Cursor::Dict { pos: 0, value_next: false, extra: None })
         } else if tp == std::ptr::addr_of_mut!(ffi::PyTuple_Type) {
-            (cpython::object_sizeof(obj), Cursor::Tuple(0), Refs::Tuple)
+            (cpython::object_sizeof(obj), Cursor::Tuple(0))
         } else {
             return None;
         };
-        prefetch_children(obj, refs);
         Some((size + cpython::GC_HEAD, cursor))
     }
 }
 
-/// How many items ahead a list or tuple cursor prefetches.
+/// Pushes the referents of an exact list, tuple or dict (in reverse, so they are taken
+/// in order) onto `work`; `false`, pushing nothing, for a dict with a split table.
+///
+/// # Safety
+/// `obj` must be alive and an exact list, tuple or dict.
+unsafe fn push_children(obj: RawObj, depth: u32, work: &mut Vec<(RawObj, u32)>) -> bool {
+    // SAFETY: see the caller requirements; only reads the container.
+    unsafe {
+        let tp = cpython::type_of(obj);
+        let start = work.len();
+        if tp == std::ptr::addr_of_mut!(ffi::PyDict_Type) {
+            let mut index = 0;
+            loop {
+                match cpython::dict_entry(obj, &mut index) {
+                    Ok(Some((key, value))) => {
+                        work.push((key, depth));
+                        work.push((value, depth));
+                    }
+                    Ok(None) => break,
+                    Err(()) => return false,
+                }
+            }
+        } else if tp == std::ptr::addr_of_mut!(ffi::PyList_Type) {
+            work.extend((0..).map_while(|i| cpython::list_item(obj, i)).map(|item| (item, depth)));
+        } else {
+            work.extend((0..).map_while(|i| cpython::tuple_item(obj, i)).map(|item| (item, depth)));
+        }
+        work[start..].reverse();
+        true
+    }
+}
+
+/// How many items ahead a list or tuple cursor prefetches./// How many items ahead a list or tuple cursor prefetches.
 const PREFETCH_AHEAD: usize = 8;
 
 /// Starts loading the first children of a new frame all at once, so their cache misses
@@ -857,6 +998,13 @@ unsafe fn prefetch_children(ptr: RawObj, refs: Refs) {
         match refs {
             Refs::List => (0..PREFETCH_AHEAD).map_while(|i| cpython::list_item(ptr, i)).for_each(prefetch),
             Refs::Tuple => (0..PREFETCH_AHEAD).map_while(|i| cpython::tuple_item(ptr, i)).for_each(prefetch),
+            Refs::Dict => {
+                let mut index = 0;
+                for _ in 0..2 * PREFETCH_AHEAD {
+                    let Ok(Some((_, value))) = cpython::dict_entry(ptr, &mut index) else { break };
+                    prefetch(value);
+                }
+            }
             _ => {}
         }
     }
@@ -871,11 +1019,17 @@ unsafe fn prefetch_children(ptr: RawObj, refs: Refs) {
 unsafe fn prefetch_interior(obj: RawObj) {
     // SAFETY: `obj` is alive; only pointers stored in it are read.
     unsafe {
-        if ffi::PyDict_CheckExact(obj) != 0 {
-            prefetch((*obj.cast::<ffi::PyDictObject>()).ma_keys.cast());
+        // Small tables span two cache lines (a dict's header, indices and first
+        // entries; a list's first eight items and the rest).
+        let table: *mut u8 = if ffi::PyDict_CheckExact(obj) != 0 {
+            (*obj.cast::<ffi::PyDictObject>()).ma_keys.cast()
         } else if ffi::PyList_CheckExact(obj) != 0 {
-            prefetch((*obj.cast::<ffi::PyListObject>()).ob_item.cast());
-        }
+            (*obj.cast::<ffi::PyListObject>()).ob_item.cast()
+        } else {
+            return;
+        };
+        prefetch(table.cast());
+        prefetch(table.wrapping_add(64).cast());
     }
 }
 

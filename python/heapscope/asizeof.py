@@ -551,9 +551,9 @@ class Asizer:
             info = type_info(key, instance=False) if not is_class else None
             name = _type_key_repr(key, is_class, self._clip)
             if info is None:
-                rows.append(f"{'':{w}s} {name}:  class object")
+                rows.append(f"{' ' * w} {name}:  class object")
             else:
-                rows.append(f"{'':{w}s} {name}:  {info.base}, {info.item}, {info.leng_name}")
+                rows.append(f"{' ' * w} {name}:  {info.base}, {info.item}, {info.leng_name}")
         if rows:
             self._print(f"{os.linesep}{len(rows):{w}d} type{_plural(len(rows))}:  basicsize, itemsize, _len_()", **print3options)
             for row in sorted(rows):
