@@ -278,7 +278,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             }
             // SAFETY: as above: `obj` is alive until Python code runs, and none does here.
             unsafe {
-                if let Some(size) = leaf_size(obj) {
+                if let Some(size) = leaf_size(obj).or_else(|| self.bytes_size(obj, depth)) {
                     total += self.align(size);
                 } else if let Some((flat, _)) = container_start(obj) {
                     if push_children(obj, depth + 1, &mut work) {
@@ -293,13 +293,38 @@ impl<'a, 'py> Walker<'a, 'py> {
             }
         }
         drop(work);
-        for (obj, depth) in deferred {
+        for (i, (obj, depth)) in deferred.iter().enumerate() {
+            if let Some((ahead, _)) = deferred.get(i + PREFETCH_AHEAD) {
+                prefetch(ahead.as_ptr());
+            }
+            let obj = obj.clone();
+            let depth = *depth;
             total += match self.enter_new(Held::Owned(obj), depth, RefName::Unnamed, None, root.as_ptr() as usize) {
                 Entered::Done(size) => size,
                 Entered::Pushed => self.run(),
             };
         }
         total
+    }
+
+    /// The flat size of an exact `bytes` object, which pympler sizes as an instance: its
+    /// class is reached too (and skipped, being a class), so it is marked seen here.
+    ///
+    /// # Safety
+    /// `obj` must be alive.
+    #[inline(always)]
+    unsafe fn bytes_size(&mut self, obj: RawObj, depth: u32) -> Option<usize> {
+        let bytes_type = std::ptr::addr_of_mut!(ffi::PyBytes_Type);
+        // SAFETY: `obj` is alive.
+        if unsafe { cpython::type_of(obj) } != bytes_type {
+            return None;
+        }
+        if depth < self.options.limit {
+            self.seen_before(bytes_type as usize, depth + 1);
+            self.ledger.depth = self.ledger.depth.max(depth + 1);
+        }
+        // SAFETY: `obj` is an exact bytes object.
+        Some(unsafe { cpython::object_sizeof(obj) })
     }
 
     /// Flat size of `obj` (aligned), as `asizeof` would count it; marks nothing seen.
@@ -363,7 +388,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                 }
                 if self.leaf_fast {
                     // SAFETY: `held` was just read from its strongly held parent.
-                    if let Some(size) = unsafe { leaf_size(held.ptr()) } {
+                    if let Some(size) = unsafe { leaf_size(held.ptr()).or_else(|| self.bytes_size(held.ptr(), depth)) } {
                         let size = self.align(size);
                         if let Some(parent) = self.stack.last_mut() {
                             parent.total += size;
@@ -695,6 +720,7 @@ impl<'a, 'py> Walker<'a, 'py> {
     }
 
     /// The next child of the top frame, or `None` when it has no more.
+    #[inline(always)]
     fn next_child(&mut self) -> Option<(Held, RefName)> {
         let py = self.py;
         let frame = self.stack.last_mut()?;
@@ -998,6 +1024,11 @@ unsafe fn prefetch_children(ptr: RawObj, refs: Refs) {
         match refs {
             Refs::List => (0..PREFETCH_AHEAD).map_while(|i| cpython::list_item(ptr, i)).for_each(prefetch),
             Refs::Tuple => (0..PREFETCH_AHEAD).map_while(|i| cpython::tuple_item(ptr, i)).for_each(prefetch),
+            Refs::Instance => {
+                if let InstanceAttrs::Values { values, count, .. } = cpython::instance_attrs(ptr) {
+                    (0..count.min(2 * PREFETCH_AHEAD)).for_each(|i| prefetch(cpython::value_at(values, i)));
+                }
+            }
             Refs::Dict => {
                 let mut index = 0;
                 for _ in 0..2 * PREFETCH_AHEAD {
