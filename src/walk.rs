@@ -241,24 +241,20 @@ impl<'a, 'py> Walker<'a, 'py> {
         let mut deferred: Vec<(Strong, u32)> = Vec::new();
         // SAFETY: `root` is held by the caller; it is a builtin container.
         unsafe { push_children(root.as_ptr(), 1, &mut work) };
-        let mut checked = 0;
         self.ledger.depth = self.ledger.depth.max(1);
         loop {
             // Children seen before (shared keys, shared subtrees) are counted as repeats
-            // right away instead of taking a place in the pipeline.
-            while checked < work.len() {
-                let address = cpython::address(work[checked].0);
+            // before they take a place in the pipeline (their bitmap word was
+            // prefetched when they were pushed).
+            while let Some(next) = work.pop() {
+                let address = cpython::address(next.0);
                 if self.ledger.visited.contains(address) {
                     self.ledger.repeat(address);
-                    work.swap_remove(checked);
-                } else {
-                    checked += 1;
+                    continue;
                 }
-            }
-            if let Some(next) = work.pop() {
-                checked = checked.min(work.len());
                 prefetch(next.0);
                 headers.push_back(next);
+                break;
             }
             if headers.len() > STAGE || (work.is_empty() && !headers.is_empty()) {
                 let next = headers.pop_front().expect("checked non-empty");
@@ -281,7 +277,11 @@ impl<'a, 'py> Walker<'a, 'py> {
                 if let Some(size) = leaf_size(obj).or_else(|| self.bytes_size(obj, depth)) {
                     total += self.align(size);
                 } else if let Some((flat, _)) = container_start(obj) {
+                    let pushed = work.len();
                     if push_children(obj, depth + 1, &mut work) {
+                        for &(child, _) in &work[pushed..] {
+                            self.ledger.visited.prefetch(cpython::address(child));
+                        }
                         total += self.align(flat);
                         self.ledger.depth = self.ledger.depth.max(depth + 1);
                     } else {
@@ -1050,17 +1050,24 @@ unsafe fn prefetch_children(ptr: RawObj, refs: Refs) {
 unsafe fn prefetch_interior(obj: RawObj) {
     // SAFETY: `obj` is alive; only pointers stored in it are read.
     unsafe {
-        // Small tables span two cache lines (a dict's header, indices and first
-        // entries; a list's first eight items and the rest).
-        let table: *mut u8 = if ffi::PyDict_CheckExact(obj) != 0 {
-            (*obj.cast::<ffi::PyDictObject>()).ma_keys.cast()
+        // The bytes about to be read: a dict's keys header, indices and used entries
+        // (estimated from its item count), a list's used item pointers; at most four
+        // cache lines, from the line the table starts in.
+        let (table, bytes): (*mut u8, usize) = if ffi::PyDict_CheckExact(obj) != 0 {
+            let dict = obj.cast::<ffi::PyDictObject>();
+            ((*dict).ma_keys.cast(), 48 + (*dict).ma_used as usize * 24)
         } else if ffi::PyList_CheckExact(obj) != 0 {
-            (*obj.cast::<ffi::PyListObject>()).ob_item.cast()
+            ((*obj.cast::<ffi::PyListObject>()).ob_item.cast(), ffi::PyList_GET_SIZE(obj) as usize * 8)
         } else {
             return;
         };
-        prefetch(table.cast());
-        prefetch(table.wrapping_add(64).cast());
+        let first = (table as usize) & !63;
+        let last = (table as usize).wrapping_add(bytes.min(256));
+        let mut line = first;
+        while line < last {
+            prefetch(line as RawObj);
+            line += 64;
+        }
     }
 }
 
