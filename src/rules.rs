@@ -408,7 +408,7 @@ impl RuleCache {
             };
             return (rule, no_slots());
         }
-        // SAFETY (all checks below): `obj` is alive and `tp` is its type.
+        // SAFETY: `obj` is alive and `tp` is its type (this covers every check below).
         unsafe {
             if ffi::PyModule_Check(obj) != 0 {
                 return (Rule { is_module: true, ..rule(Refs::Module) }, no_slots());

@@ -552,8 +552,8 @@ impl<'a, 'py> Walker<'a, 'py> {
             None => self.call_sizeof(held),
         };
         let ptr = held.ptr();
-        // SAFETY: `ptr` is alive (held strongly if Python code ran above).
         let pre_header = if rule.pre_header == PER_OBJECT {
+            // SAFETY: `ptr` is alive (held strongly if Python code ran above).
             unsafe { cpython::pre_header(ptr) }
         } else {
             rule.pre_header as usize
@@ -726,8 +726,8 @@ impl<'a, 'py> Walker<'a, 'py> {
         let frame = self.stack.last_mut()?;
         let ptr = frame.obj.as_ptr();
         let named = frame.named;
-        // SAFETY (whole match): `ptr` is the frame's strongly held object, of the type its
-        // rule was made for; every cursor re-reads the container it walks.
+        // SAFETY: `ptr` is the frame's strongly held object, of the type its rule was
+        // made for (this covers the whole match); every cursor re-reads its container.
         unsafe {
             match &mut frame.cursor {
                 Cursor::List(i) => {
