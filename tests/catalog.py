@@ -322,6 +322,12 @@ def _exhausted_generator():
     return g
 
 
+def fresh_str(s):
+    """A new str object equal to ``s`` (not a code constant, not interned),
+    so that nothing done to earlier copies can have changed it."""
+    return (s + "!")[:-1]
+
+
 def _with_utf8_cache(s):
     """Return ``s`` after CPython has cached its UTF-8 form (which adds to
     what sys.getsizeof reports for non-ASCII strings)."""
@@ -484,7 +490,8 @@ def build_catalog():
         "dict_of_lists_of_tuples",
         {"k%d" % i: [(i, j, "t") for j in range(5)] for i in range(20)},
     )
-    add("dict_non_ascii_keys", {"\xe9t\xe9": 1, "\u20ac": 2, "\U0001F600": 3})
+    add("dict_non_ascii_keys", {fresh_str("\xe9t\xe9"): 1, fresh_str("\u20ac"): 2,
+                                fresh_str("\U0001F600"): 3, fresh_str("cl\xe9 \u20ac"): 4})
     add("dict_fromkeys", dict.fromkeys(range(50)))
     dself = {"name": "self-referencing"}
     dself["self"] = dself

@@ -13,6 +13,7 @@ from catalog import (
     CATALOG_DICT,
     CATALOG_NAMES,
     aligned,
+    build_catalog,
     groups_of,
     materialise,
 )
@@ -143,6 +144,27 @@ def test_asized_several_objects_matches_pympler(group, hs, pa, no_gc):
     assert isinstance(got, tuple) and len(got) == len(want)
     for g, w, n in zip(got, want, group):
         _compare_asized(g, w, [n])
+
+
+def test_heapscope_leaves_sizes_unchanged(hs, pa, capsys, no_gc):
+    # a freshly built catalog, so that earlier tests cannot have changed it
+    fresh = build_catalog()
+    objs = [o for _, o in fresh]
+    materialise(objs)
+    before = pa.asizesof(*objs)
+    hs.asizeof(*objs)
+    hs.asizesof(*objs)
+    hs.asized(*objs, detail=4)
+    for o in objs:
+        hs.named_refs(o)
+        list(hs.refs(o) or ())
+        hs.flatsize(o)
+    hs.asizeof(objs, stats=3, above=0)
+    capsys.readouterr()
+    after = pa.asizesof(*objs)
+    changed = ["%s: %d -> %d" % (n, b, a)
+               for (n, _), b, a in zip(fresh, before, after) if a != b]
+    assert not changed, "measuring with heapscope changed: " + ", ".join(changed)
 
 
 @pytest.mark.parametrize("name", BUILTIN_NAMES + ARRAY_NAMES)
