@@ -103,7 +103,6 @@ pub unsafe fn type_of(obj: RawObj) -> RawType {
 /// # Safety
 /// `tp` must be a live type object.
 #[inline]
-#[allow(clippy::unnecessary_cast)] // `tp_flags` is a u32 on some platforms
 pub unsafe fn type_flags(tp: RawType) -> u64 {
     // SAFETY: the caller guarantees `tp` is a live type.
     unsafe { (*tp).tp_flags as u64 }
@@ -215,10 +214,8 @@ pub unsafe fn pre_header(obj: RawObj) -> usize {
     }
     #[cfg(Py_3_11)]
     {
-        // From 3.13 on, sys.getsizeof leaves out the pre-header of static type objects
-        // (which are not heap allocated); 3.11 and 3.12 still add it.
+        // Static type objects are not heap allocated and carry no pre-header.
         // SAFETY: `obj` is alive; when it is a type, it is a live type object.
-        #[cfg(Py_3_13)]
         if unsafe { ffi::PyType_CheckExact(obj) } != 0 && unsafe { !is_heap_type(obj.cast()) } {
             return 0;
         }
@@ -836,4 +833,47 @@ pub unsafe fn object_member_offset(descr: RawObj) -> Option<usize> {
 #[inline]
 pub fn address(obj: RawObj) -> usize {
     obj as usize
+}
+
+// ---------------------------------------------------------------------------------------
+// referrer index (used by `referrers`)
+
+/// Whether `obj` takes part in garbage collection (`gc.is_tracked` aside): its type has
+/// the GC flag and, for types that decide per object (type objects), the object says so.
+/// Only such objects may be traversed: `tp_traverse` of a static type is a fatal error.
+///
+/// # Safety
+/// `obj` must be alive.
+#[inline]
+pub unsafe fn is_gc_object(obj: RawObj) -> bool {
+    // SAFETY: `obj` is alive; the call reads its type only.
+    unsafe { ffi::PyObject_IS_GC(obj) != 0 }
+}
+
+/// Calls `each` with every object the type's `tp_traverse` visits from `obj` (what
+/// `gc.get_referents` returns), as *borrowed* pointers. They stay valid only until
+/// Python code runs or `obj` changes: `each` must not run Python code, and callers that
+/// keep a pointer past the walk take a strong reference first. Does nothing for objects
+/// that are not [`is_gc_object`].
+///
+/// # Safety
+/// `obj` must be alive.
+pub unsafe fn for_each_referent<F: FnMut(RawObj)>(obj: RawObj, each: &mut F) {
+    unsafe extern "C" fn visit<F: FnMut(RawObj)>(child: RawObj, arg: *mut c_void) -> c_int {
+        // SAFETY: `arg` is the closure passed below, borrowed for the traverse call only;
+        // `child` is a live object `obj` holds (never NULL: `Py_VISIT` skips NULLs).
+        unsafe { (*arg.cast::<F>())(child) };
+        0
+    }
+    // SAFETY: `obj` is alive and a GC object, so its type has a `tp_traverse` that may be
+    // called on it; traversal only reads it and runs no Python code. The visitor cannot
+    // outlive the call: it is a plain function and the closure is borrowed for the call.
+    unsafe {
+        if !is_gc_object(obj) {
+            return;
+        }
+        if let Some(traverse) = (*type_of(obj)).tp_traverse {
+            traverse(obj, visit::<F>, (each as *mut F).cast());
+        }
+    }
 }

@@ -7,6 +7,8 @@
 mod cpython;
 mod ledger;
 mod names;
+mod procmem;
+mod referrers;
 mod rules;
 mod sizer;
 mod visited;
@@ -20,5 +22,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sizer::Sizer>()?;
     m.add_function(wrap_pyfunction!(sizer::getsizeof, m)?)?;
     m.add_function(wrap_pyfunction!(sizer::named_referents, m)?)?;
+    m.add_class::<referrers::Chains>()?;
+    m.add_function(wrap_pyfunction!(referrers::reference_chains, m)?)?;
+    m.add_function(wrap_pyfunction!(procmem::proc_memory, m)?)?;
     Ok(())
 }

@@ -8,11 +8,20 @@ A drop-in, much faster successor to pympler with a Rust core::
 
 from heapscope._core import __version__
 
-__all__ = ["__version__", "asizeof"]
+__all__ = [
+    "__version__",
+    "asizeof",
+    "process",
+    "why",
+]
 
 
 def __getattr__(name: str):
     # Submodules load on first use, so `import heapscope` stays cheap.
+    if name == "why":
+        from heapscope._why import why
+
+        return why
     if name in __all__:
         import importlib
 

@@ -1,0 +1,124 @@
+"""HTML and IPython pretty-printer renderings of heapscope's results, for Jupyter.
+
+Each function takes a result object and returns a self-contained HTML fragment (inline
+styles only, no scripts: collapsible trees use ``<details>``), so notebooks render the
+same in JupyterLab, classic Notebook, VS Code and nbconvert exports. Text is escaped.
+
+``Asized`` gets its methods from here::
+
+    def _repr_html_(self):              return _html.asized_html(self)
+    def _repr_pretty_(self, p, cycle):  _html.asized_pretty(self, p, cycle)
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, List, Tuple
+
+__all__ = ["asized_html", "asized_pretty", "pretty_size", "why_html", "refbrowser_html"]
+
+_TREE_STYLE = "font-family:monospace;font-size:13px;line-height:1.5"
+_NODE_LIMIT = 2000  # nodes shown in one tree; the rest are summarised
+
+
+def pretty_size(n: float) -> str:
+    """Bytes in human units: ``1.5 KiB``, ``12.0 MiB`` (``12 B`` under a KiB)."""
+    n = float(n)
+    sign = "-" if n < 0 else ""
+    n = abs(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{sign}{int(n)} {unit}" if unit == "B" else f"{sign}{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _bar(fraction: float) -> str:
+    width = max(0.0, min(1.0, fraction)) * 100
+    return (
+        '<span style="display:inline-block;width:60px;height:8px;background:#eee;'
+        'margin-right:6px;vertical-align:middle">'
+        f'<span style="display:block;height:8px;width:{width:.0f}%;background:#4c78a8"></span></span>'
+    )
+
+
+def asized_html(node: Any) -> str:
+    """An ``Asized`` tree as a collapsible HTML tree, largest children first; each line
+    shows a bar for the share of the root's size, the size, the flat size and the name."""
+    total = node.size or 1
+    shown = 0
+    out: List[str] = [f'<div class="heapscope-asized" style="{_TREE_STYLE}">']
+    # Explicit stack of (node, depth, closing tag to emit when done).
+    stack: List[Tuple[Any, bool]] = [(node, False)]
+    while stack:
+        item, close = stack.pop()
+        if close:
+            out.append("</details>")
+            continue
+        shown += 1
+        if shown > _NODE_LIMIT:
+            out.append(f"<div>… {len(stack)} more entries not shown</div>")
+            break
+        line = (
+            f"{_bar(item.size / total)}<b>{_esc(pretty_size(item.size))}</b> "
+            f'<span style="color:#888">(flat {_esc(pretty_size(item.flat))})</span> {_esc(item.name)}'
+        )
+        children = sorted(item.refs, key=lambda r: r.size, reverse=True)
+        if children:
+            opened = " open" if item is node else ""
+            out.append(f'<details{opened} style="margin-left:1em"><summary>{line}</summary>')
+            stack.append((item, True))
+            stack.extend((child, False) for child in reversed(children))
+        else:
+            out.append(f'<div style="margin-left:2em">{line}</div>')
+    out.append("</div>")
+    return "".join(out)
+
+
+def asized_pretty(node: Any, p: Any, cycle: bool) -> None:
+    """IPython's pretty printer for ``Asized``: the tree as text, largest first."""
+    if cycle:
+        p.text("<Asized ...>")
+        return
+    p.text(node.format("%(name)s size=%(size)d flat=%(flat)d", order_by="size").rstrip("\n"))
+
+
+def why_html(result: Any) -> str:
+    """A ``heapscope.why`` answer as HTML: one row per chain, steps separated by arrows."""
+    if not result.chains:
+        return f'<div class="heapscope-why" style="{_TREE_STYLE}">{_esc(result.unreachable_message())}</div>'
+    rows = []
+    for chain in result.chains:
+        steps = ' <span style="color:#888">→</span> '.join(
+            f'<code title="{_esc(step.type_name)} at {step.address:#x}">{_esc(step.text)}</code>' for step in chain.steps
+        )
+        rows.append(f"<li>{steps} <span style=\"color:#888\">({len(chain)} references)</span></li>")
+    return (
+        f'<div class="heapscope-why" style="{_TREE_STYLE}"><b>Who keeps this {_esc(result.target)} alive?</b>'
+        f'<ol>{"".join(rows)}</ol></div>'
+    )
+
+
+def refbrowser_html(tree: Any, str_func: Any = str) -> str:
+    """A referrer tree (``refbrowser.RefBrowser.get_tree()``) as a collapsible HTML tree."""
+    out: List[str] = [f'<div class="heapscope-refbrowser" style="{_TREE_STYLE}">']
+    stack: List[Tuple[Any, bool]] = [(tree, False)]
+    while stack:
+        node, close = stack.pop()
+        if close:
+            out.append("</details>")
+            continue
+        label = _esc(node)
+        if node.children:
+            opened = " open" if node is tree else ""
+            out.append(f'<details{opened} style="margin-left:1em"><summary>{label}</summary>')
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(node.children))
+        else:
+            out.append(f'<div style="margin-left:2em">{label}</div>')
+    out.append("</div>")
+    return "".join(out)
