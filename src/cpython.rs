@@ -214,8 +214,10 @@ pub unsafe fn pre_header(obj: RawObj) -> usize {
     }
     #[cfg(Py_3_11)]
     {
-        // Static type objects are not heap allocated and carry no pre-header.
+        // From 3.13 on, sys.getsizeof leaves out the pre-header of static type objects
+        // (which are not heap allocated); 3.11 and 3.12 still add it.
         // SAFETY: `obj` is alive; when it is a type, it is a live type object.
+        #[cfg(Py_3_13)]
         if unsafe { ffi::PyType_CheckExact(obj) } != 0 && unsafe { !is_heap_type(obj.cast()) } {
             return 0;
         }
