@@ -103,6 +103,7 @@ pub unsafe fn type_of(obj: RawObj) -> RawType {
 /// # Safety
 /// `tp` must be a live type object.
 #[inline]
+#[allow(clippy::unnecessary_cast)] // `tp_flags` is a u32 on some platforms
 pub unsafe fn type_flags(tp: RawType) -> u64 {
     // SAFETY: the caller guarantees `tp` is a live type.
     unsafe { (*tp).tp_flags as u64 }
