@@ -24,6 +24,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sizer::named_referents, m)?)?;
     m.add_class::<referrers::Chains>()?;
     m.add_function(wrap_pyfunction!(referrers::reference_chains, m)?)?;
+    m.add_function(wrap_pyfunction!(referrers::referrers_of, m)?)?;
     m.add_function(wrap_pyfunction!(procmem::proc_memory, m)?)?;
     Ok(())
 }

@@ -241,3 +241,56 @@ pub fn reference_chains<'py>(
     let chains = held.into_iter().map(|(root, chain)| Ok((root, to_list(chain)?))).collect::<PyResult<Vec<_>>>()?;
     Ok(Chains { chains, direct_referrers: to_list(direct_held)?, direct_count, nodes, edges })
 }
+
+/// For each object of `targets`, the objects that refer to it directly (what
+/// `gc.get_referrers` returns for it), found in one pass over the gc heap instead of
+/// one pass per object. Objects in `ignore` (and the list `gc.get_objects()` returns)
+/// are left out.
+#[pyfunction]
+pub fn referrers_of<'py>(
+    py: Python<'py>,
+    targets: Vec<Bound<'py, PyAny>>,
+    ignore: Vec<Bound<'py, PyAny>>,
+) -> PyResult<Vec<Py<PyList>>> {
+    let tracked = py.import("gc")?.getattr("get_objects")?.call0()?.cast_into::<PyList>()?;
+    let mut ignored: AHashSet<usize> = ignore.iter().map(|o| cpython::address(o.as_ptr())).collect();
+    ignored.insert(cpython::address(tracked.as_ptr()));
+    let mut slot: AHashMap<usize, Vec<usize>> = AHashMap::new();
+    for (i, t) in targets.iter().enumerate() {
+        slot.entry(cpython::address(t.as_ptr())).or_default().push(i);
+    }
+    let mut found: Vec<Vec<Strong>> = (0..targets.len()).map(|_| Vec::new()).collect();
+    let mut index = 0usize;
+    // SAFETY: `tracked` is our own list, unchanged; each item is alive while it is in
+    // it. Referents are compared by address only, and the referrer is taken strongly.
+    // No Python code runs in the loop.
+    while let Some(item) = unsafe { cpython::list_item(tracked.as_ptr(), index) } {
+        index += 1;
+        if ignored.contains(&cpython::address(item)) {
+            continue;
+        }
+        let mut hits: Vec<usize> = Vec::new();
+        let mut each = |child: RawObj| {
+            if let Some(slots) = slot.get(&cpython::address(child)) {
+                hits.extend_from_slice(slots);
+            }
+        };
+        // SAFETY: `item` is alive (held by the list) and no Python code runs.
+        unsafe { cpython::for_each_referent(item, &mut each) };
+        hits.sort_unstable();
+        hits.dedup();
+        for i in hits {
+            // SAFETY: `item` is alive (held by the list).
+            found[i].push(unsafe { Strong::from_borrowed(item) });
+        }
+    }
+    drop(tracked);
+    found
+        .into_iter()
+        .map(|items| {
+            // SAFETY: each item is held by its `Strong`; the Bound takes its own reference.
+            let bound = items.iter().map(|s| unsafe { Bound::from_borrowed_ptr(py, s.as_ptr()) });
+            Ok(PyList::new(py, bound)?.unbind())
+        })
+        .collect()
+}

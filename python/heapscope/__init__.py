@@ -11,7 +11,10 @@ from heapscope._core import __version__
 __all__ = [
     "__version__",
     "asizeof",
+    "garbagegraph",
     "process",
+    "refbrowser",
+    "refgraph",
     "why",
 ]
 

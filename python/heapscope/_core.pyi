@@ -74,3 +74,6 @@ def reference_chains(target: Any, roots: List[Any], ignore: List[Any], max_paths
 
 def proc_memory(pagesize: int) -> Dict[str, Any]:
     """Memory figures of the process from ``/proc/self/stat`` and ``/proc/self/status``."""
+
+def referrers_of(targets: List[Any], ignore: List[Any]) -> List[List[Any]]:
+    """For each target, the objects referring to it directly, in one pass over the heap."""

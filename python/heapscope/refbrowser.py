@@ -1,0 +1,213 @@
+"""Trees of referrers: who refers to an object, who refers to those, and so on; a
+drop-in replacement for ``pympler.refbrowser``.
+
+    >>> from heapscope.refbrowser import ConsoleBrowser
+    >>> ConsoleBrowser(obj, maxdepth=2).print_tree()       # doctest: +SKIP
+    list-+-dict-+-module(app)
+         |      +-function (handler)
+         |
+         +-tuple--frame (codename: main)
+
+Each level of the tree is found in one pass over the gc heap in Rust (pympler scans the
+whole heap once per node with ``gc.get_referrers``), and neither building nor printing
+recurses, so deep trees do not hit the recursion limit. ``HtmlBrowser`` shows the tree
+in Jupyter as collapsible HTML, in place of pympler's Tk ``InteractiveBrowser``.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import sys
+import types
+from typing import Any, Callable, List, Optional, TextIO
+
+from heapscope import _core
+
+__all__ = ["RefBrowser", "StreamBrowser", "ConsoleBrowser", "FileBrowser", "HtmlBrowser", "get_tree"]
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _repr(o: Any) -> str:
+    """A short description of ``o``: its type, and for a few types what tells them
+    apart (a module's or function's name, a dict's or list's length)."""
+    t = type(o)
+    if t is types.ModuleType:
+        return f"module({o.__name__})"
+    if t is types.FrameType:
+        return f"frame (codename: {o.f_code.co_name})"
+    if t is types.FunctionType:
+        return f"function ({o.__name__})"
+    if t is types.MethodType:
+        return f"method ({getattr(o, '__name__', '?')})"
+    if t in (dict, list, tuple, set, frozenset):
+        return f"{t.__name__}, len={len(o)}"
+    if isinstance(o, type):
+        return f"class {o.__module__}.{o.__qualname__}"
+    name = t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+    return _ADDRESS.sub("", name)
+
+
+class _Node:
+    """A node of a referrer tree: the object ``o`` and its referrers as ``children``
+    (nodes, or strings for objects already shown elsewhere when ``repeat`` is off)."""
+
+    __slots__ = ("o", "children", "str_func")
+
+    def __init__(self, o: Any, str_func: Optional[Callable[[Any], str]] = None) -> None:
+        self.o = o
+        self.children: List[Any] = []
+        self.str_func = str_func
+
+    def __str__(self) -> str:
+        return self.str_func(self.o) if self.str_func is not None else str(self.o)
+
+
+class RefBrowser:
+    """Builds the tree of referrers of ``rootobject``, ``maxdepth`` levels deep.
+
+    ``str_func`` names each node; with ``repeat=False`` an object already in the tree is
+    shown again only as ``"<name> (already included, id <id>)"``, without its referrers.
+    """
+
+    def __init__(self, rootobject: Any, maxdepth: int = 3, str_func: Callable[[Any], str] = _repr,
+                 repeat: bool = True, stream: Optional[TextIO] = None) -> None:
+        if not isinstance(maxdepth, int) or maxdepth < 0:
+            raise ValueError(f"maxdepth must be a non-negative int, not {maxdepth!r}")
+        self.root = rootobject
+        self.maxdepth = maxdepth
+        self.str_func = str_func
+        self.repeat = repeat
+        self.stream = stream
+        self.ignore: List[Any] = []
+        self.already_included: set = set()
+
+    def get_tree(self) -> _Node:
+        """The tree of referrers of the root object."""
+        tree = _Node(self.root, self.str_func)
+        self.already_included.add(id(self.root))
+        level = [tree]
+        # Bookkeeping that refers to the objects must not show up as their referrer.
+        own = [level, tree, self, self.__dict__, self.ignore, sys._getframe()]
+        for depth in range(self.maxdepth):
+            own.append(level)
+            targets = [node.o for node in level]
+            ignore = own + self.ignore
+            ignore += (own, ignore, targets)
+            referrers = _core.referrers_of(targets, ignore)
+            del ignore, targets
+            nodes = {id(node) for node in level}
+            following: List[_Node] = []
+            for node, found in zip(level, referrers):
+                own.append(found)
+                for o in found:
+                    if isinstance(o, (_Node, RefBrowser)) or id(o) in nodes:
+                        continue
+                    if isinstance(o, types.FrameType) and o.f_code in _OWN_CODE:
+                        continue
+                    if isinstance(o, list) and any(x is node for x in o):
+                        continue  # a level list of this browser
+                    if not self.repeat and id(o) in self.already_included:
+                        node.children.append(f"{self.str_func(o)} (already included, id {id(o)})")
+                        continue
+                    self.already_included.add(id(o))
+                    child = _Node(o, self.str_func)
+                    node.children.append(child)
+                    following.append(child)
+            level = following
+        return tree
+
+
+class StreamBrowser(RefBrowser):
+    """Prints the tree as text to ``stream``; ``hline``, ``vline``, ``cross`` and
+    ``space`` are the characters it is drawn with."""
+
+    hline = "-"
+    vline = "|"
+    cross = "+"
+    space = " "
+
+    def print_tree(self, tree: Any = None) -> None:
+        """Prints ``tree`` (by default the tree of the root object)."""
+        if tree is None:
+            tree = self.get_tree()
+        self.stream.write(self.format_tree(tree))
+
+    def format_tree(self, tree: Any) -> str:
+        """The tree as text, the way ``print_tree`` prints it: a node, then its first
+        referrer on the same line and the others below it, joined by lines."""
+        out: List[str] = []
+        # Explicit stack of (node, prefix, carry-on, depth, separator after it).
+        stack: List[Any] = [(tree, "", "", 0, None)]
+        while stack:
+            node, prefix, carryon, depth, after = stack.pop()
+            if node is None:
+                out.append(after)
+                continue
+            label = str(node)
+            prefix += label
+            carryon += self.space * len(label)
+            children = node.children if isinstance(node, _Node) else []
+            if depth == self.maxdepth or not children:
+                out.append(prefix + "\n")
+                continue
+            prefix += self.hline
+            carryon += self.space
+            if len(children) > 1:
+                prefix += self.cross
+                carryon += self.vline
+            else:
+                prefix += self.hline
+                carryon += self.space
+            if len(children) > 1:
+                prefix += self.hline
+                carryon += self.space
+            pending = [(children[0], prefix, carryon, depth + 1, None)]
+            for b in range(1, len(children)):
+                line_prefix = carryon[:-2] + self.cross + self.hline
+                last = b == len(children) - 1
+                child_carry = carryon[:-2] + 2 * self.space if last else carryon
+                pending.append((children[b], line_prefix, child_carry, depth + 1, None))
+                if last and child_carry.strip(" "):
+                    pending.append((None, "", "", 0, child_carry[:-2].rstrip() + "\n"))
+            stack.extend(reversed(pending))
+        return "".join(out)
+
+
+class ConsoleBrowser(StreamBrowser):
+    """Prints the tree to standard output (or the ``stream`` given)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.stream:
+            self.stream = sys.stdout
+
+
+class FileBrowser(StreamBrowser):
+    """Writes the tree to a file."""
+
+    def print_tree(self, filename: str, tree: Any = None) -> None:  # type: ignore[override]
+        """Writes ``tree`` (by default the tree of the root object) to ``filename``."""
+        if tree is None:
+            tree = self.get_tree()
+        with open(filename, "w", encoding="utf-8") as f:
+            f.write(self.format_tree(tree))
+
+
+class HtmlBrowser(RefBrowser):
+    """Shows the tree in Jupyter as collapsible HTML (``display(HtmlBrowser(obj))``),
+    in place of pympler's Tk ``InteractiveBrowser``."""
+
+    def _repr_html_(self) -> str:
+        from heapscope import _html
+
+        return _html.refbrowser_html(self.get_tree())
+
+
+def get_tree(rootobject: Any, maxdepth: int = 3, str_func: Callable[[Any], str] = _repr, repeat: bool = True) -> _Node:
+    """The referrer tree of ``rootobject`` (``RefBrowser(...).get_tree()``)."""
+    return RefBrowser(rootobject, maxdepth, str_func, repeat).get_tree()
+
+
+_OWN_CODE = {RefBrowser.get_tree.__code__, get_tree.__code__, HtmlBrowser._repr_html_.__code__}

@@ -1,0 +1,130 @@
+"""heapscope.refbrowser: referrer trees, pympler-compatible."""
+
+import io
+import sys
+import types
+
+import pytest
+
+from heapscope import refbrowser
+from heapscope.refbrowser import ConsoleBrowser, FileBrowser, HtmlBrowser, RefBrowser, get_tree
+
+
+@pytest.fixture
+def app():
+    module = types.ModuleType("heapscope_rb_app")
+    module.keep = []  # a module dict holding only atomic values is not tracked by gc
+    sys.modules[module.__name__] = module
+    yield module
+    del sys.modules[module.__name__]
+
+
+class T:
+    pass
+
+
+def labels(node):
+    return sorted(str(c) for c in node.children)
+
+
+def test_tree_levels(app):
+    target = T()
+    app.holder = [target]
+    app.other = {"t": target}
+    tree = RefBrowser(target, maxdepth=2).get_tree()
+    assert tree.o is target
+    kinds = labels(tree)
+    assert "dict, len=1" in kinds and "list, len=1" in kinds
+    held_by_list = next(c for c in tree.children if c.o is app.holder)
+    assert any(c.o is app.__dict__ for c in held_by_list.children)
+    assert all(not c.children for c in held_by_list.children)  # maxdepth reached
+
+
+def test_own_frames_and_bookkeeping_not_shown(app):
+    app.x = object()
+    tree = get_tree(app.x, maxdepth=1)
+    assert [c.o for c in tree.children] == [app.__dict__]
+
+
+def test_repeat_false_marks_objects_already_included(app):
+    a = []
+    b = [a]
+    app.a, app.b = a, b
+    tree = RefBrowser(a, maxdepth=3, repeat=False).get_tree()
+    texts = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        for child in node.children:
+            if isinstance(child, str):
+                texts.append(child)
+            else:
+                stack.append(child)
+    assert any("already included, id" in t for t in texts)
+
+
+def test_console_output_shape(app):
+    target = object()
+    app.first = [target]
+    app.second = (target,)
+    out = io.StringIO()
+    ConsoleBrowser(target, maxdepth=1, str_func=lambda o: type(o).__name__, stream=out).print_tree()
+    lines = out.getvalue().splitlines()
+    assert lines[0] in ("object-+-list", "object-+-tuple")
+    assert lines[1] in ("       +-list", "       +-tuple") and lines[1] != "       +-" + lines[0][9:]
+
+
+def test_console_defaults_to_stdout(app, capsys):
+    app.v = object()
+    ConsoleBrowser(app.v, maxdepth=1, str_func=lambda o: type(o).__name__).print_tree()
+    assert capsys.readouterr().out == "object--dict\n"
+
+
+def test_file_browser_writes_the_same_text(app, tmp_path):
+    app.v = object()
+    path = tmp_path / "tree.txt"
+    browser = FileBrowser(app.v, maxdepth=2)
+    tree = browser.get_tree()
+    browser.print_tree(str(path), tree=tree)
+    assert path.read_text() == browser.format_tree(tree)
+    assert path.read_text().startswith("object--dict, len=")
+
+
+def test_deep_tree_does_not_recurse(app):
+    node = target = object()
+    for _ in range(300):
+        node = [node]
+    app.chain = node
+    browser = refbrowser.StreamBrowser(target, maxdepth=200, str_func=lambda o: "x")
+    del target, node  # on 3.9 and 3.10 this frame would refer to them
+    depth = len(__import__("inspect").stack(0))
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + 60)  # far fewer frames than the tree has levels
+    try:
+        text = browser.format_tree(browser.get_tree())
+    finally:
+        sys.setrecursionlimit(limit)
+    assert text.count("x") == 201
+
+
+def test_html_browser(app):
+    app.v = ["<script>"]
+    html = HtmlBrowser(app.v, maxdepth=2)._repr_html_()
+    assert html.startswith('<div class="heapscope-refbrowser"') and "<details open" in html
+    assert "<script>" not in html
+
+
+def test_bad_maxdepth():
+    with pytest.raises(ValueError, match="maxdepth"):
+        RefBrowser(object(), maxdepth=-1)
+
+
+def test_matches_pympler_referrers(app):
+    pympler_rb = pytest.importorskip("pympler.refbrowser")
+    target = T()
+    app.l = [target]
+    app.d = {"k": target}
+    ours = sorted(id(c.o) for c in RefBrowser(target, maxdepth=1).get_tree().children)
+    theirs = sorted(id(c.o) for c in pympler_rb.RefBrowser(target, maxdepth=1).get_tree().children
+                    if not isinstance(c.o, types.FrameType))
+    assert set(ours) <= set(theirs) and {id(app.l), id(app.d)} <= set(ours)

@@ -1,0 +1,103 @@
+"""heapscope.refgraph and heapscope.garbagegraph: Graphviz graphs of references."""
+
+import gc
+import io
+import os
+import shutil
+
+import pytest
+
+from heapscope.garbagegraph import GarbageGraph, end_debug_garbage, start_debug_garbage
+from heapscope.refgraph import GraphvizNotFound, ReferenceGraph
+
+
+class Node:
+    def __init__(self, name):
+        self.name = name
+        self.next = None
+
+
+def test_edges_are_labelled():
+    a, b = [], {}
+    a.append(b)
+    b["back"] = a
+    graph = ReferenceGraph([a, b])
+    labels = {e.label for e in graph.edges}
+    assert labels == {"[0]", "'back'"}
+    assert graph.count == 2 and graph.total_size > 0
+
+
+def test_dot_output(tmp_path):
+    x = Node('say "hi"')
+    y = Node("y")
+    x.next, y.next = y, x
+    graph = ReferenceGraph([x, y, x.__dict__, y.__dict__])
+    path = tmp_path / "g.dot"
+    graph.write_graph(str(path))
+    dot = path.read_text()
+    assert dot.startswith("// Process this file with graphviz\ndigraph G {\n")
+    assert dot.rstrip().endswith("}")
+    assert f'"X{id(x):x}" -> "X{id(x.__dict__):x}"' in dot or f'"X{id(x):x}"' in dot
+    assert 'label="next"' in dot or 'label="\'next\'"' in dot  # attribute or dict key
+    assert '\\"hi\\"' in dot  # quotes in reprs are escaped
+
+
+def test_reduce_keeps_only_cycles():
+    a, b = [], {}
+    a.append(b)
+    b["a"] = a  # a <-> b
+    c = []
+    d = [c, a]  # refers into the cycle, not on it
+    objs = [a, b, c, d]
+    graph = ReferenceGraph(objs, reduce=True)
+    kept = {id(o) for o in graph.objects}
+    assert kept == {id(a), id(b)}
+    assert graph.num_in_cycles == 2
+    assert ReferenceGraph(objs).reduce_to_cycles().num_in_cycles == 2
+
+
+def test_split_into_connected_groups():
+    a, b = [], []
+    a.append(b)
+    lone = {}
+    groups = ReferenceGraph([a, b, lone]).split_and_sort()
+    assert sorted(g.count for g in groups) == [1, 2]
+
+
+def test_render_without_dot_raises_clearly(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(GraphvizNotFound, match="Graphviz's 'dot' is not on PATH") as info:
+        ReferenceGraph([[]]).render(str(tmp_path / "g.png"), format="png")
+    assert isinstance(info.value, OSError)
+
+
+def test_render_nothing_returns_false(tmp_path):
+    assert ReferenceGraph([]).render(str(tmp_path / "g.png")) is False
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_render_png(tmp_path):
+    a = []
+    a.append(a)
+    path = tmp_path / "g.png"
+    assert ReferenceGraph([a]).render(str(path), format="png") is True
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_garbage_graph_finds_a_cycle():
+    start_debug_garbage()
+    try:
+        cycle = Node("garbage")
+        cycle.next = cycle
+        del cycle
+        graph = GarbageGraph(reduce=True)
+        types_found = {md.type for md in graph.metadata}
+        out = io.StringIO()
+        graph.print_stats(out)
+    finally:
+        end_debug_garbage()
+        gc.garbage.clear()
+    assert "Node" in types_found
+    text = out.getvalue()
+    assert text.startswith("id ") and "Garbage:" in text and "in cycles" in text
+    assert gc.get_debug() == 0 and gc.isenabled()
