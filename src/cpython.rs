@@ -607,10 +607,12 @@ pub unsafe fn traverse_referents(obj: RawObj) -> Vec<Strong> {
         0
     }
     let mut out: Vec<Strong> = Vec::new();
-    // SAFETY: `obj` is alive; traversal only reads it and runs no Python code.
+    // SAFETY: `obj` is alive; traversal only reads it and runs no Python code. Only
+    // objects the collector manages are traversed (`PyObject_IS_GC` also asks
+    // `tp_is_gc`, false for static types, whose traversal is not valid).
     unsafe {
         let tp = type_of(obj);
-        if has_gc(tp) {
+        if ffi::PyObject_IS_GC(obj) != 0 {
             if let Some(traverse) = (*tp).tp_traverse {
                 traverse(obj, visit, (&mut out as *mut Vec<Strong>).cast());
             }
@@ -878,5 +880,137 @@ pub unsafe fn for_each_referent<F: FnMut(RawObj)>(obj: RawObj, each: &mut F) {
         if let Some(traverse) = (*type_of(obj)).tp_traverse {
             traverse(obj, visit::<F>, (each as *mut F).cast());
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// heap enumeration (used by `heap`, `flat` and `summary`)
+
+/// Whether the garbage collector tracks `obj` (`gc.is_tracked(obj)`).
+///
+/// # Safety
+/// `obj` must be alive.
+#[inline]
+pub unsafe fn is_gc_tracked(obj: RawObj) -> bool {
+    // SAFETY: `obj` is alive; the call only reads its type and GC header.
+    unsafe { ffi::PyObject_GC_IsTracked(obj) != 0 }
+}
+
+/// Appends the objects visited by the type's `tp_traverse` (what `gc.get_referents`
+/// returns) to `out`, as *borrowed* pointers. They stay valid only until Python code
+/// runs or `obj` is changed; callers take strong references before either can happen.
+///
+/// # Safety
+/// `obj` must be alive.
+pub unsafe fn traverse_borrowed(obj: RawObj, out: &mut Vec<RawObj>) {
+    unsafe extern "C" fn visit(child: RawObj, arg: *mut c_void) -> c_int {
+        // SAFETY: `arg` is the Vec passed below, alive for the traverse call.
+        unsafe { (*arg.cast::<Vec<RawObj>>()).push(child) };
+        0
+    }
+    // SAFETY: `obj` is alive; traversal only reads it and runs no Python code. The
+    // visitor cannot outlive this call: it is a plain function and `out` is borrowed
+    // for the call only.
+    unsafe {
+        let tp = type_of(obj);
+        if has_gc(tp) {
+            if let Some(traverse) = (*tp).tp_traverse {
+                traverse(obj, visit, (out as *mut Vec<RawObj>).cast());
+            }
+        }
+    }
+}
+
+/// Whether `tp` is exactly `types.FunctionType`, `types.ModuleType` or `types.FrameType`.
+pub fn is_function_type(tp: RawType) -> bool {
+    tp == std::ptr::addr_of_mut!(ffi::PyFunction_Type)
+}
+
+/// See [`is_function_type`].
+pub fn is_module_type(tp: RawType) -> bool {
+    tp == std::ptr::addr_of_mut!(ffi::PyModule_Type)
+}
+
+/// See [`is_function_type`].
+pub fn is_frame_type(tp: RawType) -> bool {
+    tp == std::ptr::addr_of_mut!(ffi::PyFrame_Type)
+}
+
+/// A function's `__name__` (always a `str`), borrowed from the function.
+///
+/// # Safety
+/// `obj` must be a live, exact function.
+#[inline]
+pub unsafe fn function_name(obj: RawObj) -> RawObj {
+    // SAFETY: see the caller requirements; `func_name` is never NULL once made.
+    unsafe { (*obj.cast::<ffi::PyFunctionObject>()).func_name }
+}
+
+/// Whether `isinstance(obj, types.FrameType)` can be answered from the type alone for
+/// the instances of `tp`: true when attribute lookup on them is the generic one (or the
+/// one of classes or modules) and `__class__` is `object`'s, so `__class__` reports
+/// the real type. Other types (proxies, `__getattribute__` overrides) can claim to be
+/// frames, or raise, and are asked through Python.
+///
+/// # Safety
+/// `tp` must be a live, ready type and `class_name` the interned str `"__class__"`.
+pub unsafe fn class_attr_is_plain(tp: RawType, class_name: RawObj, object_class: RawObj) -> bool {
+    // SAFETY: `tp` is a live type; the static types are only read.
+    unsafe {
+        let getattro = (*tp).tp_getattro.map(|f| f as usize);
+        let generic = ffi::PyObject_GenericGetAttr as *const () as usize;
+        let of_type = (*std::ptr::addr_of_mut!(ffi::PyType_Type)).tp_getattro.map(|f| f as usize);
+        let of_module = (*std::ptr::addr_of_mut!(ffi::PyModule_Type)).tp_getattro.map(|f| f as usize);
+        let plain_lookup = getattro == Some(generic) || getattro == of_type || getattro == of_module;
+        plain_lookup && type_lookup(tp, class_name) == object_class
+    }
+}
+
+/// Calls a `__sizeof__` found on the type of `obj` the way `sys.getsizeof` does, when
+/// it is a method descriptor or a Python function (binding then calling equals calling
+/// it with `obj` first). `Err(())` for other descriptors, which need the general path;
+/// `Ok(None)` when the call fails (the error is cleared) or returns anything but a
+/// non-negative int.
+///
+/// # Safety
+/// `obj` must be held strongly by the caller and `descr` be the (live) result of looking
+/// `__sizeof__` up on its type, held strongly too: the call runs Python code.
+pub unsafe fn call_sizeof_descr(obj: RawObj, descr: RawObj) -> Result<Option<usize>, ()> {
+    // SAFETY: both objects are held by the caller; the result is a new reference.
+    unsafe {
+        let dt = type_of(descr);
+        if dt != std::ptr::addr_of_mut!(ffi::PyMethodDescr_Type) && dt != std::ptr::addr_of_mut!(ffi::PyFunction_Type) {
+            return Err(());
+        }
+        let args = [obj];
+        let result = Strong::from_owned(ffi::PyObject_Vectorcall(descr, args.as_ptr(), 1, std::ptr::null_mut()));
+        let Some(result) = result else {
+            ffi::PyErr_Clear();
+            return Ok(None);
+        };
+        if ffi::PyLong_Check(result.as_ptr()) == 0 {
+            return Ok(None);
+        }
+        let value = ffi::PyLong_AsSsize_t(result.as_ptr());
+        if value == -1 && !ffi::PyErr_Occurred().is_null() {
+            ffi::PyErr_Clear();
+            return Ok(None);
+        }
+        Ok(usize::try_from(value).ok())
+    }
+}
+
+/// A new list made of `items` (their references move into the list); `None` (with a
+/// Python error set) when it cannot be allocated.
+pub fn list_from(items: Vec<Strong>) -> Option<Strong> {
+    // SAFETY: a fresh list of the right length is filled once per slot; each item's
+    // reference is handed to the list (PyList_SET_ITEM steals it), so it is forgotten.
+    unsafe {
+        let list = Strong::from_owned(ffi::PyList_New(items.len() as ffi::Py_ssize_t))?;
+        for (i, item) in items.into_iter().enumerate() {
+            ffi::PyList_SET_ITEM(list.as_ptr(), i as ffi::Py_ssize_t, item.as_ptr());
+            std::mem::forget(item);
+        }
+        Some(list)
     }
 }

@@ -5,12 +5,18 @@
 //! Python-facing class in `sizer`.
 
 mod cpython;
+mod flat;
+mod heap;
 mod ledger;
 mod names;
+mod objects;
 mod procmem;
 mod referrers;
 mod rules;
 mod sizer;
+mod snapshot;
+mod summary;
+mod table;
 mod visited;
 mod walk;
 
@@ -26,5 +32,16 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(referrers::reference_chains, m)?)?;
     m.add_function(wrap_pyfunction!(referrers::referrers_of, m)?)?;
     m.add_function(wrap_pyfunction!(procmem::proc_memory, m)?)?;
+    m.add_class::<summary::Summary>()?;
+    m.add("SnapshotError", m.py().get_type::<snapshot::SnapshotError>())?;
+    m.add_function(wrap_pyfunction!(heap::heap_objects, m)?)?;
+    m.add_function(wrap_pyfunction!(summary::summarize, m)?)?;
+    m.add_function(wrap_pyfunction!(summary::summarize_heap, m)?)?;
+    m.add_function(wrap_pyfunction!(table::pretty_size, m)?)?;
+    m.add_function(wrap_pyfunction!(table::format_table, m)?)?;
+    m.add_function(wrap_pyfunction!(objects::flat_sizes, m)?)?;
+    m.add_function(wrap_pyfunction!(objects::total_flat_size, m)?)?;
+    m.add_function(wrap_pyfunction!(objects::filter_objects, m)?)?;
+    m.add_function(wrap_pyfunction!(objects::identity_diff, m)?)?;
     Ok(())
 }

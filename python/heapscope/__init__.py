@@ -12,9 +12,12 @@ __all__ = [
     "__version__",
     "asizeof",
     "garbagegraph",
+    "muppy",
     "process",
     "refbrowser",
     "refgraph",
+    "summary",
+    "tracker",
     "why",
 ]
 

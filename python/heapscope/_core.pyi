@@ -77,3 +77,67 @@ def proc_memory(pagesize: int) -> Dict[str, Any]:
 
 def referrers_of(targets: List[Any], ignore: List[Any]) -> List[List[Any]]:
     """For each target, the objects referring to it directly, in one pass over the heap."""
+
+# --- heap summaries (heapscope.muppy, heapscope.summary, heapscope.tracker) ---------
+
+from os import PathLike
+from typing import Callable, Dict, Iterable, Iterator, Union
+
+class SnapshotError(ValueError):
+    """A saved summary that cannot be read (truncated, foreign, newer, inconsistent)."""
+
+class Summary:
+    """Rows ``[type, count, size]`` of a heap summary, kept in Rust memory."""
+
+    @staticmethod
+    def from_rows(rows: Iterable[Any], *, kind: str = "summary", label: Optional[str] = None) -> Summary: ...
+    @staticmethod
+    def from_json(text: str) -> Summary: ...
+    @staticmethod
+    def load(path: Union[str, PathLike[str]]) -> Summary: ...
+    def rows(self) -> List[List[Any]]: ...
+    def diff(self, later: Iterable[Any]) -> Summary: ...
+    def to_json(self) -> str: ...
+    def save(self, path: Union[str, PathLike[str]]) -> None: ...
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int) -> List[Any]: ...
+    def __iter__(self) -> Iterator[List[Any]]: ...
+    @property
+    def total_count(self) -> int: ...
+    @property
+    def total_size(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def created(self) -> float: ...
+    @property
+    def label(self) -> Optional[str]: ...
+    @property
+    def origin(self) -> Dict[str, Any]: ...
+
+def heap_objects(*, remove_dups: bool = True, skip_frames: bool = True, exclude: Optional[Iterable[Any]] = None) -> List[Any]:
+    """pympler's ``muppy.get_objects()`` list (without the ``gc.collect()``)."""
+
+def summarize(objects: Iterable[Any], overrides: Optional[Dict[type, Callable[[Any], str]]] = None) -> List[List[Any]]:
+    """pympler's ``summary.summarize(objects)``."""
+
+def summarize_heap(
+    *,
+    overrides: Optional[Dict[type, Callable[[Any], str]]] = None,
+    remove_dups: bool = True,
+    ignore_self: bool = True,
+    exclude: Optional[Iterable[Any]] = None,
+    label: Optional[str] = None,
+) -> Summary:
+    """Summary of the whole heap in one pass (without the ``gc.collect()``)."""
+
+def pretty_size(value: Union[int, float]) -> str:
+    """pympler's ``stringutils.pp``."""
+
+def format_table(rows: List[List[str]]) -> List[str]:
+    """pympler's summary table lines for cell texts (the first row is the header)."""
+
+def flat_sizes(objects: Iterable[Any]) -> List[int]: ...
+def total_flat_size(objects: Iterable[Any]) -> int: ...
+def filter_objects(objects: Iterable[Any], type_: Any = None, min: int = -1, max: int = -1) -> List[Any]: ...
+def identity_diff(left: Iterable[Any], right: Iterable[Any]) -> Tuple[List[Any], List[Any]]: ...

@@ -177,6 +177,18 @@ class Asized:
     def __repr__(self) -> str:
         return f"<Asized {self}>"
 
+    def _repr_html_(self) -> str:
+        """A collapsible tree for Jupyter, largest referents first."""
+        from heapscope import _html
+
+        return _html.asized_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """The indented tree for IPython's pretty printer."""
+        from heapscope import _html
+
+        _html.asized_pretty(self, p, cycle)
+
     def format(
         self,
         format: str = "%(name)s size=%(size)d flat=%(flat)d",

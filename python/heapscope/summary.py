@@ -1,0 +1,242 @@
+"""Summaries of objects by type: a drop-in replacement for ``pympler.summary``.
+
+A *summary* is a list of rows ``[type, number of objects, total size]``, one per type
+name, where the size is the objects' flat size as ``sys.getsizeof`` reports it (not what
+they reference)::
+
+    >>> from heapscope import muppy, summary
+    >>> rows = summary.summarize([1, 2, "three", [4]])
+    >>> sorted(row[0] for row in rows)
+    ['int', 'list', 'str']
+    >>> summary.print_(rows)                                    # doctest: +SKIP
+      types |   # objects |   total size
+    ======= | =========== | ============
+       list |           1 |     64     B
+        int |           2 |     56     B
+        str |           1 |     54     B
+
+Type names are pympler's: ``str(type(obj))`` with ``<class '...'>`` unwrapped (``dict``,
+``mymod.Foo``), except functions (``function (name)``), modules (``module(name)``) and
+frames (``frame (codename: name)``). Add a function to ``representations`` (as in
+pympler) to name a type's objects your own way.
+
+The aggregation runs in Rust. ``summarize_heap()`` summarizes every object of the
+process (what ``summarize(muppy.get_objects())`` does) in one pass, without building
+the list of objects, and returns a :class:`Summary`: rows kept in Rust memory, which
+can be saved to JSON (``Summary.save``), loaded in another process (``load``) and
+diffed. A ``Summary`` iterates as pympler's rows, so it can be passed to every function
+here.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import sys
+import types
+from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+
+from heapscope import _core
+
+__all__ = [
+    "Summary",
+    "SnapshotError",
+    "format_",
+    "get_diff",
+    "load",
+    "print_",
+    "representations",
+    "summarize",
+    "summarize_heap",
+]
+
+Summary = _core.Summary
+SnapshotError = _core.SnapshotError
+
+Row = List[Any]
+Rows = Union[Sequence[Sequence[Any]], "_core.Summary"]
+
+#: How objects of a type are named in summaries: ``{type: [function, ...]}``; the first
+#: function is used (pympler's verbosity level 1). The defaults are pympler's.
+representations: Dict[type, List[Callable[[Any], str]]] = {}
+
+
+def _init_representations() -> None:
+    representations[types.FrameType] = [
+        lambda f: "frame (codename: %s)" % (f.f_code.co_name),
+        lambda f: "frame (codename: %s, codeline: %s)" % (f.f_code.co_name, f.f_code.co_firstlineno),
+        lambda f: "frame (codename: %s, filename: %s, codeline: %s)"
+        % (f.f_code.co_name, f.f_code.co_filename, f.f_code.co_firstlineno),
+    ]
+    representations[dict] = [lambda d: str(type(d)), lambda d: "dict, len=%s" % len(d)]
+    representations[types.FunctionType] = [
+        lambda f: "function (%s)" % f.__name__,
+        lambda f: "function (%s.%s)" % (f.__module__, f.__name__),
+    ]
+    representations[list] = [lambda l: str(type(l)), lambda l: "list, len=%s" % len(l)]  # noqa: E741
+    representations[types.ModuleType] = [
+        lambda m: "module(%s)"
+        % getattr(m, "__name__", getattr(m, "__file__", "nameless, id: %d" % id(m)))
+    ]
+    representations[set] = [lambda s: str(type(s)), lambda s: "set, len=%s" % len(s)]
+
+
+_init_representations()
+# The functions heapscope applies natively; any other first entry is called per object.
+_NATIVE = {t: reps[0] for t, reps in representations.items()}
+
+
+def _overrides() -> Optional[Dict[type, Callable[[Any], str]]]:
+    """``{type: function}`` for the entries of ``representations`` that differ from the
+    defaults, or None."""
+    found = None
+    for t, reps in representations.items():
+        if reps and reps[0] is not _NATIVE.get(t):
+            if found is None:
+                found = {}
+            found[t] = reps[0]
+    return found
+
+
+def summarize(objects: Iterable[Any]) -> List[Row]:
+    """Summarize objects: a list of rows ``[type, number of objects, total size]``.
+
+    The size is each object's flat size (``sys.getsizeof``). Rows come in the order their
+    type is first met; pympler gives no order either. Objects whose ``__sizeof__`` fails
+    are counted with their type's basic size (pympler stops with the error).
+    """
+    return _core.summarize(objects, _overrides())
+
+
+def summarize_heap(collect: bool = True, ignore_self: bool = True, label: Optional[str] = None) -> "_core.Summary":
+    """Summary of every object of the process, as ``summarize(muppy.get_objects())``
+    would make it, in one pass in Rust, without building the list of objects.
+
+    ``collect`` runs ``gc.collect()`` first, as ``muppy.get_objects()`` does, so that
+    unreachable objects are not counted. With ``ignore_self``, ``Summary`` objects (which
+    hold heapscope's bookkeeping) are left out. ``label`` is stored with the summary.
+    """
+    if collect:
+        gc.collect()
+    return _core.summarize_heap(overrides=_overrides(), ignore_self=ignore_self, label=label)
+
+
+def load(path: Any) -> "_core.Summary":
+    """Load a summary saved with ``Summary.save(path)``, by this or another process.
+
+    Raises ``SnapshotError`` (a ``ValueError``) when the file is not a complete summary
+    in a format version this heapscope reads.
+    """
+    return _core.Summary.load(path)
+
+
+def get_diff(left: Rows, right: Rows) -> List[Row]:
+    """The difference of two summaries: ``right - left`` row by row.
+
+    Types on only one side appear with their values (negated for ``left``); types on
+    both sides appear even when nothing changed, with zeros (``tracker`` drops those).
+    Rows come in ``right``'s order, then those only in ``left``.
+    """
+    right_by_key = {r[0]: r for r in right}
+    left_by_key = {r[0]: r for r in left}
+    res: List[Row] = []
+    for key, r in right_by_key.items():
+        l = left_by_key.get(key)  # noqa: E741
+        if l is not None:
+            res.append([key, r[1] - l[1], r[2] - l[2]])
+        else:
+            res.append(list(r))
+    for key, l in left_by_key.items():  # noqa: E741
+        if key not in right_by_key:
+            res.append([key, -l[1], -l[2]])
+    return res
+
+
+_SORTS = ["type", "#", "size"]
+_ORDERS = ["ascending", "descending"]
+
+
+def format_(rows: Rows, limit: int = 15, sort: str = "size", order: str = "descending") -> Iterator[str]:
+    """The rows as pympler's table, one line at a time.
+
+    ``limit`` rows at most, sorted by ``'size'``, ``'#'`` or ``'type'``, in ``order``
+    ``'ascending'`` or ``'descending'``. Sizes are shown as pympler shows them (``150
+    B``, ``1.21 KB``; negative sizes in bytes). As in pympler, ``sort='type'`` keeps the
+    rows' order.
+    """
+    localrows = [list(row) for row in rows]
+    if sort not in _SORTS:
+        raise ValueError("invalid sort, should be one of" + str(_SORTS))
+    if order not in _ORDERS:
+        raise ValueError("invalid order, should be one of" + str(_ORDERS))
+    column = _SORTS.index(sort)
+    if column == 0:
+        # pympler sorts by the representation of the type *name*: the same for all.
+        key: Callable[[Row], Any] = lambda x: _repr(x[0])  # noqa: E731
+    else:
+        key = lambda x: x[column]  # noqa: E731
+    localrows.sort(key=key, reverse=order == "descending")
+    localrows = localrows[0:limit]
+    cells = [["types", "# objects", "total size"]]
+    cells.extend([str(row[0]), str(row[1]), _core.pretty_size(row[2])] for row in localrows)
+    return iter(_core.format_table(cells))
+
+
+def print_(
+    rows: Rows,
+    limit: int = 15,
+    sort: str = "size",
+    order: str = "descending",
+    file: Optional[IO[str]] = None,
+) -> None:
+    """Print the rows as a table (see ``format_``) to ``file`` (default: ``sys.stdout``)."""
+    out = sys.stdout if file is None else file
+    for line in format_(rows, limit=limit, sort=sort, order=order):
+        print(line, file=out)
+
+
+# Used by _repr, as in pympler.
+type_repr = re.compile(r"^<(type|class) '(\S+)'>$")
+address = re.compile(r" at 0x[0-9a-f]+")
+
+
+def _repr(o: Any, verbosity: int = 1) -> str:
+    """The name ``summarize`` gives ``o`` (pympler's ``_repr``)."""
+    t = type(o)
+    if verbosity == 0 or t not in representations:
+        res = str(t)
+    else:
+        verbosity -= 1
+        if len(representations[t]) <= verbosity:
+            verbosity = len(representations[t]) - 1
+        res = representations[t][verbosity](o)
+    res = address.sub("", res)
+    res = type_repr.sub(r"\2", res)
+    return res
+
+
+def _traverse(summary: Any, function: Callable[..., Any], *args: Any) -> None:
+    """Call ``function`` with the summary, each row and each item of each row."""
+    function(summary, *args)
+    for row in summary:
+        function(row, *args)
+        for item in row:
+            function(item, *args)
+
+
+def _subtract(summary: List[Row], o: Any) -> List[Row]:
+    """Remove object ``o`` from the summary by subtracting its size."""
+    found = False
+    row = [_repr(o), 1, _core.getsizeof(o)]
+    for r in summary:
+        if r[0] == row[0]:
+            (r[1], r[2]) = (r[1] - row[1], r[2] - row[2])
+            found = True
+    if not found:
+        summary.append([row[0], -row[1], -row[2]])
+    return summary
+
+
+def _sweep(summary: Rows) -> List[Row]:
+    """The rows whose count or size is not zero."""
+    return [row for row in summary if row[2] != 0 or row[1] != 0]

@@ -1,0 +1,193 @@
+//! `sys.getsizeof` for many objects in a row: the flat-size formulas of `cpython` chosen
+//! per type by the `rules` table, remembered per type so that most objects are sized
+//! without touching Python, and a cheap call of foreign `__sizeof__` methods.
+//!
+//! Used by the whole-heap passes (`heap`, `summary`), which size every object of the
+//! process once. `asizeof` keeps its own walker (`walk`), which adds what pympler's
+//! `asizeof` counts on top of the flat size.
+
+use crate::cpython::{self, RawObj, RawType, Strong};
+use crate::names;
+use crate::rules::{self, ClassifyOptions, Flat, RuleCache, PER_OBJECT};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+
+/// How the flat size of one type's objects is computed.
+#[derive(Clone, Copy, Debug)]
+pub struct FlatRule {
+    pub flat: Flat,
+    /// The pre-header `sys.getsizeof` adds, or [`PER_OBJECT`].
+    pub pre_header: u32,
+}
+
+/// Sizes objects like `sys.getsizeof`, one `RuleCache` for the whole pass.
+pub struct FlatSizer {
+    rules: RuleCache,
+    /// What `sys.getsizeof` adds for a static type object (see [`static_type_pre_header`]).
+    static_types: usize,
+    /// Objects whose `__sizeof__` failed and that were counted with their basic size.
+    pub missed: u64,
+}
+
+impl FlatSizer {
+    pub fn new(py: Python<'_>) -> PyResult<FlatSizer> {
+        Ok(FlatSizer {
+            rules: RuleCache::new(rules::registry(py)?, ClassifyOptions::default()),
+            static_types: static_type_pre_header(py)?,
+            missed: 0,
+        })
+    }
+
+    /// The rule for the type of `obj`, classifying the type if needed (which may run
+    /// Python code: `obj` is held strongly).
+    pub fn rule_for(&mut self, py: Python<'_>, obj: &Strong) -> FlatRule {
+        let rule = self.rules.classify(py, obj);
+        FlatRule { flat: rule.flat, pre_header: rule.pre_header }
+    }
+
+    /// The rule for `tp` if its type was classified already; never runs Python code.
+    #[inline]
+    pub fn cached_rule(&mut self, tp: RawType) -> Option<FlatRule> {
+        self.rules.cached(tp).map(|rule| FlatRule { flat: rule.flat, pre_header: rule.pre_header })
+    }
+
+    /// `sys.getsizeof(obj)` when it needs no Python code: builtin leaves inline, other
+    /// types through their cached rule. `None` when the type is new or its `__sizeof__`
+    /// is foreign.
+    ///
+    /// # Safety
+    /// `obj` must be alive.
+    #[inline]
+    pub unsafe fn quick(&mut self, obj: RawObj) -> Option<usize> {
+        // SAFETY: `obj` is alive (caller).
+        if let Some(size) = unsafe { leaf_size(obj) } {
+            return Some(size);
+        }
+        // SAFETY: as above.
+        let tp = unsafe { cpython::type_of(obj) };
+        let rule = self.cached_rule(tp)?;
+        // SAFETY: as above; the rule was made for this type.
+        unsafe { self.size_with(obj, rule) }
+    }
+
+    /// `sys.getsizeof(obj)` in every case. May run Python code (classification, a
+    /// foreign `__sizeof__`), which is why `obj` is held strongly.
+    pub fn size(&mut self, py: Python<'_>, obj: &Strong) -> usize {
+        // SAFETY: `obj` is held strongly.
+        if let Some(size) = unsafe { self.quick(obj.as_ptr()) } {
+            return size;
+        }
+        let rule = self.rule_for(py, obj);
+        // SAFETY: `obj` is held strongly; the rule was made for its type.
+        if let Some(size) = unsafe { self.size_with(obj.as_ptr(), rule) } {
+            return size;
+        }
+        let core = self.call_sizeof(py, obj);
+        // SAFETY: `obj` is held strongly.
+        core + unsafe { self.pre_header(obj.as_ptr(), rule) }
+    }
+
+    /// The size by formula, `None` for a foreign `__sizeof__` (or a legacy str).
+    ///
+    /// # Safety
+    /// `obj` must be alive and of the type `rule` was made for.
+    #[inline]
+    pub unsafe fn size_with(&self, obj: RawObj, rule: FlatRule) -> Option<usize> {
+        // SAFETY: each formula matches the `__sizeof__` the registry identified for the type.
+        let core = unsafe {
+            match rule.flat {
+                Flat::Object => cpython::object_sizeof(obj),
+                Flat::Int => cpython::int_sizeof(obj),
+                Flat::List => cpython::list_sizeof(obj),
+                Flat::Dict => cpython::dict_sizeof(obj),
+                Flat::Set => cpython::set_sizeof(obj),
+                Flat::ByteArray => cpython::bytearray_sizeof(obj),
+                Flat::Str => cpython::str_sizeof(obj)?,
+                Flat::Call => return None,
+            }
+        };
+        // SAFETY: `obj` is alive.
+        Some(core + unsafe { self.pre_header(obj, rule) })
+    }
+
+    /// The bytes `sys.getsizeof` adds to `__sizeof__`.
+    ///
+    /// # Safety
+    /// `obj` must be alive and of the type `rule` was made for.
+    #[inline]
+    unsafe fn pre_header(&self, obj: RawObj, rule: FlatRule) -> usize {
+        if rule.pre_header != PER_OBJECT {
+            return rule.pre_header as usize;
+        }
+        // SAFETY: see the caller requirements.
+        unsafe {
+            if ffi::PyType_CheckExact(obj) != 0 && !cpython::is_heap_type(obj.cast()) {
+                return self.static_types;
+            }
+            cpython::pre_header(obj)
+        }
+    }
+
+    /// Calls the type's own `__sizeof__`; a failure, a non-int or a negative result
+    /// counts the basic size and is recorded as missed.
+    fn call_sizeof(&mut self, py: Python<'_>, obj: &Strong) -> usize {
+        let registry = self.rules.registry();
+        // SAFETY: `obj` is held strongly; the descriptor is taken strongly before the
+        // call, which may run Python code that changes the type.
+        let descr = unsafe {
+            let found = cpython::type_lookup(cpython::type_of(obj.as_ptr()), registry.names.sizeof.as_ptr());
+            (!found.is_null()).then(|| Strong::from_borrowed(found))
+        };
+        let result = match descr {
+            // SAFETY: both held strongly.
+            Some(descr) => match unsafe { cpython::call_sizeof_descr(obj.as_ptr(), descr.as_ptr()) } {
+                Ok(result) => result,
+                Err(()) => names::call_sizeof(py, obj, registry),
+            },
+            None => None,
+        };
+        result.unwrap_or_else(|| {
+            self.missed += 1;
+            // SAFETY: `obj` is held strongly.
+            unsafe { cpython::basicsize(cpython::type_of(obj.as_ptr())) }
+        })
+    }
+}
+
+/// What `sys.getsizeof` adds to `__sizeof__` for a static type object such as `int`:
+/// the GC header on 3.11 and 3.12, nothing on other versions. Asked once from the
+/// interpreter, which is the reference.
+fn static_type_pre_header(py: Python<'_>) -> PyResult<usize> {
+    static PROBED: PyOnceLock<usize> = PyOnceLock::new();
+    PROBED
+        .get_or_try_init(py, || {
+            let int_type = py.get_type::<pyo3::types::PyInt>();
+            let total: usize = py.import("sys")?.call_method1("getsizeof", (&int_type,))?.extract()?;
+            let core: usize = int_type.get_type().call_method1("__sizeof__", (&int_type,))?.extract()?;
+            Ok(total.saturating_sub(core))
+        })
+        .copied()
+}
+
+/// Flat size of the exact builtin leaves that make up most of a heap (`str`, `int`,
+/// `bool`, `float`, `None`): no pre-header, no rule needed.
+///
+/// # Safety
+/// `obj` must be alive.
+#[inline(always)]
+pub unsafe fn leaf_size(obj: RawObj) -> Option<usize> {
+    // SAFETY: `obj` is alive; each formula is applied to its exact type only.
+    unsafe {
+        let tp = cpython::type_of(obj);
+        if tp == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
+            cpython::str_sizeof(obj)
+        } else if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) || tp == std::ptr::addr_of_mut!(ffi::PyBool_Type) {
+            Some(cpython::int_sizeof(obj))
+        } else if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) {
+            Some(cpython::object_sizeof(obj))
+        } else {
+            None
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Operations on lists of objects behind `heapscope.muppy`: flat sizes, filtering and
+//! identity diffs, each one pass in Rust instead of a Python loop.
+
+use crate::cpython::{self, Strong};
+use crate::flat::FlatSizer;
+use ahash::AHashSet;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+/// Calls `each` with every item of `objects` (a list, or any iterable), held strongly.
+fn for_each_object<'py>(
+    objects: &Bound<'py, PyAny>,
+    mut each: impl FnMut(&Strong) -> PyResult<()>,
+) -> PyResult<()> {
+    if let Ok(list) = objects.cast::<PyList>() {
+        let mut index = 0;
+        // SAFETY: the list is held by the caller and re-read at every step; each item is
+        // taken strongly before use.
+        while let Some(item) = unsafe { cpython::list_item(list.as_ptr(), index) } {
+            index += 1;
+            // SAFETY: a live item of the list.
+            each(&unsafe { Strong::from_borrowed(item) })?;
+        }
+        return Ok(());
+    }
+    for item in objects.try_iter()? {
+        let item = item?;
+        // SAFETY: held by the Bound.
+        each(&unsafe { Strong::from_borrowed(item.as_ptr()) })?;
+    }
+    Ok(())
+}
+
+fn bound<'py>(py: Python<'py>, obj: &Strong) -> Bound<'py, PyAny> {
+    // SAFETY: `obj` is held strongly; the Bound takes its own reference.
+    unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) }
+}
+
+/// `sys.getsizeof` of each object, in order.
+#[pyfunction]
+pub fn flat_sizes(py: Python<'_>, objects: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
+    let mut sizer = FlatSizer::new(py)?;
+    let mut sizes = Vec::new();
+    for_each_object(objects, |obj| {
+        sizes.push(sizer.size(py, obj) as u64);
+        Ok(())
+    })?;
+    Ok(sizes)
+}
+
+/// The sum of `sys.getsizeof` over the objects (pympler's `muppy.get_size`).
+#[pyfunction]
+pub fn total_flat_size(py: Python<'_>, objects: &Bound<'_, PyAny>) -> PyResult<u64> {
+    let mut sizer = FlatSizer::new(py)?;
+    let mut total = 0u64;
+    for_each_object(objects, |obj| {
+        total += sizer.size(py, obj) as u64;
+        Ok(())
+    })?;
+    Ok(total)
+}
+
+/// pympler's `muppy.filter`: the objects that are instances of `type_` (if given), and
+/// whose flat size is above `min` and below `max` (when those are above -1).
+#[pyfunction]
+#[pyo3(signature = (objects, type_ = None, min = -1, max = -1))]
+pub fn filter_objects<'py>(
+    py: Python<'py>,
+    objects: &Bound<'py, PyAny>,
+    type_: Option<&Bound<'py, PyAny>>,
+    min: i64,
+    max: i64,
+) -> PyResult<Bound<'py, PyList>> {
+    let mut sizer = FlatSizer::new(py)?;
+    let out = PyList::empty(py);
+    for_each_object(objects, |obj| {
+        let item = bound(py, obj);
+        if let Some(type_) = type_ {
+            if !item.is_instance(type_)? {
+                return Ok(());
+            }
+        }
+        if min > -1 || max > -1 {
+            let size = sizer.size(py, obj) as i64;
+            if (min > -1 && size <= min) || (max > -1 && size >= max) {
+                return Ok(());
+            }
+        }
+        out.append(item)
+    })?;
+    Ok(out)
+}
+
+/// pympler's `muppy.get_diff` by identity: `(only_in_right, only_in_left)`, each in
+/// its list's order.
+#[pyfunction]
+pub fn identity_diff<'py>(
+    py: Python<'py>,
+    left: &Bound<'py, PyAny>,
+    right: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
+    // Both lists are held by the caller, so the addresses identify their objects.
+    let mut left_objects = Vec::new();
+    for_each_object(left, |obj| {
+        left_objects.push(obj.clone());
+        Ok(())
+    })?;
+    let mut right_objects = Vec::new();
+    for_each_object(right, |obj| {
+        right_objects.push(obj.clone());
+        Ok(())
+    })?;
+    let in_left: AHashSet<usize> = left_objects.iter().map(|o| o.as_ptr() as usize).collect();
+    let in_right: AHashSet<usize> = right_objects.iter().map(|o| o.as_ptr() as usize).collect();
+    let plus = PyList::empty(py);
+    for obj in &right_objects {
+        if !in_left.contains(&(obj.as_ptr() as usize)) {
+            plus.append(bound(py, obj))?;
+        }
+    }
+    let minus = PyList::empty(py);
+    for obj in &left_objects {
+        if !in_right.contains(&(obj.as_ptr() as usize)) {
+            minus.append(bound(py, obj))?;
+        }
+    }
+    Ok((plus, minus))
+}
