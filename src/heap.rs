@@ -43,7 +43,7 @@ pub struct Exclusions {
 }
 
 impl Exclusions {
-    #[inline]
+    #[inline(always)]
     fn excludes(&self, obj: RawObj) -> bool {
         if !self.types.is_empty() {
             // SAFETY: callers pass live objects.
@@ -114,10 +114,39 @@ pub struct Scan<'py> {
     interned: &'static Interned,
     frame_tests: AHashMap<usize, (Strong, FrameTest)>,
     seen: VisitedSet,
-    /// Referents of the current object, borrowed, then filtered.
-    refs: Vec<RawObj>,
+    /// Direct-mapped cache of `frame_tests`: (type address, test).
+    frame_recent: [(usize, FrameTest); FRAME_CACHE],
     /// Referents taken strongly for the slow path.
     held: Vec<Strong>,
+}
+
+/// How many tracked objects are traversed ahead of the one being accounted.
+const DEPTH: usize = 8;
+const FRAME_CACHE: usize = 64;
+
+/// A tracked object read ahead, with its referents (all borrowed).
+struct Ahead {
+    index: usize,
+    obj: RawObj,
+    frame: FrameTest,
+    refs: Vec<RawObj>,
+}
+
+/// Traverses `obj` into `refs` and starts loading each referent's header.
+///
+/// # Safety
+/// `obj` must be alive.
+#[inline]
+unsafe fn traverse_prefetching(obj: RawObj, frame: FrameTest, refs: &mut Vec<RawObj>) {
+    refs.clear();
+    if frame == FrameTest::Yes {
+        return;
+    }
+    // SAFETY: see the caller requirements.
+    unsafe { cpython::traverse_borrowed(obj, refs) };
+    for &child in refs.iter() {
+        prefetch(child);
+    }
 }
 
 impl<'py> Scan<'py> {
@@ -128,7 +157,7 @@ impl<'py> Scan<'py> {
             interned: interned(py)?,
             frame_tests: AHashMap::new(),
             seen: VisitedSet::default(),
-            refs: Vec::with_capacity(64),
+            frame_recent: [(0, FrameTest::No); FRAME_CACHE],
             held: Vec::new(),
         })
     }
@@ -136,40 +165,91 @@ impl<'py> Scan<'py> {
     /// Visits every object pympler's `get_objects()` would return, given the list of
     /// tracked objects (`gc.get_objects()`): each tracked object unless it is a frame or
     /// excluded, and the untracked objects they refer to (before the object itself).
+    ///
+    /// The pass is pipelined: the next [`DEPTH`] tracked objects are traversed ahead and
+    /// their referents' headers prefetched, so the cache misses of several objects
+    /// overlap. Everything read ahead is borrowed; whenever Python code has run (a slow
+    /// path), the objects ahead are read again from the list and traversed again.
     pub fn run<V: HeapVisitor>(&mut self, tracked: &Bound<'py, PyList>, visitor: &mut V) -> PyResult<()> {
         let list = tracked.as_ptr();
-        let mut index = 0usize;
-        // SAFETY (loop): the list is held by the caller and re-read at every step, so
-        // its items are alive when read; each is taken strongly before use.
-        while let Some(item) = unsafe { cpython::list_item(list, index) } {
-            index += 1;
-            if let Some(ahead) = unsafe { cpython::list_item(list, index + 4) } {
-                prefetch(ahead);
+        let mut next = 0usize;
+        let mut ahead: std::collections::VecDeque<Ahead> = std::collections::VecDeque::with_capacity(DEPTH);
+        let mut buffers: Vec<Vec<RawObj>> = (0..DEPTH).map(|_| Vec::with_capacity(32)).collect();
+        loop {
+            // Read ahead: no Python code runs here, so borrowed pointers stay valid.
+            while ahead.len() < DEPTH {
+                // SAFETY: the list is held by the caller; `list_item` bounds-checks.
+                let Some(item) = (unsafe { cpython::list_item(list, next) }) else { break };
+                next += 1;
+                let Some(frame) = self.quick_frame_test(item) else { continue };
+                let mut refs = buffers.pop().unwrap_or_default();
+                // SAFETY: `item` is alive (held by the list, no Python code since read).
+                unsafe { traverse_prefetching(item, frame, &mut refs) };
+                ahead.push_back(Ahead { index: next - 1, obj: item, frame, refs });
             }
-            // SAFETY: an item of the live list.
-            let obj = unsafe { Strong::from_borrowed(item) };
-            if self.options.exclusions.excludes(obj.as_ptr()) || (self.options.skip_frames && self.is_frame(&obj)?) {
-                continue;
-            }
-            self.untracked_referents(&obj, visitor)?;
-            // SAFETY: `obj` is held strongly.
-            if !unsafe { visitor.quick(obj.as_ptr(), true) } {
-                visitor.slow(self.py, &obj, true)?;
+            let Some(current) = ahead.pop_front() else { break };
+            let ran_python = self.visit(current.obj, current.frame, &current.refs, visitor)?;
+            buffers.push(current.refs);
+            if ran_python {
+                // Python code may have changed anything read ahead: read it again.
+                for pending in ahead.iter_mut() {
+                    // SAFETY: as above.
+                    match unsafe { cpython::list_item(list, pending.index) } {
+                        Some(item) => {
+                            pending.obj = item;
+                            pending.refs.clear();
+                            pending.frame = self.quick_frame_test(item).unwrap_or(FrameTest::Yes);
+                            // SAFETY: as above.
+                            unsafe { traverse_prefetching(item, pending.frame, &mut pending.refs) };
+                        }
+                        None => pending.frame = FrameTest::Yes,
+                    }
+                }
             }
         }
         Ok(())
     }
 
-    /// Hands the untracked referents of `obj` not seen before to `visitor`.
-    fn untracked_referents<V: HeapVisitor>(&mut self, obj: &Strong, visitor: &mut V) -> PyResult<()> {
-        self.refs.clear();
-        // SAFETY: `obj` is held strongly. The referents are borrowed: until the loop
-        // below is done, no Python code runs (filtering and `quick` run none).
-        unsafe { cpython::traverse_borrowed(obj.as_ptr(), &mut self.refs) };
+    /// `None` for a tracked object the pass leaves out (excluded, or a frame by its type);
+    /// otherwise whether Python must still be asked if it is a frame.
+    #[inline]
+    fn quick_frame_test(&mut self, obj: RawObj) -> Option<FrameTest> {
+        if self.options.exclusions.excludes(obj) {
+            return None;
+        }
+        if !self.options.skip_frames {
+            return Some(FrameTest::No);
+        }
+        // SAFETY: `obj` is alive (caller).
+        let tp = unsafe { cpython::type_of(obj) };
+        match self.frame_test_of(tp) {
+            FrameTest::Yes => None,
+            other => Some(other),
+        }
+    }
+
+    /// Accounts one tracked object and its untracked referents `refs` (borrowed, read
+    /// since the last Python code ran). Returns whether Python code ran.
+    fn visit<V: HeapVisitor>(&mut self, obj: RawObj, frame: FrameTest, refs: &[RawObj], visitor: &mut V) -> PyResult<bool> {
+        if frame == FrameTest::Yes {
+            return Ok(false);
+        }
+        if frame == FrameTest::AskPython {
+            // SAFETY: `obj` is alive (no Python code since it was read from the list).
+            let held = unsafe { Strong::from_borrowed(obj) };
+            if self.ask_is_frame(&held) {
+                return Ok(true);
+            }
+            // The referents may have changed: traverse again, now that `obj` is held.
+            let mut fresh = Vec::new();
+            // SAFETY: `held` is alive.
+            unsafe { cpython::traverse_borrowed(held.as_ptr(), &mut fresh) };
+            self.visit_held(&held, &fresh, visitor)?;
+            return Ok(true);
+        }
         self.held.clear();
-        for &child in &self.refs {
-            // SAFETY: `child` is a referent of the held `obj` and no Python code ran since
-            // the traversal.
+        for &child in refs {
+            // SAFETY: `child` is a referent of `obj`, read since the last Python code ran.
             unsafe {
                 if cpython::is_gc_tracked(child) || self.options.exclusions.excludes(child) {
                     continue;
@@ -182,41 +262,83 @@ impl<'py> Scan<'py> {
                 }
             }
         }
+        if self.held.is_empty() {
+            // SAFETY: as above: no Python code ran since `obj` was read.
+            if unsafe { visitor.quick(obj, true) } {
+                return Ok(false);
+            }
+        }
+        // Python code will run: hold `obj` first.
+        // SAFETY: as above.
+        let obj = unsafe { Strong::from_borrowed(obj) };
         for child in std::mem::take(&mut self.held) {
             visitor.slow(self.py, &child, false)?;
+        }
+        // SAFETY: `obj` is held strongly.
+        if !unsafe { visitor.quick(obj.as_ptr(), true) } {
+            visitor.slow(self.py, &obj, true)?;
+        }
+        Ok(true)
+    }
+
+    /// [`visit`](Self::visit) for an object held strongly, after Python code ran.
+    fn visit_held<V: HeapVisitor>(&mut self, obj: &Strong, refs: &[RawObj], visitor: &mut V) -> PyResult<()> {
+        let mut held = Vec::new();
+        for &child in refs {
+            // SAFETY: `child` is a referent of the held `obj`, traversed just now.
+            unsafe {
+                if cpython::is_gc_tracked(child) || self.options.exclusions.excludes(child) {
+                    continue;
+                }
+                if self.options.dedup && !self.seen.insert(cpython::address(child)) {
+                    continue;
+                }
+                if !visitor.quick(child, false) {
+                    held.push(Strong::from_borrowed(child));
+                }
+            }
+        }
+        for child in held {
+            visitor.slow(self.py, &child, false)?;
+        }
+        // SAFETY: `obj` is held strongly.
+        if !unsafe { visitor.quick(obj.as_ptr(), true) } {
+            visitor.slow(self.py, obj, true)?;
         }
         Ok(())
     }
 
-    /// pympler's `isframe(obj)`, which also leaves out objects whose `__class__` lookup
-    /// raises `ReferenceError` (proxies of dead objects).
-    fn is_frame(&mut self, obj: &Strong) -> PyResult<bool> {
-        // SAFETY: `obj` is held strongly.
-        let tp = unsafe { cpython::type_of(obj.as_ptr()) };
+    /// How pympler's `isframe(obj)` is answered for the instances of `tp` (cached).
+    #[inline]
+    fn frame_test_of(&mut self, tp: RawType) -> FrameTest {
+        let slot = (tp as usize >> 4) % FRAME_CACHE;
+        if self.frame_recent[slot].0 == tp as usize {
+            return self.frame_recent[slot].1;
+        }
         let test = match self.frame_tests.get(&(tp as usize)) {
             Some((_, test)) => *test,
             None => {
                 let test = self.frame_test(tp);
-                // SAFETY: `tp` is the live type of a held object; kept alive by the map.
+                // SAFETY: `tp` is the live type of a live object; kept alive by the map.
                 let type_ref = unsafe { Strong::from_borrowed(tp.cast()) };
                 self.frame_tests.insert(tp as usize, (type_ref, test));
                 test
             }
         };
-        match test {
-            FrameTest::No => Ok(false),
-            FrameTest::Yes => Ok(true),
-            FrameTest::AskPython => {
-                // SAFETY: `obj` is held strongly.
-                let bound = unsafe { Bound::from_borrowed_ptr(self.py, obj.as_ptr()) };
-                match bound.is_instance(self.interned.frame_type.bind(self.py)) {
-                    Ok(is_frame) => Ok(is_frame),
-                    Err(err) if err.is_instance_of::<PyReferenceError>(self.py) => Ok(true),
-                    // pympler would stop with the error; an object that cannot say
-                    // what it is counts as not a frame.
-                    Err(_) => Ok(false),
-                }
-            }
+        self.frame_recent[slot] = (tp as usize, test);
+        test
+    }
+
+    /// pympler's `isframe(obj)` through Python, for types that control `__class__`: true
+    /// also when the lookup raises `ReferenceError` (proxies of dead objects).
+    fn ask_is_frame(&mut self, obj: &Strong) -> bool {
+        // SAFETY: `obj` is held strongly.
+        let bound = unsafe { Bound::from_borrowed_ptr(self.py, obj.as_ptr()) };
+        match bound.is_instance(self.interned.frame_type.bind(self.py)) {
+            Ok(is_frame) => is_frame,
+            Err(err) => err.is_instance_of::<PyReferenceError>(self.py),
+            // pympler would stop with any other error; an object that cannot say what it
+            // is counts as not a frame.
         }
     }
 
@@ -238,7 +360,7 @@ impl<'py> Scan<'py> {
 
 /// Asks the CPU to start loading an object's header.
 #[inline(always)]
-fn prefetch(obj: RawObj) {
+pub fn prefetch(obj: RawObj) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: prefetching is a hint; it never faults, whatever the address.
     unsafe {

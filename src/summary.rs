@@ -229,13 +229,19 @@ impl<'py> Aggregator<'py> {
     pub fn add_all(&mut self, objects: &Bound<'py, PyAny>) -> PyResult<()> {
         if let Ok(list) = objects.cast::<PyList>() {
             let mut index = 0;
-            // SAFETY: the list is held by the caller and re-read at every step; each item
-            // is taken strongly before use.
+            // SAFETY: the list is held by the caller and re-read at every step, so an item
+            // is alive until Python code runs; it is taken strongly before the slow path.
             while let Some(item) = unsafe { cpython::list_item(list.as_ptr(), index) } {
                 index += 1;
-                // SAFETY: a live item of the list.
-                let obj = unsafe { Strong::from_borrowed(item) };
-                self.add_held(&obj)?;
+                if let Some(ahead) = unsafe { cpython::list_item(list.as_ptr(), index + 8) } {
+                    heap::prefetch(ahead);
+                }
+                // SAFETY: as above; `quick` runs no Python code.
+                if !unsafe { self.quick(item, false) } {
+                    // SAFETY: as above.
+                    let obj = unsafe { Strong::from_borrowed(item) };
+                    self.slow(self.py, &obj, false)?;
+                }
             }
             return Ok(());
         }

@@ -88,6 +88,12 @@ def test_without_ignore_self_the_summaries_show():
     assert rows_by_type(tr.diff())["heapscope._core.Summary"][1] == 12
 
 
+def test_without_collect():
+    tr = htrack.SummaryTracker(collect=False)
+    kept = [Allocated(i) for i in range(500)]  # noqa: F841
+    assert rows_by_type(tr.diff())[NAME][1] == 500
+
+
 def test_diff_between_given_summaries():
     tr = htrack.SummaryTracker()
     first = tr.create_summary()
