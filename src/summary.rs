@@ -233,6 +233,7 @@ impl<'py> Aggregator<'py> {
             // is alive until Python code runs; it is taken strongly before the slow path.
             while let Some(item) = unsafe { cpython::list_item(list.as_ptr(), index) } {
                 index += 1;
+                // SAFETY: a bounds-checked read of the held list; only used as a hint.
                 if let Some(ahead) = unsafe { cpython::list_item(list.as_ptr(), index + 8) } {
                     heap::prefetch(ahead);
                 }
@@ -606,4 +607,45 @@ pub fn summarize_heap<'py>(
         scan.run(&tracked, &mut aggregator)?;
     }
     Ok(Summary::new(py, aggregator.into_rows(), Kind::Summary, label))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_cleaned_like_pympler() {
+        assert_eq!(clean_name("<class 'dict'>"), "dict");
+        assert_eq!(clean_name("<class 'mod.Foo'>"), "mod.Foo");
+        assert_eq!(clean_name("<type 'int'>"), "int");
+        assert_eq!(clean_name("<class 'a b'>"), "<class 'a b'>");
+        assert_eq!(clean_name("<class ''>"), "<class ''>");
+        assert_eq!(clean_name("<class 'x'>\n"), "x\n");
+        assert_eq!(clean_name("<thing at 0x7f00ab>"), "<thing>");
+        assert_eq!(clean_name("a at 0x1 b at 0xff c"), "a b c");
+        assert_eq!(clean_name("no at 0xZZ"), "no at 0xZZ");
+        assert_eq!(clean_name("upper at 0xAB"), "upper at 0xAB");
+        // Addresses go first, then the class is unwrapped.
+        assert_eq!(clean_name("<class 'x at 0x10'>"), "x");
+        assert_eq!(clean_name("function (f)"), "function (f)");
+    }
+
+    #[test]
+    fn diffs_subtract_rows() {
+        let mut left = Rows::default();
+        left.insert("a".into(), Totals { count: 2, size: 20 });
+        left.insert("gone".into(), Totals { count: 1, size: 5 });
+        let mut right = Rows::default();
+        right.insert("a".into(), Totals { count: 5, size: 50 });
+        right.insert("new".into(), Totals { count: 1, size: 8 });
+        let diff: Vec<_> = diff_rows(&left, &right).into_iter().collect();
+        assert_eq!(
+            diff,
+            vec![
+                ("a".to_owned(), Totals { count: 3, size: 30 }),
+                ("new".to_owned(), Totals { count: 1, size: 8 }),
+                ("gone".to_owned(), Totals { count: -1, size: -5 }),
+            ]
+        );
+    }
 }
