@@ -4,17 +4,22 @@
 //! in `rules`, the walk in `walk`, what an `Asizer` remembers in `ledger`, and the
 //! Python-facing class in `sizer`.
 
+mod class_tracker;
 mod cpython;
 mod flat;
 mod heap;
 mod ledger;
+mod lifetimes;
 mod names;
 mod objects;
+mod process;
 mod procmem;
 mod referrers;
 mod rules;
 mod sizer;
 mod snapshot;
+mod stats_format;
+mod stats_html;
 mod summary;
 mod table;
 mod visited;
@@ -43,5 +48,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(objects::total_flat_size, m)?)?;
     m.add_function(wrap_pyfunction!(objects::filter_objects, m)?)?;
     m.add_function(wrap_pyfunction!(objects::identity_diff, m)?)?;
+    m.add_class::<class_tracker::TrackerCore>()?;
+    m.add_class::<class_tracker::SnapshotJob>()?;
+    m.add_class::<class_tracker::DeathWatch>()?;
+    m.add_function(wrap_pyfunction!(class_tracker::process_memory, m)?)?;
     Ok(())
 }

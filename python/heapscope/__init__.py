@@ -11,6 +11,8 @@ from heapscope._core import __version__
 __all__ = [
     "__version__",
     "asizeof",
+    "classtracker",
+    "classtracker_stats",
     "garbagegraph",
     "muppy",
     "process",

@@ -1,0 +1,691 @@
+"""Which instances of chosen classes are alive, how big they are, when they were created
+and when they died: a drop-in replacement for ``pympler.classtracker``.
+
+``ClassTracker.track_class(cls)`` records every instance of ``cls`` created from then on
+(and ``track_object(obj)`` single objects); ``create_snapshot()`` sizes every tracked
+object still alive; ``stats`` prints per-class summaries, and
+``heapscope.classtracker_stats`` saves them as JSON or as an HTML report::
+
+    >>> from heapscope.classtracker import ClassTracker
+    >>> class Document:
+    ...     def __init__(self, text):
+    ...         self.text = text
+    >>> tracker = ClassTracker()
+    >>> tracker.track_class(Document)
+    >>> docs = [Document("x" * 1000) for _ in range(3)]
+    >>> tracker.create_snapshot("loaded")
+    >>> [len(objs) for objs in tracker.index.values()]
+    [3]
+    >>> tracker.close()
+
+What a snapshot records
+    For each tracked object alive, its size as ``heapscope.asizeof`` counts it, with the
+    tracked objects sized one after the other (oldest first) by one ``Asizer``: a
+    referent shared by several tracked objects is counted with the first, and tracked
+    objects are never counted as referents of other tracked objects. With
+    ``resolution_level=n`` the object's ``asized`` tree down to ``n`` levels is kept too.
+    Also the process's resident and virtual memory (from ``/proc`` on Linux, else from
+    ``psutil`` if installed), the tracked total, the tracker's own overhead and, with
+    ``compute_total=True``, the size of every object the garbage collector knows.
+
+How deaths are seen
+    Objects that can be weakly referenced are watched with a weak reference whose
+    callback records the time of death. Objects that cannot (``__slots__`` classes
+    without ``__weakref__``, ints, tuples, ...) are still tracked, where pympler raises
+    ``TypeError``: the tracker holds a strong reference to them and, at every snapshot
+    (and every so often while tracking), checks whether that reference is the only one
+    left; if it is, the object is recorded as dead at that moment and released. Their
+    death time is therefore the time of the check after they were let go, and such an
+    object lives until that check. Objects of this kind caught in a reference cycle are
+    kept alive by the tracker until ``detach_all()`` or ``clear()``. ``keep=True`` holds
+    any tracked object alive until then, as in pympler.
+
+Threads
+    Tracking, snapshots and statistics may be used from several threads at once;
+    ``start_periodic_snapshots`` runs snapshots in a background thread that
+    ``stop_periodic_snapshots`` (and ``close``) stop and join.
+"""
+
+from __future__ import annotations
+
+import functools
+import linecache
+import sys
+import threading
+import time
+import types
+import weakref
+from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from heapscope import _core
+from heapscope.asizeof import Asized, Asizer, _build_tree, asizeof, basicsize
+
+__all__ = ["ClassTracker", "PeriodicThread", "Snapshot", "TrackedObject", "TrackerClosedError"]
+
+#: Unix time that tracker times count from (the import of this module), as in pympler.
+_local_start = time.time()
+
+#: Objects sized per call of the core sizer: its duplicate check is linear in a call.
+_CHUNK = 256
+
+
+def _get_time() -> float:
+    """Seconds since this module was imported."""
+    return time.time() - _local_start
+
+
+class TrackerClosedError(RuntimeError):
+    """Raised when a closed ``ClassTracker`` is asked to track or take a snapshot."""
+
+
+# -- helpers the Rust core calls ---------------------------------------------------------
+
+
+def _type_facts(obj: Any) -> Tuple[bool, int, Optional[str]]:
+    """``(weakrefable, basic size, label)`` for the class of ``obj``; the label is
+    ``module.qualname`` when the class keeps ``object.__repr__`` (so the repr of an
+    instance follows from it and the id), else ``None``."""
+    cls = type(obj)
+    weakrefable = getattr(cls, "__weakrefoffset__", 0) != 0
+    try:
+        base = basicsize(obj)
+    except Exception:
+        base = 0
+    label = None
+    if getattr(cls, "__repr__", None) is object.__repr__:
+        module = getattr(cls, "__module__", None)
+        qualname = getattr(cls, "__qualname__", cls.__name__)
+        label = qualname if not isinstance(module, str) or module == "builtins" else f"{module}.{qualname}"
+    return weakrefable, max(int(base), 0), label
+
+
+def _capture_trace() -> List[Tuple[str, int, str, Optional[str]]]:
+    """The stack of the code that tracked an object, outermost frame first. Called from
+    the core, itself called by ``track_object`` or an injected constructor: two frames
+    up is the caller."""
+    frame = sys._getframe(2)
+    frames = []
+    while frame is not None:
+        code = frame.f_code
+        line = frame.f_lineno or 0
+        text = linecache.getline(code.co_filename, line, frame.f_globals).strip() or None
+        frames.append((code.co_filename, line, code.co_name, text))
+        frame = frame.f_back
+    frames.reverse()
+    return frames
+
+
+def _fallback_process() -> Optional[Tuple[int, int]]:
+    """``(rss, vms)`` from psutil where ``/proc`` is not available."""
+    try:
+        import psutil  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    try:
+        info = psutil.Process().memory_info()
+    except Exception:
+        return None
+    return int(info.rss), int(info.vms)
+
+
+def _check_level(where: str, level: Any) -> int:
+    if isinstance(level, bool) or not isinstance(level, int):
+        raise TypeError(f"{where}(): resolution_level must be an int >= 0, not {type(level).__name__}")
+    if level < 0:
+        raise ValueError(f"{where}(): resolution_level must be >= 0, not {level}")
+    return level
+
+
+def _check_name(where: str, name: Any) -> None:
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"{where}(): name must be a str or None, not {type(name).__name__}")
+
+
+# -- process memory as a snapshot saw it ----------------------------------------------------
+
+_PROCESS_FIELDS = ("available", "rss", "vsz", "data_segment", "code_segment", "shared_segment",
+                   "stack_segment", "peak_rss", "pagefaults")
+
+
+class ProcessMemory:
+    """The process's memory when a snapshot was taken, in bytes (the attributes of
+    pympler's ``ProcessMemoryInfo``: ``vsz``, ``rss``, ``pagefaults``, the segment
+    sizes and ``available``, which is ``False`` where nothing could be read)."""
+
+    def __init__(self, figures: Optional[Sequence[Any]] = None) -> None:
+        if figures is None:
+            figures = _core.process_memory()
+            if not figures[0]:
+                fallback = _fallback_process()
+                if fallback is not None:
+                    figures = (True, fallback[0], fallback[1], 0, 0, 0, 0, 0, 0)
+        for name, value in zip(_PROCESS_FIELDS, figures):
+            setattr(self, name, value)
+        self.available = bool(self.available)
+
+    @property
+    def os_specific(self) -> List[Tuple[str, str]]:
+        from heapscope.classtracker_stats import _pp
+
+        return [("Virtual memory size", _pp(self.vsz)), ("Resident set size", _pp(self.rss)),
+                ("Peak resident set size", _pp(self.peak_rss))]
+
+    def __repr__(self) -> str:
+        return f"<ProcessMemory vsz={self.vsz} rss={self.rss}>"
+
+
+class Snapshot:
+    """Sizes of the tracked objects and of the process at one instant.
+
+    Attributes: ``timestamp`` (seconds since the tracker's start), ``desc``,
+    ``tracked_total`` (combined size of the tracked objects), ``asizeof_total`` (all
+    objects, with ``compute_total``, less ``overhead``), ``overhead`` (the tracker's own
+    memory), ``system_total`` (a ``ProcessMemory``) and ``classes`` (per-class figures,
+    filled in by the statistics classes).
+    """
+
+    def __init__(self, timestamp: float, description: str = "") -> None:
+        self.tracked_total = 0
+        self.asizeof_total = 0
+        self.overhead = 0
+        self.timestamp = timestamp
+        self.system_total = ProcessMemory()
+        self.desc = description
+        self.classes: Optional[Dict[str, Dict[str, Any]]] = None
+        self._core: Any = None
+        self._index = -1
+
+    @classmethod
+    def _from_core(cls, core: Any, index: int) -> "Snapshot":
+        timestamp, desc, tracked, total, overhead, process = core.snapshot(index)
+        snapshot = cls.__new__(cls)
+        snapshot.timestamp = timestamp
+        snapshot.desc = desc
+        snapshot.tracked_total = tracked
+        snapshot.asizeof_total = total
+        snapshot.overhead = overhead
+        snapshot.system_total = ProcessMemory(process)
+        snapshot.classes = None
+        snapshot._core = core
+        snapshot._index = index
+        return snapshot
+
+    @property
+    def total(self) -> int:
+        """The process's virtual size if known, else the best total available."""
+        if self.system_total.available:
+            return self.system_total.vsz
+        return self.asizeof_total or self.tracked_total
+
+    @property
+    def label(self) -> str:
+        """``description (time)``, or the time alone."""
+        if not self.desc:
+            return f"{self.timestamp:.3f}s"
+        return f"{self.desc} ({self.timestamp:.3f}s)"
+
+    def __repr__(self) -> str:
+        return f"<Snapshot {self.label} tracked={self.tracked_total}>"
+
+
+# -- tracked objects ------------------------------------------------------------------------
+
+
+class TrackedObject:
+    """Lifetime and sizes of one tracked object, read from the tracker.
+
+    ``id``, ``name``, ``birth``, ``death`` (``None`` while alive), ``repr`` (as last seen),
+    ``trace`` (frames ``(file, line, function, [source], 0)`` if traced), ``snapshots``
+    (``(timestamp, Asized)`` pairs: the basic size at birth, then one per snapshot taken
+    while it was alive) and ``ref`` (call it for the object, or ``None`` once dead).
+
+    At ``resolution_level`` 0 a snapshot measures the object's total size only: the
+    ``Asized`` of those entries has ``flat`` 0 and no name (pympler fills both in; its
+    statistics show neither). At higher levels it is the ``asized`` tree, as pympler's.
+    """
+
+    __slots__ = ("__weakref__", "_core", "_generation", "_index")
+
+    def __init__(self, core: Any, generation: int, index: int) -> None:
+        self._core = core
+        self._generation = generation
+        self._index = index
+
+    def _info(self) -> Tuple[Any, ...]:
+        return self._core.record(self._generation, self._index)
+
+    id = property(lambda self: self._info()[0], doc="``id()`` of the object.")
+    name = property(lambda self: self._info()[1], doc="The name it is tracked under.")
+    classname = name
+    birth = property(lambda self: self._info()[3], doc="When it was tracked (seconds since start).")
+    death = property(lambda self: self._info()[4], doc="When it died, or ``None``.")
+    repr = property(lambda self: self._info()[5], doc="Its repr at the latest snapshot (at most 128 characters).")
+    watch = property(lambda self: self._info()[8],
+                     doc="How its death is seen: ``'weakref'``, ``'polled'`` or ``'kept'`` (see the module docs).")
+
+    @property
+    def resolution_level(self) -> int:
+        return self._info()[2]
+
+    @property
+    def trace(self) -> Optional[List[Tuple[str, int, str, Optional[List[str]], int]]]:
+        frames = self._info()[6]
+        if frames is None:
+            return None
+        return [(file, line, function, [code] if code else None, 0) for file, line, function, code in frames]
+
+    @property
+    def snapshots(self) -> List[Tuple[float, Asized]]:
+        out = []
+        for timestamp, size, flat, rows in self._core.record_sizes(self._generation, self._index):
+            out.append((timestamp, _build_tree(rows) if rows else Asized(size, flat)))
+        return out
+
+    @property
+    def ref(self) -> Callable[[], Any]:
+        """A weak reference to the object, or for objects held strongly a callable
+        returning it (``None`` once the tracker saw it die)."""
+        reference = self._core.record_weakref(self._generation, self._index)
+        if reference is not None:
+            return reference
+        return functools.partial(self._core.record_target, self._generation, self._index)
+
+    @property
+    def size(self) -> int:
+        """The largest size recorded."""
+        return self.get_max_size()
+
+    @property
+    def tsize(self) -> int:
+        """The size at the snapshot that tracked the most memory."""
+        return self._core.record_size_summary(self._generation, self._index)[1]
+
+    def get_max_size(self) -> int:
+        """The largest size recorded (its basic size at birth included)."""
+        return self._core.record_size_summary(self._generation, self._index)[0]
+
+    def get_size_at_time(self, timestamp: float) -> int:
+        """The size recorded by the snapshot taken at ``timestamp``, or 0."""
+        return self._core.record_size_at(self._generation, self._index, timestamp)
+
+    def set_resolution_level(self, resolution_level: int) -> None:
+        """Size the object down to this many levels of referents from the next snapshot."""
+        level = _check_level("set_resolution_level", resolution_level)
+        self._core.set_record_level(self._generation, self._index, level)
+
+    def __repr__(self) -> str:
+        info = self._info()
+        state = "alive" if info[4] is None else f"died at {info[4]:.3f}s"
+        return f"<TrackedObject {info[1]} {info[0]:#x} born at {info[3]:.3f}s, {state}>"
+
+
+class _Views:
+    """One ``TrackedObject`` per record, made on first use."""
+
+    def __init__(self, core: Any) -> None:
+        self._core = core
+        self._lock = threading.Lock()
+        self._generation = -1
+        self._views: List[TrackedObject] = []
+
+    def get(self, index: int, generation: int) -> TrackedObject:
+        with self._lock:
+            if generation != self._generation:
+                self._generation = generation
+                self._views = []
+            views = self._views
+            while len(views) <= index:
+                views.append(TrackedObject(self._core, generation, len(views)))
+            return views[index]
+
+    def all(self) -> List[TrackedObject]:
+        generation = self._core.generation
+        count = self._core.record_count()
+        if count == 0:
+            return []
+        self.get(count - 1, generation)
+        return self._views[:count]
+
+
+def _index_of(core: Any, views: _Views) -> Dict[str, List[TrackedObject]]:
+    generation = core.generation
+    return {name: [views.get(i, generation) for i in records] for name, records in core.index()}
+
+
+# -- the tracker -----------------------------------------------------------------------------
+
+
+class _Observer:
+    """How one class is tracked: its observer in the core and its constructors."""
+
+    __slots__ = ("cls", "constructor", "keep", "level", "name", "oid", "original", "trace")
+
+    def __init__(self, cls: type, oid: int, original: Optional[Callable[..., Any]], constructor: Callable[..., Any],
+                 name: str, level: int, keep: bool, trace: bool) -> None:
+        self.cls = cls
+        self.oid = oid
+        self.original = original
+        self.constructor = constructor
+        self.name = name
+        self.level = level
+        self.keep = keep
+        self.trace = trace
+
+
+def _make_constructor(cls: type, track: Callable[[Any, int], Any], oid: int,
+                      original: Optional[Callable[..., Any]]) -> Callable[..., Any]:
+    """The ``__init__`` installed in a tracked class: tracks the new instance, then
+    runs the constructor the class had (its own, or the inherited one)."""
+    if isinstance(original, types.FunctionType):
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            track(self, oid)
+            return original(self, *args, **kwargs)
+
+        functools.update_wrapper(__init__, original)
+        return __init__
+    if original is not None:
+        # Some other descriptor: bind it as attribute lookup would.
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # type: ignore[misc]
+            track(self, oid)
+            bind = getattr(type(original), "__get__", None)
+            init = bind(original, self, type(self)) if bind is not None else original
+            return init(*args, **kwargs)
+
+        __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+        return __init__
+
+    inherits_object_init = next((c for c in cls.__mro__[1:] if "__init__" in c.__dict__), object) is object
+
+    if inherits_object_init:
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # type: ignore[misc]
+            # object.__init__ ignores arguments only for classes with their own __new__;
+            # without one, the class took no arguments before it was tracked.
+            if (args or kwargs) and type(self).__new__ is object.__new__:
+                raise TypeError(f"{type(self).__qualname__}() takes no arguments")
+            track(self, oid)
+    else:
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # type: ignore[misc]
+            track(self, oid)
+            return super(cls, self).__init__(*args, **kwargs)  # type: ignore[misc]
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    __init__.__doc__ = f"Constructor of {cls.__qualname__}, tracked by a heapscope ClassTracker."
+    return __init__
+
+
+def _detach_observer(observer: _Observer, core: Any) -> None:
+    core.set_observer(observer.oid, observer.name, observer.level, observer.keep, observer.trace, False)
+    cls = observer.cls
+    if cls.__dict__.get("__init__") is observer.constructor:
+        if observer.original is not None:
+            cls.__init__ = observer.original  # type: ignore[misc]
+        else:
+            del cls.__init__  # type: ignore[misc]
+    # Otherwise someone replaced __init__ after us: our constructor stays in their chain,
+    # tracking nothing.
+
+
+def _detach_all(observers: Dict[type, _Observer], core: Any, lock: Any) -> None:
+    with lock:
+        for cls in list(observers):
+            _detach_observer(observers.pop(cls), core)
+
+
+class PeriodicThread(threading.Thread):
+    """Background thread taking a snapshot every ``interval`` seconds until stopped."""
+
+    def __init__(self, tracker: "ClassTracker", interval: float, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.interval = interval
+        self.tracker = tracker
+        self._stop_event = threading.Event()
+        #: The exception that ended the thread, if any.
+        self.error: Optional[BaseException] = None
+
+    @property
+    def stop(self) -> bool:
+        """Set to ``True`` to make the thread end (pympler's stop flag)."""
+        return self._stop_event.is_set()
+
+    @stop.setter
+    def stop(self, value: bool) -> None:
+        if value:
+            self._stop_event.set()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                self.tracker.create_snapshot()
+            except TrackerClosedError:
+                break
+            except BaseException as error:
+                self.error = error
+                raise
+            self._stop_event.wait(self.interval)
+
+
+class ClassTracker:
+    """Tracks instances of classes and single objects, and takes size snapshots of them.
+
+    ``stream`` is where ``stats`` prints (default ``sys.stdout``). Use ``close()`` (or
+    ``with ClassTracker() as tracker:``) to restore the tracked classes' constructors;
+    the gathered data stays available. A tracker that is garbage collected restores
+    them too.
+    """
+
+    def __init__(self, stream: Optional[IO[str]] = None) -> None:
+        self._core = _core.TrackerCore(_local_start, _type_facts, _capture_trace)
+        self._stream = stream
+        self._lock = threading.RLock()
+        self._observers: Dict[type, _Observer] = {}
+        self._periodic_thread: Optional[PeriodicThread] = None
+        self._closed = False
+        self._views = _Views(self._core)
+        #: Taken while a snapshot is created.
+        self.snapshot_lock = threading.Lock()
+        #: Every snapshot taken, oldest first.
+        self.snapshots: List[Snapshot] = []
+        self._finalizer = weakref.finalize(self, _detach_all, self._observers, self._core, self._lock)
+
+    def __enter__(self) -> "ClassTracker":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _check_open(self, where: str) -> None:
+        if self._closed:
+            raise TrackerClosedError(f"{where}(): this ClassTracker is closed; its data can still be read")
+
+    # -- what is tracked ------------------------------------------------------------------
+
+    @property
+    def stats(self) -> Any:
+        """A ``ConsoleStats`` over the data gathered so far."""
+        from heapscope.classtracker_stats import ConsoleStats
+
+        return ConsoleStats(tracker=self, stream=self._stream)
+
+    @property
+    def index(self) -> Dict[str, List[TrackedObject]]:
+        """Every tracked object (alive or dead) by the name it is tracked under."""
+        return _index_of(self._core, self._views)
+
+    @property
+    def objects(self) -> Dict[int, TrackedObject]:
+        """The latest tracked object of every id (a dead one stays until its id is
+        reused by another tracked object)."""
+        generation = self._core.generation
+        return {obj_id: self._views.get(i, generation) for obj_id, i in self._core.objects()}
+
+    @property
+    def tracked_objects(self) -> List[TrackedObject]:
+        """Every tracked object, alive or dead, in the order it was tracked."""
+        return self._views.all()
+
+    @property
+    def history(self) -> Dict[str, List[Tuple[float, int]]]:
+        """Instances alive over time per name: ``(time, count)`` at each birth and death."""
+        return dict(self._core.history())
+
+    # -- tracking ------------------------------------------------------------------------
+
+    def track_object(self, instance: Any, name: Optional[str] = None, resolution_level: int = 0,
+                     keep: bool = False, trace: bool = False) -> None:
+        """Track ``instance``: its lifetime, and its size at every snapshot.
+
+        ``name`` defaults to its class's name; ``resolution_level`` is the number of
+        levels of referents sized individually (0: the object as a whole); ``keep``
+        keeps it alive until ``detach_all()``; ``trace`` records the stack that tracked
+        it. Tracking an object tracked already changes nothing. Objects that cannot be
+        weakly referenced are tracked too (see the module docs for how their death is
+        seen).
+        """
+        self._check_open("track_object")
+        level = _check_level("track_object", resolution_level)
+        _check_name("track_object", name)
+        if name is None:
+            name = type(instance).__name__
+        self._core.track(instance, name, level, bool(keep), bool(trace))
+
+    def track_class(self, cls: type, name: Optional[str] = None, resolution_level: int = 0,
+                    keep: bool = False, trace: bool = False) -> None:
+        """Track every instance of ``cls`` (and of its subclasses) created from now on.
+
+        Instances created before are not tracked. ``name`` defaults to
+        ``module.ClassName``; the other options are those of ``track_object``. Tracking a
+        class tracked already changes its options. ``TypeError`` if ``cls`` is not a
+        class or its constructor cannot be replaced (builtin types).
+
+        An instance of a subclass of several tracked classes is tracked under the most
+        derived one.
+        """
+        self._check_open("track_class")
+        if not isinstance(cls, type):
+            raise TypeError(f"track_class(): only classes can be tracked, not {type(cls).__name__} {cls!r}"
+                            " (use track_object() for single objects)")
+        level = _check_level("track_class", resolution_level)
+        _check_name("track_class", name)
+        if name is None:
+            name = f"{cls.__module__}.{cls.__name__}"
+        keep, trace = bool(keep), bool(trace)
+        with self._lock:
+            observer = self._observers.get(cls)
+            if observer is not None:
+                self._core.set_observer(observer.oid, name, level, keep, trace, True)
+                observer.name, observer.level, observer.keep, observer.trace = name, level, keep, trace
+                return
+            original = cls.__dict__.get("__init__")
+            if original is not None and not callable(original):
+                raise TypeError(f"track_class(): {cls.__qualname__}.__init__ is not callable")
+            oid = self._core.add_observer(name, level, keep, trace)
+            constructor = _make_constructor(cls, self._core.track_as, oid, original)
+            try:
+                cls.__init__ = constructor  # type: ignore[misc]
+            except (TypeError, AttributeError) as error:
+                self._core.set_observer(oid, name, level, keep, trace, False)
+                raise TypeError(f"track_class(): cannot track instances of {cls.__qualname__}: {error}") from None
+            self._observers[cls] = _Observer(cls, oid, original, constructor, name, level, keep, trace)
+
+    def track_change(self, instance: Any, resolution_level: int = 0) -> None:
+        """Change the resolution level of a tracked object (``KeyError`` if untracked)."""
+        self._check_open("track_change")
+        self._core.track_change(instance, _check_level("track_change", resolution_level))
+
+    def detach_class(self, cls: type) -> None:
+        """Stop tracking new instances of ``cls`` (``KeyError`` if it is not tracked);
+        instances tracked already stay tracked."""
+        with self._lock:
+            observer = self._observers.pop(cls)
+            _detach_observer(observer, self._core)
+
+    def detach_all_classes(self) -> None:
+        """Stop tracking new instances of every tracked class."""
+        _detach_all(self._observers, self._core, self._lock)
+
+    def detach_all(self) -> None:
+        """Detach from every class and forget every tracked object (releasing those
+        kept alive). Snapshots keep their totals but lose their per-object sizes."""
+        self.detach_all_classes()
+        self._core.forget()
+
+    def clear(self) -> None:
+        """Detach from everything and forget every tracked object and snapshot."""
+        self.detach_all()
+        with self.snapshot_lock:
+            self._core.clear_snapshots()
+            self.snapshots[:] = []
+
+    def close(self) -> None:
+        """Stop periodic snapshots and detach from every class. The data gathered stays
+        readable; tracking and snapshots raise ``TrackerClosedError`` from now on."""
+        self.stop_periodic_snapshots()
+        self.detach_all_classes()
+        self._closed = True
+        self._core.release_types()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- snapshots -----------------------------------------------------------------------
+
+    def start_periodic_snapshots(self, interval: float = 1.0) -> None:
+        """Take a snapshot now and every ``interval`` seconds in a daemon thread; if one
+        is running already, change its interval."""
+        self._check_open("start_periodic_snapshots")
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval > 0:
+            raise ValueError(f"start_periodic_snapshots(): interval must be a number > 0, not {interval!r}")
+        with self._lock:
+            thread = self._periodic_thread
+            if thread is not None and thread.is_alive() and not thread.stop:
+                thread.interval = interval
+                return
+            thread = PeriodicThread(self, interval, name="heapscope-periodic-snapshots", daemon=True)
+            self._periodic_thread = thread
+            thread.start()
+
+    def stop_periodic_snapshots(self) -> None:
+        """Stop the periodic snapshots and wait for the thread to end (at most one
+        snapshot's time)."""
+        with self._lock:
+            thread, self._periodic_thread = self._periodic_thread, None
+        if thread is None:
+            return
+        thread.stop = True
+        if thread is not threading.current_thread():
+            thread.join()
+
+    def create_snapshot(self, description: str = "", compute_total: bool = False) -> None:
+        """Size every tracked object alive and record the process's memory.
+
+        ``compute_total=True`` also sizes every object the garbage collector knows
+        (slow in a large program). Snapshots may be taken from any thread.
+        """
+        self._check_open("create_snapshot")
+        with self.snapshot_lock:
+            job = self._core.begin_snapshot()
+            objs, runs = job.work()
+            sizer = Asizer()
+            sizer.exclude_refs(*objs)
+            results: List[Any] = []
+            for level, start, end in runs:
+                sizer.set(detail=level)
+                for i in range(start, end, _CHUNK):
+                    results.extend(sizer._core.sizes(objs[i:min(i + _CHUNK, end)], level > 0))
+            del objs
+            tracked_total = sizer.total
+            asizeof_total = asizeof(all=True, code=True) if compute_total else 0
+            overhead = 0
+            if tracked_total:
+                overhead = sizer.asizeof(self) + self._core.heap_bytes()
+                if asizeof_total:
+                    asizeof_total = max(asizeof_total - overhead, 0)
+            fallback = None if _core.process_memory()[0] else _fallback_process()
+            index = self._core.commit_snapshot(job, results, None, str(description), tracked_total,
+                                               asizeof_total, overhead, fallback)
+            self.snapshots.append(Snapshot._from_core(self._core, index))
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{len(self._observers)} classes"
+        return f"<ClassTracker {state}, {self._core.record_count()} objects, {len(self.snapshots)} snapshots>"

@@ -1,0 +1,562 @@
+//! The ClassTracker HTML report: one self-contained file (inline CSS and SVG charts, no
+//! scripts, nothing fetched from the network) with the snapshots, a memory-over-time
+//! chart and an instances-alive chart per class, the per-snapshot class figures, merged
+//! referent sizes, and the lifetime table of each class's instances.
+
+use crate::lifetimes::{Log, TreeNode};
+use std::fmt::Write;
+
+const STYLE: &str = "\
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}\
+h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #ccc}h3{margin-top:1.6em}\
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}\
+th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}\
+th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}\
+.meta{color:#666}.legend span{display:inline-block;margin-right:1.2em}\
+.sw{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:-.1em}\
+details pre{margin:.3em 0;font-size:.85em;white-space:pre-wrap}\
+svg{background:#fcfcfc;border:1px solid #eee}svg text{font-size:11px;fill:#444}\
+.chart{display:inline-block;margin-right:1em;vertical-align:top}\
+ul.tree{margin:.2em 0;padding-left:1.2em;font-size:.9em}\
+";
+
+const COLORS: [&str; 10] =
+    ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+/// Text made safe for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A byte count for people: `512 B`, `1.50 KiB`, `3.20 MiB`.
+pub fn size_text(bytes: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value.abs() >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} B")
+    } else {
+        format!("{value:.2} {}", UNITS[unit])
+    }
+}
+
+/// Seconds since the tracker's fixpoint as `HH:MM:SS.ss`.
+pub fn time_text(seconds: f64) -> String {
+    let whole = seconds.max(0.0);
+    let hours = (whole / 3600.0) as u64;
+    let minutes = ((whole / 60.0) % 60.0) as u64;
+    let secs = whole % 60.0;
+    format!("{hours:02}:{minutes:02}:{secs:05.2}")
+}
+
+fn anchor(index: usize) -> String {
+    format!("class-{index}")
+}
+
+/// One line of a chart.
+struct Series<'a> {
+    label: &'a str,
+    color: &'a str,
+    points: Vec<(f64, f64)>,
+    /// Drawn as a step function (counts that change at events).
+    steps: bool,
+    dashed: bool,
+}
+
+/// An SVG line chart of `series` over a shared time axis.
+fn chart(title: &str, series: &[Series<'_>], bytes: bool) -> String {
+    const W: f64 = 520.0;
+    const H: f64 = 220.0;
+    const LEFT: f64 = 74.0;
+    const RIGHT: f64 = 14.0;
+    const TOP: f64 = 24.0;
+    const BOTTOM: f64 = 34.0;
+    let all = || series.iter().flat_map(|s| s.points.iter());
+    let mut out = String::new();
+    let _ = write!(out, "<div class=\"chart\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" role=\"img\" aria-label=\"{}\">", escape(title));
+    let _ = write!(out, "<text x=\"{LEFT}\" y=\"15\" font-weight=\"bold\">{}</text>", escape(title));
+    if all().next().is_none() {
+        let _ = write!(out, "<text x=\"{}\" y=\"{}\">no data</text></svg></div>", W / 2.0 - 25.0, H / 2.0);
+        return out;
+    }
+    let (mut x0, mut x1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
+    if x1 - x0 < 1e-9 {
+        x0 -= 0.5;
+        x1 += 0.5;
+    }
+    let mut y1 = all().fold(0.0f64, |hi, p| hi.max(p.1)) * 1.08;
+    if y1 <= 0.0 {
+        y1 = 1.0;
+    }
+    let sx = |x: f64| LEFT + (x - x0) / (x1 - x0) * (W - LEFT - RIGHT);
+    let sy = |y: f64| H - BOTTOM - y / y1 * (H - TOP - BOTTOM);
+    // Axes and ticks.
+    let _ = write!(
+        out,
+        "<line x1=\"{LEFT}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#999\"/><line x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{LEFT}\" y2=\"{}\" stroke=\"#999\"/>",
+        H - BOTTOM,
+        W - RIGHT,
+        H - BOTTOM,
+        H - BOTTOM
+    );
+    for i in 0..=4 {
+        let value = y1 * f64::from(i) / 4.0;
+        let y = sy(value);
+        let label = if bytes { size_text(value) } else { format!("{}", value.round() as u64) };
+        let _ = write!(
+            out,
+            "<line x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{}\" y2=\"{y:.1}\" stroke=\"#eee\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            W - RIGHT,
+            LEFT - 6.0,
+            y + 4.0,
+            escape(&label)
+        );
+        let t = x0 + (x1 - x0) * f64::from(i) / 4.0;
+        let _ =
+            write!(out, "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{:.2}s</text>", sx(t), H - BOTTOM + 16.0, t);
+    }
+    let _ = write!(
+        out,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">time since start</text>",
+        (LEFT + W - RIGHT) / 2.0,
+        H - 4.0
+    );
+    for s in series {
+        if s.points.is_empty() {
+            continue;
+        }
+        let mut path = String::new();
+        let mut last: Option<(f64, f64)> = None;
+        for &(x, y) in &s.points {
+            if let (true, Some((_, ly))) = (s.steps, last) {
+                let _ = write!(path, "{:.1},{:.1} ", sx(x), sy(ly));
+            }
+            let _ = write!(path, "{:.1},{:.1} ", sx(x), sy(y));
+            last = Some((x, y));
+        }
+        if s.steps {
+            // Hold the last count to the end of the axis.
+            if let Some((_, y)) = last {
+                let _ = write!(path, "{:.1},{:.1}", sx(x1), sy(y));
+            }
+        }
+        let dash = if s.dashed { " stroke-dasharray=\"5,3\"" } else { "" };
+        let _ = write!(
+            out,
+            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.6\"{dash} points=\"{}\"/>",
+            s.color,
+            path.trim_end()
+        );
+        if !s.steps && s.points.len() <= 80 {
+            for &(x, y) in &s.points {
+                let value = if bytes { size_text(y) } else { format!("{}", y as u64) };
+                let _ = write!(
+                    out,
+                    "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.6\" fill=\"{}\"><title>{}: {} at {:.3}s</title></circle>",
+                    sx(x),
+                    sy(y),
+                    s.color,
+                    escape(s.label),
+                    escape(&value),
+                    x
+                );
+            }
+        }
+    }
+    out.push_str("</svg>");
+    if series.len() > 1 {
+        out.push_str("<div class=\"legend\">");
+        for s in series {
+            let _ = write!(
+                out,
+                "<span><span class=\"sw\" style=\"background:{}\"></span>{}</span>",
+                s.color,
+                escape(s.label)
+            );
+        }
+        out.push_str("</div>");
+    }
+    out.push_str("</div>");
+    out
+}
+
+/// A size tree as nested lists, children largest first; referents under 0.1 % of the
+/// root are left out.
+fn tree_list(nodes: &[TreeNode]) -> String {
+    let Some(root) = nodes.first() else { return String::new() };
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    for (i, node) in nodes.iter().enumerate().skip(1) {
+        if let Some(parent) = node.parent {
+            children[parent as usize].push(i);
+        }
+    }
+    for list in &mut children {
+        list.sort_by(|&a, &b| nodes[b].size.cmp(&nodes[a].size));
+    }
+    let total = root.size.max(1) as f64;
+    let mut out = String::new();
+    // An explicit stack: a node opens its list item, and one with children shown opens
+    // a nested list that a `Close` step ends.
+    enum Step {
+        Open(usize),
+        Close(&'static str),
+    }
+    let mut stack = vec![Step::Close("</ul>")];
+    out.push_str("<ul class=\"tree\">");
+    stack.push(Step::Open(0));
+    while let Some(step) = stack.pop() {
+        match step {
+            Step::Close(tags) => out.push_str(tags),
+            Step::Open(i) => {
+                let shown: Vec<usize> =
+                    children[i].iter().copied().filter(|&c| nodes[c].size as f64 * 1000.0 > total).collect();
+                if i != 0 {
+                    let node = &nodes[i];
+                    let _ = write!(
+                        out,
+                        "<li>{} &mdash; {} ({:.1}%)",
+                        escape(&node.name),
+                        size_text(node.size as f64),
+                        node.size as f64 * 100.0 / total
+                    );
+                    if shown.is_empty() {
+                        out.push_str("</li>");
+                    } else {
+                        out.push_str("<ul class=\"tree\">");
+                        stack.push(Step::Close("</ul></li>"));
+                    }
+                }
+                for &c in shown.iter().rev() {
+                    stack.push(Step::Open(c));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn trace_text(log: &Log, index: u32) -> Option<String> {
+    let trace = log.traces.get(&index)?;
+    let mut text = String::new();
+    for frame in trace.iter() {
+        let _ = writeln!(text, "{}:{} in {}", frame.file, frame.line, frame.function);
+        if let Some(code) = &frame.code {
+            let _ = writeln!(text, "    {}", code.trim());
+        }
+    }
+    Some(text)
+}
+
+/// The whole report. `max_instances` bounds the rows of each class's lifetime table.
+pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
+    let mut out = String::with_capacity(64 * 1024);
+    let classes = log.tracked_classes();
+    let index = log.index();
+    let _ = writeln!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>",
+        escape(title)
+    );
+    let _ = writeln!(out, "<h1>{}</h1>", escape(title));
+    let _ = writeln!(
+        out,
+        "<p class=\"meta\">Written by heapscope {}: {} tracked object{} of {} class{}, {} snapshot{}. Times are seconds since the tracker's start.</p>",
+        env!("CARGO_PKG_VERSION"),
+        log.records.len(),
+        if log.records.len() == 1 { "" } else { "s" },
+        classes.len(),
+        if classes.len() == 1 { "" } else { "es" },
+        log.snapshots.len(),
+        if log.snapshots.len() == 1 { "" } else { "s" },
+    );
+    if !classes.is_empty() {
+        out.push_str("<p>Classes: ");
+        for (i, &name) in classes.iter().enumerate() {
+            let _ = write!(
+                out,
+                "{}<a href=\"#{}\">{}</a>",
+                if i > 0 { ", " } else { "" },
+                anchor(name as usize),
+                escape(&log.names[name as usize])
+            );
+        }
+        out.push_str("</p>\n");
+    }
+
+    // Per-snapshot class figures, computed once.
+    let rows: Vec<_> = (0..log.snapshots.len()).map(|k| log.class_rows(k)).collect();
+
+    out.push_str("<h2>Memory over time</h2>\n");
+    let mut tracked = vec![Series {
+        label: "tracked total",
+        color: "#333",
+        points: log.snapshots.iter().map(|s| (s.timestamp, s.tracked_total as f64)).collect(),
+        steps: false,
+        dashed: true,
+    }];
+    for (c, &name) in classes.iter().enumerate() {
+        tracked.push(Series {
+            label: &log.names[name as usize],
+            color: COLORS[c % COLORS.len()],
+            points: log
+                .snapshots
+                .iter()
+                .zip(&rows)
+                .map(|(s, r)| (s.timestamp, r.get(c).map_or(0.0, |row| row.sum as f64)))
+                .collect(),
+            steps: false,
+            dashed: false,
+        });
+    }
+    out.push_str(&chart("Tracked objects", &tracked, true));
+    let with_process: Vec<_> = log.snapshots.iter().filter(|s| s.process.available).collect();
+    let process = [
+        Series {
+            label: "resident (RSS)",
+            color: COLORS[0],
+            points: with_process.iter().map(|s| (s.timestamp, s.process.rss as f64)).collect(),
+            steps: false,
+            dashed: false,
+        },
+        Series {
+            label: "virtual (VMS)",
+            color: COLORS[1],
+            points: with_process.iter().map(|s| (s.timestamp, s.process.vms as f64)).collect(),
+            steps: false,
+            dashed: true,
+        },
+    ];
+    out.push_str(&chart("Process memory", &process, true));
+    out.push('\n');
+
+    out.push_str("<h2>Snapshots</h2>\n");
+    if log.snapshots.is_empty() {
+        out.push_str("<p>No snapshot was taken.</p>\n");
+    } else {
+        out.push_str("<table><tr><th>#</th><th>time</th><th>description</th><th>resident (RSS)</th><th>virtual (VMS)</th><th>tracked</th><th>all objects</th><th>tracker overhead</th></tr>\n");
+        for (k, s) in log.snapshots.iter().enumerate() {
+            let process_cell = |v: u64| if s.process.available { size_text(v as f64) } else { "n/a".to_owned() };
+            let _ = writeln!(
+                out,
+                "<tr><td class=\"n\">{k}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                time_text(s.timestamp),
+                escape(&s.description),
+                process_cell(s.process.rss),
+                process_cell(s.process.vms),
+                size_text(s.tracked_total as f64),
+                if s.asizeof_total > 0 { size_text(s.asizeof_total as f64) } else { "not computed".to_owned() },
+                size_text(s.overhead as f64),
+            );
+        }
+        out.push_str("</table>\n");
+    }
+
+    out.push_str("<h2>Classes</h2>\n");
+    let history = log.history();
+    for (c, &name) in classes.iter().enumerate() {
+        let class_name = &log.names[name as usize];
+        let members: &[u32] = index.iter().find(|(n, _)| *n == name).map_or(&[], |(_, r)| r.as_slice());
+        let max_sizes: Vec<u64> = members.iter().map(|&r| log.max_size(r)).collect();
+        let alive = members.iter().filter(|&&r| log.records[r as usize].death.is_none()).count();
+        let _ = writeln!(out, "<section id=\"{}\"><h3>{}</h3>", anchor(name as usize), escape(class_name));
+        let total: u64 = max_sizes.iter().sum();
+        let _ = writeln!(
+            out,
+            "<p>{} instance{} tracked, {} not seen to die. Largest size of each instance: average {}, smallest {}, largest {}.</p>",
+            members.len(),
+            if members.len() == 1 { "" } else { "s" },
+            alive,
+            size_text(if members.is_empty() { 0.0 } else { total as f64 / members.len() as f64 }),
+            size_text(max_sizes.iter().copied().min().unwrap_or(0) as f64),
+            size_text(max_sizes.iter().copied().max().unwrap_or(0) as f64),
+        );
+        let color = COLORS[c % COLORS.len()];
+        let memory = [Series {
+            label: class_name,
+            color,
+            points: log
+                .snapshots
+                .iter()
+                .zip(&rows)
+                .map(|(s, r)| (s.timestamp, r.get(c).map_or(0.0, |row| row.sum as f64)))
+                .collect(),
+            steps: false,
+            dashed: false,
+        }];
+        out.push_str(&chart("Memory of its instances", &memory, true));
+        let counts = [Series {
+            label: class_name,
+            color,
+            points: history
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or(Vec::new(), |(_, p)| p.iter().map(|&(t, n)| (t, n as f64)).collect()),
+            steps: true,
+            dashed: false,
+        }];
+        out.push_str(&chart("Instances alive", &counts, false));
+        out.push('\n');
+        if !log.snapshots.is_empty() {
+            out.push_str("<table><tr><th>snapshot</th><th>instances alive</th><th>total size</th><th>average size</th><th>share of process</th></tr>\n");
+            for (k, s) in log.snapshots.iter().enumerate() {
+                let Some(row) = rows[k].get(c) else { continue };
+                let label = if s.description.is_empty() {
+                    time_text(s.timestamp)
+                } else {
+                    format!("{} ({})", s.description, time_text(s.timestamp))
+                };
+                let _ = writeln!(
+                    out,
+                    "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.2}%</td></tr>",
+                    escape(&label),
+                    row.active,
+                    size_text(row.sum as f64),
+                    size_text(row.average),
+                    row.percent
+                );
+            }
+            out.push_str("</table>\n");
+            // Referents merged over the instances, for classes sized with detail.
+            for (k, s) in log.snapshots.iter().enumerate() {
+                let merged = log.merged_tree(k, class_name);
+                if merged.len() > 1 {
+                    let _ = writeln!(
+                        out,
+                        "<details><summary>Referents at snapshot {k} ({}), {} in all</summary>{}</details>",
+                        escape(if s.description.is_empty() { "untitled" } else { &s.description }),
+                        size_text(merged[0].size as f64),
+                        tree_list(&merged)
+                    );
+                }
+            }
+        }
+        out.push_str("<table><tr><th>id</th><th>repr</th><th>born</th><th>died</th><th>lifetime</th><th>largest size</th><th>last size</th></tr>\n");
+        for (&r, &largest) in members.iter().zip(&max_sizes).take(max_instances) {
+            let record = &log.records[r as usize];
+            let sizes = log.sizes_of(r);
+            let last = sizes.last().map_or(0, |s| s.1);
+            let end = record.death.or_else(|| log.snapshots.last().map(|s| s.timestamp.max(record.birth)));
+            let lifetime = match (record.death, end) {
+                (Some(d), _) => format!("{:.3}s", d - record.birth),
+                (None, Some(e)) => format!("&ge; {:.3}s", e - record.birth),
+                (None, None) => String::new(),
+            };
+            let mut repr_cell = escape(&log.repr_of(r));
+            if let Some(trace) = trace_text(log, r) {
+                let _ =
+                    write!(repr_cell, "<details><summary>created at</summary><pre>{}</pre></details>", escape(&trace));
+            }
+            let _ = writeln!(
+                out,
+                "<tr><td>{:#x}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                record.id,
+                repr_cell,
+                time_text(record.birth),
+                record.death.map_or_else(|| "alive".to_owned(), time_text),
+                lifetime,
+                size_text(largest as f64),
+                size_text(last as f64),
+            );
+        }
+        out.push_str("</table>\n");
+        if members.len() > max_instances {
+            let _ = writeln!(out, "<p class=\"meta\">{} more instances not shown.</p>", members.len() - max_instances);
+        }
+        out.push_str("</section>\n");
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifetimes::{Entry, Record, Snapshot, Watch};
+
+    fn log() -> Log {
+        let mut log = Log::default();
+        log.names.insert("app.<Node>".into());
+        for i in 0..3u32 {
+            log.records.push(Record {
+                id: 0x10 + u64::from(i),
+                name: 0,
+                level: 0,
+                birth: f64::from(i),
+                death: (i == 0).then_some(2.5),
+                basicsize: 48,
+                default_repr: None,
+                watch: Watch::Weak,
+            });
+            log.reprs.insert(i, "<b>&x".into());
+        }
+        log.snapshots.push(Snapshot {
+            timestamp: 3.0,
+            description: "after <load>".into(),
+            tracked_total: 300,
+            entries: vec![
+                Entry { record: 1, size: 100, flat: 48, tree: None },
+                Entry { record: 2, size: 200, flat: 48, tree: None },
+            ],
+            ..Default::default()
+        });
+        log
+    }
+
+    #[test]
+    fn report_is_self_contained_and_escaped() {
+        let html = render(&log(), "Report <1>", 100);
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(html.contains("<title>Report &lt;1&gt;</title>"));
+        assert!(html.contains("app.&lt;Node&gt;"));
+        assert!(html.contains("after &lt;load&gt;"));
+        assert!(html.contains("&lt;b&gt;&amp;x"));
+        assert!(!html.contains("<b>&x"));
+        assert!(!html.contains("<script"));
+        assert!(!html.contains("http://") || !html.contains("src=\"http"));
+        assert_eq!(html.matches("<svg").count(), 4);
+    }
+
+    #[test]
+    fn lifetime_table_is_bounded() {
+        let html = render(&log(), "r", 2);
+        assert!(html.contains("1 more instances not shown"));
+        assert_eq!(html.matches("<td>0x1").count(), 2);
+    }
+
+    #[test]
+    fn sizes_and_times_read_well() {
+        assert_eq!(size_text(512.0), "512 B");
+        assert_eq!(size_text(1536.0), "1.50 KiB");
+        assert_eq!(size_text(3.0 * 1024.0 * 1024.0), "3.00 MiB");
+        assert_eq!(time_text(3725.5), "01:02:05.50");
+    }
+
+    #[test]
+    fn trees_list_referents_largest_first() {
+        let nodes = vec![
+            TreeNode { parent: None, name: "".into(), size: 100, flat: 10 },
+            TreeNode { parent: Some(0), name: "small".into(), size: 20, flat: 20 },
+            TreeNode { parent: Some(0), name: "big".into(), size: 70, flat: 10 },
+            TreeNode { parent: Some(2), name: "inner".into(), size: 60, flat: 60 },
+        ];
+        let html = tree_list(&nodes);
+        let (big, small, inner) = (html.find("big").unwrap(), html.find("small").unwrap(), html.find("inner").unwrap());
+        assert!(big < inner && inner < small);
+        assert_eq!(html.matches("<ul").count(), html.matches("</ul>").count());
+    }
+}

@@ -1,0 +1,317 @@
+"""heapscope.classtracker_stats: console output, sorting, the JSON stats file (round
+trip, refusal of anything else), and the HTML report."""
+import gc
+import io
+import json
+import os
+import pickle
+import re
+
+import pytest
+
+from heapscope.classtracker import ClassTracker
+from heapscope.classtracker_stats import ConsoleStats, HtmlStats, Stats
+
+
+class Item:
+    def __init__(self, n):
+        self.data = ["x" * (10 + k) for k in range(n)]
+
+
+class Other:
+    def __init__(self):
+        self.blob = bytes(2000)
+
+
+class Node:
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+@pytest.fixture
+def tracker():
+    t = ClassTracker()
+    t.track_class(Item, resolution_level=1)
+    t.track_class(Other)
+    t.track_class(Node, name="nodes")
+    items = [Item(i % 5) for i in range(20)]
+    others = [Other() for _ in range(3)]
+    nodes = [Node(i) for i in range(4)]
+    t.create_snapshot("start")
+    del items[:8], others[0], nodes[:2]
+    gc.collect()
+    t.create_snapshot("after <del>")
+    t._keep = (items, others, nodes)
+    yield t
+    t.close()
+
+
+def fingerprint(stats):
+    """Everything the statistics say, as plain data."""
+    objects = []
+    for name, records in sorted(stats.index.items()):
+        for t in records:
+            sizes = [(ts, s.size, s.flat, [(r.name, r.size) for r in s.refs]) for ts, s in t.snapshots]
+            objects.append((name, t.id, t.birth, t.death, t.repr, t.trace, t.get_max_size(), sizes))
+    snapshots = []
+    for s in stats.snapshots:
+        classes = stats.annotate_snapshot(s)
+        figures = sorted((k, v["active"], v["sum"], v["avg"], v["pct"], v["merged"].size) for k, v in classes.items())
+        system = (s.system_total.available, s.system_total.rss, s.system_total.vsz)
+        snapshots.append((s.timestamp, s.desc, s.tracked_total, s.asizeof_total, s.overhead, system, figures))
+    return objects, snapshots, stats.tracked_classes, stats.history
+
+
+# -- console ---------------------------------------------------------------------------------
+
+
+def test_print_summary_lists_classes_per_snapshot(tracker):
+    out = io.StringIO()
+    ConsoleStats(tracker=tracker, stream=out).print_summary()
+    text = out.getvalue()
+    assert text.startswith("---- SUMMARY ")
+    assert text.count("test_classtracker_stats.Item") == 2
+    assert "start (" in text and "after <del> (" in text
+    rows = re.findall(r"^  (\S+)\s+(\d+)\s", text, re.M)
+    assert rows == [("nodes", "4"), ("test_classtracker_stats.Item", "20"), ("test_classtracker_stats.Other", "3"),
+                    ("nodes", "2"), ("test_classtracker_stats.Item", "12"), ("test_classtracker_stats.Other", "2")]
+
+
+def test_annotated_figures_add_up(tracker):
+    stats = tracker.stats
+    snap = tracker.snapshots[1]
+    classes = stats.annotate_snapshot(snap)
+    assert stats.annotate_snapshot(snap) is classes  # computed once
+    total = sum(v["sum"] for v in classes.values())
+    assert total == snap.tracked_total
+    item = classes["test_classtracker_stats.Item"]
+    assert item["avg"] == pytest.approx(item["sum"] / item["active"])
+    assert item["pct"] == pytest.approx(item["sum"] * 100.0 / snap.total)
+    assert item["merged"].size == item["sum"] and item["merged"].refs
+
+
+def test_print_stats_prints_objects_in_sorted_order(tracker):
+    out = io.StringIO()
+    stats = ConsoleStats(tracker=tracker, stream=out)
+    stats.print_stats()  # as in pympler, the default limit prints one object
+    assert len(re.findall(r"^\S", out.getvalue(), re.M)) == 1
+    out.seek(0)
+    out.truncate()
+    stats.sort_stats("size").print_stats(limit=5)
+    heads = re.findall(r"^(\S+)\s", out.getvalue(), re.M)
+    assert len(heads) == 5
+    sizes = [t.get_max_size() for t in stats.sorted]
+    assert sizes == sorted(sizes, reverse=True)
+    out.seek(0)
+    out.truncate()
+    stats.print_stats(clsname="Other", limit=0.5)
+    text = out.getvalue()
+    assert "Other" in text and "Item" not in text
+    assert "finalize" in text  # the dead one shows its death
+    out.seek(0)
+    out.truncate()
+    stats.sort_stats("classname", "birth").print_stats(clsname="Item", limit=1)
+    assert "[1]" in out.getvalue()  # referents, with resolution_level=1
+
+
+@pytest.mark.isolated  # capturing stacks creates frame objects that outlive the test
+def test_creation_stacks_are_printed_saved_and_reported(tmp_path):
+    tracker = ClassTracker()
+    tracker.track_class(Item, trace=True)
+
+    def factory():
+        return Item(2)
+
+    item = factory()
+    tracker.create_snapshot()
+    out = io.StringIO()
+    ConsoleStats(tracker=tracker, stream=out).print_stats()
+    assert " in factory\n" in out.getvalue() and "    return Item(2)\n" in out.getvalue()
+    path = tmp_path / "s.json"
+    tracker.stats.dump_stats(path)
+    assert Stats(filename=path).index["test_classtracker_stats.Item"][0].trace == tracker.tracked_objects[0].trace
+    HtmlStats(tracker=tracker).create_html(tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text()
+    assert "created at" in html and "in factory" in html
+    assert item
+
+
+def test_sort_keys(tracker):
+    stats = tracker.stats
+    births = [t.birth for t in stats.sort_stats("birth").sorted]
+    assert births == sorted(births)
+    deaths = [t.death for t in stats.sort_stats("death").sorted]
+    dead = [d for d in deaths if d is not None]
+    assert deaths[:len(dead)] == sorted(dead) and all(d is None for d in deaths[len(dead):])
+    names = [t.name for t in stats.sort_stats("name", "size").sorted]
+    assert names == sorted(names)
+    forward = [t.id for t in stats.sort_stats("repr").sorted]
+    assert [t.id for t in stats.reverse_order().sorted] == forward[::-1]
+    tsizes = [t.tsize for t in stats.sort_stats("tsize").sorted]
+    assert tsizes == sorted(tsizes, reverse=True)
+    with pytest.raises(ValueError, match="Invalid sort criteria"):
+        stats.sort_stats("bogus")
+
+
+# -- the stats file --------------------------------------------------------------------------
+
+
+def test_dump_and_load_round_trip(tracker, tmp_path):
+    path = tmp_path / "stats.json"
+    tracker.stats.dump_stats(str(path))
+    loaded = ConsoleStats(filename=str(path))
+    assert fingerprint(loaded) == fingerprint(tracker.stats)
+    # The file is the versioned JSON format.
+    doc = json.loads(path.read_text())
+    assert doc["format"] == "heapscope.classtracker.stats" and doc["version"] == 1
+    # Writing what was read gives the same file.
+    again = tmp_path / "again.json"
+    loaded.dump_stats(again)
+    assert again.read_bytes() == path.read_bytes()
+
+
+def test_dump_and_load_with_file_objects(tracker):
+    buffer = io.BytesIO()
+    tracker.stats.dump_stats(buffer, close=False)
+    buffer.seek(0)
+    stats = Stats()
+    stats.load_stats(buffer)
+    assert fingerprint(stats) == fingerprint(tracker.stats)
+    text = io.StringIO()
+    tracker.stats.dump_stats(text, close=False)
+    text.seek(0)
+    assert fingerprint(Stats()) != fingerprint(tracker.stats)
+    stats.load_stats(text)
+    assert fingerprint(stats) == fingerprint(tracker.stats)
+
+
+def test_loaded_stats_print_and_render(tracker, tmp_path):
+    path = tmp_path / "s.json"
+    tracker.stats.dump_stats(path)
+    out = io.StringIO()
+    loaded = ConsoleStats(filename=path, stream=out)
+    loaded.print_summary()
+    loaded.sort_stats("size").print_stats(limit=3)
+    assert "test_classtracker_stats.Item" in out.getvalue()
+    live_html, file_html = tmp_path / "live.html", tmp_path / "file.html"
+    HtmlStats(tracker=tracker).create_html(live_html)
+    HtmlStats(filename=path).create_html(file_html)
+    assert live_html.read_text() == file_html.read_text()
+
+
+def test_empty_stats():
+    stats = ConsoleStats(stream=io.StringIO())
+    stats.print_summary()
+    stats.print_stats()
+    assert stats.index == {} and stats.snapshots == [] and stats.tracked_classes == []
+
+
+def write(tmp_path, data):
+    path = tmp_path / "bad.json"
+    path.write_bytes(data if isinstance(data, bytes) else data.encode())
+    return path
+
+
+def good_document(tracker):
+    return json.loads(tracker.stats._core.to_json())
+
+
+@pytest.mark.parametrize("content,reason", [
+    (b"", "empty"),
+    (b"[1, 2, 3]", "not a JSON object"),
+    (b'{"format": "heapscope.classtracker.stats", "version": 1, "names": [', "invalid JSON"),
+    (b'{"format": "something else", "version": 1}', "format"),
+    (b'{"format": "heapscope.classtracker.stats"}', "version"),
+    (b'{"format": "heapscope.classtracker.stats", "version": 7, "names": []}', "newer heapscope"),
+    (b'{"format": "heapscope.classtracker.stats", "version": 1}', "unexpected content"),
+    (b"\xff\xfe\x00garbage", "not a JSON object"),
+])
+def test_corrupt_files_raise_value_error_with_reason(tmp_path, content, reason):
+    with pytest.raises(ValueError, match=reason):
+        ConsoleStats(filename=write(tmp_path, content))
+
+
+def test_broken_references_are_refused(tracker, tmp_path):
+    cases = []
+    doc = good_document(tracker)
+    doc["objects"][0]["name"] = 99
+    cases.append((doc, "name 99"))
+    doc = good_document(tracker)
+    doc["snapshots"][0]["sizes"][0][0] = 10**6
+    cases.append((doc, "object 1000000"))
+    doc = good_document(tracker)
+    doc["snapshots"][1]["trees"][0]["nodes"][1][0] = 5
+    cases.append((doc, "bad parent"))
+    doc = good_document(tracker)
+    doc["snapshots"].reverse()
+    cases.append((doc, "older"))
+    doc = good_document(tracker)
+    doc["objects"][0]["birth"] = "yesterday"
+    cases.append((doc, "unexpected content"))
+    for doc, reason in cases:
+        with pytest.raises(ValueError, match=reason):
+            Stats().load_stats(io.BytesIO(json.dumps(doc).encode()))
+
+
+def test_pympler_pickles_are_refused_without_unpickling(tmp_path):
+    pytest.importorskip("pympler")
+    from pympler.classtracker import ClassTracker as PymplerTracker
+
+    pt = PymplerTracker()
+    pt.track_object(Item(2))
+    pt.create_snapshot()
+    path = tmp_path / "pympler.dat"
+    pt.stats.dump_stats(str(path))
+    with pytest.raises(ValueError, match="pickle"):
+        Stats(filename=str(path))
+
+    class Boom:
+        def __reduce__(self):
+            return (os.system, ("echo unpickled > " + str(tmp_path / "ran"),))
+
+    path.write_bytes(pickle.dumps(Boom()))
+    with pytest.raises(ValueError, match="pickle"):
+        Stats(filename=str(path))
+    assert not (tmp_path / "ran").exists()
+
+
+def test_missing_file_raises_os_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        Stats(filename=str(tmp_path / "nope.json"))
+
+
+# -- HTML ------------------------------------------------------------------------------------
+
+
+def test_html_report_is_self_contained_and_names_every_class(tracker, tmp_path):
+    path = tmp_path / "report.html"
+    HtmlStats(tracker=tracker).create_html(str(path), title="Memory <report>")
+    html = path.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert "<title>Memory &lt;report&gt;</title>" in html
+    for name in ("test_classtracker_stats.Item", "test_classtracker_stats.Other", "nodes"):
+        assert name in html
+    assert "after &lt;del&gt;" in html and "after <del>" not in html
+    # One memory chart and one instances chart per class, plus two overview charts.
+    assert html.count("<svg") == 2 + 2 * 3
+    assert "<script" not in html and 'src="http' not in html and "<link" not in html
+    assert "Referents at snapshot" in html  # merged trees of the detailed class
+    assert not os.path.exists(str(path)[:-5] + "_files")
+
+
+def test_html_lifetime_table_is_bounded(tracker, tmp_path):
+    path = tmp_path / "r.html"
+    HtmlStats(tracker=tracker).create_html(path, max_instances=3)
+    html = path.read_text()
+    assert "17 more instances not shown" in html
+    with pytest.raises(ValueError):
+        HtmlStats(tracker=tracker).create_html(path, max_instances=-1)
+
+
+def test_html_of_an_empty_tracker(tmp_path):
+    path = tmp_path / "empty.html"
+    HtmlStats(tracker=ClassTracker()).create_html(path)
+    html = path.read_text()
+    assert "No snapshot was taken" in html and "no data" in html
