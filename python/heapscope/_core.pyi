@@ -80,15 +80,17 @@ def referrers_of(targets: List[Any], ignore: List[Any]) -> List[List[Any]]:
 
 # -- classtracker ---------------------------------------------------------------------------
 
-from typing import Callable
+from typing import Callable, final
 
 _Process = Tuple[bool, int, int, int, int, int, int, int, int]
 
+@final
 class DeathWatch:
     """The weak reference callback of a tracker: notes when tracked objects die."""
 
     def __call__(self, reference: Any) -> None: ...
 
+@final
 class SnapshotJob:
     """A snapshot being taken: the objects to size, held until committed."""
 
@@ -96,11 +98,12 @@ class SnapshotJob:
     def timestamp(self) -> float: ...
     def work(self) -> Tuple[Tuple[Any, ...], List[Tuple[int, int, int]]]: ...
 
+@final
 class TrackerCore:
     """The Rust state behind ``heapscope.classtracker.ClassTracker``."""
 
-    def __init__(self, start: float, type_facts: Callable[[Any], Tuple[bool, int, Optional[str]]],
-                 capture_trace: Callable[[], List[Tuple[str, int, str, Optional[str]]]]) -> None: ...
+    def __new__(cls, start: float, type_facts: Callable[[Any], Tuple[bool, int, Optional[str]]],
+                capture_trace: Callable[[], List[Tuple[str, int, str, Optional[str]]]]) -> TrackerCore: ...
     @staticmethod
     def from_json(data: bytes) -> TrackerCore: ...
     def to_json(self) -> bytes: ...

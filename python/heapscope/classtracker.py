@@ -103,7 +103,7 @@ def _capture_trace() -> List[Tuple[str, int, str, Optional[str]]]:
     """The stack of the code that tracked an object, outermost frame first. Called from
     the core, itself called by ``track_object`` or an injected constructor: two frames
     up is the caller."""
-    frame = sys._getframe(2)
+    frame: Optional[types.FrameType] = sys._getframe(2)
     frames = []
     while frame is not None:
         code = frame.f_code
@@ -143,10 +143,6 @@ def _check_name(where: str, name: Any) -> None:
 
 # -- process memory as a snapshot saw it ----------------------------------------------------
 
-_PROCESS_FIELDS = ("available", "rss", "vsz", "data_segment", "code_segment", "shared_segment",
-                   "stack_segment", "peak_rss", "pagefaults")
-
-
 class ProcessMemory:
     """The process's memory when a snapshot was taken, in bytes (the attributes of
     pympler's ``ProcessMemoryInfo``: ``vsz``, ``rss``, ``pagefaults``, the segment
@@ -159,9 +155,9 @@ class ProcessMemory:
                 fallback = _fallback_process()
                 if fallback is not None:
                     figures = (True, fallback[0], fallback[1], 0, 0, 0, 0, 0, 0)
-        for name, value in zip(_PROCESS_FIELDS, figures):
-            setattr(self, name, value)
-        self.available = bool(self.available)
+        (available, self.rss, self.vsz, self.data_segment, self.code_segment, self.shared_segment,
+         self.stack_segment, self.peak_rss, self.pagefaults) = (int(v) for v in figures)
+        self.available = bool(available)
 
     @property
     def os_specific(self) -> List[Tuple[str, str]]:
@@ -406,7 +402,7 @@ def _make_constructor(cls: type, track: Callable[[Any, int], Any], oid: int,
     else:
         def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # type: ignore[misc]
             track(self, oid)
-            return super(cls, self).__init__(*args, **kwargs)  # type: ignore[misc]
+            return super(cls, self).__init__(*args, **kwargs)  # type: ignore[misc,arg-type]
 
     __init__.__qualname__ = f"{cls.__qualname__}.__init__"
     __init__.__doc__ = f"Constructor of {cls.__qualname__}, tracked by a heapscope ClassTracker."
