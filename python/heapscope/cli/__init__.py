@@ -1,0 +1,47 @@
+"""The ``python -m heapscope`` command line: one module per subcommand.
+
+``run SCRIPT [ARGS...]``, ``diff A.json B.json`` and ``size MODULE:EXPR``. Bad
+arguments and unreadable files end with exit code 2 and a one-line message on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, NoReturn, Optional
+
+__all__ = ["main", "UsageError"]
+
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    """A bad argument or an unreadable file: reported in one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # one line instead of argparse's usage block
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from heapscope.cli import diff, run, size
+
+    parser = _Parser(prog="python -m heapscope", description="Inspect the memory of Python programs.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    for module in (run, diff, size):
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except UsageError as exc:
+        print(f"python -m heapscope {args.command}: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR

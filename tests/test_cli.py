@@ -1,0 +1,132 @@
+"""python -m heapscope: run, diff and size, driven through subprocess as users run it."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+
+def heapscope(*args, cwd=None):
+    env = dict(os.environ)
+    return subprocess.run(
+        [sys.executable, "-m", "heapscope", *args],
+        capture_output=True, text=True, cwd=cwd, env=env, timeout=120,
+    )
+
+
+@pytest.fixture
+def script(tmp_path):
+    path = tmp_path / "leaky.py"
+    path.write_text(textwrap.dedent("""
+        import sys
+        KEEP = [bytearray(1000) for _ in range(400)]
+        print("args", sys.argv[1:])
+    """))
+    return path
+
+
+def test_run_prints_diff_and_passes_arguments(script, tmp_path):
+    result = heapscope("run", "--top", "3", str(script), "a", "--b", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "args ['a', '--b']" in result.stdout
+    table = result.stdout.split("end minus start)", 1)[1]
+    lines = [line for line in table.splitlines() if "|" in line]
+    assert len(lines) == 2 + 3  # header, rule and --top rows
+    assert "bytearray" in lines[2] and "400" in lines[2]
+
+
+def test_run_json_then_diff(script, tmp_path):
+    out = tmp_path / "snap.json"
+    result = heapscope("run", "--json", str(out), str(script), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    start = tmp_path / "snap.start.json"
+    assert out.is_file() and start.is_file()
+    json.loads(out.read_text())
+    diff = heapscope("diff", "--top", "5", str(start), str(out))
+    assert diff.returncode == 0, diff.stderr
+    assert "bytearray" in diff.stdout
+
+
+def test_run_keeps_exit_code_of_script(tmp_path):
+    path = tmp_path / "exits.py"
+    path.write_text("data = list(range(1000))\nraise SystemExit(3)\n")
+    result = heapscope("run", str(path))
+    assert result.returncode == 3
+    assert "end minus start" in result.stdout
+
+
+def test_run_script_error_reported_and_exit_1(tmp_path):
+    path = tmp_path / "fails.py"
+    path.write_text("raise RuntimeError('boom')\n")
+    result = heapscope("run", str(path))
+    assert result.returncode == 1
+    assert "RuntimeError: boom" in result.stderr
+    assert "end minus start" in result.stdout
+
+
+def test_size_prints_tree(tmp_path):
+    (tmp_path / "holder.py").write_text("DATA = {'a': list(range(100)), 'b': 'x' * 1000}\n")
+    result = heapscope("size", "--detail", "1", "holder:DATA", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    first, *rest = result.stdout.splitlines()
+    assert first.startswith("DATA") or "size=" in first
+    assert any("'a'" in line or "[K]" in line or "[V]" in line for line in rest)
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["diff"], ["size"]])
+def test_help(command):
+    result = heapscope(*command, "--help")
+    assert result.returncode == 0
+    assert "usage:" in result.stdout
+
+
+def _one_line_error(result):
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "error:" in lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["nosuchcommand"],
+        ["run"],
+        ["run", "--top", "0", "x.py"],
+        ["run", "--top", "many", "x.py"],
+        ["run", "does_not_exist.py"],
+        ["diff", "only_one.json"],
+        ["diff", "missing_a.json", "missing_b.json"],
+        ["size", "no_colon"],
+        ["size", "no_such_module_xyz:VALUE"],
+        ["size", "json:no_such_name"],
+        ["size", "json:1/0"],
+    ],
+)
+def test_bad_arguments_exit_2_one_line(args, tmp_path):
+    _one_line_error(heapscope(*args, cwd=tmp_path))
+
+
+def test_diff_of_unreadable_files(tmp_path, script):
+    good = tmp_path / "good.json"
+    heapscope("run", "--json", str(good), str(script), cwd=tmp_path)
+    junk = tmp_path / "junk.json"
+    junk.write_text("{not json")
+    line = _one_line_error(heapscope("diff", str(junk), str(good)))
+    assert "junk.json" in line
+    cut = tmp_path / "cut.json"
+    cut.write_text(good.read_text()[:50])
+    assert "cut.json" in _one_line_error(heapscope("diff", str(good), str(cut)))
+    directory = tmp_path / "adir.json"
+    directory.mkdir()
+    _one_line_error(heapscope("diff", str(directory), str(good)))
+
+
+def test_run_json_into_missing_folder(script, tmp_path):
+    line = _one_line_error(heapscope("run", "--json", str(tmp_path / "no" / "x.json"), str(script)))
+    assert "no such folder" in line
