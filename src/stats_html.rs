@@ -78,31 +78,63 @@ struct Series<'a> {
     dashed: bool,
 }
 
-/// An SVG line chart of `series` over a shared time axis.
-fn chart(title: &str, series: &[Series<'_>], bytes: bool) -> String {
+/// A round step for four ticks covering `max`: 1, 2, 2.5 or 5 times a power of ten, in
+/// the unit the axis is labelled in (for sizes, the power of 1024 bytes of `max`, so that
+/// ticks read `0.5 MiB`, `1 MiB`, ...), and that unit. The step is at least 1 byte or 1.
+fn tick_step(max: f64, bytes: bool) -> (f64, f64) {
+    let unit = if bytes && max >= 1024.0 { 1024f64.powi((max.log(1024.0).floor() as i32).clamp(0, 5)) } else { 1.0 };
+    let target = (max / unit / 4.0).max(1e-9);
+    let power = 10f64.powi(target.log10().floor() as i32);
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * power).find(|&s| s >= target).unwrap_or(10.0 * power);
+    ((step * unit).max(1.0), unit)
+}
+
+/// A tick label: `value` in `unit` (a power of 1024 bytes) without needless decimals.
+fn axis_size(value: f64, unit: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let index = (unit.log(1024.0).round() as usize).min(UNITS.len() - 1);
+    let text = format!("{:.2}", value / unit);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text} {}", UNITS[index])
+}
+
+/// Decimals needed to tell time ticks `step` seconds apart.
+fn time_decimals(step: f64) -> usize {
+    if step >= 10.0 {
+        0
+    } else if step <= 0.0 {
+        3
+    } else {
+        ((-step.log10()).ceil().max(0.0) as usize + 1).min(6)
+    }
+}
+
+/// An SVG line chart of `series`; the time axis covers `span` and every point.
+fn chart(title: &str, series: &[Series<'_>], bytes: bool, span: Option<(f64, f64)>) -> String {
     const W: f64 = 520.0;
     const H: f64 = 220.0;
-    const LEFT: f64 = 74.0;
+    const LEFT: f64 = 84.0;
     const RIGHT: f64 = 14.0;
     const TOP: f64 = 24.0;
     const BOTTOM: f64 = 34.0;
     let all = || series.iter().flat_map(|s| s.points.iter());
     let mut out = String::new();
     let _ = write!(out, "<div class=\"chart\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" role=\"img\" aria-label=\"{}\">", escape(title));
+    let _ = write!(out, "<rect width=\"100%\" height=\"100%\" fill=\"#fcfcfc\"/>");
     let _ = write!(out, "<text x=\"{LEFT}\" y=\"15\" font-weight=\"bold\">{}</text>", escape(title));
     if all().next().is_none() {
         let _ = write!(out, "<text x=\"{}\" y=\"{}\">no data</text></svg></div>", W / 2.0 - 25.0, H / 2.0);
         return out;
     }
-    let (mut x0, mut x1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
+    let (mut x0, mut x1) =
+        all().fold(span.unwrap_or((f64::INFINITY, f64::NEG_INFINITY)), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
     if x1 - x0 < 1e-9 {
         x0 -= 0.5;
         x1 += 0.5;
     }
-    let mut y1 = all().fold(0.0f64, |hi, p| hi.max(p.1)) * 1.08;
-    if y1 <= 0.0 {
-        y1 = 1.0;
-    }
+    let (y_step, unit) = tick_step(all().fold(0.0f64, |hi, p| hi.max(p.1)), bytes);
+    let y1 = 4.0 * y_step;
+    let decimals = time_decimals((x1 - x0) / 4.0);
     let sx = |x: f64| LEFT + (x - x0) / (x1 - x0) * (W - LEFT - RIGHT);
     let sy = |y: f64| H - BOTTOM - y / y1 * (H - TOP - BOTTOM);
     // Axes and ticks.
@@ -115,9 +147,9 @@ fn chart(title: &str, series: &[Series<'_>], bytes: bool) -> String {
         H - BOTTOM
     );
     for i in 0..=4 {
-        let value = y1 * f64::from(i) / 4.0;
+        let value = y_step * f64::from(i);
         let y = sy(value);
-        let label = if bytes { size_text(value) } else { format!("{}", value.round() as u64) };
+        let label = if bytes { axis_size(value, unit) } else { format!("{}", value.round() as u64) };
         let _ = write!(
             out,
             "<line x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{}\" y2=\"{y:.1}\" stroke=\"#eee\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
@@ -127,8 +159,17 @@ fn chart(title: &str, series: &[Series<'_>], bytes: bool) -> String {
             escape(&label)
         );
         let t = x0 + (x1 - x0) * f64::from(i) / 4.0;
-        let _ =
-            write!(out, "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{:.2}s</text>", sx(t), H - BOTTOM + 16.0, t);
+        let anchor = match i {
+            0 => "start",
+            4 => "end",
+            _ => "middle",
+        };
+        let _ = write!(
+            out,
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"{anchor}\">{t:.decimals$}s</text>",
+            sx(t),
+            H - BOTTOM + 16.0
+        );
     }
     let _ = write!(
         out,
@@ -298,6 +339,17 @@ pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
         out.push_str("</p>\n");
     }
 
+    // One time axis for every chart: from the first birth or snapshot to the last event.
+    let times = log
+        .records
+        .iter()
+        .flat_map(|r| std::iter::once(r.birth).chain(r.death))
+        .chain(log.snapshots.iter().map(|s| s.timestamp));
+    let span = times.fold(None, |span: Option<(f64, f64)>, t| match span {
+        None => Some((t, t)),
+        Some((lo, hi)) => Some((lo.min(t), hi.max(t))),
+    });
+
     // Per-snapshot class figures, computed once.
     let rows: Vec<_> = (0..log.snapshots.len()).map(|k| log.class_rows(k)).collect();
 
@@ -323,7 +375,7 @@ pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
             dashed: false,
         });
     }
-    out.push_str(&chart("Tracked objects", &tracked, true));
+    out.push_str(&chart("Tracked objects", &tracked, true, span));
     let with_process: Vec<_> = log.snapshots.iter().filter(|s| s.process.available).collect();
     let process = [
         Series {
@@ -341,7 +393,7 @@ pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
             dashed: true,
         },
     ];
-    out.push_str(&chart("Process memory", &process, true));
+    out.push_str(&chart("Process memory", &process, true, span));
     out.push('\n');
 
     out.push_str("<h2>Snapshots</h2>\n");
@@ -398,7 +450,7 @@ pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
             steps: false,
             dashed: false,
         }];
-        out.push_str(&chart("Memory of its instances", &memory, true));
+        out.push_str(&chart("Memory of its instances", &memory, true, span));
         let counts = [Series {
             label: class_name,
             color,
@@ -409,7 +461,7 @@ pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
             steps: true,
             dashed: false,
         }];
-        out.push_str(&chart("Instances alive", &counts, false));
+        out.push_str(&chart("Instances alive", &counts, false, span));
         out.push('\n');
         if !log.snapshots.is_empty() {
             out.push_str("<table><tr><th>snapshot</th><th>instances alive</th><th>total size</th><th>average size</th><th>share of process</th></tr>\n");
@@ -536,6 +588,22 @@ mod tests {
         let html = render(&log(), "r", 2);
         assert!(html.contains("1 more instances not shown"));
         assert_eq!(html.matches("<td>0x1").count(), 2);
+    }
+
+    #[test]
+    fn ticks_are_round() {
+        const MIB: f64 = 1024.0 * 1024.0;
+        assert_eq!(tick_step(1.0, false), (1.0, 1.0));
+        assert_eq!(tick_step(97.0, false), (25.0, 1.0));
+        assert_eq!(tick_step(10.0 * 1024.0, true), (2.5 * 1024.0, 1024.0));
+        assert_eq!(tick_step(1.6 * MIB, true), (0.5 * MIB, MIB));
+        assert_eq!(tick_step(3.0 * MIB, true), (MIB, MIB));
+        assert_eq!(axis_size(0.5 * MIB, MIB), "0.5 MiB");
+        assert_eq!(axis_size(2.0 * MIB, MIB), "2 MiB");
+        assert_eq!(axis_size(0.0, 1.0), "0 B");
+        assert_eq!(time_decimals(0.005), 4);
+        assert_eq!(time_decimals(2.5), 1);
+        assert_eq!(time_decimals(60.0), 0);
     }
 
     #[test]
