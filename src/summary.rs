@@ -551,6 +551,11 @@ impl Summary {
         Ok(Summary { rows, meta })
     }
 
+    /// The summary as an HTML table in Jupyter (drawn by `heapscope._html.summary_html`).
+    fn _repr_html_(slf: &Bound<'_, Self>) -> PyResult<String> {
+        slf.py().import("heapscope._html")?.call_method1("summary_html", (slf,))?.extract()
+    }
+
     fn __repr__(&self) -> String {
         let label = self.meta.label.as_deref().map(|l| format!(" {l:?}")).unwrap_or_default();
         format!(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 from typing import Any, List, Tuple
 
-__all__ = ["asized_html", "asized_pretty", "pretty_size", "why_html", "refbrowser_html"]
+__all__ = ["asized_html", "asized_pretty", "pretty_size", "why_html", "refbrowser_html", "summary_html", "stats_html"]
 
 _TREE_STYLE = "font-family:monospace;font-size:13px;line-height:1.5"
 _NODE_LIMIT = 2000  # nodes shown in one tree; the rest are summarised
@@ -120,5 +120,88 @@ def refbrowser_html(tree: Any, str_func: Any = str) -> str:
             stack.extend((child, False) for child in reversed(node.children))
         else:
             out.append(f'<div style="margin-left:2em">{label}</div>')
+    out.append("</div>")
+    return "".join(out)
+
+
+_TABLE_STYLE = "font-family:monospace;font-size:13px;border-collapse:collapse"
+_SUMMARY_LIMIT = 30  # rows shown of a summary; the rest are summed up in one line
+
+
+def _signed(n: float, diff: bool) -> str:
+    text = pretty_size(n)
+    if not diff or n == 0:
+        return _esc(text)
+    colour = "#b22" if n > 0 else "#272"
+    return f'<span style="color:{colour}">{_esc(("+" if n > 0 else "") + text)}</span>'
+
+
+def _count(n: int, diff: bool) -> str:
+    return f"{n:+,}" if diff and n else f"{n:,}"
+
+
+def summary_html(summary: Any, limit: int = _SUMMARY_LIMIT) -> str:
+    """A heap ``Summary`` (or its diff) as an HTML table: one row per type, the largest
+    (for a diff: the largest change either way) first, with a bar for the share of the
+    total and the rows past ``limit`` summed up in one last line."""
+    kind = getattr(summary, "kind", "summary")
+    diff = kind == "diff"
+    rows = sorted((list(row) for row in summary), key=lambda r: (-abs(r[2]), str(r[0])))
+    scale = sum(abs(r[2]) for r in rows) or 1
+    label = getattr(summary, "label", None)
+    title = f"heap {'summary diff' if diff else 'summary'}" + (f" {label!r}" if label else "")
+    total_count = sum(r[1] for r in rows)
+    total_size = sum(r[2] for r in rows)
+    cell = 'style="padding:1px 8px;text-align:right"'
+    out = [
+        f'<table class="heapscope-summary" style="{_TABLE_STYLE}">',
+        f"<caption style=\"text-align:left\"><b>{_esc(title)}</b>: {len(rows):,} types, "
+        f"{_esc(_count(total_count, diff))} objects, {_signed(total_size, diff)}</caption>",
+        f'<tr><th style="text-align:left;padding:1px 8px">type</th><th {cell}>objects</th>'
+        f"<th {cell}>total size</th><th></th></tr>",
+    ]
+    for name, count, size in rows[:limit]:
+        out.append(
+            f'<tr><td style="padding:1px 8px">{_esc(name)}</td><td {cell}>{_esc(_count(count, diff))}</td>'
+            f"<td {cell}>{_signed(size, diff)}</td><td>{_bar(abs(size) / scale)}</td></tr>"
+        )
+    rest = rows[limit:]
+    if rest:
+        out.append(
+            f'<tr style="color:#888"><td style="padding:1px 8px">… {len(rest):,} more types</td>'
+            f"<td {cell}>{_esc(_count(sum(r[1] for r in rest), diff))}</td>"
+            f"<td {cell}>{_signed(sum(r[2] for r in rest), diff)}</td><td></td></tr>"
+        )
+    out.append("</table>")
+    return "".join(out)
+
+
+def stats_html(stats: Any) -> str:
+    """Class-tracker ``Stats`` as HTML: one table per snapshot with each tracked class's
+    instances alive, their total and average size and share of the process memory."""
+    classes = stats.tracked_classes
+    cell = 'style="padding:1px 8px;text-align:right"'
+    out = [f'<div class="heapscope-classtracker" style="{_TREE_STYLE}">']
+    if not stats.snapshots:
+        out.append("<i>no snapshots taken</i></div>")
+        return "".join(out)
+    for snapshot in stats.snapshots:
+        figures = stats.annotate_snapshot(snapshot)
+        out.append(
+            f'<table style="{_TABLE_STYLE};margin-bottom:8px"><caption style="text-align:left">'
+            f"<b>{_esc(snapshot.label)}</b>: tracked {_esc(pretty_size(snapshot.tracked_total))}</caption>"
+            f'<tr><th style="text-align:left;padding:1px 8px">class</th><th {cell}>active</th>'
+            f"<th {cell}>total</th><th {cell}>average</th><th {cell}>share</th></tr>"
+        )
+        for name in classes:
+            info = figures.get(name)
+            if info is None:
+                continue
+            out.append(
+                f'<tr><td style="padding:1px 8px">{_esc(name)}</td><td {cell}>{info["active"]:,}</td>'
+                f'<td {cell}>{_esc(pretty_size(info["sum"]))}</td><td {cell}>{_esc(pretty_size(info["avg"]))}</td>'
+                f'<td {cell}>{_bar(info["pct"] / 100.0)}{info["pct"]:.1f}%</td></tr>'
+            )
+        out.append("</table>")
     out.append("</div>")
     return "".join(out)

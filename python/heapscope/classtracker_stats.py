@@ -118,6 +118,12 @@ class Stats:
     def history(self) -> Dict[str, List[Any]]:
         return dict(self._core.history())
 
+    def _repr_html_(self) -> str:
+        """The per-snapshot class figures as HTML tables, for Jupyter."""
+        from heapscope import _html
+
+        return _html.stats_html(self)
+
     @property
     def tracked_classes(self) -> List[str]:
         """The names objects are tracked under, sorted."""
