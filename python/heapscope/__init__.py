@@ -24,6 +24,14 @@ __all__ = [
 ]
 
 
+def load_ipython_extension(ipython):  # type: ignore[no-untyped-def]
+    """``%load_ext heapscope``: the ``%asizeof``, ``%memtop`` and ``%%memdiff`` magics
+    (see ``heapscope.magics``)."""
+    from heapscope.magics import load_ipython_extension as load
+
+    load(ipython)
+
+
 def __getattr__(name: str):
     # Submodules load on first use, so `import heapscope` stays cheap.
     if name == "why":

@@ -1,0 +1,159 @@
+"""IPython magics: ``%load_ext heapscope`` registers them.
+
+* ``%asizeof [--detail N] EXPR`` -- the deep size of EXPR in human units (with
+  ``--detail``, the size tree ``asizeof.asized(obj, detail=N)``);
+* ``%memtop [N]`` -- the N types (default 10) taking the most memory in the heap;
+* ``%%memdiff [--top N]`` -- runs the cell and shows the type-summary diff it caused
+  (after ``gc.collect()`` before and after).
+
+Results render as HTML tables and trees in Jupyter and as text in a terminal. Unknown
+options raise IPython's ``UsageError`` naming the option and the accepted ones.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Any, Dict, List, Tuple
+
+from heapscope import _html
+
+__all__ = ["load_ipython_extension", "DeepSize"]
+
+
+def _usage_error(message: str) -> Exception:
+    from IPython.core.error import UsageError
+
+    return UsageError(message)
+
+
+def _parse(magic: str, line: str, options: Dict[str, str], max_args: int) -> Tuple[Dict[str, int], List[str]]:
+    """Split ``line`` into integer ``options`` (``{"--top": "N"}``) and the rest;
+    the rest starts at the first word that is not an option or after ``--``."""
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        words = line.split()
+    found: Dict[str, int] = {}
+    rest_at = len(words)
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word == "--":
+            rest_at = i + 1
+            break
+        if not word.startswith("-") or word.lstrip("-").isdigit():
+            rest_at = i
+            break
+        name, _, value = word.partition("=")
+        if name not in options:
+            accepted = ", ".join(f"{k} {v}" for k, v in options.items()) or "none"
+            raise _usage_error(f"%{magic}: unknown option {name!r} (accepted: {accepted})")
+        if not value:
+            i += 1
+            if i >= len(words):
+                raise _usage_error(f"%{magic}: option {name} needs a value {options[name]}")
+            value = words[i]
+        found[name] = _positive(magic, value, name)
+        i += 1
+    rest = words[rest_at:]
+    if max_args >= 0 and len(rest) > max_args:
+        raise _usage_error(f"%{magic}: unexpected argument {rest[max_args]!r}")
+    return found, rest
+
+
+def _positive(magic: str, text: str, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise _usage_error(f"%{magic}: {what} must be a whole number of at least 1, got {text!r}")
+    return value
+
+
+_LEADING_OPTIONS = re.compile(r"^\s*(?:--detail(?:=\S+|\s+\S+)\s*)?(?:--(?:\s+|$))?")
+
+
+def _expression(line: str) -> str:
+    """The text after the options, as typed (quotes kept)."""
+    return _LEADING_OPTIONS.sub("", line, count=1).strip()
+
+
+class DeepSize:
+    """The answer of ``%asizeof``: an expression and its deep size in bytes."""
+
+    def __init__(self, expr: str, size: int) -> None:
+        self.expr = expr
+        self.size = size
+
+    def __repr__(self) -> str:
+        return f"{self.expr}: {_html.pretty_size(self.size)} ({self.size:,} bytes)"
+
+    def _repr_html_(self) -> str:
+        return (
+            f'<div class="heapscope-asizeof" style="font-family:monospace"><code>{_html._esc(self.expr)}</code>: '
+            f"<b>{_html._esc(_html.pretty_size(self.size))}</b> ({self.size:,} bytes)</div>"
+        )
+
+
+def _top(summary_: Any, n: int, label: str) -> Any:
+    from heapscope import _core
+
+    rows = sorted((list(row) for row in summary_), key=lambda r: -abs(r[2]))[:n]
+    return _core.Summary.from_rows(rows, kind=summary_.kind, label=label)
+
+
+def _magics_class() -> Any:
+    from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+
+    @magics_class
+    class HeapscopeMagics(Magics):
+        @line_magic
+        def asizeof(self, line: str) -> Any:
+            """%asizeof [--detail N] EXPR: deep size of EXPR (or its size tree)."""
+            from heapscope import asizeof as _asizeof
+
+            options, rest = _parse("asizeof", line, {"--detail": "N"}, -1)
+            expr = _expression(line)
+            if not rest or not expr:
+                raise _usage_error("%asizeof: give an expression, e.g. %asizeof my_list")
+            try:
+                obj = eval(expr, self.shell.user_ns)  # noqa: S307 - the user's expression
+            except SyntaxError as exc:
+                raise _usage_error(f"%asizeof: not an expression: {expr!r} ({exc.msg})") from None
+            if "--detail" in options:
+                return _asizeof.asized(obj, detail=options["--detail"])
+            return DeepSize(expr, _asizeof.asizeof(obj))
+
+        @line_magic
+        def memtop(self, line: str) -> Any:
+            """%memtop [N]: the N types (default 10) taking the most memory."""
+            from heapscope import summary
+
+            _, rest = _parse("memtop", line, {}, 1)
+            n = _positive("memtop", rest[0], "N") if rest else 10
+            return _top(summary.summarize_heap(), n, f"top {n} types")
+
+        @cell_magic
+        def memdiff(self, line: str, cell: str) -> Any:
+            """%%memdiff [--top N]: run the cell, show the type-summary diff it caused."""
+            from heapscope import summary
+
+            options, _ = _parse("memdiff", line, {"--top": "N"}, 0)
+            before = summary.summarize_heap(label="before")
+            result = self.shell.run_cell(cell)
+            after = summary.summarize_heap(label="after")
+            diff = before.diff(after)
+            del before, after
+            top = options.get("--top", 15)
+            if result.error_in_exec is not None or result.error_before_exec is not None:
+                print("%%memdiff: the cell raised; the diff is up to the error")
+            return _top(diff, top, f"memory change of the cell (top {top})")
+
+    return HeapscopeMagics
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the magics with ``ipython`` (called by ``%load_ext heapscope``)."""
+    ipython.register_magics(_magics_class())

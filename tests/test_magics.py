@@ -1,0 +1,59 @@
+"""heapscope.magics in an in-process IPython shell: results and bad options."""
+
+import pytest
+
+pytest.importorskip("IPython")
+
+from IPython.core.error import UsageError  # noqa: E402
+from IPython.testing.globalipapp import get_ipython  # noqa: E402
+
+from heapscope.magics import DeepSize  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ip():
+    shell = get_ipython()
+    shell.run_line_magic("load_ext", "heapscope")
+    return shell
+
+
+def test_asizeof(ip):
+    ip.user_ns["thing"] = list(range(1000))
+    result = ip.run_line_magic("asizeof", "thing")
+    from heapscope.asizeof import asizeof
+
+    assert isinstance(result, DeepSize) and result.size == asizeof(ip.user_ns["thing"])
+    assert "thing: " in repr(result) and "bytes" in repr(result)
+    tree = ip.run_line_magic("asizeof", "--detail 1 {'a': thing}")
+    assert tree.size >= result.size and "<details" in tree._repr_html_()
+
+
+def test_memtop_and_memdiff(ip):
+    top = ip.run_line_magic("memtop", "3")
+    assert len(top) == 3
+    diff = ip.run_cell_magic("memdiff", "--top 4", "kept_here = [bytearray(100) for _ in range(200)]")
+    assert diff.kind == "diff" and len(diff) <= 4
+    assert dict((r[0], r[1]) for r in diff)["bytearray"] >= 200
+
+
+@pytest.mark.parametrize(
+    "magic, line, message",
+    [
+        ("memtop", "--largest 5", "unknown option '--largest'"),
+        ("memtop", "zero", "at least 1"),
+        ("memtop", "5 6", "unexpected argument '6'"),
+        ("asizeof", "--depth 2 x", "unknown option '--depth'"),
+        ("asizeof", "", "give an expression"),
+        ("asizeof", "--detail", "needs a value"),
+        ("asizeof", "--detail 0 x", "at least 1"),
+        ("asizeof", "1 +", "not an expression"),
+    ],
+)
+def test_bad_line_magic_options(ip, magic, line, message):
+    with pytest.raises(UsageError, match=message):
+        ip.run_line_magic(magic, line)
+
+
+def test_bad_cell_magic_option(ip):
+    with pytest.raises(UsageError, match="unknown option '-x'"):
+        ip.run_cell_magic("memdiff", "-x", "pass")
