@@ -12,7 +12,7 @@
 //! into the records first. The records hold their weak references, so an address in
 //! the queue names one record until the queue is drained.
 
-use crate::lifetimes::{Entry, Log, ProcessMemory, Record, Snapshot, TraceFrame, TreeNode, Watch};
+use crate::lifetimes::{Detail, Entry, Log, ProcessMemory, Record, Snapshot, TraceFrame, TreeNode, Watch};
 use crate::{process, stats_format, stats_html};
 use ahash::AHashMap;
 use pyo3::exceptions::{PyIndexError, PyKeyError, PyRuntimeError, PyValueError};
@@ -689,15 +689,19 @@ impl TrackerCore {
             )));
         }
         let mut entries = Vec::with_capacity(data.objects.len());
+        let mut details: Vec<(u32, Detail)> = Vec::new();
         for (i, result) in results.iter().enumerate() {
             let record = data.records[i];
-            let entry = if result.is_instance_of::<PyInt>() {
-                Entry { record, size: result.extract()?, flat: flats[i], tree: None }
+            if result.is_instance_of::<PyInt>() {
+                entries.push(Entry { record, size: result.extract()? });
+                if flats[i] != 0 {
+                    details.push((record, Detail { flat: flats[i], tree: None }));
+                }
             } else {
                 let tree = tree_from_rows(&result)?;
-                Entry { record, size: tree[0].size, flat: tree[0].flat, tree: Some(tree) }
-            };
-            entries.push(entry);
+                entries.push(Entry { record, size: tree[0].size });
+                details.push((record, Detail { flat: tree[0].flat, tree: Some(tree) }));
+            }
         }
         // Reprs of objects whose class has its own `__repr__` (Python code: unlocked).
         let mut reprs: Vec<(u32, Box<str>)> = Vec::new();
@@ -717,6 +721,19 @@ impl TrackerCore {
                 process = ProcessMemory { available: true, rss, vms, ..ProcessMemory::default() };
             }
         }
+        let mut snapshot = Snapshot {
+            timestamp: data.timestamp,
+            description,
+            tracked_total,
+            asizeof_total,
+            overhead,
+            process,
+            entries,
+            details: AHashMap::new(),
+        };
+        for (record, detail) in details {
+            snapshot.set_detail(record, detail.flat, detail.tree);
+        }
         let mut garbage = Vec::new();
         let index = {
             let mut state = self.lock_current(&mut garbage)?;
@@ -726,15 +743,11 @@ impl TrackerCore {
                     state.log.reprs.insert(record, text);
                 }
             }
-            state.log.snapshots.push(Snapshot {
-                timestamp: data.timestamp,
-                description,
-                tracked_total,
-                asizeof_total,
-                overhead,
-                process,
-                entries: if current { entries } else { Vec::new() },
-            });
+            if !current {
+                snapshot.entries = Vec::new();
+                snapshot.details = AHashMap::new();
+            }
+            state.log.snapshots.push(snapshot);
             state.log.snapshots.len() - 1
         };
         drop(garbage);

@@ -81,13 +81,19 @@ pub struct TreeNode {
     pub flat: u64,
 }
 
-/// The size of one tracked object at one snapshot.
-#[derive(Clone, Debug)]
+/// The size of one tracked object at one snapshot. Kept to 16 bytes: a snapshot holds
+/// one per object alive, and periodic snapshots add up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub record: u32,
     pub size: u64,
+}
+
+/// What some entries have besides their size: the flat size and, for objects tracked
+/// with `resolution_level > 0`, the size tree.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Detail {
     pub flat: u64,
-    /// The size tree, for objects tracked with `resolution_level > 0`.
     pub tree: Option<Box<[TreeNode]>>,
 }
 
@@ -121,6 +127,8 @@ pub struct Snapshot {
     pub process: ProcessMemory,
     /// Sorted by record index; one per object alive when the snapshot was taken.
     pub entries: Vec<Entry>,
+    /// Flat sizes and trees, by record, for the entries that have them.
+    pub details: AHashMap<u32, Detail>,
 }
 
 impl Snapshot {
@@ -138,6 +146,22 @@ impl Snapshot {
 
     pub fn entry(&self, record: u32) -> Option<&Entry> {
         self.entries.binary_search_by_key(&record, |e| e.record).ok().map(|i| &self.entries[i])
+    }
+
+    /// The flat size recorded for a record (0: not measured).
+    pub fn flat(&self, record: u32) -> u64 {
+        self.details.get(&record).map_or(0, |d| d.flat)
+    }
+
+    pub fn tree(&self, record: u32) -> Option<&[TreeNode]> {
+        self.details.get(&record).and_then(|d| d.tree.as_deref())
+    }
+
+    /// Records a flat size and tree, if there is either.
+    pub fn set_detail(&mut self, record: u32, flat: u64, tree: Option<Box<[TreeNode]>>) {
+        if flat != 0 || tree.is_some() {
+            self.details.insert(record, Detail { flat, tree });
+        }
     }
 }
 
@@ -197,7 +221,7 @@ impl Log {
         let mut out = vec![(record.birth, u64::from(record.basicsize), u64::from(record.basicsize), None)];
         for snapshot in self.snapshots_from(record.birth) {
             if let Some(entry) = snapshot.entry(index) {
-                out.push((snapshot.timestamp, entry.size, entry.flat, entry.tree.as_deref()));
+                out.push((snapshot.timestamp, entry.size, snapshot.flat(index), snapshot.tree(index)));
             }
         }
         out
@@ -287,9 +311,14 @@ impl Log {
             if record.name as usize != name_index {
                 continue;
             }
-            match &entry.tree {
+            match snap.tree(entry.record) {
                 Some(tree) if !tree.is_empty() => merged.add(tree),
-                _ => merged.add(&[TreeNode { parent: None, name: String::new(), size: entry.size, flat: entry.flat }]),
+                _ => merged.add(&[TreeNode {
+                    parent: None,
+                    name: String::new(),
+                    size: entry.size,
+                    flat: snap.flat(entry.record),
+                }]),
             }
         }
         merged.into_nodes()
@@ -391,6 +420,7 @@ impl Log {
         self.traces = AHashMap::new();
         for snapshot in &mut self.snapshots {
             snapshot.entries = Vec::new();
+            snapshot.details = AHashMap::new();
         }
     }
 
@@ -413,9 +443,10 @@ impl Log {
                 std::mem::size_of::<Snapshot>()
                     + s.description.len()
                     + s.entries.capacity() * std::mem::size_of::<Entry>()
-                    + s.entries
-                        .iter()
-                        .filter_map(|e| e.tree.as_ref())
+                    + s.details.len() * (std::mem::size_of::<Detail>() + 8)
+                    + s.details
+                        .values()
+                        .filter_map(|d| d.tree.as_ref())
                         .map(|t| t.iter().map(|n| std::mem::size_of::<TreeNode>() + n.name.len()).sum::<usize>())
                         .sum::<usize>()
             })
@@ -544,7 +575,7 @@ mod tests {
     }
 
     fn entry(record: u32, size: u64) -> Entry {
-        Entry { record, size, flat: size / 2, tree: None }
+        Entry { record, size }
     }
 
     fn log() -> Log {
@@ -627,8 +658,8 @@ mod tests {
             ]
             .into_boxed_slice()
         };
-        log.snapshots[0].entries[1].tree = Some(tree(1));
-        log.snapshots[0].entries[2].tree = Some(tree(2));
+        log.snapshots[0].set_detail(1, 1, Some(tree(1)));
+        log.snapshots[0].set_detail(2, 2, Some(tree(2)));
         let merged = log.merged_tree(0, "a.A");
         let rows: Vec<(Option<u32>, &str, u64)> = merged.iter().map(|n| (n.parent, n.name.as_str(), n.size)).collect();
         assert_eq!(rows, [(None, "", 30), (Some(0), "__dict__", 24), (Some(1), "[V] data", 15)]);

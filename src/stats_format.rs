@@ -7,6 +7,7 @@
 //! nowhere is refused with a [`FormatError`] that says why (a `ValueError` in Python).
 
 use crate::lifetimes::{Entry, Log, ProcessMemory, Record, Snapshot, TraceFrame, TreeNode, Watch};
+use ahash::AHashMap;
 use pyo3::exceptions::PyValueError;
 use pyo3::PyErr;
 use serde::{Deserialize, Serialize};
@@ -146,12 +147,12 @@ pub fn to_json(log: &Log) -> Result<Vec<u8>, FormatError> {
                 peak_rss: s.process.peak_rss,
                 pagefaults: s.process.pagefaults,
             },
-            sizes: s.entries.iter().map(|e| (e.record, e.size, e.flat)).collect(),
+            sizes: s.entries.iter().map(|e| (e.record, e.size, s.flat(e.record))).collect(),
             trees: s
                 .entries
                 .iter()
                 .filter_map(|e| {
-                    e.tree.as_ref().map(|t| TreeOut {
+                    s.tree(e.record).map(|t| TreeOut {
                         object: e.record,
                         nodes: t.iter().map(|n| (n.parent, n.name.clone(), n.size, n.flat)).collect(),
                     })
@@ -264,21 +265,26 @@ fn convert(file: FileOut) -> Result<Log, FormatError> {
         }
         previous = timestamp;
         let mut entries: Vec<Entry> = Vec::with_capacity(snap.sizes.len());
+        let mut flats: AHashMap<u32, u64> = AHashMap::new();
         for &(object, size, flat) in &snap.sizes {
             if object as usize >= count {
                 return bad(format!("snapshot {k} has a size for object {object}, but there are {count} objects"));
             }
-            entries.push(Entry { record: object, size, flat, tree: None });
+            entries.push(Entry { record: object, size });
+            if flat != 0 {
+                flats.insert(object, flat);
+            }
         }
         entries.sort_by_key(|e| e.record);
         if let Some(pair) = entries.windows(2).find(|w| w[0].record == w[1].record) {
             return bad(format!("snapshot {k} has two sizes for object {}", pair[0].record));
         }
+        let mut trees: AHashMap<u32, Box<[TreeNode]>> = AHashMap::new();
         for tree in snap.trees {
-            let Ok(at) = entries.binary_search_by_key(&tree.object, |e| e.record) else {
+            if entries.binary_search_by_key(&tree.object, |e| e.record).is_err() {
                 return bad(format!("snapshot {k} has a tree for object {} but no size for it", tree.object));
-            };
-            if entries[at].tree.is_some() {
+            }
+            if trees.contains_key(&tree.object) {
                 return bad(format!("snapshot {k} has two trees for object {}", tree.object));
             }
             let mut nodes = Vec::with_capacity(tree.nodes.len());
@@ -298,10 +304,10 @@ fn convert(file: FileOut) -> Result<Log, FormatError> {
             if nodes.is_empty() {
                 return bad(format!("snapshot {k}: the tree of object {} is empty", tree.object));
             }
-            entries[at].tree = Some(nodes.into_boxed_slice());
+            trees.insert(tree.object, nodes.into_boxed_slice());
         }
         let p = snap.process;
-        log.snapshots.push(Snapshot {
+        let mut snapshot = Snapshot {
             timestamp,
             description: snap.description,
             tracked_total: snap.tracked_total,
@@ -319,7 +325,16 @@ fn convert(file: FileOut) -> Result<Log, FormatError> {
                 pagefaults: p.pagefaults,
             },
             entries,
-        });
+            details: AHashMap::new(),
+        };
+        for (record, flat) in flats {
+            let tree = trees.remove(&record);
+            snapshot.set_detail(record, flat, tree);
+        }
+        for (record, tree) in trees {
+            snapshot.set_detail(record, 0, Some(tree));
+        }
+        log.snapshots.push(snapshot);
     }
     Ok(log)
 }
@@ -349,20 +364,20 @@ mod tests {
             description: "first".into(),
             tracked_total: 100,
             process: ProcessMemory { available: true, rss: 10, vms: 20, ..Default::default() },
-            entries: vec![Entry {
-                record: 0,
-                size: 100,
-                flat: 56,
-                tree: Some(
-                    vec![
-                        TreeNode { parent: None, name: "<m.A>".into(), size: 100, flat: 56 },
-                        TreeNode { parent: Some(0), name: "__dict__".into(), size: 44, flat: 44 },
-                    ]
-                    .into(),
-                ),
-            }],
+            entries: vec![Entry { record: 0, size: 100 }],
             ..Default::default()
         });
+        log.snapshots[0].set_detail(
+            0,
+            56,
+            Some(
+                vec![
+                    TreeNode { parent: None, name: "<m.A>".into(), size: 100, flat: 56 },
+                    TreeNode { parent: Some(0), name: "__dict__".into(), size: 44, flat: 44 },
+                ]
+                .into(),
+            ),
+        );
         log
     }
 
@@ -377,7 +392,8 @@ mod tests {
         assert_eq!(back.repr_of(0), "<m.A object at 0xabc>");
         assert_eq!(log.traces, back.traces);
         assert_eq!(back.snapshots[0].process, log.snapshots[0].process);
-        assert_eq!(back.snapshots[0].entries[0].tree, log.snapshots[0].entries[0].tree);
+        assert_eq!(back.snapshots[0].entries, log.snapshots[0].entries);
+        assert_eq!(back.snapshots[0].details, log.snapshots[0].details);
         // Writing what was read gives the same file.
         assert_eq!(to_json(&back).unwrap(), to_json(&log).unwrap());
     }

@@ -560,10 +560,7 @@ mod tests {
             timestamp: 3.0,
             description: "after <load>".into(),
             tracked_total: 300,
-            entries: vec![
-                Entry { record: 1, size: 100, flat: 48, tree: None },
-                Entry { record: 2, size: 200, flat: 48, tree: None },
-            ],
+            entries: vec![Entry { record: 1, size: 100 }, Entry { record: 2, size: 200 }],
             ..Default::default()
         });
         log
