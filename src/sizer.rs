@@ -1,6 +1,7 @@
 //! `Sizer`: the Rust state behind `heapscope.asizeof.Asizer`.
 
 use crate::cpython;
+use ahash::AHashMap;
 use crate::ledger::Ledger;
 use crate::rules::{self, ClassifyOptions, RuleCache};
 use crate::walk::{Node, Options, Walker};
@@ -105,22 +106,23 @@ impl Sizer {
         for obj in objs.iter() {
             self.ledger.exclude_refs(obj.as_ptr());
         }
-        let mut done: Vec<(usize, Bound<'py, PyAny>)> = Vec::new();
+        let mut done: AHashMap<usize, Bound<'py, PyAny>> = AHashMap::new();
         let mut results = Vec::with_capacity(objs.len());
+        // One walker (and so one rule cache) for all the objects.
+        let mut walker = self.walker(py)?;
         for obj in objs.iter() {
             let address = cpython::address(obj.as_ptr());
-            if let Some((_, result)) = done.iter().find(|(a, _)| *a == address) {
-                self.ledger.again(obj.as_ptr());
+            if let Some(result) = done.get(&address) {
+                walker.again(obj.as_ptr());
                 results.push(result.clone());
                 continue;
             }
-            let mut walker = self.walker(py)?;
             let size = walker.size_top(&obj, tree);
             let result = match walker.nodes.take() {
                 Some(nodes) => tree_to_py(py, nodes)?.into_any(),
                 None => size.into_pyobject(py)?.into_any(),
             };
-            done.push((address, result.clone()));
+            done.insert(address, result.clone());
             results.push(result);
         }
         Ok(results)

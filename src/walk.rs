@@ -327,6 +327,11 @@ impl<'a, 'py> Walker<'a, 'py> {
         Some(unsafe { cpython::object_sizeof(obj) })
     }
 
+    /// Another encounter of a top-level object given twice in one call.
+    pub fn again(&mut self, obj: RawObj) {
+        self.ledger.again(obj);
+    }
+
     /// Flat size of `obj` (aligned), as `asizeof` would count it; marks nothing seen.
     pub fn flat_of(&mut self, obj: &Bound<'py, PyAny>) -> u64 {
         // SAFETY: `obj` is alive for the call.
