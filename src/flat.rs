@@ -171,7 +171,8 @@ fn static_type_pre_header(py: Python<'_>) -> PyResult<usize> {
 }
 
 /// Flat size of the exact builtin leaves that make up most of a heap (`str`, `int`,
-/// `bool`, `float`, `None`): no pre-header, no rule needed.
+/// `bool`, `float`): no referents, no pre-header, no rule needed; `None` for anything
+/// else (a non-compact str included), which the general path sizes.
 ///
 /// # Safety
 /// `obj` must be alive.

@@ -13,6 +13,7 @@
 //! every step, so a container mutated by that code is still read within bounds.
 
 use crate::cpython::{self, InstanceAttrs, RawObj, Strong};
+use crate::flat::leaf_size;
 use crate::ledger::{Ledger, Mark, ProfileKey};
 use crate::names;
 use crate::rules::{AttrSpec, Flat, Refs, Rule, RuleCache, Slot, PER_OBJECT};
@@ -937,29 +938,6 @@ fn prefetch(obj: RawObj) {
     };
     #[cfg(not(target_arch = "x86_64"))]
     let _ = obj;
-}
-
-/// The flat size of the builtin leaf types that make up most of a heap (exact `str`,
-/// `int`, `bool`, `float`), which have no referents and no pre-header; `None`
-/// for anything else (sized by the general path).
-///
-/// # Safety
-/// `obj` must be alive.
-#[inline(always)]
-unsafe fn leaf_size(obj: RawObj) -> Option<usize> {
-    // SAFETY: `obj` is alive; each formula is applied to its exact type only.
-    unsafe {
-        let tp = cpython::type_of(obj);
-        if tp == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
-            cpython::str_sizeof(obj)
-        } else if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) || tp == std::ptr::addr_of_mut!(ffi::PyBool_Type) {
-            Some(cpython::int_sizeof(obj))
-        } else if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) {
-            Some(cpython::object_sizeof(obj))
-        } else {
-            None
-        }
-    }
 }
 
 /// Flat size and cursor of an exact `list`, `tuple` or `dict` (GC-tracked, no managed
