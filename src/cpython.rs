@@ -594,6 +594,23 @@ pub unsafe fn set_next(obj: RawObj, pos: &mut usize) -> Option<RawObj> {
     None
 }
 
+/// Whether a pointer handed to a `tp_traverse` visitor is a dead object: one with no
+/// references left, which a module still lists in a free list of its own.
+///
+/// CPython 3.12.0-3.12.4 `_asyncio` traverses its free list of future iterators
+/// (python/cpython#122695); taking a reference to one of those and dropping it frees it
+/// a second time, and the next `gc.collect()` loops forever. Live objects always have a
+/// reference count of at least one, so visitors skip anything at zero.
+///
+/// # Safety
+/// `child` must point to memory a `tp_traverse` visitor received.
+#[inline]
+pub unsafe fn is_dead_referent(child: RawObj) -> bool {
+    // SAFETY: free-listed objects keep their memory (that is what a free list is), so the
+    // header of anything a traversal reports can be read.
+    unsafe { ffi::Py_REFCNT(child) <= 0 }
+}
+
 /// Objects visited by the type's `tp_traverse` (what `gc.get_referents` returns), as
 /// strong references.
 ///
@@ -602,8 +619,12 @@ pub unsafe fn set_next(obj: RawObj, pos: &mut usize) -> Option<RawObj> {
 pub unsafe fn traverse_referents(obj: RawObj) -> Vec<Strong> {
     unsafe extern "C" fn visit(child: RawObj, arg: *mut c_void) -> c_int {
         // SAFETY: `arg` is the Vec passed below, alive for the traverse call; `child` is
-        // a live object the traversed object holds.
-        unsafe { (*arg.cast::<Vec<Strong>>()).push(Strong::from_borrowed(child)) };
+        // an object the traversed object holds, alive unless it sits in a free list.
+        unsafe {
+            if !is_dead_referent(child) {
+                (*arg.cast::<Vec<Strong>>()).push(Strong::from_borrowed(child));
+            }
+        }
         0
     }
     let mut out: Vec<Strong> = Vec::new();
@@ -866,8 +887,13 @@ pub unsafe fn is_gc_object(obj: RawObj) -> bool {
 pub unsafe fn for_each_referent<F: FnMut(RawObj)>(obj: RawObj, each: &mut F) {
     unsafe extern "C" fn visit<F: FnMut(RawObj)>(child: RawObj, arg: *mut c_void) -> c_int {
         // SAFETY: `arg` is the closure passed below, borrowed for the traverse call only;
-        // `child` is a live object `obj` holds (never NULL: `Py_VISIT` skips NULLs).
-        unsafe { (*arg.cast::<F>())(child) };
+        // `child` is an object `obj` holds (never NULL: `Py_VISIT` skips NULLs), alive
+        // unless it sits in a free list.
+        unsafe {
+            if !is_dead_referent(child) {
+                (*arg.cast::<F>())(child);
+            }
+        }
         0
     }
     // SAFETY: `obj` is alive and a GC object, so its type has a `tp_traverse` that may be
@@ -904,8 +930,13 @@ pub unsafe fn is_gc_tracked(obj: RawObj) -> bool {
 /// `obj` must be alive.
 pub unsafe fn traverse_borrowed(obj: RawObj, out: &mut Vec<RawObj>) {
     unsafe extern "C" fn visit(child: RawObj, arg: *mut c_void) -> c_int {
-        // SAFETY: `arg` is the Vec passed below, alive for the traverse call.
-        unsafe { (*arg.cast::<Vec<RawObj>>()).push(child) };
+        // SAFETY: `arg` is the Vec passed below, alive for the traverse call; dead
+        // (free-listed) referents are left out.
+        unsafe {
+            if !is_dead_referent(child) {
+                (*arg.cast::<Vec<RawObj>>()).push(child);
+            }
+        }
         0
     }
     // SAFETY: `obj` is alive; traversal only reads it and runs no Python code. The

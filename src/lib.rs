@@ -48,6 +48,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(objects::total_flat_size, m)?)?;
     m.add_function(wrap_pyfunction!(objects::filter_objects, m)?)?;
     m.add_function(wrap_pyfunction!(objects::identity_diff, m)?)?;
+    m.add_function(wrap_pyfunction!(objects::referents, m)?)?;
     m.add_class::<class_tracker::TrackerCore>()?;
     m.add_class::<class_tracker::SnapshotJob>()?;
     m.add_class::<class_tracker::DeathWatch>()?;

@@ -5,7 +5,7 @@ use crate::cpython::{self, Strong};
 use crate::flat::FlatSizer;
 use ahash::AHashSet;
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyList, PyTuple};
 
 /// Calls `each` with every item of `objects` (a list, or any iterable), held strongly.
 fn for_each_object<'py>(
@@ -125,4 +125,21 @@ pub fn identity_diff<'py>(
         }
     }
     Ok((plus, minus))
+}
+
+/// `gc.get_referents(*objects)` without its free-list hazard: the objects each one's
+/// `tp_traverse` reports, in order, leaving out dead objects that some modules still
+/// report from their free lists (see [`cpython::is_dead_referent`]).
+#[pyfunction]
+#[pyo3(signature = (*objects))]
+pub fn referents<'py>(py: Python<'py>, objects: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for obj in objects.iter() {
+        // SAFETY: `obj` is held by the argument tuple; traversal runs no Python code and
+        // the referents come back as strong references.
+        for referent in unsafe { cpython::traverse_referents(obj.as_ptr()) } {
+            out.append(bound(py, &referent))?;
+        }
+    }
+    Ok(out)
 }

@@ -18,11 +18,11 @@ reference cycle. ``render`` needs Graphviz's ``dot`` on ``PATH`` and raises
 
 from __future__ import annotations
 
-import gc
 import shutil
 import subprocess
 from typing import Any, Dict, Iterable, List, Optional
 
+from heapscope import _core
 from heapscope.asizeof import Asizer
 
 __all__ = ["ReferenceGraph", "GraphvizNotFound"]
@@ -127,7 +127,7 @@ class ReferenceGraph:
 
     def _referents(self) -> Dict[int, List[int]]:
         ids = {id(o) for o in self.objects}
-        return {id(o): [id(r) for r in gc.get_referents(o) if id(r) in ids] for o in self.objects}
+        return {id(o): [id(r) for r in _core.referents(o) if id(r) in ids] for o in self.objects}
 
     def _reduce_to_cycles(self) -> int:
         """Removes, again and again, objects with no referrer or no referent left among
@@ -156,7 +156,7 @@ class ReferenceGraph:
         by_id = {id(o): o for o in self.objects}
         edges = set()
         for src in self.objects:
-            for dst in gc.get_referents(src):
+            for dst in _core.referents(src):
                 if id(dst) in by_id:
                     edges.add(_Edge(id(src), id(dst), _edge_label(src, dst)))
         self.edges = edges
