@@ -880,20 +880,18 @@ pub unsafe fn is_gc_object(obj: RawObj) -> bool {
 /// `gc.get_referents` returns), as *borrowed* pointers. They stay valid only until
 /// Python code runs or `obj` changes: `each` must not run Python code, and callers that
 /// keep a pointer past the walk take a strong reference first. Does nothing for objects
-/// that are not [`is_gc_object`].
+/// that are not [`is_gc_object`]. Dead objects may be among them (see
+/// [`is_dead_referent`]): the visitor reads no object header, so that the caller can do
+/// so when it has to (and when the header was prefetched); any referent that is kept,
+/// referenced or traversed must be checked first.
 ///
 /// # Safety
 /// `obj` must be alive.
 pub unsafe fn for_each_referent<F: FnMut(RawObj)>(obj: RawObj, each: &mut F) {
     unsafe extern "C" fn visit<F: FnMut(RawObj)>(child: RawObj, arg: *mut c_void) -> c_int {
         // SAFETY: `arg` is the closure passed below, borrowed for the traverse call only;
-        // `child` is an object `obj` holds (never NULL: `Py_VISIT` skips NULLs), alive
-        // unless it sits in a free list.
-        unsafe {
-            if !is_dead_referent(child) {
-                (*arg.cast::<F>())(child);
-            }
-        }
+        // `child` is an object `obj` holds (never NULL: `Py_VISIT` skips NULLs).
+        unsafe { (*arg.cast::<F>())(child) };
         0
     }
     // SAFETY: `obj` is alive and a GC object, so its type has a `tp_traverse` that may be
@@ -925,18 +923,15 @@ pub unsafe fn is_gc_tracked(obj: RawObj) -> bool {
 /// Appends the objects visited by the type's `tp_traverse` (what `gc.get_referents`
 /// returns) to `out`, as *borrowed* pointers. They stay valid only until Python code
 /// runs or `obj` is changed; callers take strong references before either can happen.
+/// As with [`for_each_referent`], dead objects may be among them and must be skipped
+/// before use (see [`is_dead_referent`]).
 ///
 /// # Safety
 /// `obj` must be alive.
 pub unsafe fn traverse_borrowed(obj: RawObj, out: &mut Vec<RawObj>) {
     unsafe extern "C" fn visit(child: RawObj, arg: *mut c_void) -> c_int {
-        // SAFETY: `arg` is the Vec passed below, alive for the traverse call; dead
-        // (free-listed) referents are left out.
-        unsafe {
-            if !is_dead_referent(child) {
-                (*arg.cast::<Vec<RawObj>>()).push(child);
-            }
-        }
+        // SAFETY: `arg` is the Vec passed below, alive for the traverse call.
+        unsafe { (*arg.cast::<Vec<RawObj>>()).push(child) };
         0
     }
     // SAFETY: `obj` is alive; traversal only reads it and runs no Python code. The

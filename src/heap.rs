@@ -251,7 +251,10 @@ impl<'py> Scan<'py> {
         for &child in refs {
             // SAFETY: `child` is a referent of `obj`, read since the last Python code ran.
             unsafe {
-                if cpython::is_gc_tracked(child) || self.options.exclusions.excludes(child) {
+                if cpython::is_dead_referent(child)
+                    || cpython::is_gc_tracked(child)
+                    || self.options.exclusions.excludes(child)
+                {
                     continue;
                 }
                 if self.options.dedup && !self.seen.insert(cpython::address(child)) {
@@ -287,7 +290,10 @@ impl<'py> Scan<'py> {
         for &child in refs {
             // SAFETY: `child` is a referent of the held `obj`, traversed just now.
             unsafe {
-                if cpython::is_gc_tracked(child) || self.options.exclusions.excludes(child) {
+                if cpython::is_dead_referent(child)
+                    || cpython::is_gc_tracked(child)
+                    || self.options.exclusions.excludes(child)
+                {
                     continue;
                 }
                 if self.options.dedup && !self.seen.insert(cpython::address(child)) {

@@ -85,7 +85,13 @@ impl Index {
                         if ignore.contains(&addr) {
                             return;
                         }
-                        // SAFETY: `child` is held by the live object being traversed.
+                        // SAFETY: `child` is held by the live object being traversed,
+                        // or a dead one in a free list, whose header is still readable.
+                        // Dead objects are never nodes: they are not traversed or held.
+                        if unsafe { cpython::is_dead_referent(child) } {
+                            return;
+                        }
+                        // SAFETY: as above; `child` is alive.
                         let holds_more = unsafe { cpython::is_gc_object(child) };
                         if !holds_more && Some(addr) != target {
                             return; // an atomic object: never on a chain to the target
