@@ -20,16 +20,18 @@ pub struct VisitedSet {
     /// Chunk number (`addr >> 20`) to its index in `chunks`.
     index: AHashMap<usize, usize>,
     chunks: Vec<Box<[u64]>>,
-    /// Recently used chunks, direct-mapped by chunk number: (chunk number + 1, index);
-    /// 0 means empty. Objects of different sizes live in different arenas, so a walk
-    /// alternates between a few chunks.
-    recent: [(usize, usize); RECENT],
+    /// Recently used chunks, direct-mapped by chunk number: (chunk number + 1, its
+    /// words); 0 means empty. Objects of different sizes live in different arenas, so a
+    /// walk alternates between a few chunks. Holding the words' address saves a
+    /// dependent load per lookup; it stays valid because a chunk's boxed words never
+    /// move or go away while the set lives.
+    recent: [(usize, *mut u64); RECENT],
     len: usize,
 }
 
 impl Default for VisitedSet {
     fn default() -> Self {
-        VisitedSet { index: AHashMap::new(), chunks: Vec::new(), recent: [(0, 0); RECENT], len: 0 }
+        VisitedSet { index: AHashMap::new(), chunks: Vec::new(), recent: [(0, std::ptr::null_mut()); RECENT], len: 0 }
     }
 }
 
@@ -41,13 +43,18 @@ impl VisitedSet {
         (address >> CHUNK_BITS, word, 1u64 << (granule & 63))
     }
 
-    /// The index of the chunk holding `chunk`, creating it if `create`.
+    /// The words of chunk number `chunk`, creating them if `create`.
     #[inline(always)]
-    fn chunk(&mut self, chunk: usize, create: bool) -> Option<usize> {
+    fn chunk(&mut self, chunk: usize, create: bool) -> Option<*mut u64> {
         let slot = chunk % RECENT;
         if self.recent[slot].0 == chunk + 1 {
             return Some(self.recent[slot].1);
         }
+        self.chunk_slow(chunk, create)
+    }
+
+    #[inline(never)]
+    fn chunk_slow(&mut self, chunk: usize, create: bool) -> Option<*mut u64> {
         let found = match self.index.get(&chunk) {
             Some(&i) => i,
             None if create => {
@@ -57,16 +64,29 @@ impl VisitedSet {
             }
             None => return None,
         };
-        self.recent[slot] = (chunk + 1, found);
-        Some(found)
+        let words = self.chunks[found].as_mut_ptr();
+        self.recent[chunk % RECENT] = (chunk + 1, words);
+        Some(words)
+    }
+
+    /// The words of chunk number `chunk` if it exists, without creating or caching it.
+    #[inline(always)]
+    fn find(&self, chunk: usize) -> Option<*const u64> {
+        let cached = self.recent[chunk % RECENT];
+        if cached.0 == chunk + 1 {
+            return Some(cached.1);
+        }
+        self.index.get(&chunk).map(|&i| self.chunks[i].as_ptr())
     }
 
     /// Adds `address`; returns `false` if it was already present.
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, address: usize) -> bool {
         let (chunk, word, bit) = Self::split(address);
-        let Some(i) = self.chunk(chunk, true) else { return false };
-        let mask = &mut self.chunks[i][word];
+        let Some(words) = self.chunk(chunk, true) else { return false };
+        // SAFETY: `words` points to a live chunk of WORDS_PER_CHUNK words, owned by
+        // `self.chunks` and never freed while `self` lives; `word` < WORDS_PER_CHUNK.
+        let mask = unsafe { &mut *words.add(word) };
         if *mask & bit != 0 {
             return false;
         }
@@ -78,8 +98,9 @@ impl VisitedSet {
     /// Removes `address` (after an [`insert`](Self::insert) that must be undone).
     pub fn remove(&mut self, address: usize) {
         let (chunk, word, bit) = Self::split(address);
-        if let Some(i) = self.chunk(chunk, false) {
-            let mask = &mut self.chunks[i][word];
+        if let Some(words) = self.chunk(chunk, false) {
+            // SAFETY: as in `insert`.
+            let mask = unsafe { &mut *words.add(word) };
             if *mask & bit != 0 {
                 *mask &= !bit;
                 self.len -= 1;
@@ -87,12 +108,11 @@ impl VisitedSet {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn contains(&self, address: usize) -> bool {
         let (chunk, word, bit) = Self::split(address);
-        let cached = self.recent[chunk % RECENT];
-        let i = if cached.0 == chunk + 1 { Some(cached.1) } else { self.index.get(&chunk).copied() };
-        i.is_some_and(|i| self.chunks[i][word] & bit != 0)
+        // SAFETY: as in `insert`.
+        self.find(chunk).is_some_and(|words| unsafe { *words.add(word) } & bit != 0)
     }
 
     /// Starts loading the bitmap word of `address`, if its chunk exists.
@@ -101,7 +121,8 @@ impl VisitedSet {
         let (chunk, word, _) = Self::split(address);
         let cached = self.recent[chunk % RECENT];
         if cached.0 == chunk + 1 {
-            let word: *const u64 = &self.chunks[cached.1][word];
+            // SAFETY: as in `insert`; only the address is computed.
+            let word: *const u64 = unsafe { cached.1.add(word) };
             #[cfg(target_arch = "x86_64")]
             // SAFETY: prefetching is a hint and never faults; the address is valid anyway.
             unsafe {
