@@ -352,6 +352,35 @@ pub unsafe fn dict_entry(obj: RawObj, index: &mut usize) -> Result<Option<(RawOb
     }
 }
 
+/// Calls `each(key, value)` for the live entries of a dict with a combined table, last
+/// entry first (both borrowed); `false`, calling nothing, for a split table. One read
+/// of the table layout for the whole dict, where [`dict_entry`] reads it per entry.
+///
+/// # Safety
+/// `obj` must be a live dict, unchanged during the call (`each` runs no Python code).
+#[inline]
+pub unsafe fn dict_entries_rev(obj: RawObj, mut each: impl FnMut(RawObj, RawObj)) -> bool {
+    let dict = obj.cast::<ffi::PyDictObject>();
+    // SAFETY: `obj` is a live dict; entries below `dk_nentries` lie inside its keys
+    // object, which cannot change while no Python code runs.
+    unsafe {
+        if !(*dict).ma_values.is_null() {
+            return false;
+        }
+        let keys = (*dict).ma_keys.cast::<DictKeys>();
+        let count = (*keys).dk_nentries as usize;
+        let (entries, width, key_at) = entry_layout(&*keys);
+        for index in (0..count).rev() {
+            let entry = entries.add(index * width);
+            let value = *entry.add(key_at + 1);
+            if !value.is_null() {
+                each(*entry.add(key_at), value);
+            }
+        }
+        true
+    }
+}
+
 /// Start of a keys object's entries, their width in pointers, and the key's position.
 #[inline]
 fn entry_layout(keys: &DictKeys) -> (*const RawObj, usize, usize) {

@@ -233,15 +233,24 @@ impl<'a, 'py> Walker<'a, 'py> {
     /// walk, once no borrowed pointer remains.
     fn size_unordered(&mut self, root: &Bound<'py, PyAny>, root_flat: usize) -> u64 {
         const STAGE: usize = 16;
-        let mut total = self.align(root_flat);
         // Borrowed pointers with their depth. No Python code runs until the list and
         // the pipeline are drained, so the containers holding them cannot change.
         let mut work: Vec<(RawObj, u32)> = Vec::new();
+        // SAFETY: `root` is held by the caller.
+        if unsafe { push_container(root.as_ptr(), 1, &mut work) }.is_none() {
+            // A dict with a split table (an instance's `__dict__`): the ordered walk
+            // knows its layout. `root` is marked seen already, hence `enter_new`.
+            // SAFETY: as above.
+            let held = Held::Owned(unsafe { Strong::from_borrowed(root.as_ptr()) });
+            return match self.enter_new(held, 0, RefName::Unnamed, None, 0) {
+                Entered::Done(size) => size,
+                Entered::Pushed => self.run(),
+            };
+        }
+        let mut total = self.align(root_flat);
         let mut headers: std::collections::VecDeque<(RawObj, u32)> = std::collections::VecDeque::with_capacity(STAGE + 1);
         let mut tables: std::collections::VecDeque<(RawObj, u32)> = std::collections::VecDeque::with_capacity(STAGE + 1);
         let mut deferred: Vec<(Strong, u32)> = Vec::new();
-        // SAFETY: `root` is held by the caller; it is a builtin container.
-        unsafe { push_children(root.as_ptr(), 1, &mut work) };
         self.ledger.depth = self.ledger.depth.max(1);
         loop {
             // Children seen before (shared keys, shared subtrees) are counted as repeats
@@ -274,19 +283,14 @@ impl<'a, 'py> Walker<'a, 'py> {
             unsafe {
                 if let Some(size) = leaf_size(obj).or_else(|| self.bytes_size(obj, depth)) {
                     total += self.align(size);
-                } else if let Some((flat, _)) = container_start(obj) {
-                    let pushed = work.len();
-                    if push_children(obj, depth + 1, &mut work) {
-                        for &(child, _) in &work[pushed..] {
-                            self.ledger.visited.prefetch(cpython::address(child));
-                        }
-                        total += self.align(flat);
-                        self.ledger.depth = self.ledger.depth.max(depth + 1);
-                    } else {
-                        deferred.push((Strong::from_borrowed(obj), depth));
-                    }
                 } else {
-                    deferred.push((Strong::from_borrowed(obj), depth));
+                    match push_container(obj, depth + 1, &mut work) {
+                        Some(flat) => {
+                            total += self.align(flat);
+                            self.ledger.depth = self.ledger.depth.max(depth + 1);
+                        }
+                        None => deferred.push((Strong::from_borrowed(obj), depth)),
+                    }
                 }
             }
         }
@@ -969,39 +973,52 @@ unsafe fn container_start(obj: RawObj) -> Option<(usize, Cursor)> {
     }
 }
 
-/// Pushes the referents of an exact list, tuple or dict (in reverse, so they are taken
-/// in order) onto `work`; `false`, pushing nothing, for a dict with a split table.
+/// For an exact list, tuple or dict with a combined table: pushes its referents (in
+/// reverse, so that they are taken in order) and returns its flat size, like
+/// [`container_start`] and [`push_children`] with one look at the type. `None`, pushing
+/// nothing, for anything else.
 ///
 /// # Safety
-/// `obj` must be alive and an exact list, tuple or dict.
-unsafe fn push_children(obj: RawObj, depth: u32, work: &mut Vec<(RawObj, u32)>) -> bool {
-    // SAFETY: see the caller requirements; only reads the container.
+/// `obj` must be alive.
+#[inline(always)]
+unsafe fn push_container(obj: RawObj, depth: u32, work: &mut Vec<(RawObj, u32)>) -> Option<usize> {
+    // SAFETY: `obj` is alive; each layout is read for its exact type only, and no
+    // Python code runs.
     unsafe {
         let tp = cpython::type_of(obj);
-        let start = work.len();
-        if tp == std::ptr::addr_of_mut!(ffi::PyDict_Type) {
-            let mut index = 0;
-            loop {
-                match cpython::dict_entry(obj, &mut index) {
-                    Ok(Some((key, value))) => {
-                        work.push((key, depth));
-                        work.push((value, depth));
-                    }
-                    Ok(None) => break,
-                    Err(()) => return false,
+        let size = if tp == std::ptr::addr_of_mut!(ffi::PyDict_Type) {
+            if !cpython::dict_entries_rev(obj, |key, value| {
+                work.push((value, depth));
+                work.push((key, depth));
+            }) {
+                return None;
+            }
+            cpython::dict_sizeof(obj)
+        } else if tp == std::ptr::addr_of_mut!(ffi::PyList_Type) {
+            let items = (*obj.cast::<ffi::PyListObject>()).ob_item;
+            for i in (0..ffi::PyList_GET_SIZE(obj) as usize).rev() {
+                let item = *items.add(i);
+                if !item.is_null() {
+                    work.push((item, depth));
                 }
             }
-        } else if tp == std::ptr::addr_of_mut!(ffi::PyList_Type) {
-            work.extend((0..).map_while(|i| cpython::list_item(obj, i)).map(|item| (item, depth)));
+            cpython::list_sizeof(obj)
+        } else if tp == std::ptr::addr_of_mut!(ffi::PyTuple_Type) {
+            for i in (0..ffi::PyTuple_GET_SIZE(obj) as usize).rev() {
+                let item = ffi::PyTuple_GET_ITEM(obj, i as isize);
+                if !item.is_null() {
+                    work.push((item, depth));
+                }
+            }
+            cpython::object_sizeof(obj)
         } else {
-            work.extend((0..).map_while(|i| cpython::tuple_item(obj, i)).map(|item| (item, depth)));
-        }
-        work[start..].reverse();
-        true
+            return None;
+        };
+        Some(size + cpython::GC_HEAD)
     }
 }
 
-/// How many items ahead a list or tuple cursor prefetches./// How many items ahead a list or tuple cursor prefetches.
+/// How many items ahead a list or tuple cursor prefetches.
 const PREFETCH_AHEAD: usize = 8;
 
 /// Starts loading the first children of a new frame all at once, so their cache misses

@@ -250,6 +250,23 @@ def test_asizesof_repeated_object(hs, pa):
     assert hs.asizeof(obj, obj) == hs.asizeof(obj)
 
 
+class _Holder:
+    pass
+
+
+def test_instance_dict_given_at_the_top_level(hs, pa, no_gc):
+    # An instance's __dict__ has a split table (values apart from the shared keys);
+    # given at the top level, its values must be followed as when reached through
+    # the instance.
+    holder = _Holder()
+    holder.items = list(range(300))
+    holder.text = "x" * 200
+    attrs = holder.__dict__  # made here, before either tool looks
+    assert hs.asizeof(attrs) == pa.asizeof(attrs) > hs.flatsize(attrs) + 300 * 28
+    assert hs.asizeof([attrs]) == pa.asizeof([attrs])
+    assert hs.asizesof(attrs, holder) == pa.asizesof(attrs, holder)
+
+
 def test_empty_calls(hs):
     assert hs.asizeof() == 0
     assert hs.asizesof() == ()
