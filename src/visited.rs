@@ -115,24 +115,6 @@ impl VisitedSet {
         self.find(chunk).is_some_and(|words| unsafe { *words.add(word) } & bit != 0)
     }
 
-    /// Starts loading the bitmap word of `address`, if its chunk exists.
-    #[inline]
-    pub fn prefetch(&self, address: usize) {
-        let (chunk, word, _) = Self::split(address);
-        let cached = self.recent[chunk % RECENT];
-        if cached.0 == chunk + 1 {
-            // SAFETY: as in `insert`; only the address is computed.
-            let word: *const u64 = unsafe { cached.1.add(word) };
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: prefetching is a hint and never faults; the address is valid anyway.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch(word.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0)
-            };
-            #[cfg(not(target_arch = "x86_64"))]
-            let _ = word;
-        }
-    }
-
     /// Number of addresses present.
     pub fn len(&self) -> usize {
         self.len
