@@ -61,13 +61,49 @@ pub struct Rank {
 
 pub const MAX_RANKS: usize = 100;
 
+const MARK_FILTER_BITS: usize = 4096;
+
+/// A one-hash Bloom filter of marked addresses (512 bytes, stays in L1).
+struct MarkFilter([u64; MARK_FILTER_BITS / 64]);
+
+impl Default for MarkFilter {
+    fn default() -> Self {
+        MarkFilter([0; MARK_FILTER_BITS / 64])
+    }
+}
+
+impl MarkFilter {
+    #[inline(always)]
+    fn slot(address: usize) -> (usize, u64) {
+        let bit = (address >> 4) % MARK_FILTER_BITS;
+        (bit / 64, 1 << (bit % 64))
+    }
+
+    fn add(&mut self, address: usize) {
+        let (word, mask) = Self::slot(address);
+        self.0[word] |= mask;
+    }
+
+    #[inline(always)]
+    fn may_contain(&self, address: usize) -> bool {
+        let (word, mask) = Self::slot(address);
+        self.0[word] & mask != 0
+    }
+}
+
 #[derive(Default)]
 pub struct Ledger {
     pub visited: VisitedSet,
     /// Objects reached more than once, and the number of such extra encounters.
     repeated: VisitedSet,
     repeats: u64,
+    /// Objects excluded or to be sized at the top level only. Read through
+    /// [`may_be_marked`](Self::may_be_marked) first: there are few, and the walk asks
+    /// about every object.
     pub marks: AHashMap<usize, Mark>,
+    /// One bit per `(address >> 4) % MARK_FILTER_BITS` of every address ever marked: an
+    /// unset bit means "not marked" without hashing the address.
+    mark_filter: MarkFilter,
     /// Types whose instances are excluded, and classes excluded as objects; with counts.
     excluded_instances: IndexMap<usize, (Strong, u64)>,
     excluded_classes: IndexMap<usize, (Strong, u64)>,
@@ -113,11 +149,18 @@ impl Ledger {
         self.excluded_instances.values().map(|(o, _)| o)
     }
 
+    /// `false` when `address` is certainly not in `marks`.
+    #[inline(always)]
+    pub fn may_be_marked(&self, address: usize) -> bool {
+        self.mark_filter.may_contain(address)
+    }
+
     /// Marks `obj` to be sized only at the top level, unless already known.
     pub fn exclude_refs(&mut self, obj: RawObj) {
         let address = cpython::address(obj);
         if !self.visited.contains(address) {
             self.marks.entry(address).or_insert(Mark::RefOnly);
+            self.mark_filter.add(address);
         }
     }
 
@@ -126,6 +169,7 @@ impl Ledger {
         let address = cpython::address(obj);
         if !self.visited.contains(address) {
             self.marks.entry(address).or_insert(Mark::Excluded);
+            self.mark_filter.add(address);
         }
     }
 

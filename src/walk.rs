@@ -437,7 +437,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             self.ledger.repeat(address);
             return true;
         }
-        if self.ledger.marks.is_empty() {
+        if !self.ledger.may_be_marked(address) {
             return false;
         }
         // Marked objects are rare; undo the insert for those that are not sized here.
@@ -1049,6 +1049,18 @@ unsafe fn prefetch_children(ptr: RawObj, refs: Refs) {
     }
 }
 
+/// Bytes before the first entry of a small dict's keys table (header and index array),
+/// and per entry: 3.11+ tables with only str keys store (key, value) pairs after a
+/// 32-byte header; older ones (hash, key, value) after a larger header.
+#[cfg(Py_3_11)]
+const KEYS_HEAD_ESTIMATE: usize = 40;
+#[cfg(Py_3_11)]
+const ENTRY_ESTIMATE: usize = 16;
+#[cfg(not(Py_3_11))]
+const KEYS_HEAD_ESTIMATE: usize = 48;
+#[cfg(not(Py_3_11))]
+const ENTRY_ESTIMATE: usize = 24;
+
 /// For a list item whose header is (most likely) cached already, starts loading the
 /// tables it points to: a dict's keys, a list's item array.
 ///
@@ -1063,7 +1075,7 @@ unsafe fn prefetch_interior(obj: RawObj) {
         // cache lines, from the line the table starts in.
         let (table, bytes): (*mut u8, usize) = if ffi::PyDict_CheckExact(obj) != 0 {
             let dict = obj.cast::<ffi::PyDictObject>();
-            ((*dict).ma_keys.cast(), 48 + (*dict).ma_used as usize * 24)
+            ((*dict).ma_keys.cast(), KEYS_HEAD_ESTIMATE + (*dict).ma_used as usize * ENTRY_ESTIMATE)
         } else if ffi::PyList_CheckExact(obj) != 0 {
             ((*obj.cast::<ffi::PyListObject>()).ob_item.cast(), ffi::PyList_GET_SIZE(obj) as usize * 8)
         } else {
