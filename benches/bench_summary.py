@@ -11,7 +11,10 @@ pympler's ``muppy.get_objects()`` counts them), then times, on that one heap:
 * heapscope's whole-heap fast path ``summary.summarize_heap()``, with and without its
   ``gc.collect()``;
 * guppy3's ``hpy().heap()`` (the session made once, outside the timing; best of 3,
-  and its first call separately);
+  and its first call separately). ``heap()`` alone returns a lazy set and computes no
+  per-type figures; they come when the set is partitioned, so guppy3 is also timed
+  with its type table (``str(heap().bytype)``) and as printed (``str(heap())``, what a
+  user sees), against heapscope's ``summarize_heap()`` and ``print_(summarize_heap())``;
 * ``gc.collect()`` alone: every tool above runs one (guppy3, pympler and heapscope's
   default all collect first), so it bounds how fast any of them can be.
 
@@ -133,6 +136,11 @@ def main(argv=None):
         "summarize_heap(collect=False)",
         time_best(lambda: hsummary.summarize_heap(collect=False), repeat=args.repeat),
     )
+    record(
+        "heapscope",
+        "print_(summarize_heap())",
+        time_best(lambda: hsummary.print_(hsummary.summarize_heap(), file=devnull), repeat=args.repeat),
+    )
     record("gc.collect()", "gc.collect()", time_best(gc.collect, repeat=args.repeat, collect=False))
 
     # pympler
@@ -175,6 +183,10 @@ def main(argv=None):
         del first
         record("guppy3", "hpy().heap() first call", first_ns)
         record("guppy3", "hpy().heap()", time_best(session.heap, repeat=3))
+        # heap() returns a lazy set: the per-type counts and sizes a summary shows are
+        # computed when the set is partitioned, as printing it does.
+        record("guppy3", "str(hpy().heap().bytype)", time_best(lambda: str(session.heap().bytype), repeat=3))
+        record("guppy3", "str(hpy().heap())", time_best(lambda: str(session.heap()), repeat=3))
 
     # report
     def ns(tool, what):
@@ -214,6 +226,14 @@ def main(argv=None):
             (ns("heapscope", "tracker cycle (collect=False)") or 0) / 2,
         ),
         ("summarize_heap() vs guppy3 first heap()", ns("guppy3", "hpy().heap() first call"), hs_fast),
+        ("summarize_heap() vs guppy3 str(heap().bytype)", ns("guppy3", "str(hpy().heap().bytype)"), hs_fast),
+        (
+            "print_(summarize_heap()) vs guppy3 str(heap())",
+            ns("guppy3", "str(hpy().heap())"),
+            ns("heapscope", "print_(summarize_heap())"),
+        ),
+        ("one tracker summary (cycle/2) vs guppy3 str(heap().bytype)", ns("guppy3", "str(hpy().heap().bytype)"),
+         hs_cycle and hs_cycle / 2),
     ]:
         if theirs and mine:
             ratios[label] = theirs / mine
