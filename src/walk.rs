@@ -227,8 +227,9 @@ impl<'a, 'py> Walker<'a, 'py> {
     /// which objects are reached (no `limit`, tree or statistics): every reachable
     /// object is counted once whatever the path, so the walk is free to keep many
     /// memory loads in flight. Objects are taken from a work list through a two-stage
-    /// pipeline: their header is prefetched, then (once it has arrived) the tables it
-    /// points to, then they are sized. Leaves and builtin containers are handled here;
+    /// pipeline: their header is prefetched; once it has arrived, leaves are sized and
+    /// the tables of containers prefetched; then containers are sized and their
+    /// referents pushed on the work list. Leaves and builtin containers are handled here;
     /// anything that may run Python code is held and sized afterwards by the ordered
     /// walk, once no borrowed pointer remains.
     fn size_unordered(&mut self, root: &Bound<'py, PyAny>, root_flat: usize) -> u64 {
@@ -268,9 +269,17 @@ impl<'a, 'py> Walker<'a, 'py> {
             }
             if headers.len() > STAGE || (work.is_empty() && !headers.is_empty()) {
                 let next = headers.pop_front().expect("checked non-empty");
-                // SAFETY: a borrowed child of a live, unchanged container.
-                unsafe { prefetch_interior(next.0) };
-                tables.push_back(next);
+                // SAFETY: a borrowed child of a live, unchanged container, whose header
+                // has (most likely) arrived: leaves are sized now, containers wait
+                // for their tables.
+                unsafe {
+                    if let Some(size) = leaf_size(next.0).or_else(|| self.bytes_size(next.0, next.1)) {
+                        total += self.align(size);
+                    } else {
+                        prefetch_interior(next.0);
+                        tables.push_back(next);
+                    }
+                }
             }
             let ready = tables.len() > STAGE || (work.is_empty() && headers.is_empty());
             let Some((obj, depth)) = (if ready { tables.pop_front() } else { None }) else {
@@ -281,16 +290,12 @@ impl<'a, 'py> Walker<'a, 'py> {
             };
             // SAFETY: as above: `obj` is alive until Python code runs, and none does here.
             unsafe {
-                if let Some(size) = leaf_size(obj).or_else(|| self.bytes_size(obj, depth)) {
-                    total += self.align(size);
-                } else {
-                    match push_container(obj, depth + 1, &mut work) {
-                        Some(flat) => {
-                            total += self.align(flat);
-                            self.ledger.depth = self.ledger.depth.max(depth + 1);
-                        }
-                        None => deferred.push((Strong::from_borrowed(obj), depth)),
+                match push_container(obj, depth + 1, &mut work) {
+                    Some(flat) => {
+                        total += self.align(flat);
+                        self.ledger.depth = self.ledger.depth.max(depth + 1);
                     }
+                    None => deferred.push((Strong::from_borrowed(obj), depth)),
                 }
             }
         }
