@@ -238,7 +238,7 @@ impl<'a, 'py> Walker<'a, 'py> {
         // the pipeline are drained, so the containers holding them cannot change.
         let mut work: Vec<(RawObj, u32)> = Vec::new();
         // SAFETY: `root` is held by the caller.
-        if unsafe { push_container(root.as_ptr(), 1, &mut work) }.is_none() {
+        if unsafe { push_container(root.as_ptr(), 1, &mut work, self.ledger) }.is_none() {
             // A dict with a split table (an instance's `__dict__`): the ordered walk
             // knows its layout. `root` is marked seen already, hence `enter_new`.
             // SAFETY: as above.
@@ -290,7 +290,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             };
             // SAFETY: as above: `obj` is alive until Python code runs, and none does here.
             unsafe {
-                match push_container(obj, depth + 1, &mut work) {
+                match push_container(obj, depth + 1, &mut work, self.ledger) {
                     Some(flat) => {
                         total += self.align(flat);
                         self.ledger.depth = self.ledger.depth.max(depth + 1);
@@ -986,7 +986,7 @@ unsafe fn container_start(obj: RawObj) -> Option<(usize, Cursor)> {
 /// # Safety
 /// `obj` must be alive.
 #[inline(always)]
-unsafe fn push_container(obj: RawObj, depth: u32, work: &mut Vec<(RawObj, u32)>) -> Option<usize> {
+unsafe fn push_container(obj: RawObj, depth: u32, work: &mut Vec<(RawObj, u32)>, ledger: &mut Ledger) -> Option<usize> {
     // SAFETY: `obj` is alive; each layout is read for its exact type only, and no
     // Python code runs.
     unsafe {
@@ -994,7 +994,14 @@ unsafe fn push_container(obj: RawObj, depth: u32, work: &mut Vec<(RawObj, u32)>)
         let size = if tp == std::ptr::addr_of_mut!(ffi::PyDict_Type) {
             if !cpython::dict_entries_rev(obj, |key, value| {
                 work.push((value, depth));
-                work.push((key, depth));
+                // Keys are often shared (the same str in many dicts): one seen before
+                // is a repeat now rather than after a trip through the pipeline.
+                let address = cpython::address(key);
+                if ledger.visited.contains(address) {
+                    ledger.repeat(address);
+                } else {
+                    work.push((key, depth));
+                }
             }) {
                 return None;
             }
