@@ -206,12 +206,17 @@ impl<'a, 'py> Walker<'a, 'py> {
         if !tree && self.leaf_fast && self.options.limit == u32::MAX {
             // SAFETY: `obj` is a live object held by the caller for the whole call.
             if let Some((flat, _)) = unsafe { container_start(obj.as_ptr()) } {
-                if !self.seen_before(cpython::address(obj.as_ptr()), 0) {
-                    let size = self.size_unordered(obj, flat);
+                let address = cpython::address(obj.as_ptr());
+                if self.seen_before(address, 0) {
+                    return 0;
+                }
+                if let Some(size) = self.size_unordered(obj, flat) {
                     self.ledger.total += size;
                     return size;
                 }
-                return 0;
+                // A dict with a split table (an instance's `__dict__`), whose layout
+                // the ordered walk knows: unmark it for that walk.
+                self.ledger.visited.remove(address);
             }
         }
         // SAFETY: `obj` is a live object held by the caller for the whole call.
@@ -232,34 +237,25 @@ impl<'a, 'py> Walker<'a, 'py> {
     /// referents pushed on the work list. Leaves and builtin containers are handled here;
     /// anything that may run Python code is held and sized afterwards by the ordered
     /// walk, once no borrowed pointer remains.
-    fn size_unordered(&mut self, root: &Bound<'py, PyAny>, root_flat: usize) -> u64 {
+    /// `None`, having done nothing, when `root` is a dict with a split table.
+    fn size_unordered(&mut self, root: &Bound<'py, PyAny>, root_flat: usize) -> Option<u64> {
         const STAGE: usize = 16;
         // Borrowed pointers with their depth. No Python code runs until the list and
         // the pipeline are drained, so the containers holding them cannot change.
         let mut work: Vec<(RawObj, u32)> = Vec::new();
         // SAFETY: `root` is held by the caller.
-        if unsafe { push_container(root.as_ptr(), 1, &mut work, self.ledger) }.is_none() {
-            // A dict with a split table (an instance's `__dict__`): the ordered walk
-            // knows its layout. `root` is marked seen already, hence `enter_new`.
-            // SAFETY: as above.
-            let held = Held::Owned(unsafe { Strong::from_borrowed(root.as_ptr()) });
-            return match self.enter_new(held, 0, RefName::Unnamed, None, 0) {
-                Entered::Done(size) => size,
-                Entered::Pushed => self.run(),
-            };
-        }
+        unsafe { push_container(root.as_ptr(), 1, &mut work, self.ledger) }?;
         let mut total = self.align(root_flat);
         let mut headers: std::collections::VecDeque<(RawObj, u32)> = std::collections::VecDeque::with_capacity(STAGE + 1);
         let mut tables: std::collections::VecDeque<(RawObj, u32)> = std::collections::VecDeque::with_capacity(STAGE + 1);
         let mut deferred: Vec<(Strong, u32)> = Vec::new();
         self.ledger.depth = self.ledger.depth.max(1);
         loop {
-            // Children seen before (shared keys, shared subtrees) are counted as repeats
-            // before they take a place in the pipeline (their bitmap word was
-            // prefetched when they were pushed); the others are marked seen then.
+            // Children seen before (shared subtrees; shared dict keys are caught when
+            // their dict is read) are counted as repeats before they take a place in
+            // the pipeline; the others are marked seen then, so that a second path to
+            // one still in flight is a repeat like any later one.
             while let Some(next) = work.pop() {
-                // Marked seen as it enters the pipeline: a second path to it, found
-                // while it is in flight, is a repeat like any later one.
                 if self.seen_before(cpython::address(next.0), next.1) {
                     continue;
                 }
@@ -311,7 +307,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                 Entered::Pushed => self.run(),
             };
         }
-        total
+        Some(total)
     }
 
     /// The flat size of an exact `bytes` object, which pympler sizes as an instance: its
@@ -979,9 +975,9 @@ unsafe fn container_start(obj: RawObj) -> Option<(usize, Cursor)> {
 }
 
 /// For an exact list, tuple or dict with a combined table: pushes its referents (in
-/// reverse, so that they are taken in order) and returns its flat size, like
-/// [`container_start`] and [`push_children`] with one look at the type. `None`, pushing
-/// nothing, for anything else.
+/// reverse, so that they are taken in order) and returns its flat size, looking at the
+/// type once. A dict key seen before is counted as a repeat instead of being pushed.
+/// `None`, pushing nothing, for anything else (a dict with a split table among them).
 ///
 /// # Safety
 /// `obj` must be alive.

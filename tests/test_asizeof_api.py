@@ -265,6 +265,9 @@ def test_instance_dict_given_at_the_top_level(hs, pa, no_gc):
     assert hs.asizeof(attrs) == pa.asizeof(attrs) > hs.flatsize(attrs) + 300 * 28
     assert hs.asizeof([attrs]) == pa.asizeof([attrs])
     assert hs.asizesof(attrs, holder) == pa.asizesof(attrs, holder)
+    mine, theirs = hs.Asizer(), pa.Asizer()
+    assert mine.asizeof(attrs) == theirs.asizeof(attrs)
+    assert (mine.total, mine.sized, mine.duplicate) == (theirs.total, theirs.sized, theirs.duplicate)
 
 
 def test_empty_calls(hs):
