@@ -3,7 +3,7 @@
 //! chart and an instances-alive chart per class, the per-snapshot class figures, merged
 //! referent sizes, and the lifetime table of each class's instances.
 
-use crate::lifetimes::{Log, TreeNode};
+use crate::lifetimes::{ClassRow, Log, TreeNode};
 use std::fmt::Write;
 
 const STYLE: &str = "\
@@ -238,6 +238,23 @@ fn chart(title: &str, series: &[Series<'_>], bytes: bool, span: Option<(f64, f64
 
 /// A size tree as nested lists, children largest first; referents under 0.1 % of the
 /// root are left out.
+/// The memory of class `c`'s tracked instances at each snapshot (`rows[k]` being the
+/// class rows of snapshot `k`).
+fn class_memory<'a>(log: &Log, rows: &[Vec<ClassRow>], c: usize, label: &'a str, color: &'a str) -> Series<'a> {
+    Series {
+        label,
+        color,
+        points: log
+            .snapshots
+            .iter()
+            .zip(rows)
+            .map(|(s, r)| (s.timestamp, r.get(c).map_or(0.0, |row| row.sum as f64)))
+            .collect(),
+        steps: false,
+        dashed: false,
+    }
+}
+
 fn tree_list(nodes: &[TreeNode]) -> String {
     let Some(root) = nodes.first() else { return String::new() };
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
@@ -362,18 +379,7 @@ pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
         dashed: true,
     }];
     for (c, &name) in classes.iter().enumerate() {
-        tracked.push(Series {
-            label: &log.names[name as usize],
-            color: COLORS[c % COLORS.len()],
-            points: log
-                .snapshots
-                .iter()
-                .zip(&rows)
-                .map(|(s, r)| (s.timestamp, r.get(c).map_or(0.0, |row| row.sum as f64)))
-                .collect(),
-            steps: false,
-            dashed: false,
-        });
+        tracked.push(class_memory(log, &rows, c, &log.names[name as usize], COLORS[c % COLORS.len()]));
     }
     out.push_str(&chart("Tracked objects", &tracked, true, span));
     let with_process: Vec<_> = log.snapshots.iter().filter(|s| s.process.available).collect();
@@ -438,18 +444,7 @@ pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
             size_text(max_sizes.iter().copied().max().unwrap_or(0) as f64),
         );
         let color = COLORS[c % COLORS.len()];
-        let memory = [Series {
-            label: class_name,
-            color,
-            points: log
-                .snapshots
-                .iter()
-                .zip(&rows)
-                .map(|(s, r)| (s.timestamp, r.get(c).map_or(0.0, |row| row.sum as f64)))
-                .collect(),
-            steps: false,
-            dashed: false,
-        }];
+        let memory = [class_memory(log, &rows, c, class_name, color)];
         out.push_str(&chart("Memory of its instances", &memory, true, span));
         let counts = [Series {
             label: class_name,
