@@ -945,8 +945,113 @@ pub unsafe fn for_each_referent<F: FnMut(RawObj)>(obj: RawObj, each: &mut F) {
 /// `obj` must be alive.
 #[inline]
 pub unsafe fn is_gc_tracked(obj: RawObj) -> bool {
-    // SAFETY: `obj` is alive; the call only reads its type and GC header.
-    unsafe { ffi::PyObject_GC_IsTracked(obj) != 0 }
+    // `PyObject_GC_IsTracked` inlined: it is asked of every referent in a heap pass, and
+    // the call through the library costs more than the test.
+    #[cfg(not(Py_GIL_DISABLED))]
+    // SAFETY: `obj` is alive. Only a GC object (flag on its type and, for types that
+    // decide per object, `tp_is_gc`) has a `PyGC_Head`, which CPython places right
+    // before the object; its `_gc_next` is non-zero exactly while the object is tracked.
+    unsafe {
+        let tp = type_of(obj);
+        if !has_gc(tp) {
+            return false;
+        }
+        if let Some(is_gc) = (*tp).tp_is_gc {
+            if is_gc(obj) == 0 {
+                return false;
+            }
+        }
+        (*obj.cast::<GcLinks>().sub(1)).next != 0
+    }
+    #[cfg(Py_GIL_DISABLED)]
+    // SAFETY: `obj` is alive; the call only reads its type and GC bits.
+    unsafe {
+        ffi::PyObject_GC_IsTracked(obj) != 0
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// the collector's lists (used by `heap`)
+
+/// `PyGC_Head`: the links of the collector's doubly linked, circular lists; every
+/// tracked object sits in exactly one, with this header right before it.
+#[repr(C)]
+struct GcLinks {
+    next: usize,
+    prev: usize,
+}
+
+/// The low bits of both links carry the collector's flags.
+const GC_LINK_FLAGS: usize = 3;
+/// `struct gc_generation` { `PyGC_Head head; int threshold; int count;` }, three in a row
+/// in the interpreter's `_gc_runtime_state` (3.9 to 3.13), followed by the
+/// `generation0` pointer to the first one's head.
+const GENERATION_BYTES: usize = GC_HEAD + 8;
+const GENERATIONS: usize = 3;
+
+/// The heads of the collector's three generation lists (youngest first), found through
+/// `probe` and checked against `thresholds` (`gc.get_threshold()`); `None` when the
+/// interpreter's state is not laid out as expected, so that callers fall back to
+/// `gc.get_objects()`.
+///
+/// # Safety
+/// `probe` must be a live object that was tracked just now (a new list): CPython links
+/// a newly tracked object at the end of the youngest generation, so the next link of its
+/// header is that generation's head.
+#[cfg(not(Py_GIL_DISABLED))]
+pub unsafe fn generation_heads(probe: RawObj, thresholds: [c_int; GENERATIONS]) -> Option<[usize; GENERATIONS]> {
+    // SAFETY: `probe` is tracked, so its header and both neighbours in the list are live
+    // collector links; the head is a `gc_generation` inside the interpreter's collector
+    // state, so the generations after it and the `generation0` pointer that follows them
+    // are readable on every version this is compiled for (the checks below confirm it).
+    unsafe {
+        let links = probe.cast::<GcLinks>().sub(1);
+        let head0 = (*links).next & !GC_LINK_FLAGS;
+        if head0 == 0 || ((*(head0 as *const GcLinks)).prev & !GC_LINK_FLAGS) != links as usize {
+            return None;
+        }
+        let generation0 = *((head0 + GENERATIONS * GENERATION_BYTES) as *const usize);
+        if generation0 != head0 {
+            return None;
+        }
+        let mut heads = [0usize; GENERATIONS];
+        for (i, head) in heads.iter_mut().enumerate() {
+            *head = head0 + i * GENERATION_BYTES;
+            let threshold = *((*head + GC_HEAD) as *const c_int);
+            let links = *head as *const GcLinks;
+            let first = ((*links).next & !GC_LINK_FLAGS) as *const GcLinks;
+            let last = ((*links).prev & !GC_LINK_FLAGS) as *const GcLinks;
+            if threshold != thresholds[i]
+                || first.is_null()
+                || last.is_null()
+                || ((*first).prev & !GC_LINK_FLAGS) != *head
+                || ((*last).next & !GC_LINK_FLAGS) != *head
+            {
+                return None;
+            }
+        }
+        Some(heads)
+    }
+}
+
+/// The link after `link` in its collector list: the header of the next tracked object,
+/// or the list's head.
+///
+/// # Safety
+/// `link` must be a generation head from [`generation_heads`] or the header of an
+/// object in its list, with no Python code run since the head was found (nothing else
+/// changes the lists while the collector is paused).
+#[cfg(not(Py_GIL_DISABLED))]
+#[inline]
+pub unsafe fn next_gc_link(link: usize) -> usize {
+    // SAFETY: see the caller requirements: `link` points to a live `PyGC_Head`.
+    unsafe { (*(link as *const GcLinks)).next & !GC_LINK_FLAGS }
+}
+
+/// The object whose header is `link` (not a generation head).
+#[inline]
+pub fn object_of_gc_link(link: usize) -> RawObj {
+    (link + GC_HEAD) as RawObj
 }
 
 /// Appends the objects visited by the type's `tp_traverse` (what `gc.get_referents`
@@ -1003,20 +1108,35 @@ pub unsafe fn function_name(obj: RawObj) -> RawObj {
 
 /// Whether `isinstance(obj, types.FrameType)` can be answered from the type alone for
 /// the instances of `tp`: true when attribute lookup on them is the generic one (or the
-/// one of classes or modules) and `__class__` is `object`'s, so `__class__` reports
-/// the real type. Other types (proxies, `__getattribute__` overrides) can claim to be
-/// frames, or raise, and are asked through Python.
+/// one of classes or modules), `__getattr__` aside, and `__class__` is `object`'s, so
+/// `__class__` reports the real type. Other types (proxies, `__getattribute__`
+/// overrides) can claim to be frames, or raise, and are asked through Python.
 ///
 /// # Safety
-/// `tp` must be a live, ready type and `class_name` the interned str `"__class__"`.
-pub unsafe fn class_attr_is_plain(tp: RawType, class_name: RawObj, object_class: RawObj) -> bool {
-    // SAFETY: `tp` is a live type; the static types are only read.
+/// `tp` must be a live, ready type, `class_name` and `getattribute_name` the interned
+/// strs `"__class__"` and `"__getattribute__"`.
+pub unsafe fn class_attr_is_plain(
+    tp: RawType,
+    class_name: RawObj,
+    getattribute_name: RawObj,
+    object_class: RawObj,
+) -> bool {
+    // SAFETY: `tp` is a live type; the static types are only read; the descriptor found
+    // is borrowed from a type's dict and only read before anything else runs.
     unsafe {
-        let getattro = (*tp).tp_getattro.map(|f| f as usize);
         let generic = ffi::PyObject_GenericGetAttr as *const () as usize;
-        let of_type = (*std::ptr::addr_of_mut!(ffi::PyType_Type)).tp_getattro.map(|f| f as usize);
-        let of_module = (*std::ptr::addr_of_mut!(ffi::PyModule_Type)).tp_getattro.map(|f| f as usize);
-        let plain_lookup = getattro == Some(generic) || getattro == of_type || getattro == of_module;
+        let of_type = (*std::ptr::addr_of_mut!(ffi::PyType_Type)).tp_getattro.map_or(0, |f| f as usize);
+        let of_module = (*std::ptr::addr_of_mut!(ffi::PyModule_Type)).tp_getattro.map_or(0, |f| f as usize);
+        let is_plain = |getattro: usize| getattro == generic || getattro == of_type || getattro == of_module;
+        let plain_lookup = is_plain((*tp).tp_getattro.map_or(0, |f| f as usize)) || {
+            // A class with `__getattr__` has a hook as its lookup, which calls
+            // `__getattribute__` first, and `__getattr__` only for missing names: plain
+            // if that `__getattribute__` is one of the above.
+            let found = type_lookup(tp, getattribute_name);
+            !found.is_null()
+                && type_of(found) == std::ptr::addr_of_mut!(ffi::PyWrapperDescr_Type)
+                && is_plain((*found.cast::<ffi::PyWrapperDescrObject>()).d_wrapped as usize)
+        };
         plain_lookup && type_lookup(tp, class_name) == object_class
     }
 }

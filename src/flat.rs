@@ -46,6 +46,20 @@ impl FlatSizer {
         FlatRule { flat: rule.flat, pre_header: rule.pre_header }
     }
 
+    /// The rule for `tp` from the type alone, without classifying it; never runs Python
+    /// code (the flat size needs only the `__sizeof__` formula and the pre-header).
+    ///
+    /// # Safety
+    /// `tp` must be a live, ready type.
+    #[inline]
+    pub unsafe fn type_rule(&self, tp: RawType) -> FlatRule {
+        FlatRule {
+            flat: self.rules.registry().flat_for(tp),
+            // SAFETY: `tp` is alive (caller).
+            pre_header: unsafe { cpython::type_pre_header(tp) }.map_or(PER_OBJECT, |size| size as u32),
+        }
+    }
+
     /// The rule for `tp` if its type was classified already; never runs Python code.
     #[inline]
     pub fn cached_rule(&mut self, tp: RawType) -> Option<FlatRule> {

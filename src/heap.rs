@@ -3,13 +3,13 @@
 //! refer to directly (strings, numbers, untracked dicts and tuples, static types), each
 //! once.
 //!
-//! One pass: `gc.get_objects()` gives the tracked objects as strong references; each
-//! one's `tp_traverse` gives its referents as borrowed pointers, which are filtered
-//! (untracked, not seen before, not excluded) before any Python code can run and handed
-//! to a [`HeapVisitor`]. A visitor accounts most objects without Python code
-//! ([`HeapVisitor::quick`]); the others are taken strongly first and handed to
-//! [`HeapVisitor::slow`], which may run Python code. The pass never recurses and keeps
-//! no borrowed pointer across Python code.
+//! One pass, in two phases. First, with the collector paused, the tracked objects are
+//! read from the collector's lists ([`TrackedObjects`]) and each one's `tp_traverse`
+//! gives its referents; all of them borrowed, filtered (untracked, not seen before, not
+//! excluded) and handed to a [`HeapVisitor`], which accounts most objects without Python
+//! code ([`HeapVisitor::quick`]). No Python code runs in this phase, so the borrowed
+//! pointers stay valid; the objects that need some are taken strongly and, in the
+//! second phase, handed to [`HeapVisitor::slow`]. The pass never recurses.
 
 use crate::cpython::{self, RawObj, RawType, Strong};
 use crate::visited::VisitedSet;
@@ -19,6 +19,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyString};
+use std::ffi::c_int;
 
 /// What a pass does with each object it finds.
 pub trait HeapVisitor {
@@ -77,9 +78,11 @@ enum FrameTest {
 
 struct Interned {
     class_name: Py<PyString>,
+    getattribute_name: Py<PyString>,
     object_class: Py<PyAny>,
     frame_type: Py<PyAny>,
     get_objects: Py<PyAny>,
+    get_threshold: Py<PyAny>,
 }
 
 static INTERNED: PyOnceLock<Interned> = PyOnceLock::new();
@@ -95,16 +98,111 @@ fn interned(py: Python<'_>) -> PyResult<&'static Interned> {
         };
         Ok(Interned {
             class_name: class_name.unbind(),
+            getattribute_name: PyString::intern(py, "__getattribute__").unbind(),
             object_class: object_class.unbind(),
             frame_type: py.import("types")?.getattr("FrameType")?.unbind(),
             get_objects: py.import("gc")?.getattr("get_objects")?.unbind(),
+            get_threshold: py.import("gc")?.getattr("get_threshold")?.unbind(),
         })
     })
 }
 
-/// `gc.get_objects()`: a new list of every tracked object, which it leaves out itself.
-pub fn tracked_objects<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-    Ok(interned(py)?.get_objects.bind(py).call0()?.cast_into::<PyList>()?)
+/// Every object the collector tracks, in the order `gc.get_objects()` lists them
+/// (youngest generation first, each in list order), read one at a time.
+///
+/// Read straight from the collector's lists where their layout checks out, so that no
+/// Python list of a million references is built, filled and freed; else taken from
+/// `gc.get_objects()`. Read directly, the objects are borrowed and the lists must not
+/// change: between [`take`](Self::take) and the last [`next`](Self::next), no Python
+/// code may run and the collector must be paused (see [`GcPause`]).
+pub struct TrackedObjects {
+    source: Source,
+}
+
+enum Source {
+    /// The collector's lists: where the reading is, and the links found ahead of it
+    /// (their headers already asked for, so that following the chain does not wait for
+    /// memory at each step).
+    Lists { heads: [usize; 3], generation: usize, last_found: usize, ahead: std::collections::VecDeque<usize> },
+    /// A `gc.get_objects()` list, which holds its objects.
+    List { list: Strong, index: usize },
+}
+
+/// How many links of the collector's lists are followed ahead of the object returned.
+const LINKS_AHEAD: usize = 4;
+
+/// Whether passes read the collector's lists (tests turn it off to check the fallback).
+static READ_GC_LISTS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+impl TrackedObjects {
+    /// Starts reading the tracked objects. May run Python code.
+    pub fn take(py: Python<'_>) -> PyResult<TrackedObjects> {
+        #[cfg(not(Py_GIL_DISABLED))]
+        if READ_GC_LISTS.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Some(heads) = Self::generation_heads(py)? {
+                let ahead = std::collections::VecDeque::with_capacity(LINKS_AHEAD + 1);
+                return Ok(TrackedObjects { source: Source::Lists { heads, generation: 0, last_found: heads[0], ahead } });
+            }
+        }
+        let list = interned(py)?.get_objects.bind(py).call0()?.cast_into::<PyList>()?;
+        // SAFETY: `list` is alive; the handle takes its own reference.
+        let list = unsafe { Strong::from_borrowed(list.as_ptr()) };
+        Ok(TrackedObjects { source: Source::List { list, index: 0 } })
+    }
+
+    #[cfg(not(Py_GIL_DISABLED))]
+    fn generation_heads(py: Python<'_>) -> PyResult<Option<[usize; 3]>> {
+        let thresholds: (c_int, c_int, c_int) = interned(py)?.get_threshold.bind(py).call0()?.extract()?;
+        // A new list: tracked at once, at the end of the youngest generation.
+        let probe = PyList::empty(py);
+        // SAFETY: `probe` was tracked just now and no Python code ran since.
+        let heads = unsafe { cpython::generation_heads(probe.as_ptr(), [thresholds.0, thresholds.1, thresholds.2]) };
+        // Freeing an empty list runs no Python code; it only unlinks it.
+        drop(probe);
+        Ok(heads)
+    }
+
+    /// The next tracked object, borrowed (see the type's rules).
+    #[inline]
+    pub fn next(&mut self) -> Option<RawObj> {
+        match &mut self.source {
+            Source::List { list, index } => {
+                // SAFETY: the list is held; `list_item` bounds-checks.
+                let item = unsafe { cpython::list_item(list.as_ptr(), *index) }?;
+                *index += 1;
+                Some(item)
+            }
+            #[cfg(not(Py_GIL_DISABLED))]
+            Source::Lists { heads, generation, last_found, ahead } => {
+                while ahead.len() <= LINKS_AHEAD && *generation < heads.len() {
+                    // SAFETY: `last_found` is a head or an object's header found since
+                    // `take`, and the lists have not changed since (the type's rules).
+                    let link = unsafe { cpython::next_gc_link(*last_found) };
+                    if link == heads[*generation] {
+                        *generation += 1;
+                        if let Some(&head) = heads.get(*generation) {
+                            *last_found = head;
+                        }
+                        continue;
+                    }
+                    prefetch((link as *mut u8).cast());
+                    ahead.push_back(link);
+                    *last_found = link;
+                }
+                ahead.pop_front().map(cpython::object_of_gc_link)
+            }
+            #[cfg(Py_GIL_DISABLED)]
+            Source::Lists { .. } => None,
+        }
+    }
+}
+
+/// Turns direct reading of the collector's lists on or off (on by default) and returns
+/// the previous setting. With it off, heap passes take `gc.get_objects()`; tests use
+/// this to check that both ways agree.
+#[pyfunction]
+pub fn _read_gc_lists(enabled: bool) -> bool {
+    READ_GC_LISTS.swap(enabled, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// One pass over the heap.
@@ -116,8 +214,11 @@ pub struct Scan<'py> {
     seen: VisitedSet,
     /// Direct-mapped cache of `frame_tests`: (type address, test).
     frame_recent: [(usize, FrameTest); FRAME_CACHE],
-    /// Referents taken strongly for the slow path.
-    held: Vec<Strong>,
+    /// Objects that need Python code, accounted once every tracked object was read:
+    /// (object, whether the collector tracks it).
+    deferred: Vec<(Strong, bool)>,
+    /// Tracked objects only Python can say are not frames.
+    ask_frames: Vec<Strong>,
 }
 
 /// How many tracked objects are traversed ahead of the one being accounted.
@@ -126,7 +227,6 @@ const FRAME_CACHE: usize = 64;
 
 /// A tracked object read ahead, with its referents (all borrowed).
 struct Ahead {
-    index: usize,
     obj: RawObj,
     frame: FrameTest,
     refs: Vec<RawObj>,
@@ -139,7 +239,7 @@ struct Ahead {
 #[inline]
 unsafe fn traverse_prefetching(obj: RawObj, frame: FrameTest, refs: &mut Vec<RawObj>) {
     refs.clear();
-    if frame == FrameTest::Yes {
+    if frame != FrameTest::No {
         return;
     }
     // SAFETY: see the caller requirements.
@@ -158,54 +258,51 @@ impl<'py> Scan<'py> {
             frame_tests: AHashMap::new(),
             seen: VisitedSet::default(),
             frame_recent: [(0, FrameTest::No); FRAME_CACHE],
-            held: Vec::new(),
+            deferred: Vec::new(),
+            ask_frames: Vec::new(),
         })
     }
 
-    /// Visits every object pympler's `get_objects()` would return, given the list of
-    /// tracked objects (`gc.get_objects()`): each tracked object unless it is a frame or
-    /// excluded, and the untracked objects they refer to (before the object itself).
+    /// Visits every object pympler's `get_objects()` would return, given the tracked
+    /// objects: each tracked object unless it is a frame or excluded, and the untracked
+    /// objects they refer to (before the object itself, unless either needs Python).
     ///
-    /// The pass is pipelined: the next [`DEPTH`] tracked objects are traversed ahead and
-    /// their referents' headers prefetched, so the cache misses of several objects
-    /// overlap. Everything read ahead is borrowed; whenever Python code has run (a slow
-    /// path), the objects ahead are read again from the list and traversed again.
-    pub fn run<V: HeapVisitor>(&mut self, tracked: &Bound<'py, PyList>, visitor: &mut V) -> PyResult<()> {
-        let list = tracked.as_ptr();
-        let mut next = 0usize;
+    /// Two phases. The first reads every tracked object and runs no Python code, so
+    /// that borrowed pointers (the tracked objects, their referents) stay valid: what
+    /// needs Python code (a type seen for the first time, a foreign `__sizeof__`, a
+    /// `__class__` to ask) is taken strongly and put aside. The second accounts what was
+    /// put aside. The first phase is pipelined: the next [`DEPTH`] tracked objects are
+    /// traversed ahead and their referents' headers prefetched, so that the cache
+    /// misses of several objects overlap.
+    pub fn run<V: HeapVisitor>(&mut self, mut tracked: TrackedObjects, visitor: &mut V) -> PyResult<()> {
         let mut ahead: std::collections::VecDeque<Ahead> = std::collections::VecDeque::with_capacity(DEPTH);
         let mut buffers: Vec<Vec<RawObj>> = (0..DEPTH).map(|_| Vec::with_capacity(32)).collect();
         loop {
-            // Read ahead: no Python code runs here, so borrowed pointers stay valid.
             while ahead.len() < DEPTH {
-                // SAFETY: the list is held by the caller; `list_item` bounds-checks.
-                let Some(item) = (unsafe { cpython::list_item(list, next) }) else { break };
-                next += 1;
+                let Some(item) = tracked.next() else { break };
                 let Some(frame) = self.quick_frame_test(item) else { continue };
                 let mut refs = buffers.pop().unwrap_or_default();
-                // SAFETY: `item` is alive (held by the list, no Python code since read).
+                // SAFETY: `item` is alive: no Python code ran since it was read.
                 unsafe { traverse_prefetching(item, frame, &mut refs) };
-                ahead.push_back(Ahead { index: next - 1, obj: item, frame, refs });
+                ahead.push_back(Ahead { obj: item, frame, refs });
             }
             let Some(current) = ahead.pop_front() else { break };
-            let ran_python = self.visit(current.obj, current.frame, &current.refs, visitor)?;
+            // SAFETY: as above, for the object and its referents.
+            unsafe { self.visit(current.obj, current.frame, &current.refs, visitor) };
             buffers.push(current.refs);
-            if ran_python {
-                // Python code may have changed anything read ahead: read it again.
-                for pending in ahead.iter_mut() {
-                    // SAFETY: as above.
-                    match unsafe { cpython::list_item(list, pending.index) } {
-                        Some(item) => {
-                            pending.obj = item;
-                            pending.refs.clear();
-                            pending.frame = self.quick_frame_test(item).unwrap_or(FrameTest::Yes);
-                            // SAFETY: as above.
-                            unsafe { traverse_prefetching(item, pending.frame, &mut pending.refs) };
-                        }
-                        None => pending.frame = FrameTest::Yes,
-                    }
-                }
+        }
+        drop(tracked);
+        for (obj, is_tracked) in std::mem::take(&mut self.deferred) {
+            visitor.slow(self.py, &obj, is_tracked)?;
+        }
+        for obj in std::mem::take(&mut self.ask_frames) {
+            if self.ask_is_frame(&obj) {
+                continue;
             }
+            let mut refs = Vec::new();
+            // SAFETY: `obj` is held strongly.
+            unsafe { cpython::traverse_borrowed(obj.as_ptr(), &mut refs) };
+            self.visit_held(&obj, &refs, visitor)?;
         }
         Ok(())
     }
@@ -228,84 +325,68 @@ impl<'py> Scan<'py> {
         }
     }
 
-    /// Accounts one tracked object and its untracked referents `refs` (borrowed, read
-    /// since the last Python code ran). Returns whether Python code ran.
-    fn visit<V: HeapVisitor>(&mut self, obj: RawObj, frame: FrameTest, refs: &[RawObj], visitor: &mut V) -> PyResult<bool> {
-        if frame == FrameTest::Yes {
-            return Ok(false);
+    /// Accounts one tracked object and its untracked referents `refs` as far as no
+    /// Python code is needed; puts the rest aside.
+    ///
+    /// # Safety
+    /// `obj` and `refs` must be alive (read since the last Python code ran).
+    unsafe fn visit<V: HeapVisitor>(&mut self, obj: RawObj, frame: FrameTest, refs: &[RawObj], visitor: &mut V) {
+        match frame {
+            FrameTest::Yes => return,
+            // SAFETY: `obj` is alive (caller).
+            FrameTest::AskPython => return self.ask_frames.push(unsafe { Strong::from_borrowed(obj) }),
+            FrameTest::No => {}
         }
-        if frame == FrameTest::AskPython {
-            // SAFETY: `obj` is alive (no Python code since it was read from the list).
-            let held = unsafe { Strong::from_borrowed(obj) };
-            if self.ask_is_frame(&held) {
-                return Ok(true);
-            }
-            // The referents may have changed: traverse again, now that `obj` is held.
-            let mut fresh = Vec::new();
-            // SAFETY: `held` is alive.
-            unsafe { cpython::traverse_borrowed(held.as_ptr(), &mut fresh) };
-            self.visit_held(&held, &fresh, visitor)?;
-            return Ok(true);
-        }
-        self.held.clear();
         for &child in refs {
             // SAFETY: `child` is a referent of `obj`, read since the last Python code ran.
             unsafe {
-                if cpython::is_dead_referent(child)
-                    || cpython::is_gc_tracked(child)
-                    || self.options.exclusions.excludes(child)
-                {
-                    continue;
-                }
-                if self.options.dedup && !self.seen.insert(cpython::address(child)) {
-                    continue;
-                }
-                if !visitor.quick(child, false) {
-                    self.held.push(Strong::from_borrowed(child));
+                if self.keeps_referent(child) && !visitor.quick(child, false) {
+                    self.deferred.push((Strong::from_borrowed(child), false));
                 }
             }
         }
-        if self.held.is_empty() {
-            // SAFETY: as above: no Python code ran since `obj` was read.
-            if unsafe { visitor.quick(obj, true) } {
-                return Ok(false);
+        // SAFETY: `obj` is alive (caller).
+        unsafe {
+            if !visitor.quick(obj, true) {
+                self.deferred.push((Strong::from_borrowed(obj), true));
             }
         }
-        // Python code will run: hold `obj` first.
-        // SAFETY: as above.
-        let obj = unsafe { Strong::from_borrowed(obj) };
-        for child in std::mem::take(&mut self.held) {
-            visitor.slow(self.py, &child, false)?;
-        }
-        // SAFETY: `obj` is held strongly.
-        if !unsafe { visitor.quick(obj.as_ptr(), true) } {
-            visitor.slow(self.py, &obj, true)?;
-        }
-        Ok(true)
     }
 
-    /// [`visit`](Self::visit) for an object held strongly, after Python code ran.
+    /// Whether a referent is one of the untracked objects the pass counts, seen now for
+    /// the first time (marks it seen).
+    ///
+    /// # Safety
+    /// `child` must be a referent reported by a traversal since the last Python code ran.
+    #[inline]
+    unsafe fn keeps_referent(&mut self, child: RawObj) -> bool {
+        // SAFETY: see the requirements; a dead (free-listed) referent is skipped before
+        // anything but its count is read.
+        unsafe {
+            !(cpython::is_dead_referent(child)
+                || cpython::is_gc_tracked(child)
+                || self.options.exclusions.excludes(child)
+                || (self.options.dedup && !self.seen.insert(cpython::address(child))))
+        }
+    }
+
+    /// [`visit`](Self::visit) for an object held strongly, traversed just now; may run
+    /// Python code.
     fn visit_held<V: HeapVisitor>(&mut self, obj: &Strong, refs: &[RawObj], visitor: &mut V) -> PyResult<()> {
         let mut held = Vec::new();
         for &child in refs {
             // SAFETY: `child` is a referent of the held `obj`, traversed just now.
             unsafe {
-                if cpython::is_dead_referent(child)
-                    || cpython::is_gc_tracked(child)
-                    || self.options.exclusions.excludes(child)
-                {
-                    continue;
-                }
-                if self.options.dedup && !self.seen.insert(cpython::address(child)) {
-                    continue;
-                }
-                if !visitor.quick(child, false) {
+                if self.keeps_referent(child) {
                     held.push(Strong::from_borrowed(child));
                 }
             }
         }
         for child in held {
-            visitor.slow(self.py, &child, false)?;
+            // SAFETY: `child` is held strongly.
+            if !unsafe { visitor.quick(child.as_ptr(), false) } {
+                visitor.slow(self.py, &child, false)?;
+            }
         }
         // SAFETY: `obj` is held strongly.
         if !unsafe { visitor.quick(obj.as_ptr(), true) } {
@@ -355,7 +436,8 @@ impl<'py> Scan<'py> {
                 return FrameTest::Yes;
             }
             let interned = self.interned;
-            if cpython::class_attr_is_plain(tp, interned.class_name.as_ptr(), interned.object_class.as_ptr()) {
+            let (class_name, getattribute_name) = (interned.class_name.as_ptr(), interned.getattribute_name.as_ptr());
+            if cpython::class_attr_is_plain(tp, class_name, getattribute_name, interned.object_class.as_ptr()) {
                 FrameTest::No
             } else {
                 FrameTest::AskPython
@@ -425,12 +507,11 @@ pub fn heap_objects<'py>(
     exclude: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let _pause = GcPause::new(py)?;
-    let tracked = tracked_objects(py)?;
     let options = ScanOptions { dedup: remove_dups, skip_frames, exclusions: exclusions_from(&[], exclude)? };
     let mut scan = Scan::new(py, options)?;
+    let tracked = TrackedObjects::take(py)?;
     let mut found = Collect::default();
-    scan.run(&tracked, &mut found)?;
-    drop(tracked);
+    scan.run(tracked, &mut found)?;
     let mut all = found.untracked;
     all.append(&mut found.tracked);
     let list = cpython::list_from(all).ok_or_else(|| PyErr::fetch(py))?;

@@ -40,6 +40,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<summary::Summary>()?;
     m.add("SnapshotError", m.py().get_type::<snapshot::SnapshotError>())?;
     m.add_function(wrap_pyfunction!(heap::heap_objects, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::_read_gc_lists, m)?)?;
     m.add_function(wrap_pyfunction!(summary::summarize, m)?)?;
     m.add_function(wrap_pyfunction!(summary::summarize_heap, m)?)?;
     m.add_function(wrap_pyfunction!(table::pretty_size, m)?)?;

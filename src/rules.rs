@@ -302,7 +302,7 @@ impl Registry {
     }
 
     /// The formula for a type's `__sizeof__`, or [`Flat::Call`] when it has its own.
-    fn flat_for(&self, tp: RawType) -> Flat {
+    pub fn flat_for(&self, tp: RawType) -> Flat {
         // SAFETY: `tp` is a live, ready type; the name is an interned str.
         let descr = unsafe { cpython::type_lookup(tp, self.names.sizeof.as_ptr()) };
         self.sizeof_formulas.get(&(descr as usize)).map_or(Flat::Call, |(_, flat)| *flat)

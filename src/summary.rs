@@ -83,8 +83,8 @@ fn is_python_space(c: char) -> bool {
 
 /// How the objects of one type are named.
 enum Naming {
-    /// One name for the whole type: its row.
-    Row(u32),
+    /// One name for the whole type, worked out when the rows are made.
+    Type,
     /// Exact functions: named after `__name__`.
     Function,
     /// Exact modules.
@@ -98,38 +98,65 @@ enum Naming {
 struct TypeEntry {
     naming: Naming,
     rule: FlatRule,
+    /// The objects counted under the type's own name ([`Naming::Type`]).
+    totals: Totals,
+    /// When the type was met, for the order of the rows.
+    first: u32,
     /// Keeps the type alive (and its address unique) while it is a key of the cache.
-    _type: Strong,
+    type_ref: Strong,
+}
+
+/// The functions of one name.
+struct FunctionRow {
+    /// Keeps the name alive (and its address unique) while it is a key.
+    name: Strong,
+    totals: Totals,
+    first: u32,
 }
 
 const RECENT: usize = 64;
 
 /// Aggregates objects into rows; a [`HeapVisitor`] for whole-heap passes.
+///
+/// Objects are counted per type (per function name) without Python code, also for a
+/// type met for the first time: a whole-heap pass runs no Python code while it reads the
+/// collector's lists. Names are worked out once, when the rows are made; objects named
+/// one by one (modules, frames, representation functions) wait for the slow path.
 pub struct Aggregator<'py> {
     py: Python<'py>,
     sizer: FlatSizer,
-    pub rows: Rows,
     entries: Vec<TypeEntry>,
     by_type: AHashMap<usize, u32>,
     /// Direct-mapped cache of `by_type`: (type address, entry index).
     recent: [(usize, u32); RECENT],
-    /// Rows of function names, by the address of the (held) name string.
-    functions: AHashMap<usize, (Strong, u32)>,
-    /// Types whose objects are named by a Python function, `type -> function`.
-    overrides: Option<Bound<'py, PyDict>>,
+    /// Function rows, by the address of the (held) name string.
+    functions: AHashMap<usize, FunctionRow>,
+    /// Rows of objects named one by one, with when each name was first met.
+    named: IndexMap<String, (Totals, u32), ahash::RandomState>,
+    /// Types whose objects are named by a Python function, by type address.
+    overrides: AHashMap<usize, Py<PyAny>>,
+    /// How many types and names were met so far.
+    met: u32,
 }
 
 impl<'py> Aggregator<'py> {
     pub fn new(py: Python<'py>, overrides: Option<Bound<'py, PyDict>>) -> PyResult<Aggregator<'py>> {
+        let mut by_address = AHashMap::new();
+        // Held by `Bound`s only for this loop: the summary's caller keeps the dict and its
+        // types alive until the summary is made.
+        for (tp, function) in overrides.iter().flat_map(|o| o.iter()) {
+            by_address.insert(tp.as_ptr() as usize, function.unbind());
+        }
         Ok(Aggregator {
             py,
             sizer: FlatSizer::new(py)?,
-            rows: Rows::default(),
             entries: Vec::new(),
             by_type: AHashMap::new(),
             recent: [(0, 0); RECENT],
-            overrides: overrides.filter(|o| !o.is_empty()),
             functions: AHashMap::new(),
+            named: IndexMap::default(),
+            overrides: by_address,
+            met: 0,
         })
     }
 
@@ -144,38 +171,28 @@ impl<'py> Aggregator<'py> {
         Some(index)
     }
 
-    fn row(&mut self, name: String) -> u32 {
-        let entry = self.rows.entry(name);
-        let index = entry.index();
-        entry.or_default();
-        index as u32
+    fn next_met(&mut self) -> u32 {
+        self.met += 1;
+        self.met
     }
 
+    /// The cache entry for the type of `obj`, made if new; runs no Python code.
+    ///
+    /// # Safety
+    /// `obj` must be alive.
     #[inline]
-    fn add(&mut self, row: u32, size: usize) {
-        if let Some((_, totals)) = self.rows.get_index_mut(row as usize) {
-            totals.count += 1;
-            totals.size += size as i64;
-        }
-    }
-
-    /// The cache entry for the type of `obj`, made if new (runs Python code).
-    fn entry_for(&mut self, obj: &Strong) -> PyResult<u32> {
-        // SAFETY: `obj` is held strongly.
-        let tp = unsafe { cpython::type_of(obj.as_ptr()) };
+    unsafe fn entry_of(&mut self, obj: RawObj) -> u32 {
+        // SAFETY: `obj` is alive (caller).
+        let tp = unsafe { cpython::type_of(obj) };
         if let Some(index) = self.entry_index(tp as usize) {
-            return Ok(index);
+            return index;
         }
-        // SAFETY: `tp` is the type of a held object; the entry keeps it alive.
+        // SAFETY: `tp` is the type of a live object; the entry keeps it alive.
         let type_ref = unsafe { Strong::from_borrowed(tp.cast()) };
-        let rule = self.sizer.rule_for(self.py, obj);
-        let custom = match &self.overrides {
-            // SAFETY: the type is held by `type_ref`.
-            Some(overrides) => overrides.get_item(unsafe { Bound::from_borrowed_ptr(self.py, type_ref.as_ptr()) })?,
-            None => None,
-        };
-        let naming = if let Some(function) = custom {
-            Naming::Custom(function.unbind())
+        // SAFETY: as above.
+        let rule = unsafe { self.sizer.type_rule(tp) };
+        let naming = if let Some(function) = self.overrides.get(&(tp as usize)) {
+            Naming::Custom(function.clone_ref(self.py))
         } else if cpython::is_function_type(tp) {
             Naming::Function
         } else if cpython::is_module_type(tp) {
@@ -183,35 +200,52 @@ impl<'py> Aggregator<'py> {
         } else if cpython::is_frame_type(tp) {
             Naming::Frame
         } else {
-            // SAFETY: the type is held by `type_ref`.
-            let tp_obj = unsafe { Bound::from_borrowed_ptr(self.py, type_ref.as_ptr()) };
-            Naming::Row(self.row(type_name(&tp_obj)))
+            Naming::Type
         };
         let index = self.entries.len() as u32;
-        self.entries.push(TypeEntry { naming, rule, _type: type_ref });
+        let first = self.next_met();
+        self.entries.push(TypeEntry { naming, rule, totals: Totals::default(), first, type_ref });
         self.by_type.insert(tp as usize, index);
-        Ok(index)
+        index
     }
 
-    /// The row of an object named per object (functions, modules, frames, custom).
-    fn object_row(&mut self, entry: u32, obj: &Strong) -> PyResult<u32> {
+    /// Counts `obj` under its type or function name if that needs no Python code.
+    ///
+    /// # Safety
+    /// `obj` must be alive and of the type of entry `index`.
+    #[inline]
+    unsafe fn count_quick(&mut self, index: u32, obj: RawObj, size: usize) -> bool {
+        let entry = &mut self.entries[index as usize];
+        let totals = match entry.naming {
+            Naming::Type => &mut entry.totals,
+            Naming::Function => {
+                // SAFETY: `obj` is a live, exact function (caller).
+                let name = unsafe { cpython::function_name(obj) };
+                let first = self.met + 1;
+                let row = self.functions.entry(name as usize).or_insert_with(|| FunctionRow {
+                    // SAFETY: `name` is held by the live function.
+                    name: unsafe { Strong::from_borrowed(name) },
+                    totals: Totals::default(),
+                    first,
+                });
+                if row.first == first {
+                    self.met = first;
+                }
+                &mut row.totals
+            }
+            _ => return false,
+        };
+        totals.count += 1;
+        totals.size += size as i64;
+        true
+    }
+
+    /// The row name of an object named one by one (modules, frames, custom).
+    fn object_name(&self, entry: u32, obj: &Strong) -> PyResult<String> {
         let py = self.py;
         // SAFETY: `obj` is held strongly.
         let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
-        let name = match &self.entries[entry as usize].naming {
-            Naming::Row(row) => return Ok(*row),
-            Naming::Function => {
-                // SAFETY: `obj` is a held, exact function; its name is taken strongly.
-                let name = unsafe { Strong::from_borrowed(cpython::function_name(obj.as_ptr())) };
-                if let Some((_, row)) = self.functions.get(&(name.as_ptr() as usize)) {
-                    return Ok(*row);
-                }
-                // SAFETY: held by `name`.
-                let text = unsafe { Bound::from_borrowed_ptr(py, name.as_ptr()) }.str()?.to_string_lossy().into_owned();
-                let row = self.row(clean_name(&format!("function ({text})")));
-                self.functions.insert(name.as_ptr() as usize, (name, row));
-                return Ok(row);
-            }
+        Ok(match &self.entries[entry as usize].naming {
             Naming::Module => module_name(&bound),
             Naming::Frame => frame_name(&bound),
             Naming::Custom(function) => {
@@ -221,8 +255,8 @@ impl<'py> Aggregator<'py> {
                 })?;
                 clean_name(&text.to_string_lossy())
             }
-        };
-        Ok(self.row(name))
+            Naming::Type | Naming::Function => unreachable!("counted without a name"),
+        })
     }
 
     /// Adds every object of a list or other iterable (pympler's `summarize`).
@@ -271,9 +305,33 @@ impl<'py> Aggregator<'py> {
         self.slow(self.py, obj, false)
     }
 
-    /// The rows, in first-seen order.
+    /// The rows, in the order their names were first met (runs Python code: `str` of
+    /// each type, `__str__` of each function name).
     pub fn into_rows(self) -> Rows {
-        self.rows
+        let py = self.py;
+        let mut met: Vec<(u32, String, Totals)> = Vec::new();
+        for entry in &self.entries {
+            if matches!(entry.naming, Naming::Type) && entry.totals.count > 0 {
+                // SAFETY: the type is held by the entry.
+                let tp = unsafe { Bound::from_borrowed_ptr(py, entry.type_ref.as_ptr()) };
+                met.push((entry.first, type_name(&tp), entry.totals));
+            }
+        }
+        for row in self.functions.values() {
+            // SAFETY: the name is held by the row.
+            let name = unsafe { Bound::from_borrowed_ptr(py, row.name.as_ptr()) };
+            let text = name.str().map(|t| t.to_string_lossy().into_owned()).unwrap_or_else(|_| "?".into());
+            met.push((row.first, clean_name(&format!("function ({text})")), row.totals));
+        }
+        met.extend(self.named.into_iter().map(|(name, (totals, first))| (first, name, totals)));
+        met.sort_by_key(|(first, _, _)| *first);
+        let mut rows = Rows::default();
+        for (_, name, totals) in met {
+            let row = rows.entry(name).or_default();
+            row.count += totals.count;
+            row.size += totals.size;
+        }
+        rows
     }
 }
 
@@ -282,37 +340,34 @@ impl HeapVisitor for Aggregator<'_> {
     unsafe fn quick(&mut self, obj: RawObj, _tracked: bool) -> bool {
         // SAFETY: `obj` is alive (trait contract); nothing below runs Python code.
         unsafe {
-            let tp = cpython::type_of(obj);
-            let Some(index) = self.entry_index(tp as usize) else { return false };
-            let entry = &self.entries[index as usize];
-            let row = match entry.naming {
-                Naming::Row(row) => row,
-                Naming::Function => {
-                    let name = cpython::function_name(obj);
-                    match self.functions.get(&(name as usize)) {
-                        Some((_, row)) => *row,
-                        None => return false,
-                    }
-                }
-                _ => return false,
-            };
+            let index = self.entry_of(obj);
             let size = match flat::leaf_size(obj) {
                 Some(size) => size,
-                None => match self.sizer.size_with(obj, entry.rule) {
+                None => match self.sizer.size_with(obj, self.entries[index as usize].rule) {
                     Some(size) => size,
                     None => return false,
                 },
             };
-            self.add(row, size);
-            true
+            self.count_quick(index, obj, size)
         }
     }
 
     fn slow(&mut self, _py: Python<'_>, obj: &Strong, _tracked: bool) -> PyResult<()> {
-        let entry = self.entry_for(obj)?;
-        let row = self.object_row(entry, obj)?;
+        // SAFETY: `obj` is held strongly.
+        let index = unsafe { self.entry_of(obj.as_ptr()) };
         let size = self.sizer.size(self.py, obj);
-        self.add(row, size);
+        // SAFETY: as above; the entry is of its type.
+        if unsafe { self.count_quick(index, obj.as_ptr(), size) } {
+            return Ok(());
+        }
+        let name = self.object_name(index, obj)?;
+        let first = self.met + 1;
+        let (totals, row_first) = self.named.entry(name).or_insert((Totals::default(), first));
+        if *row_first == first {
+            self.met = first;
+        }
+        totals.count += 1;
+        totals.size += size as i64;
         Ok(())
     }
 }
@@ -607,9 +662,9 @@ pub fn summarize_heap<'py>(
     let mut aggregator = Aggregator::new(py, overrides)?;
     {
         let _pause = heap::GcPause::new(py)?;
-        let tracked = heap::tracked_objects(py)?;
         let mut scan = Scan::new(py, ScanOptions { dedup: remove_dups, skip_frames: true, exclusions })?;
-        scan.run(&tracked, &mut aggregator)?;
+        let tracked = heap::TrackedObjects::take(py)?;
+        scan.run(tracked, &mut aggregator)?;
     }
     Ok(Summary::new(py, aggregator.into_rows(), Kind::Summary, label))
 }

@@ -88,6 +88,22 @@ def test_untracked_containers_are_found_through_their_holders():
     assert counts["dict"] >= 500 and counts["tuple"] >= 500
 
 
+def test_types_count_as_tracked_only_when_the_collector_tracks_them():
+    # Static types have no GC header; classes do and are tracked. Both are found.
+    holder = [int, Foo, {"untracked": 1}, {"tracked": []}]
+    gc.disable()
+    try:
+        objects = hmup.get_objects()
+        positions = {id(o): i for i, o in enumerate(objects)}
+        first_tracked = next(i for i, o in enumerate(objects) if gc.is_tracked(o))
+        for obj in holder:
+            assert id(obj) in positions, obj
+            assert (positions[id(obj)] >= first_tracked) == gc.is_tracked(obj), obj
+        assert not gc.is_tracked(int) and gc.is_tracked(Foo)
+    finally:
+        gc.enable()
+
+
 def count_identical(objects, target):
     count = 0
     for o in objects:
