@@ -246,6 +246,9 @@ unsafe fn traverse_prefetching(obj: RawObj, frame: FrameTest, refs: &mut Vec<Raw
     unsafe { cpython::traverse_borrowed(obj, refs) };
     for &child in refs.iter() {
         prefetch(child);
+        // The collector's header, read to tell whether it is tracked, is in the line
+        // before when the object starts a cache line.
+        prefetch(child.cast::<u8>().wrapping_sub(cpython::GC_HEAD).cast());
     }
 }
 
