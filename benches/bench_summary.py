@@ -16,7 +16,9 @@ pympler's ``muppy.get_objects()`` counts them), then times, on that one heap:
   with its type table (``str(heap().bytype)``) and as printed (``str(heap())``, what a
   user sees), against heapscope's ``summarize_heap()`` and ``print_(summarize_heap())``;
 * ``gc.collect()`` alone: every tool above runs one (guppy3, pympler and heapscope's
-  default all collect first), so it bounds how fast any of them can be.
+  default all collect first), so it bounds how fast any of them can be. Less that
+  collection, guppy3's ``heap()`` is compared with ``summarize_heap(collect=False)``:
+  the two tools' own work.
 
 Every figure is printed as time, objects per second and ns per object, with the ratio
 of the peer's time to heapscope's. ``same`` says whether heapscope's summary, taken
@@ -224,6 +226,12 @@ def main(argv=None):
             "one tracker summary, collect=False (cycle/2) vs guppy3 heap()",
             ns("guppy3", "hpy().heap()"),
             (ns("heapscope", "tracker cycle (collect=False)") or 0) / 2,
+        ),
+        (
+            "summarize_heap(collect=False) vs guppy3 heap() less its gc.collect()",
+            ns("guppy3", "hpy().heap()") and ns("gc.collect()", "gc.collect()")
+            and ns("guppy3", "hpy().heap()") - ns("gc.collect()", "gc.collect()"),
+            hs_fast_nc,
         ),
         ("summarize_heap() vs guppy3 first heap()", ns("guppy3", "hpy().heap() first call"), hs_fast),
         ("summarize_heap() vs guppy3 str(heap().bytype)", ns("guppy3", "str(hpy().heap().bytype)"), hs_fast),
