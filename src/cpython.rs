@@ -975,6 +975,7 @@ pub unsafe fn is_gc_tracked(obj: RawObj) -> bool {
 
 /// `PyGC_Head`: the links of the collector's doubly linked, circular lists; every
 /// tracked object sits in exactly one, with this header right before it.
+#[cfg(not(Py_GIL_DISABLED))]
 #[repr(C)]
 struct GcLinks {
     next: usize,
@@ -982,11 +983,14 @@ struct GcLinks {
 }
 
 /// The low bits of both links carry the collector's flags.
+#[cfg(not(Py_GIL_DISABLED))]
 const GC_LINK_FLAGS: usize = 3;
 /// `struct gc_generation` { `PyGC_Head head; int threshold; int count;` }, three in a row
 /// in the interpreter's `_gc_runtime_state` (3.9 to 3.13), followed by the
 /// `generation0` pointer to the first one's head.
+#[cfg(not(Py_GIL_DISABLED))]
 const GENERATION_BYTES: usize = GC_HEAD + 8;
+#[cfg(not(Py_GIL_DISABLED))]
 const GENERATIONS: usize = 3;
 
 /// The heads of the collector's three generation lists (youngest first), found through
@@ -1049,6 +1053,7 @@ pub unsafe fn next_gc_link(link: usize) -> usize {
 }
 
 /// The object whose header is `link` (not a generation head).
+#[cfg(not(Py_GIL_DISABLED))]
 #[inline]
 pub fn object_of_gc_link(link: usize) -> RawObj {
     (link + GC_HEAD) as RawObj

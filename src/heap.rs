@@ -19,6 +19,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyString};
+#[cfg(not(Py_GIL_DISABLED))]
 use std::ffi::c_int;
 
 /// What a pass does with each object it finds.
@@ -123,12 +124,14 @@ enum Source {
     /// The collector's lists: where the reading is, and the links found ahead of it
     /// (their headers already asked for, so that following the chain does not wait for
     /// memory at each step).
+    #[cfg(not(Py_GIL_DISABLED))]
     Lists { heads: [usize; 3], generation: usize, last_found: usize, ahead: std::collections::VecDeque<usize> },
     /// A `gc.get_objects()` list, which holds its objects.
     List { list: Strong, index: usize },
 }
 
 /// How many links of the collector's lists are followed ahead of the object returned.
+#[cfg(not(Py_GIL_DISABLED))]
 const LINKS_AHEAD: usize = 4;
 
 /// Whether passes read the collector's lists (tests turn it off to check the fallback).
@@ -191,8 +194,6 @@ impl TrackedObjects {
                 }
                 ahead.pop_front().map(cpython::object_of_gc_link)
             }
-            #[cfg(Py_GIL_DISABLED)]
-            Source::Lists { .. } => None,
         }
     }
 }

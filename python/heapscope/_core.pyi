@@ -191,6 +191,10 @@ class Summary:
 def heap_objects(*, remove_dups: bool = True, skip_frames: bool = True, exclude: Optional[Iterable[Any]] = None) -> List[Any]:
     """pympler's ``muppy.get_objects()`` list (without the ``gc.collect()``)."""
 
+def _read_gc_lists(enabled: bool) -> bool:
+    """Whether whole-heap passes read the collector's lists directly (default) or take
+    ``gc.get_objects()``; returns the previous setting. For tests."""
+
 def summarize(objects: Iterable[Any], overrides: Optional[Dict[type, Callable[[Any], str]]] = None) -> List[List[Any]]:
     """pympler's ``summary.summarize(objects)``."""
 
