@@ -1,9 +1,11 @@
-//! Memory of the current process as the operating system reports it (Linux: `/proc`).
+//! Memory of the current process as the operating system reports it (Linux: `/proc`,
+//! read with the parsers of `procmem`), for the class tracker's snapshots.
 //!
 //! On other systems [`read`] reports nothing (`available == false`) and the Python side
 //! falls back to `psutil` when it is installed.
 
 use crate::lifetimes::ProcessMemory;
+use crate::procmem;
 
 /// The process's memory now.
 pub fn read() -> ProcessMemory {
@@ -12,7 +14,7 @@ pub fn read() -> ProcessMemory {
         let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return ProcessMemory::default() };
         let mut memory = parse_status(&status);
         if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
-            memory.pagefaults = parse_major_faults(&stat).unwrap_or(0);
+            memory.pagefaults = procmem::stat_field(&stat, procmem::STAT_MAJOR_FAULTS).unwrap_or(0);
         }
         memory
     }
@@ -27,9 +29,7 @@ pub fn parse_status(text: &str) -> ProcessMemory {
     let mut memory = ProcessMemory::default();
     let mut found_rss = false;
     let mut found_vms = false;
-    for line in text.lines() {
-        let Some((key, value)) = line.split_once(':') else { continue };
-        let Some(bytes) = kilobytes(value) else { continue };
+    for (key, bytes) in procmem::status_lines(text) {
         match key {
             "VmRSS" => {
                 memory.rss = bytes;
@@ -49,24 +49,6 @@ pub fn parse_status(text: &str) -> ProcessMemory {
     }
     memory.available = found_rss && found_vms;
     memory
-}
-
-/// `  1708 kB` in bytes.
-fn kilobytes(value: &str) -> Option<u64> {
-    let mut parts = value.split_whitespace();
-    let number: u64 = parts.next()?.parse().ok()?;
-    match parts.next() {
-        Some("kB") => number.checked_mul(1024),
-        _ => None,
-    }
-}
-
-/// The major page faults field of `/proc/self/stat` (the command name, in parentheses,
-/// may contain spaces, so fields are counted after its closing parenthesis).
-fn parse_major_faults(text: &str) -> Option<u64> {
-    let after = &text[text.rfind(')')? + 1..];
-    // Fields after the name start at the state (field 3); majflt is field 12.
-    after.split_whitespace().nth(12 - 3).and_then(|f| f.parse().ok())
 }
 
 #[cfg(test)]
@@ -98,7 +80,7 @@ mod tests {
     #[test]
     fn major_faults_after_a_name_with_spaces() {
         let stat = "13817 (my prog) R 13768 13768 791 0 -1 4194304 101 0 7 0 0 0 0 0 20 0 1 0 371384 3133440 410";
-        assert_eq!(parse_major_faults(stat), Some(7));
+        assert_eq!(procmem::stat_field(stat, procmem::STAT_MAJOR_FAULTS), Some(7));
     }
 
     #[cfg(target_os = "linux")]

@@ -32,24 +32,40 @@ const STATUS_KEYS: [(&str, &str); 10] = [
     ("VmPTE", "Page table entries size"),
 ];
 
+/// The `key: value kB` lines of `/proc/self/status`, values in bytes, in file order.
+pub fn status_lines(status: &str) -> impl Iterator<Item = (&str, u64)> {
+    status.lines().filter_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        let mut parts = value.split_whitespace();
+        let number: u64 = parts.next()?.parse().ok()?;
+        match parts.next() {
+            Some("kB") => Some((key, number.checked_mul(1024)?)),
+            _ => None,
+        }
+    })
+}
+
+/// Field `k` (1-based, as numbered in proc(5)) of `/proc/self/stat`, for `k` > 2. The
+/// command name (field 2) is in parentheses and may hold spaces and parentheses, so the
+/// fields are counted after its last `)`.
+pub fn stat_field(stat: &str, k: usize) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(k.checked_sub(3)?)?.parse().ok()
+}
+
+/// `majflt` in `/proc/self/stat`.
+pub const STAT_MAJOR_FAULTS: usize = 12;
+
 /// Parses the contents of `/proc/self/stat` and `/proc/self/status`; `None` if `stat`
 /// is not in the expected form.
 pub fn parse(stat: &str, status: &str, pagesize: u64) -> Option<ProcMemory> {
-    // The command name (field 2) is in parentheses and may hold spaces and parentheses:
-    // the fields after it start after the last ')'. Field k (1-based, as in proc(5)) is
-    // then `rest[k - 3]`.
-    let rest: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
-    let field = |k: usize| rest.get(k - 3).and_then(|v| v.parse::<u64>().ok());
     let mut info = ProcMemory {
-        pagefaults: field(12)?,
-        vsz: field(23)?,
-        rss: field(24)?.saturating_mul(pagesize),
+        pagefaults: stat_field(stat, STAT_MAJOR_FAULTS)?,
+        vsz: stat_field(stat, 23)?,
+        rss: stat_field(stat, 24)?.saturating_mul(pagesize),
         ..ProcMemory::default()
     };
-    for line in status.lines() {
-        let Some((key, value)) = line.split_once(':') else { continue };
-        let Some(kib) = value.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()) else { continue };
-        let bytes = kib.saturating_mul(1024);
+    for (key, bytes) in status_lines(status) {
         match key {
             "VmData" => info.data_segment = bytes,
             "VmExe" => info.code_segment = bytes,
