@@ -124,3 +124,17 @@ def test_python_code_run_while_sizing_changes_nothing_counted():
 def test_first_met_order_of_rows_is_pymplers():
     objects = [1, "a", Plain(1), len, hsum, [], Plain(2), 2.0, print, (1,)]
     assert hsum.summarize(objects) == psum.summarize(objects)
+
+
+@pytest.mark.usefixtures("source")
+def test_frozen_objects_are_left_out_like_gc_get_objects():
+    # gc.freeze() moves every tracked object to a generation gc.get_objects() leaves out.
+    gc.collect()
+    gc.freeze()
+    try:
+        fresh = [Plain(i) for i in range(100)]
+        found = hmup.get_objects()
+        assert {id(o) for o in found if gc.is_tracked(o)} <= {id(o) for o in gc.get_objects()}
+        assert sum(type(o) is Plain for o in found) == len(fresh)
+    finally:
+        gc.unfreeze()
