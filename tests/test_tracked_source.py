@@ -138,3 +138,28 @@ def test_frozen_objects_are_left_out_like_gc_get_objects():
         assert sum(type(o) is Plain for o in found) == len(fresh)
     finally:
         gc.unfreeze()
+
+
+def test_passes_while_another_thread_allocates_and_frees():
+    # The other thread can only run between passes (a pass holds the GIL throughout),
+    # so every pass sees consistent lists, however much the heap churns around it.
+    import threading
+
+    stop = threading.Event()
+
+    def churn():
+        while not stop.is_set():
+            junk = [{"n": [i]} for i in range(200)]
+            junk.append(junk)  # a cycle for the collector
+            del junk
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    try:
+        keep = [Plain(i) for i in range(1_000)]  # noqa: F841
+        for _ in range(20):
+            assert by_type(hsum.summarize_heap())[f"{__name__}.Plain"][0] == 1_000
+            assert sum(type(o) is Plain for o in hmup.get_objects()) == 1_000
+    finally:
+        stop.set()
+        worker.join()
