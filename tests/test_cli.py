@@ -50,20 +50,20 @@ def test_run_json_then_diff(script, tmp_path):
     assert "bytearray" in diff.stdout
 
 
-def test_run_keeps_exit_code_of_script(tmp_path):
-    path = tmp_path / "exits.py"
-    path.write_text("data = list(range(1000))\nraise SystemExit(3)\n")
+@pytest.mark.parametrize(
+    "source, exit_code, in_stderr",
+    [
+        ("data = list(range(1000))\nraise SystemExit(3)\n", 3, ""),
+        ("raise RuntimeError('boom')\n", 1, "RuntimeError: boom"),
+    ],
+    ids=["keeps the script's exit code", "reports its error and exits 1"],
+)
+def test_run_ends_as_the_script_does(tmp_path, source, exit_code, in_stderr):
+    path = tmp_path / "script.py"
+    path.write_text(source)
     result = heapscope("run", str(path))
-    assert result.returncode == 3
-    assert "end minus start" in result.stdout
-
-
-def test_run_script_error_reported_and_exit_1(tmp_path):
-    path = tmp_path / "fails.py"
-    path.write_text("raise RuntimeError('boom')\n")
-    result = heapscope("run", str(path))
-    assert result.returncode == 1
-    assert "RuntimeError: boom" in result.stderr
+    assert result.returncode == exit_code
+    assert in_stderr in result.stderr
     assert "end minus start" in result.stdout
 
 
