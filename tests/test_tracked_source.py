@@ -4,6 +4,7 @@ correct when sizing an object runs Python code that allocates or frees objects."
 
 import gc
 import sys
+import threading
 
 import pytest
 from pympler import summary as psum
@@ -143,8 +144,6 @@ def test_frozen_objects_are_left_out_like_gc_get_objects():
 def test_passes_while_another_thread_allocates_and_frees():
     # The other thread can only run between passes (a pass holds the GIL throughout),
     # so every pass sees consistent lists, however much the heap churns around it.
-    import threading
-
     stop = threading.Event()
 
     def churn():
