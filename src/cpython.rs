@@ -884,6 +884,19 @@ pub unsafe fn object_member_offset(descr: RawObj) -> Option<usize> {
     }
 }
 
+/// Asks the CPU to start loading the cache line at `obj`: the walks are bound by memory
+/// latency, and know which objects they will read next.
+#[inline(always)]
+pub fn prefetch(obj: RawObj) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint; it never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(obj.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = obj;
+}
+
 /// The object's address: the identity used for "seen" bookkeeping (like `id()`).
 #[inline]
 pub fn address(obj: RawObj) -> usize {
@@ -901,8 +914,13 @@ pub fn address(obj: RawObj) -> usize {
 /// `obj` must be alive.
 #[inline]
 pub unsafe fn is_gc_object(obj: RawObj) -> bool {
-    // SAFETY: `obj` is alive; the call reads its type only.
-    unsafe { ffi::PyObject_IS_GC(obj) != 0 }
+    // `PyObject_IS_GC` inlined: it is asked of every referent in a heap pass, and the
+    // call through the library costs more than the test.
+    // SAFETY: `obj` is alive; only its type (and, through `tp_is_gc`, the object) is read.
+    unsafe {
+        let tp = type_of(obj);
+        has_gc(tp) && (*tp).tp_is_gc.map_or(true, |is_gc| is_gc(obj) != 0)
+    }
 }
 
 /// Calls `each` with every object the type's `tp_traverse` visits from `obj` (what
@@ -945,23 +963,12 @@ pub unsafe fn for_each_referent<F: FnMut(RawObj)>(obj: RawObj, each: &mut F) {
 /// `obj` must be alive.
 #[inline]
 pub unsafe fn is_gc_tracked(obj: RawObj) -> bool {
-    // `PyObject_GC_IsTracked` inlined: it is asked of every referent in a heap pass, and
-    // the call through the library costs more than the test.
+    // `PyObject_GC_IsTracked` inlined, for the same reason as `is_gc_object`.
     #[cfg(not(Py_GIL_DISABLED))]
-    // SAFETY: `obj` is alive. Only a GC object (flag on its type and, for types that
-    // decide per object, `tp_is_gc`) has a `PyGC_Head`, which CPython places right
-    // before the object; its `_gc_next` is non-zero exactly while the object is tracked.
+    // SAFETY: `obj` is alive. Only a GC object has a `PyGC_Head`, which CPython places
+    // right before the object; its `_gc_next` is non-zero exactly while it is tracked.
     unsafe {
-        let tp = type_of(obj);
-        if !has_gc(tp) {
-            return false;
-        }
-        if let Some(is_gc) = (*tp).tp_is_gc {
-            if is_gc(obj) == 0 {
-                return false;
-            }
-        }
-        (*obj.cast::<GcLinks>().sub(1)).next != 0
+        is_gc_object(obj) && (*obj.cast::<GcLinks>().sub(1)).next != 0
     }
     #[cfg(Py_GIL_DISABLED)]
     // SAFETY: `obj` is alive; the call only reads its type and GC bits.

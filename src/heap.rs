@@ -11,7 +11,7 @@
 //! pointers stay valid; the objects that need some are taken strongly and, in the
 //! second phase, handed to [`HeapVisitor::slow`]. The pass never recurses.
 
-use crate::cpython::{self, RawObj, RawType, Strong};
+use crate::cpython::{self, prefetch, RawObj, RawType, Strong};
 use crate::visited::VisitedSet;
 use ahash::{AHashMap, AHashSet};
 use pyo3::exceptions::PyReferenceError;
@@ -448,18 +448,6 @@ impl<'py> Scan<'py> {
             }
         }
     }
-}
-
-/// Asks the CPU to start loading an object's header.
-#[inline(always)]
-pub fn prefetch(obj: RawObj) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching is a hint; it never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(obj.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0)
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = obj;
 }
 
 /// Collects objects as strong references, tracked and untracked apart, in the order

@@ -273,7 +273,7 @@ impl<'py> Aggregator<'py> {
                 index += 1;
                 // SAFETY: a bounds-checked read of the held list; only used as a hint.
                 if let Some(ahead) = unsafe { cpython::list_item(list.as_ptr(), index + LIST_AHEAD) } {
-                    heap::prefetch(ahead);
+                    cpython::prefetch(ahead);
                 }
                 // SAFETY: as above; `quick` runs no Python code.
                 if !unsafe { self.quick(item, false) } {

@@ -12,7 +12,7 @@
 //! child is upgraded to a strong reference, and cursors re-read their container after
 //! every step, so a container mutated by that code is still read within bounds.
 
-use crate::cpython::{self, InstanceAttrs, RawObj, Strong};
+use crate::cpython::{self, prefetch, InstanceAttrs, RawObj, Strong};
 use crate::flat::leaf_size;
 use crate::ledger::{Ledger, Mark, ProfileKey};
 use crate::names;
@@ -927,19 +927,6 @@ impl<'a, 'py> Walker<'a, 'py> {
         }
         size
     }
-}
-
-/// Asks the CPU to start loading an object's header: the walk is bound by memory
-/// latency, and the next sibling is almost always read right after the current one.
-#[inline(always)]
-fn prefetch(obj: RawObj) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching is a hint; it never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(obj.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0)
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = obj;
 }
 
 /// [`prefetch`] of the fields the unordered walk reads (type, size, a dict's or list's
