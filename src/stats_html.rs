@@ -236,8 +236,6 @@ fn chart(title: &str, series: &[Series<'_>], bytes: bool, span: Option<(f64, f64
     out
 }
 
-/// A size tree as nested lists, children largest first; referents under 0.1 % of the
-/// root are left out.
 /// The memory of class `c`'s tracked instances at each snapshot (`rows[k]` being the
 /// class rows of snapshot `k`).
 fn class_memory<'a>(log: &Log, rows: &[Vec<ClassRow>], c: usize, label: &'a str, color: &'a str) -> Series<'a> {
@@ -255,6 +253,8 @@ fn class_memory<'a>(log: &Log, rows: &[Vec<ClassRow>], c: usize, label: &'a str,
     }
 }
 
+/// A size tree as nested lists, children largest first; referents under 0.1 % of the
+/// root are left out.
 fn tree_list(nodes: &[TreeNode]) -> String {
     let Some(root) = nodes.first() else { return String::new() };
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
