@@ -271,9 +271,8 @@ fn usable_fraction(n: usize) -> usize {
 pub unsafe fn dict_sizeof(obj: RawObj) -> usize {
     let dict = obj.cast::<ffi::PyDictObject>();
     // SAFETY: `obj` is a live dict, so its keys table is alive (possibly the shared empty one).
-    let (keys, has_values, tp) = unsafe {
-        ((*dict).ma_keys.cast::<DictKeys>(), !(*dict).ma_values.is_null(), type_of(obj))
-    };
+    let (keys, has_values, tp) =
+        unsafe { ((*dict).ma_keys.cast::<DictKeys>(), !(*dict).ma_values.is_null(), type_of(obj)) };
     // SAFETY: `tp` is the live type of `obj`.
     let mut size = unsafe { basicsize(tp) };
     // SAFETY: `keys` points at the dict's live keys object.
@@ -403,7 +402,11 @@ fn entry_layout(keys: &DictKeys) -> (*const RawObj, usize, usize) {
         // SAFETY: entries follow the index array inside the keys allocation.
         let entries = unsafe { base.add(std::mem::size_of::<DictKeys>() + (1usize << keys.dk_log2_index_bytes)) };
         // Tables with only str keys store (key, value); others (hash, key, value).
-        if keys.dk_kind == 0 { (entries.cast(), 3, 1) } else { (entries.cast(), 2, 0) }
+        if keys.dk_kind == 0 {
+            (entries.cast(), 3, 1)
+        } else {
+            (entries.cast(), 2, 0)
+        }
     }
 }
 
@@ -803,11 +806,7 @@ unsafe fn managed_attrs(obj: RawObj, tp: RawType) -> InstanceAttrs {
 unsafe fn split_values(values: *mut RawObj, keys: &DictKeys) -> InstanceAttrs {
     // SAFETY: the allocation's prefix ends with a byte holding the prefix size.
     let prefix = unsafe { *values.cast::<u8>().sub(1) } as usize;
-    InstanceAttrs::Values {
-        values,
-        count: keys.dk_nentries as usize,
-        bytes: prefix + shared_keys_usable(keys) * PTR,
-    }
+    InstanceAttrs::Values { values, count: keys.dk_nentries as usize, bytes: prefix + shared_keys_usable(keys) * PTR }
 }
 
 /// Key `i` of the shared keys of a managed-dict type (3.11+), borrowed.

@@ -144,7 +144,9 @@ impl TrackedObjects {
         if READ_GC_LISTS.load(std::sync::atomic::Ordering::Relaxed) {
             if let Some(heads) = Self::generation_heads(py)? {
                 let ahead = std::collections::VecDeque::with_capacity(LINKS_AHEAD + 1);
-                return Ok(TrackedObjects { source: Source::Lists { heads, generation: 0, last_found: heads[0], ahead } });
+                return Ok(TrackedObjects {
+                    source: Source::Lists { heads, generation: 0, last_found: heads[0], ahead },
+                });
             }
         }
         let list = interned(py)?.get_objects.bind(py).call0()?.cast_into::<PyList>()?;
@@ -463,7 +465,11 @@ impl HeapVisitor for Collect {
     unsafe fn quick(&mut self, obj: RawObj, tracked: bool) -> bool {
         // SAFETY: `obj` is alive (trait contract).
         let obj = unsafe { Strong::from_borrowed(obj) };
-        if tracked { self.tracked.push(obj) } else { self.untracked.push(obj) }
+        if tracked {
+            self.tracked.push(obj)
+        } else {
+            self.untracked.push(obj)
+        }
         true
     }
 
@@ -476,7 +482,8 @@ impl HeapVisitor for Collect {
 
 /// Objects given by the caller, as exclusions: their addresses.
 pub fn exclusions_from(types: &[Py<PyAny>], objects: Option<&Bound<'_, PyAny>>) -> PyResult<Exclusions> {
-    let mut exclusions = Exclusions { types: types.iter().map(|t| t.as_ptr() as usize).collect(), ..Exclusions::default() };
+    let mut exclusions =
+        Exclusions { types: types.iter().map(|t| t.as_ptr() as usize).collect(), ..Exclusions::default() };
     if let Some(objects) = objects {
         for obj in objects.try_iter()? {
             exclusions.objects.insert(obj?.as_ptr() as usize);

@@ -113,4 +113,3 @@ pub fn object_name(obj: &Bound<'_, PyAny>, clip: usize) -> Py<PyAny> {
     }
     clipped_repr(obj, clip).unbind()
 }
-

@@ -8,10 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
 /// Calls `each` with every item of `objects` (a list, or any iterable), held strongly.
-fn for_each_object<'py>(
-    objects: &Bound<'py, PyAny>,
-    mut each: impl FnMut(&Strong) -> PyResult<()>,
-) -> PyResult<()> {
+fn for_each_object<'py>(objects: &Bound<'py, PyAny>, mut each: impl FnMut(&Strong) -> PyResult<()>) -> PyResult<()> {
     if let Ok(list) = objects.cast::<PyList>() {
         let mut index = 0;
         // SAFETY: the list is held by the caller and re-read at every step; each item is

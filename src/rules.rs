@@ -70,7 +70,8 @@ pub static STATVFS_ATTRS: AttrSpec = AttrSpec::prefix("f_");
 pub static TRACEBACK_ATTRS: AttrSpec = AttrSpec::prefix("tb_");
 pub static FRAME_ATTRS: AttrSpec = AttrSpec::prefix("f_");
 pub static CODE_ATTRS: AttrSpec = AttrSpec::prefix("co_");
-pub static METHOD_ATTRS: AttrSpec = AttrSpec { prefix: Some("im_"), ..AttrSpec::names(&["__doc__", "__name__", "__code__"]) };
+pub static METHOD_ATTRS: AttrSpec =
+    AttrSpec { prefix: Some("im_"), ..AttrSpec::names(&["__doc__", "__name__", "__code__"]) };
 pub static FUNCTION_ATTRS: AttrSpec = AttrSpec {
     via: None,
     names: &["__doc__", "__name__", "__code__", "__closure__"],
@@ -512,9 +513,9 @@ fn is_weak_dict_type(py: Python<'_>, tp: RawType) -> bool {
     let tp = unsafe { Bound::from_borrowed_ptr(py, tp.cast()) };
     let in_weakref = tp.getattr("__module__").is_ok_and(|m| str_equals(&m, c"weakref"));
     in_weakref
-        && tp.getattr("__name__").is_ok_and(|n| {
-            str_equals(&n, c"WeakKeyDictionary") || str_equals(&n, c"WeakValueDictionary")
-        })
+        && tp
+            .getattr("__name__")
+            .is_ok_and(|n| str_equals(&n, c"WeakKeyDictionary") || str_equals(&n, c"WeakValueDictionary"))
 }
 
 /// pympler's `infer` test: an object offering the mapping methods (with `has_key`).

@@ -1,10 +1,10 @@
 //! `Sizer`: the Rust state behind `heapscope.asizeof.Asizer`.
 
 use crate::cpython;
-use ahash::AHashMap;
 use crate::ledger::Ledger;
 use crate::rules::{self, ClassifyOptions, RuleCache};
 use crate::walk::{Node, Options, Walker};
+use ahash::AHashMap;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
@@ -102,7 +102,12 @@ impl Sizer {
     /// Size of each object (an `int`), or with `tree` its `asized` nodes as a list of
     /// `(parent_index, name, size, flat)` in pre-order. An object given twice gets the
     /// same result twice and is counted once.
-    fn sizes<'py>(&mut self, py: Python<'py>, objs: &Bound<'py, PyTuple>, tree: bool) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    fn sizes<'py>(
+        &mut self,
+        py: Python<'py>,
+        objs: &Bound<'py, PyTuple>,
+        tree: bool,
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
         for obj in objs.iter() {
             self.ledger.exclude_refs(obj.as_ptr());
         }

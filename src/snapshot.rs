@@ -117,9 +117,8 @@ pub struct Meta {
 
 impl Meta {
     pub fn now(py: Python<'_>, kind: Kind, label: Option<String>) -> Meta {
-        let created = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
+        let created =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
         let (python, implementation, platform) = interpreter(py).unwrap_or_default();
         Meta {
             kind,
@@ -212,10 +211,7 @@ pub fn to_json(rows: &Rows, meta: &Meta) -> Result<String, Error> {
         heapscope: meta.heapscope.clone(),
         objects: rows.values().map(|t| t.count).sum(),
         bytes: rows.values().map(|t| t.size).sum(),
-        rows: rows
-            .iter()
-            .map(|(name, t)| RowV1 { type_name: name.clone(), count: t.count, size: t.size })
-            .collect(),
+        rows: rows.iter().map(|(name, t)| RowV1 { type_name: name.clone(), count: t.count, size: t.size }).collect(),
     };
     serde_json::to_string_pretty(&file).map_err(|e| Error::Invalid { path: None, detail: e.to_string() })
 }

@@ -254,9 +254,9 @@ impl<'py> Aggregator<'py> {
             Naming::Frame => frame_name(&bound),
             Naming::Custom(function) => {
                 let result = function.bind(py).call1((&bound,))?;
-                let text = result.cast_into::<PyString>().map_err(|_| {
-                    PyTypeError::new_err("a summary representation function must return a str")
-                })?;
+                let text = result
+                    .cast_into::<PyString>()
+                    .map_err(|_| PyTypeError::new_err("a summary representation function must return a str"))?;
                 clean_name(&text.to_string_lossy())
             }
             Naming::Type | Naming::Function => unreachable!("counted without a name"),

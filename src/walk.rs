@@ -102,9 +102,20 @@ enum Cursor {
     List(usize),
     Tuple(usize),
     Set(usize),
-    Dict { pos: isize, value_next: bool, extra: Option<Box<DictExtra>> },
-    Instance { stage: InstanceStage, index: usize, value_next: bool },
-    NamedTuple { stage: u8, index: usize },
+    Dict {
+        pos: isize,
+        value_next: bool,
+        extra: Option<Box<DictExtra>>,
+    },
+    Instance {
+        stage: InstanceStage,
+        index: usize,
+        value_next: bool,
+    },
+    NamedTuple {
+        stage: u8,
+        index: usize,
+    },
     /// Children computed up front (rules that read attributes through Python).
     Items(Box<ItemsCursor>),
 }
@@ -246,8 +257,10 @@ impl<'a, 'py> Walker<'a, 'py> {
         // SAFETY: `root` is held by the caller.
         unsafe { push_container(root.as_ptr(), 1, &mut work, self.ledger) }?;
         let mut total = self.align(root_flat);
-        let mut headers: std::collections::VecDeque<(RawObj, u32)> = std::collections::VecDeque::with_capacity(STAGE + 1);
-        let mut tables: std::collections::VecDeque<(RawObj, u32)> = std::collections::VecDeque::with_capacity(STAGE + 1);
+        let mut headers: std::collections::VecDeque<(RawObj, u32)> =
+            std::collections::VecDeque::with_capacity(STAGE + 1);
+        let mut tables: std::collections::VecDeque<(RawObj, u32)> =
+            std::collections::VecDeque::with_capacity(STAGE + 1);
         let mut deferred: Vec<(Strong, u32)> = Vec::new();
         self.ledger.depth = self.ledger.depth.max(1);
         loop {
@@ -359,7 +372,16 @@ impl<'a, 'py> Walker<'a, 'py> {
         let strong = unsafe { Strong::from_borrowed(obj.as_ptr()) };
         let rule = self.rules.classify(self.py, &strong);
         let cursor = self.cursor_for(&strong, &rule);
-        self.stack.push(Frame { obj: strong, rule_id: rule.id, cursor, depth: 0, node: NO_NODE, named: true, flat: 0, total: 0 });
+        self.stack.push(Frame {
+            obj: strong,
+            rule_id: rule.id,
+            cursor,
+            depth: 0,
+            node: NO_NODE,
+            named: true,
+            flat: 0,
+            total: 0,
+        });
         let mut out = Vec::new();
         while let Some((held, name)) = self.next_child() {
             let child = held.into_strong();
@@ -379,7 +401,8 @@ impl<'a, 'py> Walker<'a, 'py> {
             let Some(child) = self.next_child() else {
                 let frame = self.stack.pop().expect("run() is only called with a frame on the stack");
                 let parent_id = self.stack.last().map_or(0, |f| f.obj.as_ptr() as usize);
-                let size = self.finish(Held::Owned(frame.obj), frame.total, frame.flat, frame.node, frame.depth, parent_id);
+                let size =
+                    self.finish(Held::Owned(frame.obj), frame.total, frame.flat, frame.node, frame.depth, parent_id);
                 match self.stack.last_mut() {
                     Some(parent) => parent.total += size,
                     None => return size,
@@ -396,7 +419,8 @@ impl<'a, 'py> Walker<'a, 'py> {
                 }
                 if self.leaf_fast {
                     // SAFETY: `held` was just read from its strongly held parent.
-                    if let Some(size) = unsafe { leaf_size(held.ptr()).or_else(|| self.bytes_size(held.ptr(), depth)) } {
+                    if let Some(size) = unsafe { leaf_size(held.ptr()).or_else(|| self.bytes_size(held.ptr(), depth)) }
+                    {
                         let size = self.align(size);
                         if let Some(parent) = self.stack.last_mut() {
                             parent.total += size;
@@ -411,7 +435,16 @@ impl<'a, 'py> Walker<'a, 'py> {
                             let flat = self.align(flat);
                             let obj = held.into_strong();
                             self.ledger.depth = self.ledger.depth.max(depth + 1);
-                            self.stack.push(Frame { obj, rule_id: NO_RULE, cursor, depth, node: NO_NODE, named: false, flat, total: flat });
+                            self.stack.push(Frame {
+                                obj,
+                                rule_id: NO_RULE,
+                                cursor,
+                                depth,
+                                node: NO_NODE,
+                                named: false,
+                                flat,
+                                total: flat,
+                            });
                             continue;
                         }
                     }
@@ -460,7 +493,14 @@ impl<'a, 'py> Walker<'a, 'py> {
     }
 
     /// Reaches `held` at `depth`: the seen rules, then [`enter_new`](Self::enter_new).
-    fn enter(&mut self, mut held: Held, depth: u32, name: RefName, parent_node: Option<u32>, parent_id: usize) -> Entered {
+    fn enter(
+        &mut self,
+        mut held: Held,
+        depth: u32,
+        name: RefName,
+        parent_node: Option<u32>,
+        parent_id: usize,
+    ) -> Entered {
         if self.seen_before(cpython::address(held.ptr()), depth) {
             let node = self.new_node(&mut held, name, parent_node, depth);
             return Entered::Done(self.finish_zero(node, depth));
@@ -470,7 +510,14 @@ impl<'a, 'py> Walker<'a, 'py> {
 
     /// Sizes an object reached for the first time: type exclusion, the rule's flat size,
     /// then either a frame for its referents or its final size.
-    fn enter_new(&mut self, mut held: Held, depth: u32, name: RefName, parent_node: Option<u32>, parent_id: usize) -> Entered {
+    fn enter_new(
+        &mut self,
+        mut held: Held,
+        depth: u32,
+        name: RefName,
+        parent_node: Option<u32>,
+        parent_id: usize,
+    ) -> Entered {
         let node = self.new_node(&mut held, name, parent_node, depth);
 
         if self.ledger.is_type_excluded(held.ptr()) {
@@ -496,9 +543,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             let strong = held.hold().clone();
             self.ledger.profile(key, strong, flat);
         }
-        let follow = rule.refs != Refs::None
-            && depth < self.options.limit
-            && !(depth > 0 && rule.is_module);
+        let follow = rule.refs != Refs::None && depth < self.options.limit && !(depth > 0 && rule.is_module);
         if !follow {
             return Entered::Done(self.finish(held, flat, flat, node.unwrap_or(NO_NODE), depth, parent_id));
         }
@@ -506,7 +551,16 @@ impl<'a, 'py> Walker<'a, 'py> {
         let obj = held.into_strong();
         let cursor = self.cursor_for(&obj, &rule);
         self.ledger.depth = self.ledger.depth.max(depth + 1);
-        self.stack.push(Frame { obj, rule_id: rule.id, cursor, depth, node: node.unwrap_or(NO_NODE), named, flat, total: flat });
+        self.stack.push(Frame {
+            obj,
+            rule_id: rule.id,
+            cursor,
+            depth,
+            node: node.unwrap_or(NO_NODE),
+            named,
+            flat,
+            total: flat,
+        });
         Entered::Pushed
     }
 
@@ -620,7 +674,11 @@ impl<'a, 'py> Walker<'a, 'py> {
                     return Cursor::items(Vec::new());
                 }
                 // SAFETY: the module holds its dict.
-                Cursor::Dict { pos: 0, value_next: false, extra: DictExtra::over(unsafe { Strong::from_borrowed(dict) }) }
+                Cursor::Dict {
+                    pos: 0,
+                    value_next: false,
+                    extra: DictExtra::over(unsafe { Strong::from_borrowed(dict) }),
+                }
             }
             Refs::MappingProxy => {
                 // SAFETY: a mappingproxy stores its mapping right after the object header.
