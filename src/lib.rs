@@ -1,58 +1,51 @@
-//! heapscope's Rust core: the object-graph walk and sizing behind `heapscope.asizeof`.
+//! heapscope's Rust core. The module list is the architecture:
+//! - `ffi`: every raw CPython read and call, per interpreter version;
+//! - `asizeof`: the deep-size walk behind `heapscope.asizeof`;
+//! - `heap`: whole-heap passes over the collector's objects, and the referrer index of `why()`;
+//! - `summary`: per-type rows, diffs, the snapshot file and the table of `heapscope.summary`;
+//! - `classtracker`: tracked instances, snapshots, statistics and reports of `heapscope.classtracker`;
+//! - `process`: the process's memory as the operating system reports it;
+//! - `visited`: the address bitmap that marks objects already seen.
 //!
-//! The module list is the architecture: raw CPython access in `cpython`, per-type rules
-//! in `rules`, the walk in `walk`, what an `Asizer` remembers in `ledger`, and the
-//! Python-facing class in `sizer`.
+//! This file only declares them and lists what `heapscope._core` exports.
 
-mod class_tracker;
-mod cpython;
-mod flat;
+mod asizeof;
+mod classtracker;
+mod ffi;
 mod heap;
-mod ledger;
-mod lifetimes;
-mod names;
-mod objects;
 mod process;
 mod procmem;
-mod referrers;
-mod rules;
-mod sizer;
-mod snapshot;
-mod stats_format;
-mod stats_html;
 mod summary;
-mod table;
 mod visited;
-mod walk;
 
 use pyo3::prelude::*;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add_class::<sizer::Sizer>()?;
-    m.add_function(wrap_pyfunction!(sizer::getsizeof, m)?)?;
-    m.add_function(wrap_pyfunction!(sizer::named_referents, m)?)?;
-    m.add_class::<referrers::Chains>()?;
-    m.add_function(wrap_pyfunction!(referrers::reference_chains, m)?)?;
-    m.add_function(wrap_pyfunction!(referrers::referrers_of, m)?)?;
+    m.add_class::<asizeof::sizer::Sizer>()?;
+    m.add_function(wrap_pyfunction!(asizeof::sizer::getsizeof, m)?)?;
+    m.add_function(wrap_pyfunction!(asizeof::sizer::named_referents, m)?)?;
+    m.add_class::<heap::referrers::Chains>()?;
+    m.add_function(wrap_pyfunction!(heap::referrers::reference_chains, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::referrers::referrers_of, m)?)?;
     m.add_function(wrap_pyfunction!(procmem::proc_memory, m)?)?;
-    m.add_class::<summary::Summary>()?;
-    m.add("SnapshotError", m.py().get_type::<snapshot::SnapshotError>())?;
-    m.add_function(wrap_pyfunction!(heap::heap_objects, m)?)?;
-    m.add_function(wrap_pyfunction!(heap::_read_gc_lists, m)?)?;
-    m.add_function(wrap_pyfunction!(summary::summarize, m)?)?;
-    m.add_function(wrap_pyfunction!(summary::summarize_heap, m)?)?;
-    m.add_function(wrap_pyfunction!(table::pretty_size, m)?)?;
-    m.add_function(wrap_pyfunction!(table::format_table, m)?)?;
-    m.add_function(wrap_pyfunction!(objects::flat_sizes, m)?)?;
-    m.add_function(wrap_pyfunction!(objects::total_flat_size, m)?)?;
-    m.add_function(wrap_pyfunction!(objects::filter_objects, m)?)?;
-    m.add_function(wrap_pyfunction!(objects::identity_diff, m)?)?;
-    m.add_function(wrap_pyfunction!(objects::referents, m)?)?;
-    m.add_class::<class_tracker::TrackerCore>()?;
-    m.add_class::<class_tracker::SnapshotJob>()?;
-    m.add_class::<class_tracker::DeathWatch>()?;
-    m.add_function(wrap_pyfunction!(class_tracker::process_memory, m)?)?;
+    m.add_class::<summary::python::Summary>()?;
+    m.add("SnapshotError", m.py().get_type::<summary::file::SnapshotError>())?;
+    m.add_function(wrap_pyfunction!(heap::passes::heap_objects, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::passes::_read_gc_lists, m)?)?;
+    m.add_function(wrap_pyfunction!(summary::python::summarize, m)?)?;
+    m.add_function(wrap_pyfunction!(summary::python::summarize_heap, m)?)?;
+    m.add_function(wrap_pyfunction!(summary::table::pretty_size, m)?)?;
+    m.add_function(wrap_pyfunction!(summary::table::format_table, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::objects::flat_sizes, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::objects::total_flat_size, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::objects::filter_objects, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::objects::identity_diff, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::objects::referents, m)?)?;
+    m.add_class::<classtracker::core::TrackerCore>()?;
+    m.add_class::<classtracker::core::SnapshotJob>()?;
+    m.add_class::<classtracker::core::DeathWatch>()?;
+    m.add_function(wrap_pyfunction!(classtracker::core::process_memory, m)?)?;
     Ok(())
 }

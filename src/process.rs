@@ -4,7 +4,7 @@
 //! On other systems [`read`] reports nothing (`available == false`) and the Python side
 //! falls back to `psutil` when it is installed.
 
-use crate::lifetimes::ProcessMemory;
+use crate::classtracker::log::ProcessMemory;
 use crate::procmem;
 
 /// The process's memory now.

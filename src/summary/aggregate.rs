@@ -9,25 +9,15 @@
 //! and a size formula, without Python code. The flat size is `sys.getsizeof`'s
 //! (see `flat`).
 
-use crate::cpython::{self, RawObj, Strong};
-use crate::flat::{self, FlatRule, FlatSizer};
-use crate::heap::{self, HeapVisitor, Scan, ScanOptions};
-use crate::snapshot::{self, Kind, Meta};
+use super::rows::{Rows, Totals};
+use crate::asizeof::flat::{self, FlatRule, FlatSizer};
+use crate::ffi::{self, RawObj, Strong};
+use crate::heap::passes::HeapVisitor;
 use ahash::AHashMap;
 use indexmap::IndexMap;
-use pyo3::exceptions::{PyAttributeError, PyIndexError, PyTypeError};
+use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
-
-/// Count and total size of one row. Signed: diffs have negative rows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Totals {
-    pub count: i64,
-    pub size: i64,
-}
-
-/// Rows by type name, in the order the names were first met.
-pub type Rows = IndexMap<String, Totals, ahash::RandomState>;
 
 /// pympler's clean-up of a representation: every ` at 0x<hex digits>` removed, then
 /// `<class 'X'>` (or `<type 'X'>`) reduced to `X` when `X` has no white space.
@@ -187,7 +177,7 @@ impl<'py> Aggregator<'py> {
     #[inline]
     unsafe fn entry_of(&mut self, obj: RawObj) -> u32 {
         // SAFETY: `obj` is alive (caller).
-        let tp = unsafe { cpython::type_of(obj) };
+        let tp = unsafe { ffi::type_of(obj) };
         if let Some(index) = self.entry_index(tp as usize) {
             return index;
         }
@@ -197,11 +187,11 @@ impl<'py> Aggregator<'py> {
         let rule = unsafe { self.sizer.type_rule(tp) };
         let naming = if let Some(function) = self.overrides.get(&(tp as usize)) {
             Naming::Custom(function.clone_ref(self.py))
-        } else if cpython::is_function_type(tp) {
+        } else if ffi::is_function_type(tp) {
             Naming::Function
-        } else if cpython::is_module_type(tp) {
+        } else if ffi::is_module_type(tp) {
             Naming::Module
-        } else if cpython::is_frame_type(tp) {
+        } else if ffi::is_frame_type(tp) {
             Naming::Frame
         } else {
             Naming::Type
@@ -224,7 +214,7 @@ impl<'py> Aggregator<'py> {
             Naming::Type => &mut entry.totals,
             Naming::Function => {
                 // SAFETY: `obj` is a live, exact function (caller).
-                let name = unsafe { cpython::function_name(obj) };
+                let name = unsafe { ffi::function_name(obj) };
                 let first = self.met + 1;
                 let row = self.functions.entry(name as usize).or_insert_with(|| FunctionRow {
                     // SAFETY: `name` is held by the live function.
@@ -269,11 +259,11 @@ impl<'py> Aggregator<'py> {
             let mut index = 0;
             // SAFETY: the list is held by the caller and re-read at every step, so an item
             // is alive until Python code runs; it is taken strongly before the slow path.
-            while let Some(item) = unsafe { cpython::list_item(list.as_ptr(), index) } {
+            while let Some(item) = unsafe { ffi::list_item(list.as_ptr(), index) } {
                 index += 1;
                 // SAFETY: a bounds-checked read of the held list; only used as a hint.
-                if let Some(ahead) = unsafe { cpython::list_item(list.as_ptr(), index + LIST_AHEAD) } {
-                    cpython::prefetch(ahead);
+                if let Some(ahead) = unsafe { ffi::list_item(list.as_ptr(), index + LIST_AHEAD) } {
+                    ffi::prefetch(ahead);
                 }
                 // SAFETY: as above; `quick` runs no Python code.
                 if !unsafe { self.quick(item, false) } {
@@ -417,266 +407,6 @@ fn frame_name(frame: &Bound<'_, PyAny>) -> String {
     clean_name(&format!("frame (codename: {})", name.as_deref().unwrap_or("?")))
 }
 
-/// Rows as pympler's list of `[type, count, size]` lists.
-pub fn rows_to_py<'py>(py: Python<'py>, rows: &Rows) -> PyResult<Bound<'py, PyList>> {
-    let list = PyList::empty(py);
-    for (name, totals) in rows {
-        list.append(row_to_py(py, name, totals)?)?;
-    }
-    Ok(list)
-}
-
-fn row_to_py<'py>(py: Python<'py>, name: &str, totals: &Totals) -> PyResult<Bound<'py, PyList>> {
-    let items: [Bound<'py, PyAny>; 3] = [
-        PyString::new(py, name).into_any(),
-        totals.count.into_pyobject(py)?.into_any(),
-        totals.size.into_pyobject(py)?.into_any(),
-    ];
-    PyList::new(py, items)
-}
-
-/// `right - left` row by row (pympler's `get_diff`): rows of `right` in its order, then
-/// rows only in `left`, negated. Rows on both sides with no change stay, as zeros.
-pub fn diff_rows(left: &Rows, right: &Rows) -> Rows {
-    let mut out = Rows::default();
-    for (name, r) in right {
-        let l = left.get(name).copied().unwrap_or_default();
-        out.insert(name.clone(), Totals { count: r.count - l.count, size: r.size - l.size });
-    }
-    for (name, l) in left {
-        if !right.contains_key(name) {
-            out.insert(name.clone(), Totals { count: -l.count, size: -l.size });
-        }
-    }
-    out
-}
-
-/// Rows from any iterable of `[type, count, size]` sequences (pympler's rows, or a
-/// `Summary`). Rows of the same type are added up.
-pub fn rows_from_py(rows: &Bound<'_, PyAny>) -> PyResult<Rows> {
-    if let Ok(summary) = rows.cast::<Summary>() {
-        return Ok(summary.get().rows.clone());
-    }
-    let mut out = Rows::default();
-    for row in rows.try_iter()? {
-        let row = row?;
-        let name: String = row.get_item(0)?.str()?.to_string_lossy().into_owned();
-        let count: i64 = row.get_item(1)?.extract()?;
-        let size: i64 = row.get_item(2)?.extract()?;
-        let totals = out.entry(name).or_default();
-        totals.count += count;
-        totals.size += size;
-    }
-    Ok(out)
-}
-
-/// A summary of objects by type: rows of (type name, count, total size), held in Rust
-/// memory, so keeping summaries adds no Python objects to the heap but this one.
-///
-/// Iterating gives pympler's rows, `[type, count, size]` lists, so a `Summary` can be
-/// passed wherever pympler's summaries (lists of rows) are used.
-#[pyclass(module = "heapscope._core", frozen, sequence)]
-pub struct Summary {
-    pub rows: Rows,
-    pub meta: Meta,
-}
-
-impl Summary {
-    pub fn new(py: Python<'_>, rows: Rows, kind: Kind, label: Option<String>) -> Summary {
-        Summary { rows, meta: Meta::now(py, kind, label) }
-    }
-}
-
-#[pymethods]
-impl Summary {
-    /// A summary made from rows (`[type, count, size]` sequences or another summary).
-    #[staticmethod]
-    #[pyo3(signature = (rows, *, kind = "summary", label = None))]
-    fn from_rows(rows: &Bound<'_, PyAny>, kind: &str, label: Option<String>) -> PyResult<Summary> {
-        let kind = Kind::parse(kind)?;
-        let rows_ = rows_from_py(rows)?;
-        if kind == Kind::Summary && rows_.values().any(|t| t.count < 0 || t.size < 0) {
-            return Err(pyo3::exceptions::PyValueError::new_err(
-                "a summary cannot have negative counts or sizes (use kind='diff')",
-            ));
-        }
-        Ok(Summary::new(rows.py(), rows_, kind, label))
-    }
-
-    /// The rows as pympler's list of `[type, count, size]` lists.
-    fn rows<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        rows_to_py(py, &self.rows)
-    }
-
-    /// What changed from this summary to `later` (`later - self`), as a diff summary
-    /// without the rows that did not change.
-    fn diff(&self, later: &Bound<'_, PyAny>) -> PyResult<Summary> {
-        let later_rows = rows_from_py(later)?;
-        let mut rows = diff_rows(&self.rows, &later_rows);
-        rows.retain(|_, t| t.count != 0 || t.size != 0);
-        Ok(Summary::new(later.py(), rows, Kind::Diff, None))
-    }
-
-    fn __len__(&self) -> usize {
-        self.rows.len()
-    }
-
-    fn __getitem__<'py>(&self, py: Python<'py>, index: isize) -> PyResult<Bound<'py, PyList>> {
-        let len = self.rows.len() as isize;
-        let at = if index < 0 { index + len } else { index };
-        match self.rows.get_index(at.max(0) as usize).filter(|_| at >= 0) {
-            Some((name, totals)) => row_to_py(py, name, totals),
-            None => Err(PyIndexError::new_err("summary row index out of range")),
-        }
-    }
-
-    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        rows_to_py(py, &self.rows)?.try_iter().map(|i| i.into_any())
-    }
-
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        match other.cast::<Summary>() {
-            Ok(other) => {
-                let other = other.get();
-                self.meta.kind == other.meta.kind && same_rows(&self.rows, &other.rows)
-            }
-            Err(_) => false,
-        }
-    }
-
-    /// Number of objects summarized (the sum of the counts).
-    #[getter]
-    fn total_count(&self) -> i64 {
-        self.rows.values().map(|t| t.count).sum()
-    }
-
-    /// Total flat size in bytes (the sum of the sizes).
-    #[getter]
-    fn total_size(&self) -> i64 {
-        self.rows.values().map(|t| t.size).sum()
-    }
-
-    /// `"summary"` or `"diff"`.
-    #[getter]
-    fn kind(&self) -> &'static str {
-        self.meta.kind.as_str()
-    }
-
-    /// When the summary was taken, in seconds since the epoch.
-    #[getter]
-    fn created(&self) -> f64 {
-        self.meta.created
-    }
-
-    #[getter]
-    fn label(&self) -> Option<String> {
-        self.meta.label.clone()
-    }
-
-    /// Where the summary was taken: python, implementation, platform, pid, heapscope.
-    #[getter]
-    fn origin<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(py);
-        dict.set_item("python", &self.meta.python)?;
-        dict.set_item("implementation", &self.meta.implementation)?;
-        dict.set_item("platform", &self.meta.platform)?;
-        dict.set_item("pid", self.meta.pid)?;
-        dict.set_item("heapscope", &self.meta.heapscope)?;
-        Ok(dict)
-    }
-
-    /// The summary as JSON text in the versioned snapshot format (docs/snapshot-format.md).
-    fn to_json(&self) -> PyResult<String> {
-        Ok(snapshot::to_json(&self.rows, &self.meta)?)
-    }
-
-    /// Writes the summary to `path` as JSON (replacing the file in one step).
-    fn save(&self, path: std::path::PathBuf) -> PyResult<()> {
-        Ok(snapshot::save(&path, &self.rows, &self.meta)?)
-    }
-
-    /// Reads a summary saved by `to_json`; `ValueError` (`SnapshotError`) for anything
-    /// else: truncated or foreign text, a newer format version, inconsistent rows.
-    #[staticmethod]
-    fn from_json(text: &str) -> PyResult<Summary> {
-        let (rows, meta) = snapshot::from_json(text, None)?;
-        Ok(Summary { rows, meta })
-    }
-
-    /// Reads a summary saved by `save`; see `from_json` for the errors.
-    #[staticmethod]
-    fn load(path: std::path::PathBuf) -> PyResult<Summary> {
-        let (rows, meta) = snapshot::load(&path)?;
-        Ok(Summary { rows, meta })
-    }
-
-    /// The summary as an HTML table in Jupyter (drawn by `heapscope._html.summary_html`).
-    fn _repr_html_(slf: &Bound<'_, Self>) -> PyResult<String> {
-        slf.py().import("heapscope._html")?.call_method1("summary_html", (slf,))?.extract()
-    }
-
-    fn __repr__(&self) -> String {
-        let label = self.meta.label.as_deref().map(|l| format!(" {l:?}")).unwrap_or_default();
-        format!(
-            "<heapscope Summary{label}: {} {}, {} types, {} objects, {} bytes>",
-            self.meta.kind.as_str(),
-            snapshot::format_time(self.meta.created),
-            self.rows.len(),
-            self.total_count(),
-            self.total_size()
-        )
-    }
-}
-
-fn same_rows(a: &Rows, b: &Rows) -> bool {
-    a.len() == b.len() && a.iter().all(|(name, t)| b.get(name) == Some(t))
-}
-
-/// pympler's `summary.summarize(objects)`: a list of `[type, count, size]` rows, in the
-/// order types are first met. `overrides`: `{type: function}` naming the objects of
-/// those types (pympler's `representations` entries that differ from the defaults).
-#[pyfunction]
-#[pyo3(signature = (objects, overrides = None))]
-pub fn summarize<'py>(
-    py: Python<'py>,
-    objects: &Bound<'py, PyAny>,
-    overrides: Option<Bound<'py, PyDict>>,
-) -> PyResult<Bound<'py, PyList>> {
-    // The rows made here would start young collections, and a young collection scans a
-    // young list of every object (`summarize(muppy.get_objects())`) reference by
-    // reference: as long again as the summary.
-    let _pause = heap::GcPause::new(py)?;
-    let mut aggregator = Aggregator::new(py, overrides)?;
-    aggregator.add_all(objects)?;
-    rows_to_py(py, &aggregator.into_rows())
-}
-
-/// Summary of the whole heap in one pass, without building the object list: the objects
-/// of `muppy.get_objects()` (no `gc.collect()`: the Python caller does it), aggregated
-/// by type. Leaves out `Summary` objects with `ignore_self`, and the `exclude` objects.
-#[pyfunction]
-#[pyo3(signature = (*, overrides = None, remove_dups = true, ignore_self = true, exclude = None, label = None))]
-pub fn summarize_heap<'py>(
-    py: Python<'py>,
-    overrides: Option<Bound<'py, PyDict>>,
-    remove_dups: bool,
-    ignore_self: bool,
-    exclude: Option<&Bound<'py, PyAny>>,
-    label: Option<String>,
-) -> PyResult<Summary> {
-    let own_types: Vec<Py<PyAny>> =
-        if ignore_self { vec![py.get_type::<Summary>().into_any().unbind()] } else { Vec::new() };
-    let exclusions = heap::exclusions_from(&own_types, exclude)?;
-    let mut aggregator = Aggregator::new(py, overrides)?;
-    {
-        let _pause = heap::GcPause::new(py)?;
-        let mut scan = Scan::new(py, ScanOptions { dedup: remove_dups, skip_frames: true, exclusions })?;
-        let tracked = heap::TrackedObjects::take(py)?;
-        scan.run(tracked, &mut aggregator)?;
-    }
-    Ok(Summary::new(py, aggregator.into_rows(), Kind::Summary, label))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -696,24 +426,5 @@ mod tests {
         // Addresses go first, then the class is unwrapped.
         assert_eq!(clean_name("<class 'x at 0x10'>"), "x");
         assert_eq!(clean_name("function (f)"), "function (f)");
-    }
-
-    #[test]
-    fn diffs_subtract_rows() {
-        let mut left = Rows::default();
-        left.insert("a".into(), Totals { count: 2, size: 20 });
-        left.insert("gone".into(), Totals { count: 1, size: 5 });
-        let mut right = Rows::default();
-        right.insert("a".into(), Totals { count: 5, size: 50 });
-        right.insert("new".into(), Totals { count: 1, size: 8 });
-        let diff: Vec<_> = diff_rows(&left, &right).into_iter().collect();
-        assert_eq!(
-            diff,
-            vec![
-                ("a".to_owned(), Totals { count: 3, size: 30 }),
-                ("new".to_owned(), Totals { count: 1, size: 8 }),
-                ("gone".to_owned(), Totals { count: -1, size: -5 }),
-            ]
-        );
     }
 }

@@ -12,12 +12,12 @@
 //! child is upgraded to a strong reference, and cursors re-read their container after
 //! every step, so a container mutated by that code is still read within bounds.
 
-use crate::cpython::{self, prefetch, InstanceAttrs, RawObj, Strong};
-use crate::flat::leaf_size;
-use crate::ledger::{Ledger, Mark, ProfileKey};
-use crate::names;
-use crate::rules::{AttrSpec, Flat, Refs, Rule, RuleCache, Slot, PER_OBJECT};
-use pyo3::ffi;
+use crate::asizeof::flat::leaf_size;
+use crate::asizeof::ledger::{Ledger, Mark, ProfileKey};
+use crate::asizeof::names;
+use crate::asizeof::rules::{AttrSpec, Flat, Refs, Rule, RuleCache, Slot, PER_OBJECT};
+use crate::ffi::{self, prefetch, InstanceAttrs, RawObj, Strong};
+use pyo3::ffi as pyffi;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -217,7 +217,7 @@ impl<'a, 'py> Walker<'a, 'py> {
         if !tree && self.leaf_fast && self.options.limit == u32::MAX {
             // SAFETY: `obj` is a live object held by the caller for the whole call.
             if let Some((flat, _)) = unsafe { container_start(obj.as_ptr()) } {
-                let address = cpython::address(obj.as_ptr());
+                let address = ffi::address(obj.as_ptr());
                 if self.seen_before(address, 0) {
                     return 0;
                 }
@@ -269,7 +269,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             // the pipeline; the others are marked seen then, so that a second path to
             // one still in flight is a repeat like any later one.
             while let Some(next) = work.pop() {
-                if self.seen_before(cpython::address(next.0), next.1) {
+                if self.seen_before(ffi::address(next.0), next.1) {
                     continue;
                 }
                 prefetch_header(next.0);
@@ -330,9 +330,9 @@ impl<'a, 'py> Walker<'a, 'py> {
     /// `obj` must be alive.
     #[inline(always)]
     unsafe fn bytes_size(&mut self, obj: RawObj, depth: u32) -> Option<usize> {
-        let bytes_type = std::ptr::addr_of_mut!(ffi::PyBytes_Type);
+        let bytes_type = std::ptr::addr_of_mut!(pyffi::PyBytes_Type);
         // SAFETY: `obj` is alive.
-        if unsafe { cpython::type_of(obj) } != bytes_type {
+        if unsafe { ffi::type_of(obj) } != bytes_type {
             return None;
         }
         if depth < self.options.limit {
@@ -340,7 +340,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             self.ledger.depth = self.ledger.depth.max(depth + 1);
         }
         // SAFETY: `obj` is an exact bytes object.
-        Some(unsafe { cpython::object_sizeof(obj) })
+        Some(unsafe { ffi::object_sizeof(obj) })
     }
 
     /// Another encounter of a top-level object given twice in one call.
@@ -414,7 +414,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             let (depth, node, parent_id) = (top.depth + 1, top.node, top.obj.as_ptr() as usize);
             let entered = if node == NO_NODE {
                 // No tree node to record: a child seen before adds nothing.
-                if self.seen_before(cpython::address(held.ptr()), depth) {
+                if self.seen_before(ffi::address(held.ptr()), depth) {
                     continue;
                 }
                 if self.leaf_fast {
@@ -501,7 +501,7 @@ impl<'a, 'py> Walker<'a, 'py> {
         parent_node: Option<u32>,
         parent_id: usize,
     ) -> Entered {
-        if self.seen_before(cpython::address(held.ptr()), depth) {
+        if self.seen_before(ffi::address(held.ptr()), depth) {
             let node = self.new_node(&mut held, name, parent_node, depth);
             return Entered::Done(self.finish_zero(node, depth));
         }
@@ -525,7 +525,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             return Entered::Done(self.finish_zero(node, depth));
         }
         // SAFETY: `held` is alive (see `Held::hold`), so is its type.
-        let tp = unsafe { cpython::type_of(held.ptr()) };
+        let tp = unsafe { ffi::type_of(held.ptr()) };
         let rule = match self.rules.cached(tp) {
             Some(rule) => rule,
             None => {
@@ -580,7 +580,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             let class = held.hold().clone();
             // SAFETY: `class` is held strongly for the call.
             let class = unsafe { Bound::from_borrowed_ptr(self.py, class.as_ptr()) };
-            return !crate::rules::is_ignored_class(&class);
+            return !crate::asizeof::rules::is_ignored_class(&class);
         }
         true
     }
@@ -599,13 +599,13 @@ impl<'a, 'py> Walker<'a, 'py> {
         // registry identified by its descriptor.
         let core = unsafe {
             match rule.flat {
-                Flat::Object => Some(cpython::object_sizeof(ptr)),
-                Flat::Int => Some(cpython::int_sizeof(ptr)),
-                Flat::List => Some(cpython::list_sizeof(ptr)),
-                Flat::Dict => Some(cpython::dict_sizeof(ptr)),
-                Flat::Set => Some(cpython::set_sizeof(ptr)),
-                Flat::ByteArray => Some(cpython::bytearray_sizeof(ptr)),
-                Flat::Str => cpython::str_sizeof(ptr),
+                Flat::Object => Some(ffi::object_sizeof(ptr)),
+                Flat::Int => Some(ffi::int_sizeof(ptr)),
+                Flat::List => Some(ffi::list_sizeof(ptr)),
+                Flat::Dict => Some(ffi::dict_sizeof(ptr)),
+                Flat::Set => Some(ffi::set_sizeof(ptr)),
+                Flat::ByteArray => Some(ffi::bytearray_sizeof(ptr)),
+                Flat::Str => ffi::str_sizeof(ptr),
                 Flat::Call => None,
             }
         };
@@ -616,14 +616,14 @@ impl<'a, 'py> Walker<'a, 'py> {
         let ptr = held.ptr();
         let pre_header = if rule.pre_header == PER_OBJECT {
             // SAFETY: `ptr` is alive (held strongly if Python code ran above).
-            unsafe { cpython::pre_header(ptr) }
+            unsafe { ffi::pre_header(ptr) }
         } else {
             rule.pre_header as usize
         };
         let mut size = core + pre_header;
         if rule.refs == Refs::Instance {
             // SAFETY: as above; reads the instance's attribute storage only.
-            if let InstanceAttrs::Values { bytes, .. } = unsafe { cpython::instance_attrs(ptr) } {
+            if let InstanceAttrs::Values { bytes, .. } = unsafe { ffi::instance_attrs(ptr) } {
                 size += bytes;
             }
         }
@@ -639,7 +639,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             None => {
                 self.ledger.missed += 1;
                 // SAFETY: `obj` is held strongly.
-                unsafe { cpython::basicsize(cpython::type_of(obj.as_ptr())) }
+                unsafe { ffi::basicsize(ffi::type_of(obj.as_ptr())) }
             }
         }
     }
@@ -669,7 +669,7 @@ impl<'a, 'py> Walker<'a, 'py> {
         match rule.refs {
             Refs::Module => {
                 // SAFETY: `ptr` is a live module; its dict is borrowed and taken strongly.
-                let dict = unsafe { ffi::PyModule_GetDict(ptr) };
+                let dict = unsafe { pyffi::PyModule_GetDict(ptr) };
                 if dict.is_null() {
                     return Cursor::items(Vec::new());
                 }
@@ -684,7 +684,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                 // SAFETY: a mappingproxy stores its mapping right after the object header.
                 let mapping = unsafe { *ptr.cast::<RawObj>().add(2) };
                 // SAFETY: the proxy holds its mapping alive.
-                if !mapping.is_null() && unsafe { ffi::PyDict_Check(mapping) } != 0 {
+                if !mapping.is_null() && unsafe { pyffi::PyDict_Check(mapping) } != 0 {
                     // SAFETY: as above.
                     let dict = unsafe { Strong::from_borrowed(mapping) };
                     Cursor::Dict { pos: 0, value_next: false, extra: DictExtra::over(dict) }
@@ -695,16 +695,16 @@ impl<'a, 'py> Walker<'a, 'py> {
             Refs::DictLike => Cursor::items(self.dict_like_items(obj)),
             Refs::Traverse => {
                 // SAFETY: `ptr` is alive; traversal runs no Python code.
-                let items = unsafe { cpython::traverse_referents(ptr) };
+                let items = unsafe { ffi::traverse_referents(ptr) };
                 Cursor::items(items.into_iter().map(|o| (RefName::Static("iteref"), o)).collect())
             }
             Refs::WeakRef => {
                 // pympler sizes what calling the reference returns (None once dead).
                 // SAFETY: `ptr` is a live weak reference; calling it runs no user code.
-                let target = unsafe { Strong::from_owned(ffi::PyObject_CallNoArgs(ptr)) };
+                let target = unsafe { Strong::from_owned(pyffi::PyObject_CallNoArgs(ptr)) };
                 if target.is_none() {
                     // SAFETY: the failed call left an exception set; discard it.
-                    unsafe { ffi::PyErr_Clear() };
+                    unsafe { pyffi::PyErr_Clear() };
                 }
                 Cursor::items(target.into_iter().map(|t| (RefName::Unnamed, t)).collect())
             }
@@ -755,7 +755,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                 .map(|names| names.iter().filter_map(|n| n.cast_into::<PyString>().ok()).collect())
                 .unwrap_or_default();
             for attr in attrs {
-                if !crate::rules::str_starts_with(&attr, prefix)
+                if !crate::asizeof::rules::str_starts_with(&attr, prefix)
                     || spec.exclude.iter().any(|excluded| PyAnyMethods::eq(attr.as_any(), *excluded).unwrap_or(false))
                 {
                     continue;
@@ -799,25 +799,25 @@ impl<'a, 'py> Walker<'a, 'py> {
         unsafe {
             match &mut frame.cursor {
                 Cursor::List(i) => {
-                    let item = cpython::list_item(ptr, *i)?;
+                    let item = ffi::list_item(ptr, *i)?;
                     *i += 1;
-                    if let Some(ahead) = cpython::list_item(ptr, *i + PREFETCH_AHEAD) {
+                    if let Some(ahead) = ffi::list_item(ptr, *i + PREFETCH_AHEAD) {
                         prefetch(ahead);
                     }
-                    if let Some(next) = cpython::list_item(ptr, *i) {
+                    if let Some(next) = ffi::list_item(ptr, *i) {
                         prefetch_interior(next);
                     }
                     Some((Held::Borrowed(item), RefName::Unnamed))
                 }
                 Cursor::Tuple(i) => {
-                    let item = cpython::tuple_item(ptr, *i)?;
+                    let item = ffi::tuple_item(ptr, *i)?;
                     *i += 1;
-                    if let Some(ahead) = cpython::tuple_item(ptr, *i + PREFETCH_AHEAD) {
+                    if let Some(ahead) = ffi::tuple_item(ptr, *i + PREFETCH_AHEAD) {
                         prefetch(ahead);
                     }
                     Some((Held::Borrowed(item), RefName::Unnamed))
                 }
-                Cursor::Set(pos) => Some((Held::Borrowed(cpython::set_next(ptr, pos)?), RefName::Unnamed)),
+                Cursor::Set(pos) => Some((Held::Borrowed(ffi::set_next(ptr, pos)?), RefName::Unnamed)),
                 Cursor::Dict { pos, value_next, extra } => {
                     if let Some(extra) = extra.as_mut() {
                         if let Some(value) = extra.pending.take() {
@@ -834,12 +834,12 @@ impl<'a, 'py> Walker<'a, 'py> {
                         if *value_next {
                             *value_next = false;
                             let mut at = *pos as usize - 1;
-                            if let Ok(Some((_, value))) = cpython::dict_entry(dict_ptr, &mut at) {
+                            if let Ok(Some((_, value))) = ffi::dict_entry(dict_ptr, &mut at) {
                                 *pos = at as isize;
                                 // The first values' headers were prefetched when the frame
                                 // was made; keep loading one further ahead.
                                 let mut far = at + 2 * PREFETCH_AHEAD;
-                                if let Ok(Some((_, later))) = cpython::dict_entry(dict_ptr, &mut far) {
+                                if let Ok(Some((_, later))) = ffi::dict_entry(dict_ptr, &mut far) {
                                     prefetch(later);
                                 }
                                 let key = extra.as_mut().and_then(|e| e.key.take());
@@ -847,7 +847,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                             }
                         }
                         let mut index = *pos as usize;
-                        match cpython::dict_entry(dict_ptr, &mut index) {
+                        match ffi::dict_entry(dict_ptr, &mut index) {
                             Ok(entry) => {
                                 let (entry_key, _) = entry?;
                                 *pos = index as isize;
@@ -859,7 +859,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                         }
                     }
                     let mut next = -1 - *pos;
-                    let (entry_key, value) = cpython::dict_next(dict_ptr, &mut next)?;
+                    let (entry_key, value) = ffi::dict_next(dict_ptr, &mut next)?;
                     *pos = -1 - next;
                     extra.get_or_insert_with(Box::default).pending = Some(Strong::from_borrowed(value));
                     let name = name_key(named, entry_key, extra);
@@ -867,7 +867,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                 }
                 Cursor::Instance { stage, index, value_next } => loop {
                     match *stage {
-                        InstanceStage::Storage => match cpython::instance_attrs(ptr) {
+                        InstanceStage::Storage => match ffi::instance_attrs(ptr) {
                             InstanceAttrs::Dict(dict) => {
                                 *stage = InstanceStage::Class;
                                 return Some((Held::Borrowed(dict), RefName::Static("__dict__")));
@@ -876,7 +876,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                             InstanceAttrs::Nothing => *stage = InstanceStage::Class,
                         },
                         InstanceStage::Values => {
-                            let InstanceAttrs::Values { values, count, .. } = cpython::instance_attrs(ptr) else {
+                            let InstanceAttrs::Values { values, count, .. } = ffi::instance_attrs(ptr) else {
                                 *stage = InstanceStage::Class;
                                 continue;
                             };
@@ -884,8 +884,8 @@ impl<'a, 'py> Walker<'a, 'py> {
                                 *stage = InstanceStage::Class;
                                 continue;
                             }
-                            let value = cpython::value_at(values, *index);
-                            let key = cpython::shared_key(cpython::type_of(ptr), *index);
+                            let value = ffi::value_at(values, *index);
+                            let key = ffi::shared_key(ffi::type_of(ptr), *index);
                             let (Some(key), false) = (key, value.is_null()) else {
                                 *index += 1;
                                 *value_next = false;
@@ -903,7 +903,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                         }
                         InstanceStage::Class => {
                             *stage = InstanceStage::Slots;
-                            let class = cpython::type_of(ptr).cast();
+                            let class = ffi::type_of(ptr).cast();
                             return Some((Held::Borrowed(class), RefName::Static("__class__")));
                         }
                         InstanceStage::Slots => {
@@ -916,7 +916,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                     match *stage {
                         0 => {
                             *stage = 1;
-                            let class = cpython::type_of(ptr).cast();
+                            let class = ffi::type_of(ptr).cast();
                             return Some((Held::Borrowed(class), RefName::Static("__class__")));
                         }
                         1 => {
@@ -928,7 +928,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                             *index = 0;
                         }
                         _ => {
-                            let item = cpython::tuple_item(ptr, *index)?;
+                            let item = ffi::tuple_item(ptr, *index)?;
                             *index += 1;
                             return Some((Held::Borrowed(item), RefName::Unnamed));
                         }
@@ -1005,17 +1005,17 @@ fn prefetch_header(obj: RawObj) {
 unsafe fn container_start(obj: RawObj) -> Option<(usize, Cursor)> {
     // SAFETY: `obj` is alive; each formula is applied to its exact type only.
     unsafe {
-        let tp = cpython::type_of(obj);
-        let (size, cursor) = if tp == std::ptr::addr_of_mut!(ffi::PyList_Type) {
-            (cpython::list_sizeof(obj), Cursor::List(0))
-        } else if tp == std::ptr::addr_of_mut!(ffi::PyDict_Type) {
-            (cpython::dict_sizeof(obj), Cursor::Dict { pos: 0, value_next: false, extra: None })
-        } else if tp == std::ptr::addr_of_mut!(ffi::PyTuple_Type) {
-            (cpython::object_sizeof(obj), Cursor::Tuple(0))
+        let tp = ffi::type_of(obj);
+        let (size, cursor) = if tp == std::ptr::addr_of_mut!(pyffi::PyList_Type) {
+            (ffi::list_sizeof(obj), Cursor::List(0))
+        } else if tp == std::ptr::addr_of_mut!(pyffi::PyDict_Type) {
+            (ffi::dict_sizeof(obj), Cursor::Dict { pos: 0, value_next: false, extra: None })
+        } else if tp == std::ptr::addr_of_mut!(pyffi::PyTuple_Type) {
+            (ffi::object_sizeof(obj), Cursor::Tuple(0))
         } else {
             return None;
         };
-        Some((size + cpython::GC_HEAD, cursor))
+        Some((size + ffi::GC_HEAD, cursor))
     }
 }
 
@@ -1031,13 +1031,13 @@ unsafe fn push_container(obj: RawObj, depth: u32, work: &mut Vec<(RawObj, u32)>,
     // SAFETY: `obj` is alive; each layout is read for its exact type only, and no
     // Python code runs.
     unsafe {
-        let tp = cpython::type_of(obj);
-        let size = if tp == std::ptr::addr_of_mut!(ffi::PyDict_Type) {
-            if !cpython::dict_entries_rev(obj, |key, value| {
+        let tp = ffi::type_of(obj);
+        let size = if tp == std::ptr::addr_of_mut!(pyffi::PyDict_Type) {
+            if !ffi::dict_entries_rev(obj, |key, value| {
                 work.push((value, depth));
                 // Keys are often shared (the same str in many dicts): one seen before
                 // is a repeat now rather than after a trip through the pipeline.
-                let address = cpython::address(key);
+                let address = ffi::address(key);
                 if ledger.visited.contains(address) {
                     ledger.repeat(address);
                 } else {
@@ -1046,28 +1046,28 @@ unsafe fn push_container(obj: RawObj, depth: u32, work: &mut Vec<(RawObj, u32)>,
             }) {
                 return None;
             }
-            cpython::dict_sizeof(obj)
-        } else if tp == std::ptr::addr_of_mut!(ffi::PyList_Type) {
-            let items = (*obj.cast::<ffi::PyListObject>()).ob_item;
-            for i in (0..ffi::PyList_GET_SIZE(obj) as usize).rev() {
+            ffi::dict_sizeof(obj)
+        } else if tp == std::ptr::addr_of_mut!(pyffi::PyList_Type) {
+            let items = (*obj.cast::<pyffi::PyListObject>()).ob_item;
+            for i in (0..pyffi::PyList_GET_SIZE(obj) as usize).rev() {
                 let item = *items.add(i);
                 if !item.is_null() {
                     work.push((item, depth));
                 }
             }
-            cpython::list_sizeof(obj)
-        } else if tp == std::ptr::addr_of_mut!(ffi::PyTuple_Type) {
-            for i in (0..ffi::PyTuple_GET_SIZE(obj) as usize).rev() {
-                let item = ffi::PyTuple_GET_ITEM(obj, i as isize);
+            ffi::list_sizeof(obj)
+        } else if tp == std::ptr::addr_of_mut!(pyffi::PyTuple_Type) {
+            for i in (0..pyffi::PyTuple_GET_SIZE(obj) as usize).rev() {
+                let item = pyffi::PyTuple_GET_ITEM(obj, i as isize);
                 if !item.is_null() {
                     work.push((item, depth));
                 }
             }
-            cpython::object_sizeof(obj)
+            ffi::object_sizeof(obj)
         } else {
             return None;
         };
-        Some(size + cpython::GC_HEAD)
+        Some(size + ffi::GC_HEAD)
     }
 }
 
@@ -1083,17 +1083,17 @@ unsafe fn prefetch_children(ptr: RawObj, refs: Refs) {
     // SAFETY: see the caller requirements; only reads the container.
     unsafe {
         match refs {
-            Refs::List => (0..PREFETCH_AHEAD).map_while(|i| cpython::list_item(ptr, i)).for_each(prefetch),
-            Refs::Tuple => (0..PREFETCH_AHEAD).map_while(|i| cpython::tuple_item(ptr, i)).for_each(prefetch),
+            Refs::List => (0..PREFETCH_AHEAD).map_while(|i| ffi::list_item(ptr, i)).for_each(prefetch),
+            Refs::Tuple => (0..PREFETCH_AHEAD).map_while(|i| ffi::tuple_item(ptr, i)).for_each(prefetch),
             Refs::Instance => {
-                if let InstanceAttrs::Values { values, count, .. } = cpython::instance_attrs(ptr) {
-                    (0..count.min(2 * PREFETCH_AHEAD)).for_each(|i| prefetch(cpython::value_at(values, i)));
+                if let InstanceAttrs::Values { values, count, .. } = ffi::instance_attrs(ptr) {
+                    (0..count.min(2 * PREFETCH_AHEAD)).for_each(|i| prefetch(ffi::value_at(values, i)));
                 }
             }
             Refs::Dict => {
                 let mut index = 0;
                 for _ in 0..2 * PREFETCH_AHEAD {
-                    let Ok(Some((_, value))) = cpython::dict_entry(ptr, &mut index) else { break };
+                    let Ok(Some((_, value))) = ffi::dict_entry(ptr, &mut index) else { break };
                     prefetch(value);
                 }
             }
@@ -1126,11 +1126,11 @@ unsafe fn prefetch_interior(obj: RawObj) {
         // The bytes about to be read: a dict's keys header, indices and used entries
         // (estimated from its item count), a list's used item pointers; at most four
         // cache lines, from the line the table starts in.
-        let (table, bytes): (*mut u8, usize) = if ffi::PyDict_CheckExact(obj) != 0 {
-            let dict = obj.cast::<ffi::PyDictObject>();
+        let (table, bytes): (*mut u8, usize) = if pyffi::PyDict_CheckExact(obj) != 0 {
+            let dict = obj.cast::<pyffi::PyDictObject>();
             ((*dict).ma_keys.cast(), KEYS_HEAD_ESTIMATE + (*dict).ma_used as usize * ENTRY_ESTIMATE)
-        } else if ffi::PyList_CheckExact(obj) != 0 {
-            ((*obj.cast::<ffi::PyListObject>()).ob_item.cast(), ffi::PyList_GET_SIZE(obj) as usize * 8)
+        } else if pyffi::PyList_CheckExact(obj) != 0 {
+            ((*obj.cast::<pyffi::PyListObject>()).ob_item.cast(), pyffi::PyList_GET_SIZE(obj) as usize * 8)
         } else {
             return;
         };
@@ -1181,7 +1181,7 @@ unsafe fn next_slot(py: Python<'_>, ptr: RawObj, slots: &[Slot], index: &mut usi
         match slot {
             Slot::Member { offset, .. } => {
                 // SAFETY: the offset comes from a member descriptor of this type's MRO.
-                let value = unsafe { cpython::slot_value(ptr, *offset) };
+                let value = unsafe { ffi::slot_value(ptr, *offset) };
                 if !value.is_null() {
                     return Some((Held::Borrowed(value), name));
                 }

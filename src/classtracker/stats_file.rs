@@ -6,7 +6,7 @@
 //! JSON, has the wrong shape, a version this build does not know, or indices pointing
 //! nowhere is refused with a [`FormatError`] that says why (a `ValueError` in Python).
 
-use crate::lifetimes::{Entry, Log, ProcessMemory, Record, Snapshot, TraceFrame, TreeNode, Watch};
+use crate::classtracker::log::{Entry, Log, ProcessMemory, Record, Snapshot, TraceFrame, TreeNode, Watch};
 use ahash::AHashMap;
 use pyo3::exceptions::PyValueError;
 use pyo3::PyErr;

@@ -1,11 +1,11 @@
 //! What an `Asizer` remembers between calls until it is reset: the objects seen (and how
 //! often), objects and types excluded, totals, the largest objects and per-type profiles.
 
-use crate::cpython::{self, RawObj, Strong};
+use crate::ffi::{self, RawObj, Strong};
 use crate::visited::VisitedSet;
 use ahash::AHashMap;
 use indexmap::IndexMap;
-use pyo3::ffi;
+use pyo3::ffi as pyffi;
 
 /// Objects marked before they are reached.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -28,10 +28,10 @@ impl ProfileKey {
     pub fn of(obj: RawObj) -> ProfileKey {
         // SAFETY: callers pass live objects.
         unsafe {
-            if ffi::PyType_CheckExact(obj) != 0 {
+            if pyffi::PyType_CheckExact(obj) != 0 {
                 ProfileKey { address: obj as usize, is_class: true }
             } else {
-                ProfileKey { address: cpython::type_of(obj) as usize, is_class: false }
+                ProfileKey { address: ffi::type_of(obj) as usize, is_class: false }
             }
         }
     }
@@ -157,7 +157,7 @@ impl Ledger {
 
     /// Marks `obj` to be sized only at the top level, unless already known.
     pub fn exclude_refs(&mut self, obj: RawObj) {
-        let address = cpython::address(obj);
+        let address = ffi::address(obj);
         if !self.visited.contains(address) {
             self.marks.entry(address).or_insert(Mark::RefOnly);
             self.mark_filter.add(address);
@@ -166,7 +166,7 @@ impl Ledger {
 
     /// Marks `obj` never to be sized, unless already known.
     pub fn exclude_obj(&mut self, obj: RawObj) {
-        let address = cpython::address(obj);
+        let address = ffi::address(obj);
         if !self.visited.contains(address) {
             self.marks.entry(address).or_insert(Mark::Excluded);
             self.mark_filter.add(address);
@@ -181,10 +181,10 @@ impl Ledger {
     pub unsafe fn exclude_type(&mut self, obj: RawObj) {
         // SAFETY: `obj` is alive; a class is held strongly by the ledger from here on.
         unsafe {
-            if ffi::PyType_CheckExact(obj) == 0 {
+            if pyffi::PyType_CheckExact(obj) == 0 {
                 return;
             }
-            let address = cpython::address(obj);
+            let address = ffi::address(obj);
             self.excluded_instances.entry(address).or_insert_with(|| (Strong::from_borrowed(obj), 0));
             self.excluded_classes.entry(address).or_insert_with(|| (Strong::from_borrowed(obj), 0));
         }
@@ -221,7 +221,7 @@ impl Ledger {
 
     /// Another encounter of a top-level object given twice (pympler's `again`).
     pub fn again(&mut self, obj: RawObj) {
-        let address = cpython::address(obj);
+        let address = ffi::address(obj);
         if self.visited.contains(address) {
             self.repeat(address);
         } else if self.marks.get(&address) == Some(&Mark::RefOnly) {

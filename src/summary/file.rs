@@ -6,7 +6,7 @@
 //! to them. Every failure is a [`SnapshotError`] (a `ValueError` in Python), so a file
 //! that is truncated, foreign or from a newer heapscope never yields a wrong diff.
 
-use crate::summary::{Rows, Totals};
+use crate::summary::rows::{Rows, Totals};
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use serde::{Deserialize, Serialize};

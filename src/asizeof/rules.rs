@@ -5,9 +5,9 @@
 //! the same classification pympler applies (modules, frames, code, callables, dict
 //! subclasses, cells, named tuples, numpy arrays, arrays, instances).
 
-use crate::cpython::{self, RawObj, RawType, Strong};
+use crate::ffi::{self, RawObj, RawType, Strong};
 use ahash::AHashMap;
-use pyo3::ffi;
+use pyo3::ffi as pyffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
@@ -276,7 +276,7 @@ impl Registry {
         for (expr, flat) in SIZEOF_FORMULAS {
             let tp = eval(expr)?;
             // SAFETY: `tp` is a live, ready builtin type and `sizeof` a live str.
-            let descr = unsafe { cpython::type_lookup(tp.as_ptr().cast(), sizeof.as_ptr()) };
+            let descr = unsafe { ffi::type_lookup(tp.as_ptr().cast(), sizeof.as_ptr()) };
             if !descr.is_null() {
                 // SAFETY: `descr` is a live descriptor borrowed from the type's dict.
                 let owned = unsafe { Bound::from_borrowed_ptr(py, descr) }.unbind();
@@ -305,7 +305,7 @@ impl Registry {
     /// The formula for a type's `__sizeof__`, or [`Flat::Call`] when it has its own.
     pub fn flat_for(&self, tp: RawType) -> Flat {
         // SAFETY: `tp` is a live, ready type; the name is an interned str.
-        let descr = unsafe { cpython::type_lookup(tp, self.names.sizeof.as_ptr()) };
+        let descr = unsafe { ffi::type_lookup(tp, self.names.sizeof.as_ptr()) };
         self.sizeof_formulas.get(&(descr as usize)).map_or(Flat::Call, |(_, flat)| *flat)
     }
 }
@@ -371,14 +371,14 @@ impl RuleCache {
     /// run Python code) and caches the rule.
     pub fn classify(&mut self, py: Python<'_>, obj: &Strong) -> Rule {
         // SAFETY: `obj` is held strongly, so it and its type are alive.
-        let tp = unsafe { cpython::type_of(obj.as_ptr()) };
+        let tp = unsafe { ffi::type_of(obj.as_ptr()) };
         if let Some(rule) = self.cached(tp) {
             return rule;
         }
         let (mut rule, slots) = self.build(py, obj.as_ptr(), tp);
         rule.id = self.slots.len() as u32;
         // SAFETY: `tp` is a live type.
-        rule.pre_header = unsafe { cpython::type_pre_header(tp) }.map_or(PER_OBJECT, |size| size as u32);
+        rule.pre_header = unsafe { ffi::type_pre_header(tp) }.map_or(PER_OBJECT, |size| size as u32);
         self.slots.push(slots);
         // SAFETY: `tp` is alive (the type of a live object); the cache keeps it so.
         let type_ref = unsafe { Strong::from_borrowed(tp.cast()) };
@@ -411,56 +411,56 @@ impl RuleCache {
         }
         // SAFETY: `obj` is alive and `tp` is its type (this covers every check below).
         unsafe {
-            if ffi::PyModule_Check(obj) != 0 {
+            if pyffi::PyModule_Check(obj) != 0 {
                 return (Rule { is_module: true, ..rule(Refs::Module) }, no_slots());
             }
-            if ffi::PyFrame_Check(obj) != 0 {
+            if pyffi::PyFrame_Check(obj) != 0 {
                 return (Rule { ignored: !self.options.frames, ..rule(Refs::Attrs(&FRAME_ATTRS)) }, no_slots());
             }
-            if ffi::PyCode_Check(obj) != 0 {
+            if pyffi::PyCode_Check(obj) != 0 {
                 return (Rule { code_only: true, ..rule(Refs::Attrs(&CODE_ATTRS)) }, no_slots());
             }
-            if cpython::is_callable_type(tp) {
-                if ffi::PyType_Check(obj) != 0 {
+            if ffi::is_callable_type(tp) {
+                if pyffi::PyType_Check(obj) != 0 {
                     return (Rule { code_only: true, is_class: true, ..rule(Refs::Attrs(&CLASS_ATTRS)) }, no_slots());
                 }
-                if ffi::PyObject_TypeCheck(obj, reg.builtin_function_type.as_ptr().cast()) != 0 {
+                if pyffi::PyObject_TypeCheck(obj, reg.builtin_function_type.as_ptr().cast()) != 0 {
                     return (Rule { code_only: true, ignored: true, ..rule(Refs::None) }, no_slots());
                 }
-                if ffi::PyFunction_Check(obj) != 0 {
+                if pyffi::PyFunction_Check(obj) != 0 {
                     return (Rule { code_only: true, ..rule(Refs::Attrs(&FUNCTION_ATTRS)) }, no_slots());
                 }
-                if ffi::PyObject_TypeCheck(obj, reg.method_type.as_ptr().cast()) != 0 {
+                if pyffi::PyObject_TypeCheck(obj, reg.method_type.as_ptr().cast()) != 0 {
                     return (Rule { code_only: true, ..rule(Refs::Attrs(&METHOD_ATTRS)) }, no_slots());
                 }
                 return (rule(Refs::Instance), slots_of(py, tp));
             }
-            if ffi::PyDict_Check(obj) != 0 {
+            if pyffi::PyDict_Check(obj) != 0 {
                 // pympler follows `items()`: a subclass that overrides it (OrderedDict)
                 // may order or even choose its items differently from the table.
-                let items = |t: RawType| cpython::type_lookup(t, reg.names.items.as_ptr());
-                let own_items = items(tp) == items(std::ptr::addr_of_mut!(ffi::PyDict_Type));
+                let items = |t: RawType| ffi::type_lookup(t, reg.names.items.as_ptr());
+                let own_items = items(tp) == items(std::ptr::addr_of_mut!(pyffi::PyDict_Type));
                 return (rule(if own_items { Refs::Dict } else { Refs::DictLike }), no_slots());
             }
             if is_weak_dict_type(py, tp) || (self.options.infer && looks_like_dict(py, obj)) {
                 return (rule(Refs::DictLike), no_slots());
             }
-            if ffi::PyCell_Check(obj) != 0 {
+            if pyffi::PyCell_Check(obj) != 0 {
                 return (rule(Refs::Attrs(&CELL_ATTRS)), no_slots());
             }
-            if ffi::PyTuple_Check(obj) != 0 && !cpython::type_lookup(tp, reg.names.fields.as_ptr()).is_null() {
+            if pyffi::PyTuple_Check(obj) != 0 && !ffi::type_lookup(tp, reg.names.fields.as_ptr()).is_null() {
                 return (rule(Refs::NamedTuple), slots_of(py, tp));
             }
             if is_numpy_type(py, tp, &reg.names) {
                 return (rule(Refs::Attrs(&NUMPY_ATTRS)), no_slots());
             }
-            if ffi::PyObject_TypeCheck(obj, reg.array_type.as_ptr().cast()) != 0 {
+            if pyffi::PyObject_TypeCheck(obj, reg.array_type.as_ptr().cast()) != 0 {
                 return (rule(Refs::None), no_slots());
             }
             if type_module(py, tp, &reg.names).is_some_and(|m| is_ignored_module(&m)) {
                 return (Rule { ignored: true, ..rule(Refs::None) }, no_slots());
             }
-            if ffi::PyType_IsSubtype(tp, ffi::PyExc_Exception.cast()) != 0 {
+            if pyffi::PyType_IsSubtype(tp, pyffi::PyExc_Exception.cast()) != 0 {
                 return (rule(Refs::Attrs(&EXCEPTION_ATTRS)), no_slots());
             }
             (rule(Refs::Instance), slots_of(py, tp))
@@ -477,8 +477,8 @@ pub static CELL_ATTRS: AttrSpec = AttrSpec::names(&["cell_contents"]);
 pub fn str_equals(value: &Bound<'_, PyAny>, expected: &CStr) -> bool {
     // SAFETY: `value` is alive; the comparison reads it without changing it.
     unsafe {
-        ffi::PyUnicode_Check(value.as_ptr()) != 0
-            && ffi::PyUnicode_CompareWithASCIIString(value.as_ptr(), expected.as_ptr()) == 0
+        pyffi::PyUnicode_Check(value.as_ptr()) != 0
+            && pyffi::PyUnicode_CompareWithASCIIString(value.as_ptr(), expected.as_ptr()) == 0
     }
 }
 
@@ -498,7 +498,7 @@ pub fn is_ignored_module(module: &Bound<'_, PyAny>) -> bool {
 fn type_module<'py>(py: Python<'py>, tp: RawType, names: &Names) -> Option<Bound<'py, PyAny>> {
     // SAFETY: `tp` is a live type; the borrowed result is taken strongly at once.
     unsafe {
-        let found = cpython::type_lookup(tp, names.module.as_ptr());
+        let found = ffi::type_lookup(tp, names.module.as_ptr());
         (!found.is_null()).then(|| Bound::from_borrowed_ptr(py, found))
     }
 }
@@ -529,7 +529,7 @@ fn looks_like_dict(py: Python<'_>, obj: RawObj) -> bool {
 
 fn is_numpy_type(py: Python<'_>, tp: RawType, names: &Names) -> bool {
     // SAFETY: `tp` is a live type.
-    let has = |name: &Py<PyString>| unsafe { !cpython::type_lookup(tp, name.as_ptr()).is_null() };
+    let has = |name: &Py<PyString>| unsafe { !ffi::type_lookup(tp, name.as_ptr()).is_null() };
     if !(has(&names.dtype) && has(&names.itemsize) && has(&names.nbytes)) {
         return false;
     }
@@ -566,13 +566,13 @@ fn slots_of(py: Python<'_>, tp: RawType) -> Rc<[Slot]> {
                     continue;
                 }
                 // SAFETY: `tp` is a live type; `name` a live str.
-                let descr = unsafe { cpython::type_lookup(tp, name.as_ptr()) };
+                let descr = unsafe { ffi::type_lookup(tp, name.as_ptr()) };
                 if descr.is_null() {
                     continue;
                 }
                 let Ok(name) = name.cast_into::<PyString>() else { continue };
                 // SAFETY: `descr` is alive, borrowed from a dict along the MRO.
-                let slot = match unsafe { cpython::object_member_offset(descr) } {
+                let slot = match unsafe { ffi::object_member_offset(descr) } {
                     Some(offset) => Slot::Member { name: name.unbind(), offset },
                     None => Slot::Attr { name: name.unbind() },
                 };

@@ -1,9 +1,9 @@
 //! `Sizer`: the Rust state behind `heapscope.asizeof.Asizer`.
 
-use crate::cpython;
-use crate::ledger::Ledger;
-use crate::rules::{self, ClassifyOptions, RuleCache};
-use crate::walk::{Node, Options, Walker};
+use crate::asizeof::ledger::Ledger;
+use crate::asizeof::rules::{self, ClassifyOptions, RuleCache};
+use crate::asizeof::walk::{Node, Options, Walker};
+use crate::ffi;
 use ahash::AHashMap;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -116,7 +116,7 @@ impl Sizer {
         // One walker (and so one rule cache) for all the objects.
         let mut walker = self.walker(py)?;
         for obj in objs.iter() {
-            let address = cpython::address(obj.as_ptr());
+            let address = ffi::address(obj.as_ptr());
             if let Some(result) = done.get(&address) {
                 walker.again(obj.as_ptr());
                 results.push(result.clone());

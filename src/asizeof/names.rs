@@ -1,9 +1,9 @@
 //! Calls into Python that the walker needs now and then: a foreign `__sizeof__`, and the
 //! names of `asized` tree nodes (pympler's `__name__`-or-clipped-repr convention).
 
-use crate::cpython::{self, Strong};
-use crate::rules::Registry;
-use pyo3::ffi;
+use crate::asizeof::rules::Registry;
+use crate::ffi::{self, Strong};
+use pyo3::ffi as pyffi;
 use pyo3::prelude::*;
 use pyo3::types::{PySlice, PyString};
 
@@ -12,8 +12,8 @@ use pyo3::types::{PySlice, PyString};
 pub fn call_sizeof(py: Python<'_>, obj: &Strong, registry: &Registry) -> Option<usize> {
     // SAFETY: `obj` is held strongly; the lookup result is borrowed and taken at once.
     let descr = unsafe {
-        let tp = cpython::type_of(obj.as_ptr());
-        let found = cpython::type_lookup(tp, registry.names.sizeof.as_ptr());
+        let tp = ffi::type_of(obj.as_ptr());
+        let found = ffi::type_lookup(tp, registry.names.sizeof.as_ptr());
         if found.is_null() {
             return None;
         }
@@ -27,7 +27,7 @@ pub fn call_sizeof(py: Python<'_>, obj: &Strong, registry: &Registry) -> Option<
     };
     let result = method.call0().ok()?;
     // SAFETY: `result` is a live object.
-    if unsafe { ffi::PyLong_Check(result.as_ptr()) } == 0 {
+    if unsafe { pyffi::PyLong_Check(result.as_ptr()) } == 0 {
         return None;
     }
     let size: isize = result.extract().ok()?;

@@ -12,8 +12,9 @@
 //! into the records first. The records hold their weak references, so an address in
 //! the queue names one record until the queue is drained.
 
-use crate::lifetimes::{Detail, Entry, Log, ProcessMemory, Record, Snapshot, TraceFrame, TreeNode, Watch};
-use crate::{process, stats_format, stats_html};
+use crate::classtracker::log::{Detail, Entry, Log, ProcessMemory, Record, Snapshot, TraceFrame, TreeNode, Watch};
+use crate::classtracker::{report as stats_html, stats_file as stats_format};
+use crate::process;
 use ahash::AHashMap;
 use pyo3::exceptions::{PyIndexError, PyKeyError, PyRuntimeError, PyValueError};
 use pyo3::gc::PyVisit;
@@ -708,7 +709,7 @@ impl TrackerCore {
         for (i, obj) in data.objects.iter().enumerate() {
             if data.needs_repr[i] {
                 let text = match obj.bind(py).repr() {
-                    Ok(r) => crate::lifetimes::clip_repr(&r.to_string()),
+                    Ok(r) => crate::classtracker::log::clip_repr(&r.to_string()),
                     Err(_) => "N/A".to_owned(),
                 };
                 reprs.push((data.records[i], text.into_boxed_str()));

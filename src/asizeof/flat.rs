@@ -6,10 +6,10 @@
 //! process once. `asizeof` keeps its own walker (`walk`), which adds what pympler's
 //! `asizeof` counts on top of the flat size.
 
-use crate::cpython::{self, RawObj, RawType, Strong};
-use crate::names;
-use crate::rules::{self, ClassifyOptions, Flat, RuleCache, PER_OBJECT};
-use pyo3::ffi;
+use crate::asizeof::names;
+use crate::asizeof::rules::{self, ClassifyOptions, Flat, RuleCache, PER_OBJECT};
+use crate::ffi::{self, RawObj, RawType, Strong};
+use pyo3::ffi as pyffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
@@ -56,7 +56,7 @@ impl FlatSizer {
         FlatRule {
             flat: self.rules.registry().flat_for(tp),
             // SAFETY: `tp` is alive (caller).
-            pre_header: unsafe { cpython::type_pre_header(tp) }.map_or(PER_OBJECT, |size| size as u32),
+            pre_header: unsafe { ffi::type_pre_header(tp) }.map_or(PER_OBJECT, |size| size as u32),
         }
     }
 
@@ -79,7 +79,7 @@ impl FlatSizer {
             return Some(size);
         }
         // SAFETY: as above.
-        let tp = unsafe { cpython::type_of(obj) };
+        let tp = unsafe { ffi::type_of(obj) };
         let rule = self.cached_rule(tp)?;
         // SAFETY: as above; the rule was made for this type.
         unsafe { self.size_with(obj, rule) }
@@ -111,13 +111,13 @@ impl FlatSizer {
         // SAFETY: each formula matches the `__sizeof__` the registry identified for the type.
         let core = unsafe {
             match rule.flat {
-                Flat::Object => cpython::object_sizeof(obj),
-                Flat::Int => cpython::int_sizeof(obj),
-                Flat::List => cpython::list_sizeof(obj),
-                Flat::Dict => cpython::dict_sizeof(obj),
-                Flat::Set => cpython::set_sizeof(obj),
-                Flat::ByteArray => cpython::bytearray_sizeof(obj),
-                Flat::Str => cpython::str_sizeof(obj)?,
+                Flat::Object => ffi::object_sizeof(obj),
+                Flat::Int => ffi::int_sizeof(obj),
+                Flat::List => ffi::list_sizeof(obj),
+                Flat::Dict => ffi::dict_sizeof(obj),
+                Flat::Set => ffi::set_sizeof(obj),
+                Flat::ByteArray => ffi::bytearray_sizeof(obj),
+                Flat::Str => ffi::str_sizeof(obj)?,
                 Flat::Call => return None,
             }
         };
@@ -136,10 +136,10 @@ impl FlatSizer {
         }
         // SAFETY: see the caller requirements.
         unsafe {
-            if ffi::PyType_CheckExact(obj) != 0 && !cpython::is_heap_type(obj.cast()) {
+            if pyffi::PyType_CheckExact(obj) != 0 && !ffi::is_heap_type(obj.cast()) {
                 return self.static_types;
             }
-            cpython::pre_header(obj)
+            ffi::pre_header(obj)
         }
     }
 
@@ -150,12 +150,12 @@ impl FlatSizer {
         // SAFETY: `obj` is held strongly; the descriptor is taken strongly before the
         // call, which may run Python code that changes the type.
         let descr = unsafe {
-            let found = cpython::type_lookup(cpython::type_of(obj.as_ptr()), registry.names.sizeof.as_ptr());
+            let found = ffi::type_lookup(ffi::type_of(obj.as_ptr()), registry.names.sizeof.as_ptr());
             (!found.is_null()).then(|| Strong::from_borrowed(found))
         };
         let result = match descr {
             // SAFETY: both held strongly.
-            Some(descr) => match unsafe { cpython::call_sizeof_descr(obj.as_ptr(), descr.as_ptr()) } {
+            Some(descr) => match unsafe { ffi::call_sizeof_descr(obj.as_ptr(), descr.as_ptr()) } {
                 Ok(result) => result,
                 Err(()) => names::call_sizeof(py, obj, registry),
             },
@@ -164,7 +164,7 @@ impl FlatSizer {
         result.unwrap_or_else(|| {
             self.missed += 1;
             // SAFETY: `obj` is held strongly.
-            unsafe { cpython::basicsize(cpython::type_of(obj.as_ptr())) }
+            unsafe { ffi::basicsize(ffi::type_of(obj.as_ptr())) }
         })
     }
 }
@@ -194,13 +194,13 @@ fn static_type_pre_header(py: Python<'_>) -> PyResult<usize> {
 pub unsafe fn leaf_size(obj: RawObj) -> Option<usize> {
     // SAFETY: `obj` is alive; each formula is applied to its exact type only.
     unsafe {
-        let tp = cpython::type_of(obj);
-        if tp == std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
-            cpython::str_sizeof(obj)
-        } else if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) || tp == std::ptr::addr_of_mut!(ffi::PyBool_Type) {
-            Some(cpython::int_sizeof(obj))
-        } else if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) {
-            Some(cpython::object_sizeof(obj))
+        let tp = ffi::type_of(obj);
+        if tp == std::ptr::addr_of_mut!(pyffi::PyUnicode_Type) {
+            ffi::str_sizeof(obj)
+        } else if tp == std::ptr::addr_of_mut!(pyffi::PyLong_Type) || tp == std::ptr::addr_of_mut!(pyffi::PyBool_Type) {
+            Some(ffi::int_sizeof(obj))
+        } else if tp == std::ptr::addr_of_mut!(pyffi::PyFloat_Type) {
+            Some(ffi::object_sizeof(obj))
         } else {
             None
         }

@@ -3,7 +3,7 @@
 //! chart and an instances-alive chart per class, the per-snapshot class figures, merged
 //! referent sizes, and the lifetime table of each class's instances.
 
-use crate::lifetimes::{ClassRow, Log, TreeNode};
+use crate::classtracker::log::{ClassRow, Log, TreeNode};
 use std::fmt::Write;
 
 const STYLE: &str = "\
@@ -533,7 +533,7 @@ pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lifetimes::{Entry, Record, Snapshot, Watch};
+    use crate::classtracker::log::{Entry, Record, Snapshot, Watch};
 
     fn log() -> Log {
         let mut log = Log::default();

@@ -1,8 +1,8 @@
 //! Operations on lists of objects behind `heapscope.muppy`: flat sizes, filtering and
 //! identity diffs, each one pass in Rust instead of a Python loop.
 
-use crate::cpython::{self, Strong};
-use crate::flat::FlatSizer;
+use crate::asizeof::flat::FlatSizer;
+use crate::ffi::{self, Strong};
 use ahash::AHashSet;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
@@ -13,7 +13,7 @@ fn for_each_object<'py>(objects: &Bound<'py, PyAny>, mut each: impl FnMut(&Stron
         let mut index = 0;
         // SAFETY: the list is held by the caller and re-read at every step; each item is
         // taken strongly before use.
-        while let Some(item) = unsafe { cpython::list_item(list.as_ptr(), index) } {
+        while let Some(item) = unsafe { ffi::list_item(list.as_ptr(), index) } {
             index += 1;
             // SAFETY: a live item of the list.
             each(&unsafe { Strong::from_borrowed(item) })?;
@@ -126,7 +126,7 @@ pub fn identity_diff<'py>(
 
 /// `gc.get_referents(*objects)` without its free-list hazard: the objects each one's
 /// `tp_traverse` reports, in order, leaving out dead objects that some modules still
-/// report from their free lists (see [`cpython::is_dead_referent`]).
+/// report from their free lists (see [`ffi::is_dead_referent`]).
 #[pyfunction]
 #[pyo3(signature = (*objects))]
 pub fn referents<'py>(py: Python<'py>, objects: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyList>> {
@@ -134,7 +134,7 @@ pub fn referents<'py>(py: Python<'py>, objects: &Bound<'py, PyTuple>) -> PyResul
     for obj in objects.iter() {
         // SAFETY: `obj` is held by the argument tuple; traversal runs no Python code and
         // the referents come back as strong references.
-        for referent in unsafe { cpython::traverse_referents(obj.as_ptr()) } {
+        for referent in unsafe { ffi::traverse_referents(obj.as_ptr()) } {
             out.append(bound(py, &referent))?;
         }
     }

@@ -11,11 +11,11 @@
 //! pointers stay valid; the objects that need some are taken strongly and, in the
 //! second phase, handed to [`HeapVisitor::slow`]. The pass never recurses.
 
-use crate::cpython::{self, prefetch, RawObj, RawType, Strong};
+use crate::ffi::{self, prefetch, RawObj, RawType, Strong};
 use crate::visited::VisitedSet;
 use ahash::{AHashMap, AHashSet};
 use pyo3::exceptions::PyReferenceError;
-use pyo3::ffi;
+use pyo3::ffi as pyffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyString};
@@ -49,12 +49,12 @@ impl Exclusions {
     fn excludes(&self, obj: RawObj) -> bool {
         if !self.types.is_empty() {
             // SAFETY: callers pass live objects.
-            let tp = unsafe { cpython::type_of(obj) } as usize;
+            let tp = unsafe { ffi::type_of(obj) } as usize;
             if self.types.contains(&tp) {
                 return true;
             }
         }
-        !self.objects.is_empty() && self.objects.contains(&cpython::address(obj))
+        !self.objects.is_empty() && self.objects.contains(&ffi::address(obj))
     }
 }
 
@@ -94,7 +94,7 @@ fn interned(py: Python<'_>) -> PyResult<&'static Interned> {
         // SAFETY: `object` is the static, ready base type; the result is borrowed from
         // its dict (never NULL: `object.__class__` always exists) and taken strongly.
         let object_class = unsafe {
-            let found = cpython::type_lookup(std::ptr::addr_of_mut!(ffi::PyBaseObject_Type), class_name.as_ptr());
+            let found = ffi::type_lookup(std::ptr::addr_of_mut!(pyffi::PyBaseObject_Type), class_name.as_ptr());
             Bound::from_borrowed_ptr(py, found)
         };
         Ok(Interned {
@@ -161,7 +161,7 @@ impl TrackedObjects {
         // A new list: tracked at once, at the end of the youngest generation.
         let probe = PyList::empty(py);
         // SAFETY: `probe` was tracked just now and no Python code ran since.
-        let heads = unsafe { cpython::generation_heads(probe.as_ptr(), [thresholds.0, thresholds.1, thresholds.2]) };
+        let heads = unsafe { ffi::generation_heads(probe.as_ptr(), [thresholds.0, thresholds.1, thresholds.2]) };
         // Freeing an empty list runs no Python code; it only unlinks it.
         drop(probe);
         Ok(heads)
@@ -173,7 +173,7 @@ impl TrackedObjects {
         match &mut self.source {
             Source::List { list, index } => {
                 // SAFETY: the list is held; `list_item` bounds-checks.
-                let item = unsafe { cpython::list_item(list.as_ptr(), *index) }?;
+                let item = unsafe { ffi::list_item(list.as_ptr(), *index) }?;
                 *index += 1;
                 Some(item)
             }
@@ -182,7 +182,7 @@ impl TrackedObjects {
                 while ahead.len() <= LINKS_AHEAD && *generation < heads.len() {
                     // SAFETY: `last_found` is a head or an object's header found since
                     // `take`, and the lists have not changed since (the type's rules).
-                    let link = unsafe { cpython::next_gc_link(*last_found) };
+                    let link = unsafe { ffi::next_gc_link(*last_found) };
                     if link == heads[*generation] {
                         *generation += 1;
                         if let Some(&head) = heads.get(*generation) {
@@ -194,7 +194,7 @@ impl TrackedObjects {
                     ahead.push_back(link);
                     *last_found = link;
                 }
-                ahead.pop_front().map(cpython::object_of_gc_link)
+                ahead.pop_front().map(ffi::object_of_gc_link)
             }
         }
     }
@@ -246,12 +246,12 @@ unsafe fn traverse_prefetching(obj: RawObj, frame: FrameTest, refs: &mut Vec<Raw
         return;
     }
     // SAFETY: see the caller requirements.
-    unsafe { cpython::traverse_borrowed(obj, refs) };
+    unsafe { ffi::traverse_borrowed(obj, refs) };
     for &child in refs.iter() {
         prefetch(child);
         // The collector's header, read to tell whether it is tracked, is in the line
         // before when the object starts a cache line.
-        prefetch(child.cast::<u8>().wrapping_sub(cpython::GC_HEAD).cast());
+        prefetch(child.cast::<u8>().wrapping_sub(ffi::GC_HEAD).cast());
     }
 }
 
@@ -307,7 +307,7 @@ impl<'py> Scan<'py> {
             }
             let mut refs = Vec::new();
             // SAFETY: `obj` is held strongly.
-            unsafe { cpython::traverse_borrowed(obj.as_ptr(), &mut refs) };
+            unsafe { ffi::traverse_borrowed(obj.as_ptr(), &mut refs) };
             self.visit_held(&obj, &refs, visitor)?;
         }
         Ok(())
@@ -324,7 +324,7 @@ impl<'py> Scan<'py> {
             return Some(FrameTest::No);
         }
         // SAFETY: `obj` is alive (caller).
-        let tp = unsafe { cpython::type_of(obj) };
+        let tp = unsafe { ffi::type_of(obj) };
         match self.frame_test_of(tp) {
             FrameTest::Yes => None,
             other => Some(other),
@@ -369,10 +369,10 @@ impl<'py> Scan<'py> {
         // SAFETY: see the requirements; a dead (free-listed) referent is skipped before
         // anything but its count is read.
         unsafe {
-            !(cpython::is_dead_referent(child)
-                || cpython::is_gc_tracked(child)
+            !(ffi::is_dead_referent(child)
+                || ffi::is_gc_tracked(child)
                 || self.options.exclusions.excludes(child)
-                || (self.options.dedup && !self.seen.insert(cpython::address(child))))
+                || (self.options.dedup && !self.seen.insert(ffi::address(child))))
         }
     }
 
@@ -438,12 +438,12 @@ impl<'py> Scan<'py> {
     fn frame_test(&self, tp: RawType) -> FrameTest {
         // SAFETY: `tp` is a live type; the frame type is static.
         unsafe {
-            if ffi::PyType_IsSubtype(tp, std::ptr::addr_of_mut!(ffi::PyFrame_Type)) != 0 {
+            if pyffi::PyType_IsSubtype(tp, std::ptr::addr_of_mut!(pyffi::PyFrame_Type)) != 0 {
                 return FrameTest::Yes;
             }
             let interned = self.interned;
             let (class_name, getattribute_name) = (interned.class_name.as_ptr(), interned.getattribute_name.as_ptr());
-            if cpython::class_attr_is_plain(tp, class_name, getattribute_name, interned.object_class.as_ptr()) {
+            if ffi::class_attr_is_plain(tp, class_name, getattribute_name, interned.object_class.as_ptr()) {
                 FrameTest::No
             } else {
                 FrameTest::AskPython
@@ -513,7 +513,7 @@ pub fn heap_objects<'py>(
     scan.run(tracked, &mut found)?;
     let mut all = found.untracked;
     all.append(&mut found.tracked);
-    let list = cpython::list_from(all).ok_or_else(|| PyErr::fetch(py))?;
+    let list = ffi::list_from(all).ok_or_else(|| PyErr::fetch(py))?;
     // SAFETY: `list` is a live list we own; the Bound takes its own reference.
     Ok(unsafe { Bound::from_borrowed_ptr(py, list.as_ptr()) })
 }

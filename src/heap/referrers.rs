@@ -14,7 +14,7 @@
 //! their (alive, unchanged) referrers. The objects on the chains found are taken strongly
 //! before anything that can run Python code (building the result).
 
-use crate::cpython::{self, RawObj, Strong};
+use crate::ffi::{self, RawObj, Strong};
 use ahash::{AHashMap, AHashSet};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -52,20 +52,20 @@ impl Index {
         };
         let mut index = 0usize;
         // SAFETY: the caller keeps the list alive and unchanged; items are borrowed from it.
-        while let Some(item) = unsafe { cpython::list_item(tracked, index) } {
+        while let Some(item) = unsafe { ffi::list_item(tracked, index) } {
             index += 1;
-            let addr = cpython::address(item);
+            let addr = ffi::address(item);
             if !ignore.contains(&addr) && !ids.contains_key(&addr) {
                 add(&mut addrs, &mut ids, addr)?;
             }
         }
         for &obj in extra {
-            let addr = cpython::address(obj);
+            let addr = ffi::address(obj);
             if !ids.contains_key(&addr) {
                 add(&mut addrs, &mut ids, addr)?;
             }
         }
-        let target = extra.first().map(|&t| cpython::address(t));
+        let target = extra.first().map(|&t| ffi::address(t));
         // Edges as (referent, referrer); nodes appended while walking are walked too.
         let mut edges: Vec<(u32, u32)> = Vec::with_capacity(addrs.len() * 3);
         let mut failed = None;
@@ -78,7 +78,7 @@ impl Index {
                 continue;
             }
             let mut each = |child: RawObj| {
-                let addr = cpython::address(child);
+                let addr = ffi::address(child);
                 let id = match ids.get(&addr) {
                     Some(&id) => id,
                     None => {
@@ -88,11 +88,11 @@ impl Index {
                         // SAFETY: `child` is held by the live object being traversed,
                         // or a dead one in a free list, whose header is still readable.
                         // Dead objects are never nodes: they are not traversed or held.
-                        if unsafe { cpython::is_dead_referent(child) } {
+                        if unsafe { ffi::is_dead_referent(child) } {
                             return;
                         }
                         // SAFETY: as above; `child` is alive.
-                        let holds_more = unsafe { cpython::is_gc_object(child) };
+                        let holds_more = unsafe { ffi::is_gc_object(child) };
                         if !holds_more && Some(addr) != target {
                             return; // an atomic object: never on a chain to the target
                         }
@@ -112,7 +112,7 @@ impl Index {
             // SAFETY: `obj` is a tracked object held by the list, an extra object held by
             // the caller, or an untracked object held by one of those, unchanged since it
             // was found: no Python code has run.
-            unsafe { cpython::for_each_referent(obj, &mut each) };
+            unsafe { ffi::for_each_referent(obj, &mut each) };
             if let Some(e) = failed {
                 return Err(e);
             }
@@ -207,9 +207,9 @@ pub fn reference_chains<'py>(
     max_paths: usize,
 ) -> PyResult<Chains> {
     let tracked = py.import("gc")?.getattr("get_objects")?.call0()?.cast_into::<PyList>()?;
-    let mut ignored: AHashSet<usize> = ignore.iter().map(|o| cpython::address(o.as_ptr())).collect();
-    ignored.insert(cpython::address(tracked.as_ptr()));
-    ignored.remove(&cpython::address(target.as_ptr()));
+    let mut ignored: AHashSet<usize> = ignore.iter().map(|o| ffi::address(o.as_ptr())).collect();
+    ignored.insert(ffi::address(tracked.as_ptr()));
+    ignored.remove(&ffi::address(target.as_ptr()));
     let mut extra: Vec<RawObj> = vec![target.as_ptr()];
     extra.extend(roots.iter().map(|r| r.as_ptr()));
 
@@ -220,11 +220,11 @@ pub fn reference_chains<'py>(
         .map_err(pyo3::exceptions::PyMemoryError::new_err)?;
     let mut root_ids: AHashMap<u32, usize> = AHashMap::new();
     for (number, root) in roots.iter().enumerate() {
-        if let Some(&id) = index.ids.get(&cpython::address(root.as_ptr())) {
+        if let Some(&id) = index.ids.get(&ffi::address(root.as_ptr())) {
             root_ids.entry(id).or_insert(number);
         }
     }
-    let target_id = index.ids[&cpython::address(target.as_ptr())];
+    let target_id = index.ids[&ffi::address(target.as_ptr())];
     let found = index.search(target_id, &root_ids, max_paths.max(1));
     let hold = |id: u32| {
         // SAFETY: every node is alive (see the module docs) and no Python code has run.
@@ -259,30 +259,30 @@ pub fn referrers_of<'py>(
     ignore: Vec<Bound<'py, PyAny>>,
 ) -> PyResult<Vec<Py<PyList>>> {
     let tracked = py.import("gc")?.getattr("get_objects")?.call0()?.cast_into::<PyList>()?;
-    let mut ignored: AHashSet<usize> = ignore.iter().map(|o| cpython::address(o.as_ptr())).collect();
-    ignored.insert(cpython::address(tracked.as_ptr()));
+    let mut ignored: AHashSet<usize> = ignore.iter().map(|o| ffi::address(o.as_ptr())).collect();
+    ignored.insert(ffi::address(tracked.as_ptr()));
     let mut slot: AHashMap<usize, Vec<usize>> = AHashMap::new();
     for (i, t) in targets.iter().enumerate() {
-        slot.entry(cpython::address(t.as_ptr())).or_default().push(i);
+        slot.entry(ffi::address(t.as_ptr())).or_default().push(i);
     }
     let mut found: Vec<Vec<Strong>> = (0..targets.len()).map(|_| Vec::new()).collect();
     let mut index = 0usize;
     // SAFETY: `tracked` is our own list, unchanged; each item is alive while it is in
     // it. Referents are compared by address only, and the referrer is taken strongly.
     // No Python code runs in the loop.
-    while let Some(item) = unsafe { cpython::list_item(tracked.as_ptr(), index) } {
+    while let Some(item) = unsafe { ffi::list_item(tracked.as_ptr(), index) } {
         index += 1;
-        if ignored.contains(&cpython::address(item)) {
+        if ignored.contains(&ffi::address(item)) {
             continue;
         }
         let mut hits: Vec<usize> = Vec::new();
         let mut each = |child: RawObj| {
-            if let Some(slots) = slot.get(&cpython::address(child)) {
+            if let Some(slots) = slot.get(&ffi::address(child)) {
                 hits.extend_from_slice(slots);
             }
         };
         // SAFETY: `item` is alive (held by the list) and no Python code runs.
-        unsafe { cpython::for_each_referent(item, &mut each) };
+        unsafe { ffi::for_each_referent(item, &mut each) };
         hits.sort_unstable();
         hits.dedup();
         for i in hits {

@@ -1,0 +1,8 @@
+//! The class tracker: live records and snapshots (`core`), the plain-data log and the
+//! statistics computed from it (`log`), the versioned stats file (`stats_file`) and the
+//! self-contained HTML report (`report`).
+
+pub mod core;
+pub mod log;
+pub mod report;
+pub mod stats_file;

@@ -1,0 +1,328 @@
+//! Every raw CPython access of the crate lives here, one file per concept: object headers
+//! and types (this file), dict tables (`dict`), the `__sizeof__` formulas and items of the
+//! builtin containers (`sizes`), instance attribute storage (`instance`), the collector's
+//! side of objects and its lists (`gc`), and calls into Python (`call`). The rest of the
+//! crate works with [`Strong`] and the helpers re-exported here, each of which documents
+//! what its caller must guarantee.
+//!
+//! All functions require the GIL to be held. Layouts are selected at compile time with
+//! the `Py_3_x` cfgs that `pyo3-build-config` sets for the interpreter being built for.
+
+mod call;
+mod dict;
+mod gc;
+mod instance;
+mod sizes;
+
+pub use call::*;
+pub use dict::*;
+pub use gc::*;
+pub use instance::*;
+pub use sizes::*;
+
+use pyo3::ffi;
+use std::ffi::{c_int, c_void};
+use std::ptr::NonNull;
+
+pub type RawObj = *mut ffi::PyObject;
+pub type RawType = *mut ffi::PyTypeObject;
+
+const PTR: usize = std::mem::size_of::<*mut c_void>();
+#[cfg(not(Py_3_12))]
+const WCHAR: usize = if cfg!(windows) { 2 } else { 4 };
+/// `sizeof(PyGC_Head)`: two pointers on every supported version.
+pub const GC_HEAD: usize = 2 * PTR;
+
+const TPFLAGS_HEAPTYPE: u64 = 1 << 9;
+const TPFLAGS_HAVE_GC: u64 = 1 << 14;
+#[cfg(Py_3_11)]
+const TPFLAGS_MANAGED_DICT: u64 = 1 << 4;
+#[cfg(Py_3_12)]
+const TPFLAGS_MANAGED_WEAKREF: u64 = 1 << 3;
+#[cfg(Py_3_13)]
+const TPFLAGS_INLINE_VALUES: u64 = 1 << 2;
+
+extern "C" {
+    // Exported by every supported CPython (cpython/object.h); a pure MRO lookup that
+    // returns a borrowed reference and runs no Python code for str names.
+    fn _PyType_Lookup(tp: RawType, name: RawObj) -> RawObj;
+}
+
+/// An owned (strong) reference, released on drop. Only ever used while the GIL is held:
+/// the walker never releases the GIL, and the type is `!Send` because of the raw pointer.
+pub struct Strong(NonNull<ffi::PyObject>);
+
+impl Strong {
+    /// Takes a new reference to a borrowed object.
+    ///
+    /// # Safety
+    /// `ptr` must point to a live object and the GIL must be held.
+    #[inline]
+    pub unsafe fn from_borrowed(ptr: RawObj) -> Strong {
+        // SAFETY: the caller guarantees `ptr` is alive, so increasing its count is valid.
+        unsafe { ffi::Py_INCREF(ptr) };
+        // SAFETY: a live object pointer is never null.
+        Strong(unsafe { NonNull::new_unchecked(ptr) })
+    }
+
+    /// Wraps a new reference returned by the C API; `None` when the call failed (NULL).
+    ///
+    /// # Safety
+    /// `ptr` must be NULL or a new (owned) reference, and the GIL must be held.
+    #[inline]
+    pub unsafe fn from_owned(ptr: RawObj) -> Option<Strong> {
+        NonNull::new(ptr).map(Strong)
+    }
+
+    #[inline]
+    pub fn as_ptr(&self) -> RawObj {
+        self.0.as_ptr()
+    }
+
+    /// The object's reference count; 1 means this handle is the only owner.
+    #[inline]
+    pub fn refcount(&self) -> isize {
+        // SAFETY: we own a reference, so the object is alive.
+        unsafe { ffi::Py_REFCNT(self.as_ptr()) }
+    }
+}
+
+impl Clone for Strong {
+    fn clone(&self) -> Self {
+        // SAFETY: `self` owns a reference, so the object is alive.
+        unsafe { Strong::from_borrowed(self.as_ptr()) }
+    }
+}
+
+impl Drop for Strong {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: we own exactly one reference and hold the GIL (see the type's docs).
+        unsafe { ffi::Py_DECREF(self.0.as_ptr()) }
+    }
+}
+
+/// The type of a live object.
+///
+/// # Safety
+/// `obj` must be alive.
+#[inline]
+pub unsafe fn type_of(obj: RawObj) -> RawType {
+    // SAFETY: the caller guarantees `obj` is alive; every object has a valid ob_type.
+    unsafe { ffi::Py_TYPE(obj) }
+}
+
+/// `tp_flags` of a type.
+///
+/// # Safety
+/// `tp` must be a live type object.
+#[inline]
+#[allow(clippy::unnecessary_cast)] // `tp_flags` is a u32 on some platforms
+pub unsafe fn type_flags(tp: RawType) -> u64 {
+    // SAFETY: the caller guarantees `tp` is a live type.
+    unsafe { (*tp).tp_flags as u64 }
+}
+
+/// # Safety
+/// `tp` must be a live type object.
+#[inline]
+pub unsafe fn basicsize(tp: RawType) -> usize {
+    // SAFETY: the caller guarantees `tp` is a live type.
+    unsafe { (*tp).tp_basicsize as usize }
+}
+
+/// # Safety
+/// `tp` must be a live type object.
+#[inline]
+pub unsafe fn itemsize(tp: RawType) -> usize {
+    // SAFETY: the caller guarantees `tp` is a live type.
+    unsafe { (*tp).tp_itemsize as usize }
+}
+
+/// # Safety
+/// `tp` must be a live type object.
+#[inline]
+pub unsafe fn has_gc(tp: RawType) -> bool {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { type_flags(tp) & TPFLAGS_HAVE_GC != 0 }
+}
+
+/// # Safety
+/// `tp` must be a live type object.
+#[inline]
+pub unsafe fn is_heap_type(tp: RawType) -> bool {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { type_flags(tp) & TPFLAGS_HEAPTYPE != 0 }
+}
+
+/// Whether the type can be called (`callable(obj)` for its instances).
+///
+/// # Safety
+/// `tp` must be a live type object.
+#[inline]
+pub unsafe fn is_callable_type(tp: RawType) -> bool {
+    // SAFETY: the caller guarantees `tp` is a live type.
+    unsafe { (*tp).tp_call.is_some() }
+}
+
+/// Looks `name` up along the MRO of `tp` without running Python code; borrowed result.
+///
+/// # Safety
+/// `tp` must be a live type whose MRO is ready, `name` a live `str`.
+#[inline]
+pub unsafe fn type_lookup(tp: RawType, name: RawObj) -> RawObj {
+    // SAFETY: see the caller requirements; `_PyType_Lookup` does not raise.
+    unsafe { _PyType_Lookup(tp, name) }
+}
+
+/// The pre-header every instance of `tp` has (see [`pre_header`]), or `None` when it
+/// depends on the object (type objects, and types with a `tp_is_gc` before 3.11).
+///
+/// # Safety
+/// `tp` must be a live type object.
+pub unsafe fn type_pre_header(tp: RawType) -> Option<usize> {
+    // SAFETY: `tp` is alive.
+    let flags = unsafe { type_flags(tp) };
+    let gc = if flags & TPFLAGS_HAVE_GC != 0 { GC_HEAD } else { 0 };
+    #[cfg(not(Py_3_11))]
+    {
+        // SAFETY: `tp` is alive.
+        if gc != 0 && unsafe { (*tp).tp_is_gc }.is_some() {
+            return None;
+        }
+        Some(gc)
+    }
+    #[cfg(Py_3_11)]
+    {
+        // SAFETY: `tp` is alive; `PyType_Type` is the static metatype.
+        if unsafe { ffi::PyType_IsSubtype(tp, std::ptr::addr_of_mut!(ffi::PyType_Type)) } != 0 {
+            return None;
+        }
+        #[cfg(Py_3_12)]
+        let managed = TPFLAGS_MANAGED_DICT | TPFLAGS_MANAGED_WEAKREF;
+        #[cfg(not(Py_3_12))]
+        let managed = TPFLAGS_MANAGED_DICT;
+        Some(gc + if flags & managed != 0 { 2 * PTR } else { 0 })
+    }
+}
+
+/// The bytes `sys.getsizeof` adds to `__sizeof__`: the GC header and, on 3.11+, the
+/// managed dict / weakref pre-header.
+///
+/// # Safety
+/// `obj` must be alive.
+pub unsafe fn pre_header(obj: RawObj) -> usize {
+    // SAFETY: the caller guarantees `obj` is alive.
+    let tp = unsafe { type_of(obj) };
+    // SAFETY: `tp` is the live type of a live object.
+    let flags = unsafe { type_flags(tp) };
+    #[cfg(not(Py_3_11))]
+    {
+        if flags & TPFLAGS_HAVE_GC == 0 {
+            return 0;
+        }
+        // SAFETY: `tp` is alive; `tp_is_gc` takes the object it was looked up for.
+        match unsafe { (*tp).tp_is_gc } {
+            Some(is_gc) if unsafe { is_gc(obj) } == 0 => 0,
+            _ => GC_HEAD,
+        }
+    }
+    #[cfg(Py_3_11)]
+    {
+        // From 3.13 on, sys.getsizeof leaves out the pre-header of static type objects
+        // (which are not heap allocated); 3.11 and 3.12 still add it.
+        // SAFETY: `obj` is alive; when it is a type, it is a live type object.
+        #[cfg(Py_3_13)]
+        if unsafe { ffi::PyType_CheckExact(obj) } != 0 && unsafe { !is_heap_type(obj.cast()) } {
+            return 0;
+        }
+        let mut size = if flags & TPFLAGS_HAVE_GC != 0 { GC_HEAD } else { 0 };
+        #[cfg(Py_3_12)]
+        let managed = TPFLAGS_MANAGED_DICT | TPFLAGS_MANAGED_WEAKREF;
+        #[cfg(not(Py_3_12))]
+        let managed = TPFLAGS_MANAGED_DICT;
+        if flags & managed != 0 {
+            size += 2 * PTR;
+        }
+        size
+    }
+}
+
+/// Asks the CPU to start loading the cache line at `obj`: the walks are bound by memory
+/// latency, and know which objects they will read next.
+#[inline(always)]
+pub fn prefetch(obj: RawObj) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint; it never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(obj.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = obj;
+}
+
+/// The object's address: the identity used for "seen" bookkeeping (like `id()`).
+#[inline]
+pub fn address(obj: RawObj) -> usize {
+    obj as usize
+}
+
+/// Whether `tp` is exactly `types.FunctionType`, `types.ModuleType` or `types.FrameType`.
+pub fn is_function_type(tp: RawType) -> bool {
+    tp == std::ptr::addr_of_mut!(ffi::PyFunction_Type)
+}
+
+/// See [`is_function_type`].
+pub fn is_module_type(tp: RawType) -> bool {
+    tp == std::ptr::addr_of_mut!(ffi::PyModule_Type)
+}
+
+/// See [`is_function_type`].
+pub fn is_frame_type(tp: RawType) -> bool {
+    tp == std::ptr::addr_of_mut!(ffi::PyFrame_Type)
+}
+
+/// A function's `__name__` (always a `str`), borrowed from the function.
+///
+/// # Safety
+/// `obj` must be a live, exact function.
+#[inline]
+pub unsafe fn function_name(obj: RawObj) -> RawObj {
+    // SAFETY: see the caller requirements; `func_name` is never NULL once made.
+    unsafe { (*obj.cast::<ffi::PyFunctionObject>()).func_name }
+}
+
+/// Whether `isinstance(obj, types.FrameType)` can be answered from the type alone for
+/// the instances of `tp`: true when attribute lookup on them is the generic one (or the
+/// one of classes or modules), `__getattr__` aside, and `__class__` is `object`'s, so
+/// `__class__` reports the real type. Other types (proxies, `__getattribute__`
+/// overrides) can claim to be frames, or raise, and are asked through Python.
+///
+/// # Safety
+/// `tp` must be a live, ready type, `class_name` and `getattribute_name` the interned
+/// strs `"__class__"` and `"__getattribute__"`.
+pub unsafe fn class_attr_is_plain(
+    tp: RawType,
+    class_name: RawObj,
+    getattribute_name: RawObj,
+    object_class: RawObj,
+) -> bool {
+    // SAFETY: `tp` is a live type; the static types are only read; the descriptor found
+    // is borrowed from a type's dict and only read before anything else runs.
+    unsafe {
+        let generic = ffi::PyObject_GenericGetAttr as *const () as usize;
+        let of_type = (*std::ptr::addr_of_mut!(ffi::PyType_Type)).tp_getattro.map_or(0, |f| f as usize);
+        let of_module = (*std::ptr::addr_of_mut!(ffi::PyModule_Type)).tp_getattro.map_or(0, |f| f as usize);
+        let is_plain = |getattro: usize| getattro == generic || getattro == of_type || getattro == of_module;
+        let plain_lookup = is_plain((*tp).tp_getattro.map_or(0, |f| f as usize)) || {
+            // A class with `__getattr__` has a hook as its lookup, which calls
+            // `__getattribute__` first, and `__getattr__` only for missing names: plain
+            // if that `__getattribute__` is one of the above.
+            let found = type_lookup(tp, getattribute_name);
+            !found.is_null()
+                && type_of(found) == std::ptr::addr_of_mut!(ffi::PyWrapperDescr_Type)
+                && is_plain((*found.cast::<ffi::PyWrapperDescrObject>()).d_wrapped as usize)
+        };
+        plain_lookup && type_lookup(tp, class_name) == object_class
+    }
+}

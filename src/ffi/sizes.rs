@@ -1,0 +1,198 @@
+//! `__sizeof__` of the builtin types computed from their fields (str, int, list, set,
+//! bytearray, object), and the items of lists, tuples and sets read in place.
+
+use super::*;
+
+/// `str.__sizeof__` for compact strings (all strings made by Python code); `None` for
+/// legacy, non-compact strings, whose size the caller must ask `__sizeof__` for.
+///
+/// # Safety
+/// `obj` must be a live `str` (or subclass instance).
+pub unsafe fn str_sizeof(obj: RawObj) -> Option<usize> {
+    let ascii_obj = obj.cast::<ffi::PyASCIIObject>();
+    // SAFETY: `obj` is a live str, so its header and state bits are initialised.
+    let (compact, ascii, kind, length) = unsafe {
+        let a = &*ascii_obj;
+        (a.compact() != 0, a.ascii() != 0, a.kind() as usize, a.length as usize)
+    };
+    if !compact {
+        return None;
+    }
+    let mut size;
+    if ascii {
+        size = std::mem::size_of::<ffi::PyASCIIObject>() + length + 1;
+    } else {
+        size = std::mem::size_of::<ffi::PyCompactUnicodeObject>() + (length + 1) * kind;
+        // SAFETY: a compact non-ASCII str has the PyCompactUnicodeObject layout.
+        let c = unsafe { &*obj.cast::<ffi::PyCompactUnicodeObject>() };
+        // The UTF-8 copy of a non-ASCII str is always a separate buffer.
+        if !c.utf8.is_null() {
+            size += c.utf8_length as usize + 1;
+        }
+    }
+    #[cfg(not(Py_3_12))]
+    {
+        // SAFETY: same object as above; `wstr` exists before 3.12.
+        let wstr = unsafe { (*ascii_obj).wstr };
+        if !wstr.is_null() {
+            let header = if ascii {
+                std::mem::size_of::<ffi::PyASCIIObject>()
+            } else {
+                std::mem::size_of::<ffi::PyCompactUnicodeObject>()
+            };
+            // SAFETY: compact strings keep their data right after the header.
+            let data = unsafe { obj.cast::<u8>().add(header) }.cast::<c_void>();
+            if wstr.cast::<c_void>() != data {
+                let wlen = if ascii {
+                    length
+                } else {
+                    // SAFETY: compact non-ASCII layout, as above.
+                    unsafe { (*obj.cast::<ffi::PyCompactUnicodeObject>()).wstr_length as usize }
+                };
+                size += (wlen + 1) * WCHAR;
+            }
+        }
+    }
+    Some(size)
+}
+
+/// `int.__sizeof__` (also bool and int subclasses).
+///
+/// # Safety
+/// `obj` must be a live `int`.
+pub unsafe fn int_sizeof(obj: RawObj) -> usize {
+    const DIGIT: usize = 4;
+    const DIGITS_OFFSET: usize = 3 * PTR;
+    #[cfg(Py_3_12)]
+    {
+        // SAFETY: 3.12+ ints store `lv_tag` (digit count << 3) right after the object header.
+        let tag = unsafe { *obj.cast::<u8>().add(2 * PTR).cast::<usize>() };
+        DIGITS_OFFSET + (tag >> 3).max(1) * DIGIT
+    }
+    #[cfg(not(Py_3_12))]
+    {
+        // SAFETY: before 3.12 ints are var-objects whose |ob_size| is the digit count.
+        let ndigits = unsafe { var_size(obj) }.unsigned_abs();
+        // From 3.11 on, zero is reported with the one digit it is allocated with.
+        let ndigits = if cfg!(Py_3_11) { ndigits.max(1) } else { ndigits };
+        DIGITS_OFFSET + ndigits * DIGIT
+    }
+}
+
+/// `ob_size` of a var-sized object (negative for negative ints before 3.12).
+///
+/// # Safety
+/// `obj` must be a live object with the `PyVarObject` layout.
+#[inline]
+pub(super) unsafe fn var_size(obj: RawObj) -> isize {
+    // SAFETY: see the caller requirements.
+    unsafe { (*obj.cast::<ffi::PyVarObject>()).ob_size }
+}
+
+/// `list.__sizeof__`.
+///
+/// # Safety
+/// `obj` must be a live list.
+pub unsafe fn list_sizeof(obj: RawObj) -> usize {
+    // SAFETY: `obj` is a live list.
+    unsafe { basicsize(type_of(obj)) + (*obj.cast::<ffi::PyListObject>()).allocated as usize * PTR }
+}
+
+/// `set.__sizeof__` / `frozenset.__sizeof__`.
+///
+/// # Safety
+/// `obj` must be a live set or frozenset.
+pub unsafe fn set_sizeof(obj: RawObj) -> usize {
+    let set = obj.cast::<ffi::PySetObject>();
+    // SAFETY: `obj` is a live set; the small table is embedded in it.
+    unsafe {
+        let mut size = basicsize(type_of(obj));
+        if (*set).table != std::ptr::addr_of_mut!((*set).smalltable).cast() {
+            size += ((*set).mask as usize + 1) * std::mem::size_of::<ffi::setentry>();
+        }
+        size
+    }
+}
+
+/// `bytearray.__sizeof__`.
+///
+/// # Safety
+/// `obj` must be a live bytearray.
+pub unsafe fn bytearray_sizeof(obj: RawObj) -> usize {
+    // SAFETY: `obj` is a live bytearray.
+    unsafe { basicsize(type_of(obj)) + (*obj.cast::<ffi::PyByteArrayObject>()).ob_alloc as usize }
+}
+
+/// `object.__sizeof__`: basic size plus items for var-sized types.
+///
+/// # Safety
+/// `obj` must be alive.
+pub unsafe fn object_sizeof(obj: RawObj) -> usize {
+    // SAFETY: `obj` is alive, and so is its type.
+    unsafe {
+        let tp = type_of(obj);
+        let items = itemsize(tp);
+        let mut size = basicsize(tp);
+        if items > 0 {
+            size += var_size(obj).unsigned_abs() * items;
+        }
+        size
+    }
+}
+
+/// Item `i` of a list, borrowed; `None` past the (current) end.
+///
+/// # Safety
+/// `obj` must be a live list.
+#[inline]
+pub unsafe fn list_item(obj: RawObj, i: usize) -> Option<RawObj> {
+    // SAFETY: bounds-checked against the list's current size.
+    unsafe {
+        if (i as isize) < ffi::PyList_GET_SIZE(obj) {
+            Some(ffi::PyList_GET_ITEM(obj, i as isize))
+        } else {
+            None
+        }
+    }
+}
+
+/// Item `i` of a tuple (or tuple subclass instance), borrowed.
+///
+/// # Safety
+/// `obj` must be a live tuple.
+#[inline]
+pub unsafe fn tuple_item(obj: RawObj, i: usize) -> Option<RawObj> {
+    // SAFETY: bounds-checked against the tuple's size; tuple items are never NULL once built.
+    unsafe {
+        if (i as isize) < ffi::PyTuple_GET_SIZE(obj) {
+            let item = ffi::PyTuple_GET_ITEM(obj, i as isize);
+            (!item.is_null()).then_some(item)
+        } else {
+            None
+        }
+    }
+}
+
+/// The next live key of a set's hash table at or after slot `*pos`, borrowed.
+///
+/// # Safety
+/// `obj` must be a live set or frozenset.
+#[inline]
+pub unsafe fn set_next(obj: RawObj, pos: &mut usize) -> Option<RawObj> {
+    let set = obj.cast::<ffi::PySetObject>();
+    // SAFETY: the table has `mask + 1` entries; both are re-read on every call, so a set
+    // resized by Python code run in between is still read within bounds.
+    unsafe {
+        let mask = (*set).mask as usize;
+        let table = (*set).table;
+        while *pos <= mask {
+            let entry = &*table.add(*pos);
+            *pos += 1;
+            // Deleted entries hold the dummy key with hash -1, which no live key has.
+            if !entry.key.is_null() && entry.hash != -1 {
+                return Some(entry.key);
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,9 @@
+//! Heap summaries: rows by type name (`rows`), the census that fills them (`aggregate`),
+//! the Python-facing `Summary` and `summarize` functions (`python`), the versioned JSON
+//! file (`file`) and pympler's text table (`table`).
+
+pub mod aggregate;
+pub mod file;
+pub mod python;
+pub mod rows;
+pub mod table;
