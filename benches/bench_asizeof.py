@@ -203,7 +203,7 @@ def run_workload(name, scale, tools, selected, args):
 
     res["objects"] = objects
     res["objects_source"] = source
-    del obj
+    obj = None  # drop the workload (the closures above hold the name, not the heap)
     gc.collect()
 
     base = res["tools"].get("heapscope", {}).get("best_ns")

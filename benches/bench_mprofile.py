@@ -83,7 +83,7 @@ def main(argv=None):
     for name, cls in profilers.items():
         profiler = cls(events=events)
         namespace_cmd = "program(%d)" % args.calls
-        elapsed = _timed(lambda: profiler.run(namespace_cmd))
+        elapsed = _timed(lambda profiler=profiler, namespace_cmd=namespace_cmd: profiler.run(namespace_cmd))
         profiled_events = sum(v[0] for v in profiler.memories.values())
         results[name] = {
             "seconds": elapsed / 1e9,

@@ -11,6 +11,7 @@
 
 mod asizeof;
 mod classtracker;
+mod errors;
 mod ffi;
 mod heap;
 mod process;
@@ -31,7 +32,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(heap::referrers::referrers_of, m)?)?;
     m.add_function(wrap_pyfunction!(procmem::proc_memory, m)?)?;
     m.add_class::<summary::python::Summary>()?;
-    m.add("SnapshotError", m.py().get_type::<summary::file::SnapshotError>())?;
+    m.add("SnapshotError", m.py().get_type::<errors::SnapshotError>())?;
     m.add_function(wrap_pyfunction!(heap::passes::heap_objects, m)?)?;
     m.add_function(wrap_pyfunction!(heap::passes::_read_gc_lists, m)?)?;
     m.add_function(wrap_pyfunction!(summary::python::summarize, m)?)?;

@@ -174,7 +174,7 @@ def test_dead_weakref_proxy(hs, pa):
     del t
     gc.collect()
     with pytest.raises(ReferenceError):
-        proxy.anything
+        _ = proxy.anything
     # pympler's asizeof handles these (its asized crashes on dead proxies):
     # a proxy is flat, a callable proxy is "code" (0 by default) and a dead
     # weakref.ref counts the None it returns

@@ -215,7 +215,7 @@ def test_ints_and_tuples_can_be_tracked(tracker):
 
 def test_polling_while_tracking_bounds_what_is_held(tracker):
     tracker.track_class(Slotted)
-    for i in range(5000):
+    for _ in range(5000):
         Slotted(1)
     # Sweeps during tracking noticed most deaths without any snapshot.
     dead = sum(1 for t in tracker.tracked_objects if t.death is not None)
@@ -503,7 +503,7 @@ def test_detach_all_forgets_objects_but_keeps_snapshot_totals(tracker):
     assert tracker.index == {} and tracker.tracked_objects == []
     assert len(tracker.snapshots) == 1 and tracker.snapshots[0].tracked_total > 0
     with pytest.raises(RuntimeError, match="forgotten"):
-        view.birth
+        _ = view.birth
     Record(1)
     assert tracker.index == {}  # classes were detached too
     tracker.track_object(objs[0])

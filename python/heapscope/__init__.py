@@ -13,6 +13,7 @@ __all__ = [
     "asizeof",
     "classtracker",
     "classtracker_stats",
+    "exceptions",
     "garbagegraph",
     "muppy",
     "process",

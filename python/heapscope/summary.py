@@ -37,6 +37,7 @@ import types
 from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
 from heapscope import _core
+from heapscope.exceptions import SnapshotError
 
 __all__ = [
     "Summary",
@@ -51,7 +52,6 @@ __all__ = [
 ]
 
 Summary = _core.Summary
-SnapshotError = _core.SnapshotError
 
 Row = List[Any]
 Rows = Union[Sequence[Sequence[Any]], "_core.Summary"]

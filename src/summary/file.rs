@@ -3,11 +3,12 @@
 //! The format is versioned (`docs/snapshot-format.md`). Reading checks, in order: that
 //! the text is JSON, that it says it is a heapscope summary, that its version is one
 //! this build reads, and then that the rows are consistent with the totals written next
-//! to them. Every failure is a [`SnapshotError`] (a `ValueError` in Python), so a file
+//! to them. Every failure is a `SnapshotError` (a `ValueError` in Python), so a file
 //! that is truncated, foreign or from a newer heapscope never yields a wrong diff.
 
+use crate::errors::Error;
 use crate::summary::rows::{Rows, Totals};
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -16,65 +17,6 @@ use std::path::Path;
 pub const FORMAT: &str = "heapscope-summary";
 /// The version this build writes, and the newest it reads.
 pub const VERSION: u32 = 1;
-
-pyo3::create_exception!(
-    heapscope._core,
-    SnapshotError,
-    PyValueError,
-    "A saved summary that cannot be read: not JSON, truncated, foreign, from a newer heapscope, or inconsistent."
-);
-
-/// What can go wrong reading or writing a snapshot.
-#[derive(Debug)]
-pub enum Error {
-    Io { path: String, source: std::io::Error },
-    NotJson { path: Option<String>, detail: String },
-    Foreign { path: Option<String>, found: String },
-    NewerVersion { path: Option<String>, version: u64 },
-    Invalid { path: Option<String>, detail: String },
-}
-
-fn source(path: &Option<String>) -> String {
-    path.as_deref().map_or_else(|| "text".to_owned(), |p| format!("file {p:?}"))
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Io { path, source } => write!(f, "{path}: {source}"),
-            Error::NotJson { path, detail } => write!(
-                f,
-                "{} is not a heapscope summary: not valid JSON, or cut short ({detail})",
-                source(path)
-            ),
-            Error::Foreign { path, found } => {
-                write!(f, "{} is not a heapscope summary (format {found}, expected {FORMAT:?})", source(path))
-            }
-            Error::NewerVersion { path, version } => write!(
-                f,
-                "{} was written by a newer heapscope (snapshot format version {version}; this version reads up to {VERSION})",
-                source(path)
-            ),
-            Error::Invalid { path, detail } => write!(f, "{} is not a valid heapscope summary: {detail}", source(path)),
-        }
-    }
-}
-
-impl From<Error> for PyErr {
-    fn from(err: Error) -> PyErr {
-        match err {
-            Error::Io { source, path } => {
-                let message = format!("{path}: {source}");
-                match source.kind() {
-                    std::io::ErrorKind::NotFound => pyo3::exceptions::PyFileNotFoundError::new_err(message),
-                    std::io::ErrorKind::PermissionDenied => pyo3::exceptions::PyPermissionError::new_err(message),
-                    _ => PyOSError::new_err(message),
-                }
-            }
-            other => SnapshotError::new_err(other.to_string()),
-        }
-    }
-}
 
 /// Whether rows are a summary (counts and sizes never negative) or a diff.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
