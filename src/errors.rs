@@ -64,4 +64,3 @@ impl From<Error> for PyErr {
         }
     }
 }
-

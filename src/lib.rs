@@ -5,6 +5,7 @@
 //! - `summary`: per-type rows, diffs, the snapshot file and the table of `heapscope.summary`;
 //! - `classtracker`: tracked instances, snapshots, statistics and reports of `heapscope.classtracker`;
 //! - `process`: the process's memory as the operating system reports it;
+//! - `units`: byte counts for people (`1.5 KiB`);
 //! - `visited`: the address bitmap that marks objects already seen.
 //!
 //! This file only declares them and lists what `heapscope._core` exports.
@@ -17,6 +18,7 @@ mod heap;
 mod process;
 mod procmem;
 mod summary;
+mod units;
 mod visited;
 
 use pyo3::prelude::*;
@@ -38,6 +40,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(summary::python::summarize, m)?)?;
     m.add_function(wrap_pyfunction!(summary::python::summarize_heap, m)?)?;
     m.add_function(wrap_pyfunction!(summary::table::pretty_size, m)?)?;
+    m.add_function(wrap_pyfunction!(units::human_size_py, m)?)?;
     m.add_function(wrap_pyfunction!(summary::table::format_table, m)?)?;
     m.add_function(wrap_pyfunction!(heap::objects::flat_sizes, m)?)?;
     m.add_function(wrap_pyfunction!(heap::objects::total_flat_size, m)?)?;

@@ -148,6 +148,9 @@ class TrackerCore:
     def history(self) -> List[Tuple[str, List[Tuple[float, int]]]]: ...
     def heap_bytes(self) -> int: ...
 
+def human_size(bytes: float, decimals: int = 1) -> str:
+    """``bytes`` in binary units for people: ``512 B``, ``1.5 KiB``, ``-3.2 MiB``."""
+
 def process_memory() -> _Process:
     """``(available, rss, vms, data, code, shared, stack, peak_rss, pagefaults)`` now."""
 

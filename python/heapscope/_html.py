@@ -15,6 +15,8 @@ from __future__ import annotations
 import html
 from typing import Any, List, Tuple
 
+from heapscope import _core
+
 __all__ = ["asized_html", "asized_pretty", "pretty_size", "why_html", "refbrowser_html", "summary_html", "stats_html"]
 
 _TREE_STYLE = "font-family:monospace;font-size:13px;line-height:1.5"
@@ -23,14 +25,7 @@ _NODE_LIMIT = 2000  # nodes shown in one tree; the rest are summarised
 
 def pretty_size(n: float) -> str:
     """Bytes in human units: ``1.5 KiB``, ``12.0 MiB`` (``12 B`` under a KiB)."""
-    n = float(n)
-    sign = "-" if n < 0 else ""
-    n = abs(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{sign}{int(n)} {unit}" if unit == "B" else f"{sign}{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
+    return _core.human_size(n)
 
 
 def _esc(value: Any) -> str:
