@@ -179,10 +179,6 @@ fn rows_of(tree: &[TreeNode]) -> Vec<Row> {
     tree.iter().map(|n| (n.parent, n.name.clone(), n.size, n.flat)).collect()
 }
 
-fn process_tuple(p: &ProcessMemory) -> (bool, u64, u64, u64, u64, u64, u64, u64, u64) {
-    (p.available, p.rss, p.vms, p.data, p.code, p.shared, p.stack, p.peak_rss, p.pagefaults)
-}
-
 /// The objects alive at a snapshot, held until their sizes are stored.
 struct JobData {
     timestamp: f64,
@@ -897,10 +893,7 @@ impl TrackerCore {
 
     /// `(timestamp, description, tracked_total, asizeof_total, overhead, process)`.
     #[allow(clippy::type_complexity)]
-    fn snapshot(
-        &self,
-        index: usize,
-    ) -> PyResult<(f64, String, u64, u64, u64, (bool, u64, u64, u64, u64, u64, u64, u64, u64))> {
+    fn snapshot(&self, index: usize) -> PyResult<(f64, String, u64, u64, u64, process::ProcessTuple)> {
         let state = self.lock()?;
         let s = state.log.snapshots.get(index).ok_or_else(|| PyIndexError::new_err("no such snapshot"))?;
         Ok((
@@ -909,7 +902,7 @@ impl TrackerCore {
             s.tracked_total,
             s.asizeof_total,
             s.overhead,
-            process_tuple(&s.process),
+            process::as_tuple(&s.process),
         ))
     }
 
@@ -955,11 +948,4 @@ impl TrackerCore {
     fn heap_bytes(&self) -> PyResult<u64> {
         Ok(self.lock()?.heap_bytes() + std::mem::size_of::<Self>() as u64)
     }
-}
-
-/// The process's memory now: `(available, rss, vms, data, code, shared, stack,
-/// peak_rss, pagefaults)`.
-#[pyfunction]
-pub fn process_memory() -> (bool, u64, u64, u64, u64, u64, u64, u64, u64) {
-    process_tuple(&process::read())
 }
