@@ -58,15 +58,12 @@ import weakref
 from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from heapscope import _core
-from heapscope.asizeof import Asized, Asizer, _build_tree, asizeof, basicsize
+from heapscope.asizeof import Asized, _build_tree, basicsize
 
 __all__ = ["ClassTracker", "PeriodicThread", "Snapshot", "TrackedObject", "TrackerClosedError"]
 
 #: Unix time that tracker times count from (the import of this module), as in pympler.
 _local_start = time.time()
-
-#: Objects sized per call of the core sizer: its duplicate check is linear in a call.
-_CHUNK = 256
 
 
 def _get_time() -> float:
@@ -192,8 +189,10 @@ class Snapshot:
         self._index = -1
 
     @classmethod
-    def _from_core(cls, core: Any, index: int) -> "Snapshot":
-        timestamp, desc, tracked, total, overhead, process = core.snapshot(index)
+    def _from_core(cls, core: Any, index: int, figures: Optional[Tuple[Any, ...]] = None) -> "Snapshot":
+        """The snapshot ``index`` of ``core``, whose ``figures`` (what ``core.snapshot``
+        gives) may be known already."""
+        timestamp, desc, tracked, total, overhead, process = core.snapshot(index) if figures is None else figures
         snapshot = cls.__new__(cls)
         snapshot.timestamp = timestamp
         snapshot.desc = desc
@@ -660,27 +659,8 @@ class ClassTracker:
         """
         self._check_open("create_snapshot")
         with self.snapshot_lock:
-            job = self._core.begin_snapshot()
-            objs, runs = job.work()
-            sizer = Asizer()
-            sizer.exclude_refs(*objs)
-            results: List[Any] = []
-            for level, start, end in runs:
-                sizer.set(detail=level)
-                for i in range(start, end, _CHUNK):
-                    results.extend(sizer._core.sizes(objs[i:min(i + _CHUNK, end)], level > 0))
-            del objs
-            tracked_total = sizer.total
-            asizeof_total = asizeof(all=True, code=True) if compute_total else 0
-            overhead = 0
-            if tracked_total:
-                overhead = sizer.asizeof(self) + self._core.heap_bytes()
-                if asizeof_total:
-                    asizeof_total = max(asizeof_total - overhead, 0)
-            fallback = None if _core.process_memory()[0] else _fallback_process()
-            index = self._core.commit_snapshot(job, results, None, str(description), tracked_total,
-                                               asizeof_total, overhead, fallback)
-            self.snapshots.append(Snapshot._from_core(self._core, index))
+            index, figures = self._core.take_snapshot(self, str(description), bool(compute_total), _fallback_process)
+            self.snapshots.append(Snapshot._from_core(self._core, index, figures))
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{len(self._observers)} classes"
