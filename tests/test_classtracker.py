@@ -712,3 +712,52 @@ def test_bookkeeping_is_small_and_released_by_detach_all(tracker):
     assert weakrefs - sum(1 for o in gc.get_objects() if type(o) is weakref.ref) >= len(objs)
     assert tracker._core.heap_bytes() < busy / 10
     del objs
+
+
+# -- the Python/Rust boundary ----------------------------------------------------------------
+
+
+def calls_into_core(fn, *args, **kwargs):
+    """The calls of ``_core`` functions and methods that ``fn(*args, **kwargs)`` makes."""
+    from heapscope import _core
+
+    names = []
+
+    def profile(frame, event, arg):
+        if event != "c_call":
+            return
+        owner = getattr(arg, "__self__", None)
+        if owner is _core or (owner is not None and type(owner).__module__ == _core.__name__):
+            names.append(arg.__name__)
+
+    sys.setprofile(profile)
+    try:
+        fn(*args, **kwargs)
+    finally:
+        sys.setprofile(None)
+    return names
+
+
+def test_a_snapshot_is_one_call_into_the_core(tracker):
+    tracker.track_class(Record)
+    objs = [Record(i % 7) for i in range(3000)]
+    tracker.track_object(objs[5], resolution_level=2)
+    tracker.track_object(slotted := Slotted(2))
+    assert calls_into_core(tracker.create_snapshot, "first") == ["take_snapshot"]
+    assert calls_into_core(tracker.create_snapshot, compute_total=True) == ["take_snapshot"]
+    assert len(tracker.snapshots) == 2 and tracker.snapshots[1].asizeof_total > tracker.snapshots[1].tracked_total
+    assert slotted and objs
+
+
+def test_a_repr_that_interrupts_the_snapshot_propagates(tracker):
+    class Interrupting:
+        def __repr__(self):
+            raise KeyboardInterrupt
+
+    tracker.track_object(obj := Interrupting())
+    with pytest.raises(KeyboardInterrupt):
+        tracker.create_snapshot()
+    assert tracker.snapshots == []
+    del obj
+    tracker.create_snapshot()
+    assert len(tracker.snapshots) == 1
