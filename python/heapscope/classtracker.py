@@ -20,7 +20,7 @@ object still alive; ``stats`` prints per-class summaries, and
 
 What a snapshot records
     For each tracked object alive, its size as ``heapscope.asizeof`` counts it, with the
-    tracked objects sized one after the other (oldest first) by one ``Asizer``: a
+    tracked objects sized one after the other (oldest first) as by one ``Asizer``: a
     referent shared by several tracked objects is counted with the first, and tracked
     objects are never counted as referents of other tracked objects. With
     ``resolution_level=n`` the object's ``asized`` tree down to ``n`` levels is kept too.
