@@ -16,7 +16,6 @@ mod errors;
 mod ffi;
 mod heap;
 mod process;
-mod procmem;
 mod summary;
 mod units;
 mod visited;
@@ -32,7 +31,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<heap::referrers::Chains>()?;
     m.add_function(wrap_pyfunction!(heap::referrers::reference_chains, m)?)?;
     m.add_function(wrap_pyfunction!(heap::referrers::referrers_of, m)?)?;
-    m.add_function(wrap_pyfunction!(procmem::proc_memory, m)?)?;
+    m.add_function(wrap_pyfunction!(process::proc_memory, m)?)?;
     m.add_class::<summary::python::Summary>()?;
     m.add("SnapshotError", m.py().get_type::<errors::SnapshotError>())?;
     m.add_function(wrap_pyfunction!(heap::passes::heap_objects, m)?)?;
@@ -48,8 +47,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(heap::objects::identity_diff, m)?)?;
     m.add_function(wrap_pyfunction!(heap::objects::referents, m)?)?;
     m.add_class::<classtracker::core::TrackerCore>()?;
-    m.add_class::<classtracker::core::SnapshotJob>()?;
     m.add_class::<classtracker::core::DeathWatch>()?;
-    m.add_function(wrap_pyfunction!(classtracker::core::process_memory, m)?)?;
+    m.add_function(wrap_pyfunction!(process::process_memory, m)?)?;
     Ok(())
 }

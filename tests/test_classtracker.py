@@ -712,3 +712,69 @@ def test_bookkeeping_is_small_and_released_by_detach_all(tracker):
     assert weakrefs - sum(1 for o in gc.get_objects() if type(o) is weakref.ref) >= len(objs)
     assert tracker._core.heap_bytes() < busy / 10
     del objs
+
+
+# -- the Python/Rust boundary ----------------------------------------------------------------
+
+
+#: Counts the calls of ``_core`` functions and methods a snapshot makes. In a process of
+#: its own: a profiler gives suspended generators (pytest's) frame objects that outlive it.
+CALLS_INTO_CORE = """
+import sys
+from heapscope import _core
+from heapscope.classtracker import ClassTracker
+
+class Record:
+    def __init__(self, n):
+        self.values = [str(i) * 3 for i in range(n)]
+
+class Slotted:
+    __slots__ = ("payload",)
+
+    def __init__(self, n):
+        self.payload = list(range(n))
+
+def calls_into_core(fn, *args, **kwargs):
+    names = []
+
+    def profile(frame, event, arg):
+        owner = getattr(arg, "__self__", None)
+        if event == "c_call" and (owner is _core or type(owner).__module__ == _core.__name__):
+            names.append(arg.__name__)
+
+    sys.setprofile(profile)
+    try:
+        fn(*args, **kwargs)
+    finally:
+        sys.setprofile(None)
+    return names
+
+tracker = ClassTracker()
+tracker.track_class(Record)
+objs = [Record(i % 7) for i in range(3000)]
+tracker.track_object(objs[5], resolution_level=2)
+tracker.track_object(slotted := Slotted(2))
+assert calls_into_core(tracker.create_snapshot, "first") == ["take_snapshot"]
+assert calls_into_core(tracker.create_snapshot, compute_total=True) == ["take_snapshot"]
+assert len(tracker.snapshots) == 2 and tracker.snapshots[1].asizeof_total > tracker.snapshots[1].tracked_total
+"""
+
+
+def test_a_snapshot_is_one_call_into_the_core():
+    import subprocess
+
+    subprocess.run([sys.executable, "-c", CALLS_INTO_CORE], check=True)
+
+
+def test_a_repr_that_interrupts_the_snapshot_propagates(tracker):
+    class Interrupting:
+        def __repr__(self):
+            raise KeyboardInterrupt
+
+    tracker.track_object(obj := Interrupting())
+    with pytest.raises(KeyboardInterrupt):
+        tracker.create_snapshot()
+    assert tracker.snapshots == []
+    del obj
+    tracker.create_snapshot()
+    assert len(tracker.snapshots) == 1

@@ -315,3 +315,17 @@ def test_html_of_an_empty_tracker(tmp_path):
     HtmlStats(tracker=ClassTracker()).create_html(path)
     html = path.read_text()
     assert "No snapshot was taken" in html and "no data" in html
+
+
+def test_the_statistics_module_does_not_import_the_tracker():
+    import subprocess
+    import sys
+
+    program = (
+        "import sys, heapscope.classtracker_stats as s\n"
+        "assert 'heapscope.classtracker' not in sys.modules, 'imported the tracker'\n"
+        "import heapscope.classtracker as c\n"
+        "assert c.Snapshot is s.Snapshot and c.TrackedObject is s.TrackedObject\n"
+        "assert c.ProcessMemory is s.ProcessMemory and c.ClassTracker().stats.__class__ is s.ConsoleStats\n"
+    )
+    subprocess.run([sys.executable, "-c", program], check=True)

@@ -20,17 +20,26 @@ The file is JSON in a versioned format (``docs/classtracker-format.md``). pymple
 pickles its statistics, and unpickling an untrusted file can run arbitrary code;
 ``load_stats`` reads nothing but data and refuses anything else with a ``ValueError``
 that gives the reason.
+
+This module also defines what a tracker recorded, as read from its Rust core:
+``TrackedObject``, ``Snapshot`` and ``ProcessMemory``, the same for a live tracker and a
+loaded file. ``heapscope.classtracker`` imports them from here (they stay importable
+from there too); this module never imports it.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-from typing import IO, Any, Dict, Iterable, List, Optional, Union
+import threading
+from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from heapscope import _core
 from heapscope.asizeof import Asized, _build_tree
-from heapscope.classtracker import ClassTracker, Snapshot, TrackedObject, _index_of, _Views
+
+if TYPE_CHECKING:  # heapscope.classtracker imports this module, never the reverse
+    from heapscope.classtracker import ClassTracker
 
 __all__ = ["ConsoleStats", "HtmlStats", "Stats"]
 
@@ -80,6 +89,239 @@ def _format_trace(trace: Iterable[Any]) -> str:
             lines.append(f"    {text.strip()}\n")
         lines.append(f"  {file}:{line:4d} in {function}\n")
     return "".join(lines)
+
+
+def _fallback_process() -> Optional[Tuple[int, int]]:
+    """``(rss, vms)`` from psutil where ``/proc`` is not available."""
+    try:
+        import psutil  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    try:
+        info = psutil.Process().memory_info()
+    except Exception:
+        return None
+    return int(info.rss), int(info.vms)
+
+
+
+def _check_level(where: str, level: Any) -> int:
+    if isinstance(level, bool) or not isinstance(level, int):
+        raise TypeError(f"{where}(): resolution_level must be an int >= 0, not {type(level).__name__}")
+    if level < 0:
+        raise ValueError(f"{where}(): resolution_level must be >= 0, not {level}")
+    return level
+
+
+
+# -- process memory as a snapshot saw it ----------------------------------------------------
+
+class ProcessMemory:
+    """The process's memory when a snapshot was taken, in bytes (the attributes of
+    pympler's ``ProcessMemoryInfo``: ``vsz``, ``rss``, ``pagefaults``, the segment
+    sizes and ``available``, which is ``False`` where nothing could be read)."""
+
+    def __init__(self, figures: Optional[Sequence[Any]] = None) -> None:
+        if figures is None:
+            figures = _core.process_memory()
+            if not figures[0]:
+                fallback = _fallback_process()
+                if fallback is not None:
+                    figures = (True, fallback[0], fallback[1], 0, 0, 0, 0, 0, 0)
+        (available, self.rss, self.vsz, self.data_segment, self.code_segment, self.shared_segment,
+         self.stack_segment, self.peak_rss, self.pagefaults) = (int(v) for v in figures)
+        self.available = bool(available)
+
+    @property
+    def os_specific(self) -> List[Tuple[str, str]]:
+        return [("Virtual memory size", _pp(self.vsz)), ("Resident set size", _pp(self.rss)),
+                ("Peak resident set size", _pp(self.peak_rss))]
+
+    def __repr__(self) -> str:
+        return f"<ProcessMemory vsz={self.vsz} rss={self.rss}>"
+
+
+class Snapshot:
+    """Sizes of the tracked objects and of the process at one instant.
+
+    Attributes: ``timestamp`` (seconds since the tracker's start), ``desc``,
+    ``tracked_total`` (combined size of the tracked objects), ``asizeof_total`` (all
+    objects, with ``compute_total``, less ``overhead``), ``overhead`` (the tracker's own
+    memory), ``system_total`` (a ``ProcessMemory``) and ``classes`` (per-class figures,
+    filled in by the statistics classes).
+    """
+
+    def __init__(self, timestamp: float, description: str = "") -> None:
+        self.tracked_total = 0
+        self.asizeof_total = 0
+        self.overhead = 0
+        self.timestamp = timestamp
+        self.system_total = ProcessMemory()
+        self.desc = description
+        self.classes: Optional[Dict[str, Dict[str, Any]]] = None
+        self._core: Any = None
+        self._index = -1
+
+    @classmethod
+    def _from_core(cls, core: Any, index: int, figures: Optional[Tuple[Any, ...]] = None) -> "Snapshot":
+        """The snapshot ``index`` of ``core``, whose ``figures`` (what ``core.snapshot``
+        gives) may be known already."""
+        timestamp, desc, tracked, total, overhead, process = core.snapshot(index) if figures is None else figures
+        snapshot = cls.__new__(cls)
+        snapshot.timestamp = timestamp
+        snapshot.desc = desc
+        snapshot.tracked_total = tracked
+        snapshot.asizeof_total = total
+        snapshot.overhead = overhead
+        snapshot.system_total = ProcessMemory(process)
+        snapshot.classes = None
+        snapshot._core = core
+        snapshot._index = index
+        return snapshot
+
+    @property
+    def total(self) -> int:
+        """The process's virtual size if known, else the best total available."""
+        if self.system_total.available:
+            return self.system_total.vsz
+        return self.asizeof_total or self.tracked_total
+
+    @property
+    def label(self) -> str:
+        """``description (time)``, or the time alone."""
+        if not self.desc:
+            return f"{self.timestamp:.3f}s"
+        return f"{self.desc} ({self.timestamp:.3f}s)"
+
+    def __repr__(self) -> str:
+        return f"<Snapshot {self.label} tracked={self.tracked_total}>"
+
+
+# -- tracked objects ------------------------------------------------------------------------
+
+
+class TrackedObject:
+    """Lifetime and sizes of one tracked object, read from the tracker.
+
+    ``id``, ``name``, ``birth``, ``death`` (``None`` while alive), ``repr`` (as last seen),
+    ``trace`` (frames ``(file, line, function, [source], 0)`` if traced), ``snapshots``
+    (``(timestamp, Asized)`` pairs: the basic size at birth, then one per snapshot taken
+    while it was alive) and ``ref`` (call it for the object, or ``None`` once dead).
+
+    At ``resolution_level`` 0 a snapshot measures the object's total size only: the
+    ``Asized`` of those entries has ``flat`` 0 and no name (pympler fills both in; its
+    statistics show neither). At higher levels it is the ``asized`` tree, as pympler's.
+    """
+
+    __slots__ = ("__weakref__", "_core", "_generation", "_index")
+
+    def __init__(self, core: Any, generation: int, index: int) -> None:
+        self._core = core
+        self._generation = generation
+        self._index = index
+
+    def _info(self) -> Tuple[Any, ...]:
+        return self._core.record(self._generation, self._index)
+
+    id = property(lambda self: self._info()[0], doc="``id()`` of the object.")
+    name = property(lambda self: self._info()[1], doc="The name it is tracked under.")
+    classname = name
+    birth = property(lambda self: self._info()[3], doc="When it was tracked (seconds since start).")
+    death = property(lambda self: self._info()[4], doc="When it died, or ``None``.")
+    repr = property(lambda self: self._info()[5], doc="Its repr at the latest snapshot (at most 128 characters).")
+    watch = property(lambda self: self._info()[8],
+                     doc="How its death is seen: ``'weakref'``, ``'polled'`` or ``'kept'`` (see the module docs).")
+
+    @property
+    def resolution_level(self) -> int:
+        return self._info()[2]
+
+    @property
+    def trace(self) -> Optional[List[Tuple[str, int, str, Optional[List[str]], int]]]:
+        frames = self._info()[6]
+        if frames is None:
+            return None
+        return [(file, line, function, [code] if code else None, 0) for file, line, function, code in frames]
+
+    @property
+    def snapshots(self) -> List[Tuple[float, Asized]]:
+        out = []
+        for timestamp, size, flat, rows in self._core.record_sizes(self._generation, self._index):
+            out.append((timestamp, _build_tree(rows) if rows else Asized(size, flat)))
+        return out
+
+    @property
+    def ref(self) -> Callable[[], Any]:
+        """A weak reference to the object, or for objects held strongly a callable
+        returning it (``None`` once the tracker saw it die)."""
+        reference = self._core.record_weakref(self._generation, self._index)
+        if reference is not None:
+            return reference
+        return functools.partial(self._core.record_target, self._generation, self._index)
+
+    @property
+    def size(self) -> int:
+        """The largest size recorded."""
+        return self.get_max_size()
+
+    @property
+    def tsize(self) -> int:
+        """The size at the snapshot that tracked the most memory."""
+        return self._core.record_size_summary(self._generation, self._index)[1]
+
+    def get_max_size(self) -> int:
+        """The largest size recorded (its basic size at birth included)."""
+        return self._core.record_size_summary(self._generation, self._index)[0]
+
+    def get_size_at_time(self, timestamp: float) -> int:
+        """The size recorded by the snapshot taken at ``timestamp``, or 0."""
+        return self._core.record_size_at(self._generation, self._index, timestamp)
+
+    def set_resolution_level(self, resolution_level: int) -> None:
+        """Size the object down to this many levels of referents from the next snapshot."""
+        level = _check_level("set_resolution_level", resolution_level)
+        self._core.set_record_level(self._generation, self._index, level)
+
+    def __repr__(self) -> str:
+        info = self._info()
+        state = "alive" if info[4] is None else f"died at {info[4]:.3f}s"
+        return f"<TrackedObject {info[1]} {info[0]:#x} born at {info[3]:.3f}s, {state}>"
+
+
+class _Views:
+    """One ``TrackedObject`` per record, made on first use."""
+
+    def __init__(self, core: Any) -> None:
+        self._core = core
+        self._lock = threading.Lock()
+        self._generation = -1
+        self._views: List[TrackedObject] = []
+
+    def get(self, index: int, generation: int) -> TrackedObject:
+        with self._lock:
+            if generation != self._generation:
+                self._generation = generation
+                self._views = []
+            views = self._views
+            while len(views) <= index:
+                views.append(TrackedObject(self._core, generation, len(views)))
+            return views[index]
+
+    def all(self) -> List[TrackedObject]:
+        generation = self._core.generation
+        count = self._core.record_count()
+        if count == 0:
+            return []
+        self.get(count - 1, generation)
+        return self._views[:count]
+
+
+def _index_of(core: Any, views: _Views) -> Dict[str, List[TrackedObject]]:
+    generation = core.generation
+    return {name: [views.get(i, generation) for i in records] for name, records in core.index()}
+
+
+# -- statistics ------------------------------------------------------------------------------
 
 
 class Stats:

@@ -97,7 +97,7 @@ class ProcessMemoryInfo:
 
 def is_available() -> bool:
     """Whether process memory figures can be read on this platform."""
-    return ProcessMemoryInfo().update()
+    return ProcessMemoryInfo().available  # read once (pympler reads twice)
 
 
 class ThreadInfo:

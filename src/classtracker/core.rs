@@ -12,14 +12,15 @@
 //! into the records first. The records hold their weak references, so an address in
 //! the queue names one record until the queue is drained.
 
-use crate::classtracker::log::{Detail, Entry, Log, ProcessMemory, Record, Snapshot, TraceFrame, TreeNode, Watch};
+use crate::classtracker::log::{clip_repr, Entry, Log, ProcessMemory, Record, Snapshot, TraceFrame, TreeNode, Watch};
+use crate::classtracker::snapshot::{self, Measured, SnapshotSizer};
 use crate::classtracker::{report as stats_html, stats_file as stats_format};
-use crate::process;
+use crate::{ffi, process};
 use ahash::AHashMap;
 use pyo3::exceptions::{PyIndexError, PyKeyError, PyRuntimeError, PyValueError};
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyInt, PyList, PyString, PyTuple, PyWeakrefReference};
+use pyo3::types::{PyBytes, PyWeakrefReference};
 use pyo3::PyTraverseError;
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -131,11 +132,7 @@ impl State {
         let polled = std::mem::take(&mut self.polled);
         for index in polled {
             let last = match &self.live[index as usize] {
-                Live::Held(obj) => {
-                    #[allow(deprecated)] // the replacement is a raw `ffi::Py_REFCNT`
-                    let count = obj.bind(py).get_refcnt();
-                    count <= 1
-                }
+                Live::Held(obj) => ffi::reference_count(obj.bind(py)) <= 1,
                 _ => continue,
             };
             if !last {
@@ -168,8 +165,8 @@ impl State {
 
 /// Size tree rows as `asized` gives them: `(parent, name, size, flat)`.
 type Row = (Option<u32>, String, u64, u64);
-/// `(level, start, end)`: consecutive objects sized with the same resolution level.
-type Run = (u32, usize, usize);
+/// `(timestamp, description, tracked_total, asizeof_total, overhead, process)`.
+type SnapshotTuple = (f64, String, u64, u64, u64, process::ProcessTuple);
 /// `(name, active, sum, average, percent)`.
 type ClassRowTuple = (String, u64, u64, f64, f64);
 /// `(name, [(time, instances alive), ...])`.
@@ -179,11 +176,11 @@ fn rows_of(tree: &[TreeNode]) -> Vec<Row> {
     tree.iter().map(|n| (n.parent, n.name.clone(), n.size, n.flat)).collect()
 }
 
-fn process_tuple(p: &ProcessMemory) -> (bool, u64, u64, u64, u64, u64, u64, u64, u64) {
-    (p.available, p.rss, p.vms, p.data, p.code, p.shared, p.stack, p.peak_rss, p.pagefaults)
+fn snapshot_tuple(s: &Snapshot) -> SnapshotTuple {
+    (s.timestamp, s.description.clone(), s.tracked_total, s.asizeof_total, s.overhead, process::as_tuple(&s.process))
 }
 
-/// The objects alive at a snapshot, held until their sizes are stored.
+/// The objects alive at a snapshot, oldest first, held until their sizes are stored.
 struct JobData {
     timestamp: f64,
     generation: u64,
@@ -192,43 +189,6 @@ struct JobData {
     levels: Vec<u32>,
     /// Whether the object's class has its own `__repr__` (read at the snapshot).
     needs_repr: Vec<bool>,
-}
-
-/// A snapshot being taken: `begin_snapshot` gathers the objects, Python sizes them,
-/// `commit_snapshot` stores the sizes.
-#[pyclass(module = "heapscope._core", frozen)]
-pub struct SnapshotJob {
-    data: Mutex<Option<JobData>>,
-    timestamp: f64,
-}
-
-#[pymethods]
-impl SnapshotJob {
-    /// Seconds since the tracker's fixpoint when the snapshot began.
-    #[getter]
-    fn timestamp(&self) -> f64 {
-        self.timestamp
-    }
-
-    /// The objects to size, oldest first, and the runs `(level, start, end)` of
-    /// consecutive objects sized with the same `resolution_level`.
-    fn work<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyTuple>, Vec<Run>)> {
-        let (objects, runs) = {
-            let guard = self.data.lock().unwrap_or_else(|p| p.into_inner());
-            let Some(data) = guard.as_ref() else {
-                return Err(PyRuntimeError::new_err("this snapshot was already committed"));
-            };
-            let mut runs: Vec<Run> = Vec::new();
-            for (i, &level) in data.levels.iter().enumerate() {
-                match runs.last_mut() {
-                    Some(run) if run.0 == level => run.2 = i + 1,
-                    _ => runs.push((level, i, i + 1)),
-                }
-            }
-            (data.objects.iter().map(|o| o.clone_ref(py)).collect::<Vec<_>>(), runs)
-        };
-        Ok((PyTuple::new(py, objects)?, runs))
-    }
 }
 
 /// The Rust state behind a `ClassTracker` (or behind statistics loaded from a file).
@@ -406,34 +366,94 @@ impl TrackerCore {
         Ok(newly)
     }
 
+    /// The start of a snapshot: records pending deaths, polls, and gathers the objects
+    /// alive, oldest first.
+    fn gather(&self, py: Python<'_>) -> PyResult<JobData> {
+        let mut garbage = Vec::new();
+        let data = {
+            let mut state = self.lock_current(&mut garbage)?;
+            let timestamp = self.now();
+            state.sweep(py, timestamp, &mut garbage);
+            let mut order: Vec<u32> = (0..state.log.records.len() as u32).collect();
+            order.sort_by(|&a, &b| state.log.records[a as usize].birth.total_cmp(&state.log.records[b as usize].birth));
+            let mut data = JobData {
+                timestamp,
+                generation: state.generation,
+                records: Vec::new(),
+                objects: Vec::new(),
+                levels: Vec::new(),
+                needs_repr: Vec::new(),
+            };
+            for index in order {
+                let obj = match &state.live[index as usize] {
+                    Live::Weak(reference) => reference.bind(py).upgrade().map(Bound::unbind),
+                    Live::Held(obj) => Some(obj.clone_ref(py)),
+                    Live::Gone => None,
+                };
+                let record = &mut state.log.records[index as usize];
+                let Some(obj) = obj else {
+                    // Died without its callback having run yet.
+                    if record.death.is_none() {
+                        record.death = Some(timestamp);
+                    }
+                    continue;
+                };
+                data.records.push(index);
+                data.objects.push(obj);
+                data.levels.push(record.level);
+                data.needs_repr.push(record.default_repr.is_none());
+            }
+            data
+        };
+        drop(garbage);
+        Ok(data)
+    }
+
+    /// The end of a snapshot: stores the sizes of its objects (`measured[i]` is that of
+    /// `data.objects[i]`) with the reprs of those whose class has its own `__repr__`.
+    /// Returns the snapshot's index.
+    fn store(
+        &self,
+        data: JobData,
+        measured: Vec<Measured>,
+        reprs: Vec<(u32, Box<str>)>,
+        mut snapshot: Snapshot,
+    ) -> PyResult<usize> {
+        let mut entries = Vec::with_capacity(measured.len());
+        for (i, result) in measured.into_iter().enumerate() {
+            let record = data.records[i];
+            match result {
+                Measured::Size(size) => entries.push(Entry { record, size }),
+                Measured::Tree(tree) => {
+                    entries.push(Entry { record, size: tree[0].size });
+                    snapshot.set_detail(record, tree[0].flat, Some(tree));
+                }
+            }
+        }
+        entries.sort_by_key(|e| e.record);
+        snapshot.entries = entries;
+        let mut garbage = Vec::new();
+        let index = {
+            let mut state = self.lock_current(&mut garbage)?;
+            if state.generation == data.generation {
+                for (record, text) in reprs {
+                    state.log.reprs.insert(record, text);
+                }
+            } else {
+                snapshot.entries = Vec::new();
+                snapshot.details = AHashMap::new();
+            }
+            state.log.snapshots.push(snapshot);
+            state.log.snapshots.len() - 1
+        };
+        drop(garbage);
+        drop(data);
+        Ok(index)
+    }
+
     fn name_index(&self, name: &str) -> PyResult<u32> {
         Ok(self.lock()?.log.names.insert_full(name.to_owned()).0 as u32)
     }
-}
-
-/// One `asized` result from Python: a size, or tree rows `(parent, name, size, flat)`.
-fn tree_from_rows(rows: &Bound<'_, PyAny>) -> PyResult<Box<[TreeNode]>> {
-    let mut nodes = Vec::new();
-    for row in rows.try_iter()? {
-        let (parent, name, size, flat): (Option<u32>, Bound<'_, PyAny>, u64, u64) = row?.extract()?;
-        let i = nodes.len();
-        let fits = match parent {
-            None => i == 0,
-            Some(p) => i > 0 && (p as usize) < i,
-        };
-        if !fits {
-            return Err(PyValueError::new_err(format!("size tree node {i} has a bad parent")));
-        }
-        let name = match name.cast::<PyString>() {
-            Ok(text) => text.to_string(),
-            Err(_) => name.str().map(|s| s.to_string()).unwrap_or_else(|_| "N/A".to_owned()),
-        };
-        nodes.push(TreeNode { parent, name, size, flat });
-    }
-    if nodes.is_empty() {
-        return Err(PyValueError::new_err("empty size tree"));
-    }
-    Ok(nodes.into_boxed_slice())
 }
 
 #[pymethods]
@@ -617,143 +637,59 @@ impl TrackerCore {
         Ok(dead)
     }
 
-    /// Starts a snapshot: records pending deaths, polls, and gathers the objects alive,
-    /// oldest first.
-    fn begin_snapshot(&self, py: Python<'_>) -> PyResult<SnapshotJob> {
-        let mut garbage = Vec::new();
-        let data = {
-            let mut state = self.lock_current(&mut garbage)?;
-            let timestamp = self.now();
-            state.sweep(py, timestamp, &mut garbage);
-            let mut order: Vec<u32> = (0..state.log.records.len() as u32).collect();
-            order.sort_by(|&a, &b| state.log.records[a as usize].birth.total_cmp(&state.log.records[b as usize].birth));
-            let mut data = JobData {
-                timestamp,
-                generation: state.generation,
-                records: Vec::new(),
-                objects: Vec::new(),
-                levels: Vec::new(),
-                needs_repr: Vec::new(),
-            };
-            for index in order {
-                let obj = match &state.live[index as usize] {
-                    Live::Weak(reference) => reference.bind(py).upgrade().map(Bound::unbind),
-                    Live::Held(obj) => Some(obj.clone_ref(py)),
-                    Live::Gone => None,
-                };
-                let record = &mut state.log.records[index as usize];
-                let Some(obj) = obj else {
-                    // Died without its callback having run yet.
-                    if record.death.is_none() {
-                        record.death = Some(timestamp);
-                    }
-                    continue;
-                };
-                data.records.push(index);
-                data.objects.push(obj);
-                data.levels.push(record.level);
-                data.needs_repr.push(record.default_repr.is_none());
-            }
-            data
-        };
-        drop(garbage);
-        Ok(SnapshotJob { timestamp: data.timestamp, data: Mutex::new(Some(data)) })
-    }
-
-    /// Stores the sizes of a snapshot's objects: `results[i]` is the size (an int) or
-    /// the `asized` rows of the i-th object, `flats[i]` (if given) the flat size of one
-    /// sized without a tree (else 0: not measured). Returns the snapshot's index.
-    #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (job, results, flats, description, tracked_total, asizeof_total, overhead, fallback_process=None))]
-    fn commit_snapshot(
+    /// Takes a snapshot of the objects alive, in one call: sizes them (oldest first,
+    /// shared referents counted with the first), their trees down to their
+    /// `resolution_level`, the reprs of those whose class has its own `__repr__`, the
+    /// tracker's overhead (the size of `tracker`, the `ClassTracker`, beyond the tracked
+    /// objects, plus this core's own memory), with `compute_total` the size of every
+    /// object the collector knows, and the process's memory (`fallback_process()` gives
+    /// `(rss, vms)` or `None` where the system's figures are unavailable). Returns the
+    /// snapshot's index and what `snapshot(index)` gives.
+    fn take_snapshot(
         &self,
         py: Python<'_>,
-        job: &SnapshotJob,
-        results: &Bound<'_, PyList>,
-        flats: Option<Vec<u64>>,
+        tracker: &Bound<'_, PyAny>,
         description: String,
-        tracked_total: u64,
-        asizeof_total: u64,
-        overhead: u64,
-        fallback_process: Option<(u64, u64)>,
-    ) -> PyResult<usize> {
-        let Some(data) = job.data.lock().unwrap_or_else(|p| p.into_inner()).take() else {
-            return Err(PyRuntimeError::new_err("this snapshot was already committed"));
-        };
-        let flats = flats.unwrap_or_else(|| vec![0; data.objects.len()]);
-        if results.len() != data.objects.len() || flats.len() != data.objects.len() {
-            return Err(PyValueError::new_err(format!(
-                "{} objects were sized, but there are {} results and {} flat sizes",
-                data.objects.len(),
-                results.len(),
-                flats.len()
-            )));
+        compute_total: bool,
+        fallback_process: &Bound<'_, PyAny>,
+    ) -> PyResult<(usize, SnapshotTuple)> {
+        let data = self.gather(py)?;
+        // Sizing runs Python code: the state is not locked.
+        let mut sizer = SnapshotSizer::new(py)?;
+        let measured = sizer.size_tracked(py, &data.objects, &data.levels)?;
+        let tracked_total = sizer.total();
+        let mut asizeof_total = if compute_total { snapshot::size_everything(py)? } else { 0 };
+        let mut overhead = 0;
+        if tracked_total != 0 {
+            overhead = sizer.size_more(tracker) + self.heap_bytes()?;
+            asizeof_total = asizeof_total.saturating_sub(overhead);
         }
-        let mut entries = Vec::with_capacity(data.objects.len());
-        let mut details: Vec<(u32, Detail)> = Vec::new();
-        for (i, result) in results.iter().enumerate() {
-            let record = data.records[i];
-            if result.is_instance_of::<PyInt>() {
-                entries.push(Entry { record, size: result.extract()? });
-                if flats[i] != 0 {
-                    details.push((record, Detail { flat: flats[i], tree: None }));
-                }
-            } else {
-                let tree = tree_from_rows(&result)?;
-                entries.push(Entry { record, size: tree[0].size });
-                details.push((record, Detail { flat: tree[0].flat, tree: Some(tree) }));
-            }
-        }
-        // Reprs of objects whose class has its own `__repr__` (Python code: unlocked).
+        drop(sizer);
         let mut reprs: Vec<(u32, Box<str>)> = Vec::new();
         for (i, obj) in data.objects.iter().enumerate() {
             if data.needs_repr[i] {
-                let text = match obj.bind(py).repr() {
-                    Ok(r) => crate::classtracker::log::clip_repr(&r.to_string()),
-                    Err(_) => "N/A".to_owned(),
-                };
-                reprs.push((data.records[i], text.into_boxed_str()));
+                let text = snapshot::text_or_na(py, obj.bind(py).repr())?;
+                reprs.push((data.records[i], clip_repr(&text).into_boxed_str()));
             }
         }
-        entries.sort_by_key(|e| e.record);
         let mut process = process::read();
         if !process.available {
-            if let Some((rss, vms)) = fallback_process {
+            if let Some((rss, vms)) = fallback_process.call0()?.extract::<Option<(u64, u64)>>()? {
                 process = ProcessMemory { available: true, rss, vms, ..ProcessMemory::default() };
             }
         }
-        let mut snapshot = Snapshot {
+        let snapshot = Snapshot {
             timestamp: data.timestamp,
             description,
             tracked_total,
             asizeof_total,
             overhead,
             process,
-            entries,
+            entries: Vec::new(),
             details: AHashMap::new(),
         };
-        for (record, detail) in details {
-            snapshot.set_detail(record, detail.flat, detail.tree);
-        }
-        let mut garbage = Vec::new();
-        let index = {
-            let mut state = self.lock_current(&mut garbage)?;
-            let current = state.generation == data.generation;
-            if current {
-                for (record, text) in reprs {
-                    state.log.reprs.insert(record, text);
-                }
-            }
-            if !current {
-                snapshot.entries = Vec::new();
-                snapshot.details = AHashMap::new();
-            }
-            state.log.snapshots.push(snapshot);
-            state.log.snapshots.len() - 1
-        };
-        drop(garbage);
-        drop(data);
-        Ok(index)
+        let figures = snapshot_tuple(&snapshot);
+        Ok((self.store(data, measured, reprs, snapshot)?, figures))
     }
 
     /// Bumped by `forget()`; record indices are only valid with the current value.
@@ -896,21 +832,10 @@ impl TrackerCore {
     }
 
     /// `(timestamp, description, tracked_total, asizeof_total, overhead, process)`.
-    #[allow(clippy::type_complexity)]
-    fn snapshot(
-        &self,
-        index: usize,
-    ) -> PyResult<(f64, String, u64, u64, u64, (bool, u64, u64, u64, u64, u64, u64, u64, u64))> {
+    fn snapshot(&self, index: usize) -> PyResult<SnapshotTuple> {
         let state = self.lock()?;
         let s = state.log.snapshots.get(index).ok_or_else(|| PyIndexError::new_err("no such snapshot"))?;
-        Ok((
-            s.timestamp,
-            s.description.clone(),
-            s.tracked_total,
-            s.asizeof_total,
-            s.overhead,
-            process_tuple(&s.process),
-        ))
+        Ok(snapshot_tuple(s))
     }
 
     /// Per-class `(name, active, sum, average, percent)` of a snapshot, names sorted.
@@ -955,11 +880,4 @@ impl TrackerCore {
     fn heap_bytes(&self) -> PyResult<u64> {
         Ok(self.lock()?.heap_bytes() + std::mem::size_of::<Self>() as u64)
     }
-}
-
-/// The process's memory now: `(available, rss, vms, data, code, shared, stack,
-/// peak_rss, pagefaults)`.
-#[pyfunction]
-pub fn process_memory() -> (bool, u64, u64, u64, u64, u64, u64, u64, u64) {
-    process_tuple(&process::read())
 }

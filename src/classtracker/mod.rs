@@ -1,8 +1,9 @@
-//! The class tracker: live records and snapshots (`core`), the plain-data log and the
-//! statistics computed from it (`log`), the versioned stats file (`stats_file`) and the
-//! self-contained HTML report (`report`).
+//! The class tracker: live records and snapshots (`core`), the sizing of a snapshot
+//! (`snapshot`), the plain-data log and the statistics computed from it (`log`), the
+//! versioned stats file (`stats_file`) and the self-contained HTML report (`report`).
 
 pub mod core;
 pub mod log;
 pub mod report;
+pub mod snapshot;
 pub mod stats_file;
