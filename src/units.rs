@@ -4,7 +4,8 @@
 
 use pyo3::prelude::*;
 
-const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+/// The binary units, each 1024 times the one before.
+pub const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
 
 /// `bytes` in the largest binary unit that keeps it under 1024, with `decimals` digits
 /// (whole bytes below 1 KiB); negative counts keep their sign.

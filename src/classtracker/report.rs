@@ -4,6 +4,7 @@
 //! referent sizes, and the lifetime table of each class's instances.
 
 use crate::classtracker::log::{ClassRow, Log, TreeNode};
+use crate::units::UNITS;
 use std::fmt::Write;
 
 const STYLE: &str = "\
@@ -41,18 +42,7 @@ pub fn escape(text: &str) -> String {
 
 /// A byte count for people: `512 B`, `1.50 KiB`, `3.20 MiB`.
 pub fn size_text(bytes: f64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = bytes;
-    let mut unit = 0;
-    while value.abs() >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{value:.0} B")
-    } else {
-        format!("{value:.2} {}", UNITS[unit])
-    }
+    crate::units::human_size(bytes, 2)
 }
 
 /// Seconds since the tracker's fixpoint as `HH:MM:SS.ss`.
@@ -91,7 +81,6 @@ fn tick_step(max: f64, bytes: bool) -> (f64, f64) {
 
 /// A tick label: `value` in `unit` (a power of 1024 bytes) without needless decimals.
 fn axis_size(value: f64, unit: f64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
     let index = (unit.log(1024.0).round() as usize).min(UNITS.len() - 1);
     let text = format!("{:.2}", value / unit);
     let text = text.trim_end_matches('0').trim_end_matches('.');
