@@ -7,10 +7,9 @@
 
 use crate::ffi::{self, RawObj, RawType, Strong};
 use ahash::AHashMap;
-use pyo3::ffi as pyffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyDict, PyString, PyType};
 use std::ffi::CStr;
 use std::rc::Rc;
 
@@ -96,6 +95,33 @@ pub enum Flat {
     ByteArray,
     /// The type has its own `__sizeof__`: call it.
     Call,
+}
+
+impl Flat {
+    /// What `__sizeof__` returns for `obj`, by formula: the one flat-size dispatch of the
+    /// crate. `None` for [`Flat::Call`] and for a legacy (non-compact) str, whose
+    /// `__sizeof__` must be called.
+    ///
+    /// # Safety
+    /// `obj` must be alive and of a type this formula was chosen for (see
+    /// [`Registry::flat_for`]).
+    #[inline(always)]
+    pub unsafe fn sizeof(self, obj: RawObj) -> Option<usize> {
+        // SAFETY: `obj` is alive and each formula matches the `__sizeof__` the registry
+        // identified for its type (caller).
+        unsafe {
+            match self {
+                Flat::Object => Some(ffi::object_sizeof(obj)),
+                Flat::Int => Some(ffi::int_sizeof(obj)),
+                Flat::List => Some(ffi::list_sizeof(obj)),
+                Flat::Dict => Some(ffi::dict_sizeof(obj)),
+                Flat::Set => Some(ffi::set_sizeof(obj)),
+                Flat::ByteArray => Some(ffi::bytearray_sizeof(obj)),
+                Flat::Str => ffi::str_sizeof(obj),
+                Flat::Call => None,
+            }
+        }
+    }
 }
 
 /// A `__slots__` entry of an instance's type.
@@ -303,8 +329,12 @@ impl Registry {
     }
 
     /// The formula for a type's `__sizeof__`, or [`Flat::Call`] when it has its own.
-    pub fn flat_for(&self, tp: RawType) -> Flat {
-        // SAFETY: `tp` is a live, ready type; the name is an interned str.
+    ///
+    /// # Safety
+    /// `tp` must be a live, ready type.
+    #[inline]
+    pub unsafe fn flat_for(&self, tp: RawType) -> Flat {
+        // SAFETY: `tp` is a live, ready type (caller); the name is an interned str.
         let descr = unsafe { ffi::type_lookup(tp, self.names.sizeof.as_ptr()) };
         self.sizeof_formulas.get(&(descr as usize)).map_or(Flat::Call, |(_, flat)| *flat)
     }
@@ -375,7 +405,9 @@ impl RuleCache {
         if let Some(rule) = self.cached(tp) {
             return rule;
         }
-        let (mut rule, slots) = self.build(py, obj.as_ptr(), tp);
+        // SAFETY: `obj` is held strongly by the caller for as long as the borrow lives.
+        let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
+        let (mut rule, slots) = self.build(&bound);
         rule.id = self.slots.len() as u32;
         // SAFETY: `tp` is a live type.
         rule.pre_header = unsafe { ffi::type_pre_header(tp) }.map_or(PER_OBJECT, |size| size as u32);
@@ -386,9 +418,13 @@ impl RuleCache {
         rule
     }
 
-    fn build(&self, py: Python<'_>, obj: RawObj, tp: RawType) -> (Rule, Rc<[Slot]>) {
+    fn build(&self, obj: &Bound<'_, PyAny>) -> (Rule, Rc<[Slot]>) {
         let reg = self.registry;
-        let flat = reg.flat_for(tp);
+        let class = obj.get_type();
+        let tp = class.as_type_ptr();
+        let ptr = obj.as_ptr();
+        // SAFETY: `tp` is the live, ready type of a live object (held by `class`).
+        let flat = unsafe { reg.flat_for(tp) };
         let no_slots = || Rc::from(Vec::new());
         let rule = |refs: Refs| Rule {
             refs,
@@ -409,62 +445,77 @@ impl RuleCache {
             };
             return (rule, no_slots());
         }
-        // SAFETY: `obj` is alive and `tp` is its type (this covers every check below).
-        unsafe {
-            if pyffi::PyModule_Check(obj) != 0 {
-                return (Rule { is_module: true, ..rule(Refs::Module) }, no_slots());
-            }
-            if pyffi::PyFrame_Check(obj) != 0 {
-                return (Rule { ignored: !self.options.frames, ..rule(Refs::Attrs(&FRAME_ATTRS)) }, no_slots());
-            }
-            if pyffi::PyCode_Check(obj) != 0 {
-                return (Rule { code_only: true, ..rule(Refs::Attrs(&CODE_ATTRS)) }, no_slots());
-            }
-            if ffi::is_callable_type(tp) {
-                if pyffi::PyType_Check(obj) != 0 {
-                    return (Rule { code_only: true, is_class: true, ..rule(Refs::Attrs(&CLASS_ATTRS)) }, no_slots());
-                }
-                if pyffi::PyObject_TypeCheck(obj, reg.builtin_function_type.as_ptr().cast()) != 0 {
-                    return (Rule { code_only: true, ignored: true, ..rule(Refs::None) }, no_slots());
-                }
-                if pyffi::PyFunction_Check(obj) != 0 {
-                    return (Rule { code_only: true, ..rule(Refs::Attrs(&FUNCTION_ATTRS)) }, no_slots());
-                }
-                if pyffi::PyObject_TypeCheck(obj, reg.method_type.as_ptr().cast()) != 0 {
-                    return (Rule { code_only: true, ..rule(Refs::Attrs(&METHOD_ATTRS)) }, no_slots());
-                }
-                return (rule(Refs::Instance), slots_of(py, tp));
-            }
-            if pyffi::PyDict_Check(obj) != 0 {
-                // pympler follows `items()`: a subclass that overrides it (OrderedDict)
-                // may order or even choose its items differently from the table.
-                let items = |t: RawType| ffi::type_lookup(t, reg.names.items.as_ptr());
-                let own_items = items(tp) == items(std::ptr::addr_of_mut!(pyffi::PyDict_Type));
-                return (rule(if own_items { Refs::Dict } else { Refs::DictLike }), no_slots());
-            }
-            if is_weak_dict_type(py, tp) || (self.options.infer && looks_like_dict(py, obj)) {
-                return (rule(Refs::DictLike), no_slots());
-            }
-            if pyffi::PyCell_Check(obj) != 0 {
-                return (rule(Refs::Attrs(&CELL_ATTRS)), no_slots());
-            }
-            if pyffi::PyTuple_Check(obj) != 0 && !ffi::type_lookup(tp, reg.names.fields.as_ptr()).is_null() {
-                return (rule(Refs::NamedTuple), slots_of(py, tp));
-            }
-            if is_numpy_type(py, tp, &reg.names) {
-                return (rule(Refs::Attrs(&NUMPY_ATTRS)), no_slots());
-            }
-            if pyffi::PyObject_TypeCheck(obj, reg.array_type.as_ptr().cast()) != 0 {
-                return (rule(Refs::None), no_slots());
-            }
-            if type_module(py, tp, &reg.names).is_some_and(|m| is_ignored_module(&m)) {
-                return (Rule { ignored: true, ..rule(Refs::None) }, no_slots());
-            }
-            if pyffi::PyType_IsSubtype(tp, pyffi::PyExc_Exception.cast()) != 0 {
-                return (rule(Refs::Attrs(&EXCEPTION_ATTRS)), no_slots());
-            }
-            (rule(Refs::Instance), slots_of(py, tp))
+        // Each check below reads only the type of `ptr`, alive as `obj` is: every
+        // `unsafe` here relies on that and on `tp` being its (live) type.
+        // SAFETY: see above.
+        if unsafe { ffi::is_module(ptr) } {
+            return (Rule { is_module: true, ..rule(Refs::Module) }, no_slots());
         }
+        // SAFETY: see above.
+        if unsafe { ffi::is_frame(ptr) } {
+            return (Rule { ignored: !self.options.frames, ..rule(Refs::Attrs(&FRAME_ATTRS)) }, no_slots());
+        }
+        // SAFETY: see above.
+        if unsafe { ffi::is_code(ptr) } {
+            return (Rule { code_only: true, ..rule(Refs::Attrs(&CODE_ATTRS)) }, no_slots());
+        }
+        // SAFETY: see above.
+        if unsafe { ffi::is_callable_type(tp) } {
+            // SAFETY: see above.
+            if unsafe { ffi::is_type(ptr) } {
+                return (Rule { code_only: true, is_class: true, ..rule(Refs::Attrs(&CLASS_ATTRS)) }, no_slots());
+            }
+            // SAFETY: see above; the registry holds the builtin function type.
+            if unsafe { ffi::is_instance_of(ptr, reg.builtin_function_type.as_ptr().cast()) } {
+                return (Rule { code_only: true, ignored: true, ..rule(Refs::None) }, no_slots());
+            }
+            // SAFETY: see above.
+            if unsafe { ffi::is_function(ptr) } {
+                return (Rule { code_only: true, ..rule(Refs::Attrs(&FUNCTION_ATTRS)) }, no_slots());
+            }
+            // SAFETY: see above; the registry holds the method type.
+            if unsafe { ffi::is_instance_of(ptr, reg.method_type.as_ptr().cast()) } {
+                return (Rule { code_only: true, ..rule(Refs::Attrs(&METHOD_ATTRS)) }, no_slots());
+            }
+            return (rule(Refs::Instance), slots_of(&class));
+        }
+        // SAFETY: see above.
+        if unsafe { ffi::is_dict(ptr) } {
+            // pympler follows `items()`: a subclass that overrides it (OrderedDict)
+            // may order or even choose its items differently from the table.
+            let items = |t: RawType| {
+                // SAFETY: `t` is `tp` or `dict`, both live and ready; the name is interned.
+                unsafe { ffi::type_lookup(t, reg.names.items.as_ptr()) }
+            };
+            let own_items = items(tp) == items(ffi::dict_type());
+            return (rule(if own_items { Refs::Dict } else { Refs::DictLike }), no_slots());
+        }
+        if is_weak_dict_type(&class) || (self.options.infer && looks_like_dict(obj)) {
+            return (rule(Refs::DictLike), no_slots());
+        }
+        // SAFETY: see above.
+        if unsafe { ffi::is_cell(ptr) } {
+            return (rule(Refs::Attrs(&CELL_ATTRS)), no_slots());
+        }
+        // SAFETY: see above.
+        if unsafe { ffi::is_tuple(ptr) } && has_class_attr(&class, &reg.names.fields) {
+            return (rule(Refs::NamedTuple), slots_of(&class));
+        }
+        if is_numpy_type(&class, &reg.names) {
+            return (rule(Refs::Attrs(&NUMPY_ATTRS)), no_slots());
+        }
+        // SAFETY: see above; the registry holds the array type.
+        if unsafe { ffi::is_instance_of(ptr, reg.array_type.as_ptr().cast()) } {
+            return (rule(Refs::None), no_slots());
+        }
+        if type_module(&class, &reg.names).is_some_and(|m| is_ignored_module(&m)) {
+            return (Rule { ignored: true, ..rule(Refs::None) }, no_slots());
+        }
+        // SAFETY: see above.
+        if unsafe { ffi::is_exception_type(tp) } {
+            return (rule(Refs::Attrs(&EXCEPTION_ATTRS)), no_slots());
+        }
+        (rule(Refs::Instance), slots_of(&class))
     }
 }
 
@@ -475,11 +526,8 @@ pub static CELL_ATTRS: AttrSpec = AttrSpec::names(&["cell_contents"]);
 /// to Rust text would store a UTF-8 copy inside a non-ASCII str, growing the heap being
 /// measured.
 pub fn str_equals(value: &Bound<'_, PyAny>, expected: &CStr) -> bool {
-    // SAFETY: `value` is alive; the comparison reads it without changing it.
-    unsafe {
-        pyffi::PyUnicode_Check(value.as_ptr()) != 0
-            && pyffi::PyUnicode_CompareWithASCIIString(value.as_ptr(), expected.as_ptr()) == 0
-    }
+    // SAFETY: `value` is alive for the borrow; the comparison reads it without changing it.
+    unsafe { ffi::str_equals_ascii(value.as_ptr(), expected) }
 }
 
 /// Whether `value` is a str starting with `prefix` (compared by Python).
@@ -495,12 +543,25 @@ pub fn is_ignored_module(module: &Bound<'_, PyAny>) -> bool {
 
 /// `__module__` as an instance of `tp` would see it (a class attribute, read without
 /// running code), or `None`.
-fn type_module<'py>(py: Python<'py>, tp: RawType, names: &Names) -> Option<Bound<'py, PyAny>> {
-    // SAFETY: `tp` is a live type; the borrowed result is taken strongly at once.
+fn type_module<'py>(tp: &Bound<'py, PyType>, names: &Names) -> Option<Bound<'py, PyAny>> {
+    class_attr(tp, &names.module)
+}
+
+/// An attribute found along the MRO of `tp` (no descriptor called, no code run).
+fn class_attr<'py>(tp: &Bound<'py, PyType>, name: &Py<PyString>) -> Option<Bound<'py, PyAny>> {
+    // SAFETY: `tp` is a live type (a bound reference) and `name` a live str; the
+    // borrowed result is taken strongly at once, before anything else runs.
     unsafe {
-        let found = ffi::type_lookup(tp, names.module.as_ptr());
-        (!found.is_null()).then(|| Bound::from_borrowed_ptr(py, found))
+        let found = ffi::type_lookup(tp.as_type_ptr(), name.as_ptr());
+        (!found.is_null()).then(|| Bound::from_borrowed_ptr(tp.py(), found))
     }
+}
+
+/// Whether `name` is found along the MRO of `tp` (no descriptor called, no code run).
+fn has_class_attr(tp: &Bound<'_, PyType>, name: &Py<PyString>) -> bool {
+    // SAFETY: `tp` is a live type (a bound reference) and `name` a live str; only the
+    // nullness of the borrowed result is used.
+    unsafe { !ffi::type_lookup(tp.as_type_ptr(), name.as_ptr()).is_null() }
 }
 
 /// Whether a class reports one of the ignored modules as its `__module__`.
@@ -508,9 +569,7 @@ pub fn is_ignored_class(class: &Bound<'_, PyAny>) -> bool {
     class.getattr("__module__").is_ok_and(|module| is_ignored_module(&module))
 }
 
-fn is_weak_dict_type(py: Python<'_>, tp: RawType) -> bool {
-    // SAFETY: `tp` is a live type.
-    let tp = unsafe { Bound::from_borrowed_ptr(py, tp.cast()) };
+fn is_weak_dict_type(tp: &Bound<'_, PyType>) -> bool {
     let in_weakref = tp.getattr("__module__").is_ok_and(|m| str_equals(&m, c"weakref"));
     in_weakref
         && tp
@@ -519,30 +578,25 @@ fn is_weak_dict_type(py: Python<'_>, tp: RawType) -> bool {
 }
 
 /// pympler's `infer` test: an object offering the mapping methods (with `has_key`).
-fn looks_like_dict(py: Python<'_>, obj: RawObj) -> bool {
-    // SAFETY: `obj` is alive and held by the caller.
-    let obj = unsafe { Bound::from_borrowed_ptr(py, obj) };
+fn looks_like_dict(obj: &Bound<'_, PyAny>) -> bool {
     ["items", "keys", "values", "__len__", "get", "has_key"]
         .iter()
         .all(|name| obj.getattr(*name).map(|a| a.is_callable()).unwrap_or(false))
 }
 
-fn is_numpy_type(py: Python<'_>, tp: RawType, names: &Names) -> bool {
-    // SAFETY: `tp` is a live type.
-    let has = |name: &Py<PyString>| unsafe { !ffi::type_lookup(tp, name.as_ptr()).is_null() };
+fn is_numpy_type(tp: &Bound<'_, PyType>, names: &Names) -> bool {
+    let has = |name: &Py<PyString>| has_class_attr(tp, name);
     if !(has(&names.dtype) && has(&names.itemsize) && has(&names.nbytes)) {
         return false;
     }
-    // SAFETY: `tp` is a live type.
-    let tp = unsafe { Bound::from_borrowed_ptr(py, tp.cast()) };
     tp.getattr("__module__").is_ok_and(|m| str_starts_with(&m, "numpy"))
 }
 
 /// The `__slots__` values an instance of `tp` holds, named and ordered as pympler reads
 /// them: along the MRO, private names mangled with the class name, first one wins.
-fn slots_of(py: Python<'_>, tp: RawType) -> Rc<[Slot]> {
-    // SAFETY: `tp` is a live type.
-    let tp_bound = unsafe { Bound::from_borrowed_ptr(py, tp.cast()) };
+fn slots_of(tp_bound: &Bound<'_, PyType>) -> Rc<[Slot]> {
+    let py = tp_bound.py();
+    let tp = tp_bound.as_type_ptr();
     let mut slots: Vec<Slot> = Vec::new();
     if tp_bound.hasattr("__slots__").unwrap_or(false) {
         let mro = tp_bound.getattr("__mro__").ok();
@@ -565,7 +619,7 @@ fn slots_of(py: Python<'_>, tp: RawType) -> Rc<[Slot]> {
                 if slots.iter().any(|slot| PyAnyMethods::eq(slot.name().bind(py).as_any(), &name).unwrap_or(false)) {
                     continue;
                 }
-                // SAFETY: `tp` is a live type; `name` a live str.
+                // SAFETY: `tp` is a live type (held by `tp_bound`); `name` a live str.
                 let descr = unsafe { ffi::type_lookup(tp, name.as_ptr()) };
                 if descr.is_null() {
                     continue;

@@ -13,12 +13,14 @@ mod dict;
 mod gc;
 mod instance;
 mod sizes;
+mod types;
 
 pub use call::*;
 pub use dict::*;
 pub use gc::*;
 pub use instance::*;
 pub use sizes::*;
+pub use types::*;
 
 use pyo3::ffi;
 use std::ffi::{c_int, c_void};
