@@ -77,6 +77,8 @@ DEFAULTS: Dict[str, Any] = {
     "stats": 0,
     "stream": None,
 }
+#: The defaults of ``Asizer.reset``, whatever is later done to ``DEFAULTS``.
+_DEFAULTS_AT_IMPORT: Dict[str, Any] = dict(DEFAULTS)
 
 
 def _check_int(where: str, name: str, value: Any, minimum: int = 0) -> int:
@@ -273,6 +275,34 @@ class Asizer:
             {"above": above, "align": align, "clip": clip, "cutoff": cutoff, "detail": detail, "limit": limit, "stats": stats},
             DEFAULTS,
         )
+        self._reset(above, align, clip, code, cutoff, derive, detail, frames, ignored, infer, limit, stats, stream)
+
+    @classmethod
+    def _checked(cls, opts: Dict[str, Any]) -> "Asizer":
+        """A sizer made with options the caller has checked already."""
+        sizer = cls.__new__(cls)
+        sizer._core = _core.Sizer()
+        sizer._stream = None
+        sizer._reset(**{**_DEFAULTS_AT_IMPORT, **opts})
+        return sizer
+
+    def _reset(
+        self,
+        above: int,
+        align: int,
+        clip: int,
+        code: bool,
+        cutoff: int,
+        derive: bool,
+        detail: int,
+        frames: bool,
+        ignored: bool,
+        infer: bool,
+        limit: Optional[int],
+        stats: float,
+        stream: Optional[IO[str]],
+    ) -> None:
+        """``reset`` with checked options."""
         self._above = int(above)
         self._clip = clip
         self._code = bool(code)
@@ -286,7 +316,7 @@ class Asizer:
         self._stream = stream
         self._core.clear()
         self._given = 0
-        self.set(align=align, code=code, cutoff=cutoff, stats=stats)
+        self._set(align=align, code=code, cutoff=cutoff, stats=stats)
         # The sizer's own state is never part of a result.
         self.exclude_objs(self, self._core)
 
@@ -307,6 +337,20 @@ class Asizer:
             {"above": above, "align": align, "cutoff": cutoff, "detail": detail, "limit": limit, "stats": stats},
             DEFAULTS,
         )
+        self._set(above, align, code, cutoff, frames, detail, limit, stats)
+
+    def _set(
+        self,
+        above: Optional[int] = None,
+        align: Optional[int] = None,
+        code: Optional[bool] = None,
+        cutoff: Optional[int] = None,
+        frames: Optional[bool] = None,
+        detail: Optional[int] = None,
+        limit: Optional[int] = None,
+        stats: Optional[float] = None,
+    ) -> None:
+        """``set`` with checked options."""
         if above is not None:
             self._above = int(above)
         if align is not None:
@@ -589,9 +633,10 @@ def _length_text(obj: Any) -> str:
 # -- module-level functions -----------------------------------------------------------
 
 
-def _sizer_for(where: str, opts: Dict[str, Any], allowed: Sequence[str] = tuple(DEFAULTS)) -> Asizer:
-    _check_options(where, opts, allowed)
-    return Asizer(**opts)
+def _sizer_for(where: str, opts: Dict[str, Any]) -> Asizer:
+    """An ``Asizer`` for a module-level call, its options checked once, here."""
+    _check_options(where, opts, DEFAULTS)
+    return Asizer._checked(opts)
 
 
 def asizeof(*objs: Any, **opts: Any) -> int:
@@ -633,7 +678,7 @@ def asizeof(*objs: Any, **opts: Any) -> int:
         objs = tuple(exclude)
     if not objs:
         return 0
-    sizer = Asizer(**opts)
+    sizer = Asizer._checked(opts)
     if exclude is not None:
         sizer.exclude_objs(exclude, objs)
     size = sizer.asizeof(*objs)
