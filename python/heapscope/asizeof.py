@@ -43,7 +43,6 @@ import sys
 from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from heapscope import _core
-from heapscope._typedefs import TypeInfo, type_info
 
 __all__ = [
     "Asized",
@@ -604,7 +603,7 @@ class Asizer:
         item size and whether their referents are followed."""
         rows = []
         for key, is_class, *_ in self._core.profiles():
-            info = type_info(key, instance=False) if not is_class else None
+            info = _core.Sizer.typedef(key, False) if not is_class else None
             name = _type_key_repr(key, is_class, self._clip)
             if info is None:
                 rows.append(f"{' ' * w} {name}:  class object")
@@ -716,9 +715,10 @@ def asized(*objs: Any, **opts: Any) -> Union[Asized, Tuple[Asized, ...]]:
 _TYPEDEF_OPTIONS = ("derive", "infer", "save")
 
 
-def _type_info_for(where: str, obj: Any, opts: Dict[str, Any]) -> TypeInfo:
+def _type_info_for(where: str, obj: Any, opts: Dict[str, Any]) -> _core.TypeDef:
+    """pympler's figures for the type of ``obj`` (the ``rules::TYPES`` table of the core)."""
     _check_options(where, opts, _TYPEDEF_OPTIONS)
-    return type_info(obj, instance=True)
+    return _core.Sizer.typedef(obj, True)
 
 
 def basicsize(obj: Any, **opts: Any) -> int:
@@ -756,7 +756,7 @@ def refs(obj: Any, **opts: Any) -> Optional[Iterator[Any]]:
     it follows none."""
     _check_options("refs", opts, _TYPEDEF_OPTIONS)
     found = _core.named_referents(obj)
-    if not found and not type_info(obj, instance=True).has_refs:
+    if not found and not _core.Sizer.typedef(obj, True).has_refs:
         return None
     return iter([ref for _, ref in found])
 

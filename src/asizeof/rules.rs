@@ -1,10 +1,11 @@
 //! Per-type rules: how an object's flat size is computed and which referents count.
 //!
 //! The rules reproduce pympler's accounting so that the numbers agree: a table of exact
-//! builtin types (one entry per type, see [`STATIC_TYPES`]) and, for every other type,
+//! builtin types (one entry per type, see [`TYPES`]) and, for every other type,
 //! the same classification pympler applies (modules, frames, code, callables, dict
 //! subclasses, cells, named tuples, numpy arrays, arrays, instances).
 
+use crate::asizeof::estimates::{Estimate, Leng, Shape, DICT_ENTRY, SET_ENTRY};
 use crate::ffi::{self, RawObj, RawType, Strong};
 use ahash::AHashMap;
 use pyo3::prelude::*;
@@ -157,61 +158,94 @@ pub struct Rule {
     pub pre_header: u32,
     /// Index of the type's `__slots__` in [`RuleCache::slots`].
     pub id: u32,
+    /// Which of pympler's estimates (`basicsize`, `itemsize`, `leng`) describe the type.
+    pub shape: Shape,
 }
 
 /// [`Rule::pre_header`] when it depends on the object, not only on its type.
 pub const PER_OBJECT: u32 = u32::MAX;
 
-struct StaticRule {
+/// What the crate knows about one builtin type: its rule, the formula of the
+/// `__sizeof__` it defines (if the crate knows it) and pympler's estimates for it.
+#[derive(Clone, Copy)]
+pub struct TypeEntry {
     refs: Refs,
     code_only: bool,
     ignored: bool,
+    /// The formula of the type's own `__sizeof__` (found by its descriptor, so that
+    /// subclasses that inherit it use it too).
+    sizeof: Option<Flat>,
+    pub estimate: Estimate,
 }
 
-const fn data(refs: Refs) -> StaticRule {
-    StaticRule { refs, code_only: false, ignored: false }
+const fn entry(refs: Refs, code_only: bool, ignored: bool) -> TypeEntry {
+    TypeEntry { refs, code_only, ignored, sizeof: None, estimate: Estimate::plain(!matches!(refs, Refs::None)) }
 }
-const fn code(refs: Refs) -> StaticRule {
-    StaticRule { refs, code_only: true, ignored: false }
+const fn data(refs: Refs) -> TypeEntry {
+    entry(refs, false, false)
 }
-const fn code_ignored() -> StaticRule {
-    StaticRule { refs: Refs::None, code_only: true, ignored: true }
+const fn code(refs: Refs) -> TypeEntry {
+    entry(refs, true, false)
+}
+const fn code_ignored() -> TypeEntry {
+    entry(Refs::None, true, true)
 }
 
-/// Exact types with a fixed rule, as Python expressions evaluated once per interpreter.
-/// A new builtin type is one line here.
-const STATIC_TYPES: &[(&CStr, StaticRule)] = &[
+impl TypeEntry {
+    /// The type defines a `__sizeof__` computed by `flat`.
+    const fn sizeof(self, flat: Flat) -> TypeEntry {
+        TypeEntry { sizeof: Some(flat), ..self }
+    }
+    /// pympler's item size (when the type reports none) and length estimate.
+    const fn items(self, item: usize, leng: Leng) -> TypeEntry {
+        TypeEntry { estimate: self.estimate.items(item, leng), ..self }
+    }
+    /// pympler's estimates, given in full.
+    const fn estimate(self, estimate: Estimate) -> TypeEntry {
+        TypeEntry { estimate, ..self }
+    }
+}
+
+const PTR: usize = std::mem::size_of::<usize>();
+
+/// Exact builtin types, as Python expressions evaluated once per interpreter: how their
+/// objects are sized and walked, and what pympler estimates for them. A new builtin type
+/// is one line here.
+const TYPES: &[(&CStr, TypeEntry)] = &[
     (c"complex", data(Refs::None)),
     (c"float", data(Refs::None)),
-    (c"int", data(Refs::None)),
+    (c"int", data(Refs::None).sizeof(Flat::Int).items(0, Leng::Int)),
     (c"bool", data(Refs::None)),
     (c"type(None)", data(Refs::None)),
     (c"type(Ellipsis)", data(Refs::None)),
     (c"type(NotImplemented)", data(Refs::None)),
-    (c"str", data(Refs::None)),
+    (c"str", data(Refs::None).sizeof(Flat::Str).items(1, Leng::StrLen)),
     // pympler never registers bytes as a builtin: they are sized as instances, whose
-    // class is reached (and skipped).
-    (c"bytes", data(Refs::Instance)),
-    (c"bytearray", data(Refs::None)),
+    // class is reached (and skipped); its estimates still say "no referents".
+    (c"bytes", data(Refs::Instance).sizeof(Flat::Object).estimate(Estimate::plain(false).items(1, Leng::SafeLen))),
+    (c"bytearray", data(Refs::None).sizeof(Flat::ByteArray).items(1, Leng::Alloc)),
     (c"range", data(Refs::None)),
-    (c"slice", data(Refs::None)),
-    (c"struct.Struct", data(Refs::None)),
+    (c"slice", data(Refs::None).items(PTR, Leng::Slice)),
+    (c"struct.Struct", data(Refs::None).items(1, Leng::StructSize)),
     (c"types.GetSetDescriptorType", data(Refs::None)),
     (c"types.MemberDescriptorType", data(Refs::None)),
     (c"weakref.ProxyType", data(Refs::None)),
-    (c"list", data(Refs::List)),
-    (c"tuple", data(Refs::Tuple)),
-    (c"set", data(Refs::Set)),
-    (c"frozenset", data(Refs::Set)),
-    (c"dict", data(Refs::Dict)),
-    (c"types.MappingProxyType", data(Refs::MappingProxy)),
-    (c"types.ModuleType", data(Refs::Module)),
+    (c"list", data(Refs::List).sizeof(Flat::List).items(PTR, Leng::List)),
+    (c"tuple", data(Refs::Tuple).sizeof(Flat::Object).items(PTR, Leng::SafeLen)),
+    (c"set", data(Refs::Set).sizeof(Flat::Set).items(SET_ENTRY, Leng::Set)),
+    (c"frozenset", data(Refs::Set).sizeof(Flat::Set).items(SET_ENTRY, Leng::Set)),
+    (c"dict", data(Refs::Dict).sizeof(Flat::Dict).items(DICT_ENTRY, Leng::Dict)),
+    (c"types.MappingProxyType", data(Refs::MappingProxy).items(DICT_ENTRY, Leng::Dict)),
+    (c"types.ModuleType", data(Refs::Module).estimate(Estimate::module())),
     (c"property", data(Refs::Attrs(&PROPERTY_ATTRS))),
     (c"enumerate", data(Refs::Attrs(&DOC_ATTRS))),
     (c"reversed", data(Refs::Attrs(&DOC_ATTRS))),
     (c"Exception", data(Refs::Attrs(&EXCEPTION_ATTRS))),
     (c"os.stat_result", data(Refs::Attrs(&STAT_ATTRS))),
-    (c"type(os.statvfs('.')) if hasattr(os, 'statvfs') else None", data(Refs::Attrs(&STATVFS_ATTRS))),
+    (
+        c"type(os.statvfs('.')) if hasattr(os, 'statvfs') else None",
+        data(Refs::Attrs(&STATVFS_ATTRS)).items(PTR, Leng::SafeLen),
+    ),
     (c"types.TracebackType", data(Refs::Attrs(&TRACEBACK_ATTRS))),
     (c"types.GeneratorType", data(Refs::Attrs(&GENERATOR_ATTRS))),
     (c"weakref.ref", data(Refs::WeakRef)),
@@ -221,34 +255,20 @@ const STATIC_TYPES: &[(&CStr, StaticRule)] = &[
     (c"classmethod", code(Refs::Attrs(&METHOD_ATTRS))),
     (c"staticmethod", code(Refs::Attrs(&METHOD_ATTRS))),
     (c"types.MethodType", code(Refs::Attrs(&METHOD_ATTRS))),
-    (c"object", code_ignored()),
+    (c"object", code_ignored().sizeof(Flat::Object)),
     (c"super", code_ignored()),
     // Iterators over builtin containers: sized with what they traverse.
-    (c"type(iter({}.items()))", data(Refs::Traverse)),
-    (c"type(iter({}.keys()))", data(Refs::Traverse)),
-    (c"type(iter({}.values()))", data(Refs::Traverse)),
-    (c"type(reversed([]))", data(Refs::Traverse)),
-    (c"type(re.finditer('', ''))", data(Refs::Traverse)),
-    (c"type(iter([]))", data(Refs::Traverse)),
-    (c"type(iter(()))", data(Refs::Traverse)),
-    (c"type(iter(bytearray()))", data(Refs::Traverse)),
-    (c"type(iter(b''))", data(Refs::Traverse)),
-    (c"type(iter(set()))", data(Refs::Traverse)),
-    (c"type(iter(''))", data(Refs::Traverse)),
-];
-
-/// `__sizeof__` implementations whose formula the crate knows, by owning type.
-const SIZEOF_FORMULAS: &[(&CStr, Flat)] = &[
-    (c"object", Flat::Object),
-    (c"bytes", Flat::Object),
-    (c"tuple", Flat::Object),
-    (c"int", Flat::Int),
-    (c"str", Flat::Str),
-    (c"list", Flat::List),
-    (c"dict", Flat::Dict),
-    (c"set", Flat::Set),
-    (c"frozenset", Flat::Set),
-    (c"bytearray", Flat::ByteArray),
+    (c"type(iter({}.items()))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(iter({}.keys()))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(iter({}.values()))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(reversed([]))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(re.finditer('', ''))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(iter([]))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(iter(()))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(iter(bytearray()))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(iter(b''))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(iter(set()))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(iter(''))", data(Refs::Traverse).items(0, Leng::Iter)),
 ];
 
 /// Modules whose classes, and the instances that report them as `__module__`, are shared
@@ -258,7 +278,7 @@ pub const IGNORED_MODULES: &[&CStr] = &[c"builtins", c"types", c"heapscope.asize
 /// Per-interpreter constants: the static table, known `__sizeof__` descriptors, a few
 /// types and interned names.
 pub struct Registry {
-    static_rules: AHashMap<usize, (Py<PyAny>, StaticRule)>,
+    static_rules: AHashMap<usize, (Py<PyAny>, TypeEntry)>,
     sizeof_formulas: AHashMap<usize, (Py<PyAny>, Flat)>,
     array_type: Py<PyAny>,
     builtin_function_type: Py<PyAny>,
@@ -288,26 +308,24 @@ impl Registry {
         let globals = PyDict::new(py);
         py.run(c"import types, weakref, os, struct, re, array", Some(&globals), None)?;
         let eval = |expr: &CStr| py.eval(expr, Some(&globals), None);
+        let sizeof = PyString::intern(py, "__sizeof__");
         let mut static_rules = AHashMap::new();
-        for (expr, rule) in STATIC_TYPES {
+        let mut sizeof_formulas = AHashMap::new();
+        for (expr, entry) in TYPES {
             let tp = eval(expr)?;
             if tp.is_none() {
                 continue;
             }
-            let rule = StaticRule { refs: rule.refs, code_only: rule.code_only, ignored: rule.ignored };
-            static_rules.entry(tp.as_ptr() as usize).or_insert((tp.unbind(), rule));
-        }
-        let sizeof = PyString::intern(py, "__sizeof__");
-        let mut sizeof_formulas = AHashMap::new();
-        for (expr, flat) in SIZEOF_FORMULAS {
-            let tp = eval(expr)?;
-            // SAFETY: `tp` is a live, ready builtin type and `sizeof` a live str.
-            let descr = unsafe { ffi::type_lookup(tp.as_ptr().cast(), sizeof.as_ptr()) };
-            if !descr.is_null() {
-                // SAFETY: `descr` is a live descriptor borrowed from the type's dict.
-                let owned = unsafe { Bound::from_borrowed_ptr(py, descr) }.unbind();
-                sizeof_formulas.entry(descr as usize).or_insert((owned, *flat));
+            if let Some(flat) = entry.sizeof {
+                // SAFETY: `tp` is a live, ready builtin type and `sizeof` a live str.
+                let descr = unsafe { ffi::type_lookup(tp.as_ptr().cast(), sizeof.as_ptr()) };
+                if !descr.is_null() {
+                    // SAFETY: `descr` is a live descriptor borrowed from the type's dict.
+                    let owned = unsafe { Bound::from_borrowed_ptr(py, descr) }.unbind();
+                    sizeof_formulas.entry(descr as usize).or_insert((owned, flat));
+                }
             }
+            static_rules.entry(tp.as_ptr() as usize).or_insert((tp.unbind(), *entry));
         }
         let names = Names {
             sizeof: sizeof.unbind(),
@@ -326,6 +344,11 @@ impl Registry {
             method_type: eval(c"types.MethodType")?.unbind(),
             names,
         })
+    }
+
+    /// The table entry of an exact builtin type.
+    pub fn entry(&self, tp: RawType) -> Option<&TypeEntry> {
+        self.static_rules.get(&(tp as usize)).map(|(_, entry)| entry)
     }
 
     /// The formula for a type's `__sizeof__`, or [`Flat::Call`] when it has its own.
@@ -435,12 +458,14 @@ impl RuleCache {
             is_module: false,
             pre_header: PER_OBJECT,
             id: 0,
+            shape: Shape::Instance,
         };
         if let Some((_, fixed)) = reg.static_rules.get(&(tp as usize)) {
             let rule = Rule {
                 code_only: fixed.code_only,
                 ignored: fixed.ignored,
                 is_module: fixed.refs == Refs::Module,
+                shape: Shape::Static,
                 ..rule(fixed.refs)
             };
             return (rule, no_slots());
@@ -449,33 +474,38 @@ impl RuleCache {
         // `unsafe` here relies on that and on `tp` being its (live) type.
         // SAFETY: see above.
         if unsafe { ffi::is_module(ptr) } {
-            return (Rule { is_module: true, ..rule(Refs::Module) }, no_slots());
+            return (Rule { is_module: true, shape: Shape::Module, ..rule(Refs::Module) }, no_slots());
         }
         // SAFETY: see above.
         if unsafe { ffi::is_frame(ptr) } {
-            return (Rule { ignored: !self.options.frames, ..rule(Refs::Attrs(&FRAME_ATTRS)) }, no_slots());
+            let frame = Rule { ignored: !self.options.frames, shape: Shape::Frame, ..rule(Refs::Attrs(&FRAME_ATTRS)) };
+            return (frame, no_slots());
         }
         // SAFETY: see above.
         if unsafe { ffi::is_code(ptr) } {
-            return (Rule { code_only: true, ..rule(Refs::Attrs(&CODE_ATTRS)) }, no_slots());
+            return (Rule { code_only: true, shape: Shape::Code, ..rule(Refs::Attrs(&CODE_ATTRS)) }, no_slots());
         }
         // SAFETY: see above.
         if unsafe { ffi::is_callable_type(tp) } {
             // SAFETY: see above.
             if unsafe { ffi::is_type(ptr) } {
-                return (Rule { code_only: true, is_class: true, ..rule(Refs::Attrs(&CLASS_ATTRS)) }, no_slots());
+                let class =
+                    Rule { code_only: true, is_class: true, shape: Shape::Plain, ..rule(Refs::Attrs(&CLASS_ATTRS)) };
+                return (class, no_slots());
             }
             // SAFETY: see above; the registry holds the builtin function type.
             if unsafe { ffi::is_instance_of(ptr, reg.builtin_function_type.as_ptr().cast()) } {
-                return (Rule { code_only: true, ignored: true, ..rule(Refs::None) }, no_slots());
+                return (Rule { code_only: true, ignored: true, shape: Shape::Plain, ..rule(Refs::None) }, no_slots());
             }
             // SAFETY: see above.
             if unsafe { ffi::is_function(ptr) } {
-                return (Rule { code_only: true, ..rule(Refs::Attrs(&FUNCTION_ATTRS)) }, no_slots());
+                let function = Rule { code_only: true, shape: Shape::Plain, ..rule(Refs::Attrs(&FUNCTION_ATTRS)) };
+                return (function, no_slots());
             }
             // SAFETY: see above; the registry holds the method type.
             if unsafe { ffi::is_instance_of(ptr, reg.method_type.as_ptr().cast()) } {
-                return (Rule { code_only: true, ..rule(Refs::Attrs(&METHOD_ATTRS)) }, no_slots());
+                let method = Rule { code_only: true, shape: Shape::Plain, ..rule(Refs::Attrs(&METHOD_ATTRS)) };
+                return (method, no_slots());
             }
             return (rule(Refs::Instance), slots_of(&class));
         }
@@ -488,28 +518,33 @@ impl RuleCache {
                 unsafe { ffi::type_lookup(t, reg.names.items.as_ptr()) }
             };
             let own_items = items(tp) == items(ffi::dict_type());
-            return (rule(if own_items { Refs::Dict } else { Refs::DictLike }), no_slots());
+            let refs = if own_items { Refs::Dict } else { Refs::DictLike };
+            return (Rule { shape: Shape::Dict, ..rule(refs) }, no_slots());
         }
-        if is_weak_dict_type(&class) || (self.options.infer && looks_like_dict(obj)) {
+        if is_weak_dict_type(&class) {
+            return (Rule { shape: Shape::Dict, ..rule(Refs::DictLike) }, no_slots());
+        }
+        // pympler's estimates do not infer dicts: their shape stays that of an instance.
+        if self.options.infer && looks_like_dict(obj) {
             return (rule(Refs::DictLike), no_slots());
         }
         // SAFETY: see above.
         if unsafe { ffi::is_cell(ptr) } {
-            return (rule(Refs::Attrs(&CELL_ATTRS)), no_slots());
+            return (Rule { shape: Shape::Cell, ..rule(Refs::Attrs(&CELL_ATTRS)) }, no_slots());
         }
         // SAFETY: see above.
         if unsafe { ffi::is_tuple(ptr) } && has_class_attr(&class, &reg.names.fields) {
-            return (rule(Refs::NamedTuple), slots_of(&class));
+            return (Rule { shape: Shape::Plain, ..rule(Refs::NamedTuple) }, slots_of(&class));
         }
         if is_numpy_type(&class, &reg.names) {
-            return (rule(Refs::Attrs(&NUMPY_ATTRS)), no_slots());
+            return (Rule { shape: Shape::Numpy, ..rule(Refs::Attrs(&NUMPY_ATTRS)) }, no_slots());
         }
         // SAFETY: see above; the registry holds the array type.
         if unsafe { ffi::is_instance_of(ptr, reg.array_type.as_ptr().cast()) } {
-            return (rule(Refs::None), no_slots());
+            return (Rule { shape: Shape::Array, ..rule(Refs::None) }, no_slots());
         }
         if type_module(&class, &reg.names).is_some_and(|m| is_ignored_module(&m)) {
-            return (Rule { ignored: true, ..rule(Refs::None) }, no_slots());
+            return (Rule { ignored: true, shape: Shape::Plain, ..rule(Refs::None) }, no_slots());
         }
         // SAFETY: see above.
         if unsafe { ffi::is_exception_type(tp) } {

@@ -1,5 +1,6 @@
 //! `Sizer`: the Rust state behind `heapscope.asizeof.Asizer`.
 
+use crate::asizeof::estimates::{self, TypeDef};
 use crate::asizeof::ledger::Ledger;
 use crate::asizeof::rules::{self, ClassifyOptions, RuleCache};
 use crate::asizeof::walk::{Node, Options, Walker};
@@ -84,6 +85,14 @@ impl Sizer {
             clip: clip as usize,
         };
         self.classify = ClassifyOptions { frames, infer };
+    }
+
+    /// pympler's basic size, item size and length estimate for the type of `obj` (or,
+    /// with `instance=False`, for the type `obj`).
+    #[staticmethod]
+    #[pyo3(signature = (obj, instance = true))]
+    fn typedef(obj: &Bound<'_, PyAny>, instance: bool) -> PyResult<TypeDef> {
+        estimates::typedef(obj, instance)
     }
 
     /// Combined size of `objs`, each object counted once (pympler's `Asizer.asizeof`).
