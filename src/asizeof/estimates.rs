@@ -7,7 +7,7 @@
 //! types from the shape `rules` gives them when it classifies them.
 
 use crate::asizeof::rules::{self, ClassifyOptions, RuleCache};
-use crate::ffi::{self, RawType, Strong};
+use crate::ffi::{self, Strong};
 use pyo3::exceptions::{PyAttributeError, PyException, PyImportError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -106,6 +106,9 @@ impl Estimate {
     }
     pub const fn items(self, item: usize, leng: Leng) -> Estimate {
         Estimate { item, leng, ..self }
+    }
+    pub fn has_refs(&self) -> bool {
+        self.has_refs
     }
     pub const fn module() -> Estimate {
         Estimate { item: 0, leng: Leng::Module, module: true, has_refs: true }
@@ -335,10 +338,6 @@ impl Figures {
     }
 }
 
-fn is_exact_type_type(tp: RawType) -> bool {
-    tp == std::ptr::addr_of_mut!(pyo3::ffi::PyType_Type)
-}
-
 /// pympler's figures for the type of `obj`, or with `instance=False` for the type `obj`.
 pub fn typedef(obj: &Bound<'_, PyAny>, instance: bool) -> PyResult<TypeDef> {
     let py = obj.py();
@@ -353,7 +352,7 @@ pub fn typedef(obj: &Bound<'_, PyAny>, instance: bool) -> PyResult<TypeDef> {
             return Ok(figures.of_entry(tp, &entry.estimate));
         }
         // `type` itself: pympler takes the GC flag from the object, here none.
-        let gc = !is_exact_type_type(tp.as_type_ptr()) && {
+        let gc = !ffi::is_type_type(tp.as_type_ptr()) && {
             // SAFETY: `tp` is a live type (a bound reference).
             unsafe { ffi::has_gc(tp.as_type_ptr()) }
         };
@@ -361,7 +360,7 @@ pub fn typedef(obj: &Bound<'_, PyAny>, instance: bool) -> PyResult<TypeDef> {
         return Ok(TypeDef { item, ..plain(figures.basic(tp, 0, gc), false) });
     }
     let tp = obj.get_type();
-    if is_exact_type_type(tp.as_type_ptr()) {
+    if ffi::is_type_type(tp.as_type_ptr()) {
         // A class: its own heap-type flag decides the GC header.
         // SAFETY: `obj` is a live type object (its type is `type`).
         let heap = unsafe { ffi::type_flags(obj.as_ptr().cast()) } & TPFLAGS_HEAPTYPE != 0;

@@ -1,10 +1,11 @@
-//! `sys.getsizeof` for many objects in a row: the flat-size formulas of `cpython` chosen
-//! per type by the `rules` table, remembered per type so that most objects are sized
-//! without touching Python, and a cheap call of foreign `__sizeof__` methods.
+//! `sys.getsizeof` for many objects in a row: the flat-size formulas of `ffi` chosen per
+//! type by the `rules` table (dispatched by [`Flat::sizeof`]), remembered per type so that
+//! most objects are sized without touching Python, and the one call of foreign
+//! `__sizeof__` methods ([`foreign_sizeof`]).
 //!
-//! Used by the whole-heap passes (`heap`, `summary`), which size every object of the
-//! process once. `asizeof` keeps its own walker (`walk`), which adds what pympler's
-//! `asizeof` counts on top of the flat size.
+//! `FlatSizer` is used by the whole-heap passes (`heap`, `summary`), which size every
+//! object of the process once. `asizeof`'s walker (`walk`) uses the same dispatch and
+//! foreign call, adding what pympler's `asizeof` counts on top of the flat size.
 
 use crate::asizeof::rules::{self, ClassifyOptions, Flat, Registry, RuleCache, PER_OBJECT};
 use crate::ffi::{self, RawObj, RawType, Strong};

@@ -671,3 +671,23 @@ fn slots_of(tp_bound: &Bound<'_, PyType>) -> Rc<[Slot]> {
     }
     Rc::from(slots)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_stays_small() {
+        // Copied for every object the walker meets.
+        assert!(std::mem::size_of::<Rule>() <= 32);
+    }
+
+    #[test]
+    fn table_entries_have_consistent_estimates() {
+        for (expr, entry) in TYPES {
+            // Only bytes are walked as instances while pympler says they have no referents.
+            let has_refs = !matches!(entry.refs, Refs::None) && expr.to_bytes() != b"bytes";
+            assert_eq!(entry.estimate.has_refs(), has_refs, "{expr:?}");
+        }
+    }
+}

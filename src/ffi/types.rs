@@ -141,6 +141,12 @@ pub fn dict_type() -> RawType {
     std::ptr::addr_of_mut!(ffi::PyDict_Type)
 }
 
+/// Whether `tp` is `type` itself.
+#[inline]
+pub fn is_type_type(tp: RawType) -> bool {
+    tp == std::ptr::addr_of_mut!(ffi::PyType_Type)
+}
+
 /// Whether `tp` is exactly `str`.
 #[inline(always)]
 pub fn is_str_type(tp: RawType) -> bool {
