@@ -4,10 +4,26 @@ from typing import Any, Dict, List, Optional, Tuple
 
 __version__: str
 
+class TypeDef:
+    """pympler's basic size, item size and length estimate of a type."""
+
+    @property
+    def base(self) -> int: ...
+    @property
+    def item(self) -> int: ...
+    @property
+    def leng_name(self) -> str: ...
+    @property
+    def has_refs(self) -> bool: ...
+    def item_size(self, obj: Any) -> int: ...
+    def length(self, obj: Any) -> Optional[int]: ...
+
 class Sizer:
     """Accumulating sizer behind ``heapscope.asizeof.Asizer``."""
 
     def __init__(self) -> None: ...
+    @staticmethod
+    def typedef(obj: Any, instance: bool = True) -> TypeDef: ...
     def configure(
         self,
         *,

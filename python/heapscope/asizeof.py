@@ -43,7 +43,6 @@ import sys
 from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from heapscope import _core
-from heapscope._typedefs import TypeInfo, type_info
 
 __all__ = [
     "Asized",
@@ -77,6 +76,8 @@ DEFAULTS: Dict[str, Any] = {
     "stats": 0,
     "stream": None,
 }
+#: The defaults of ``Asizer.reset``, whatever is later done to ``DEFAULTS``.
+_DEFAULTS_AT_IMPORT: Dict[str, Any] = dict(DEFAULTS)
 
 
 def _check_int(where: str, name: str, value: Any, minimum: int = 0) -> int:
@@ -273,6 +274,34 @@ class Asizer:
             {"above": above, "align": align, "clip": clip, "cutoff": cutoff, "detail": detail, "limit": limit, "stats": stats},
             DEFAULTS,
         )
+        self._reset(above, align, clip, code, cutoff, derive, detail, frames, ignored, infer, limit, stats, stream)
+
+    @classmethod
+    def _checked(cls, opts: Dict[str, Any]) -> "Asizer":
+        """A sizer made with options the caller has checked already."""
+        sizer = cls.__new__(cls)
+        sizer._core = _core.Sizer()
+        sizer._stream = None
+        sizer._reset(**{**_DEFAULTS_AT_IMPORT, **opts})
+        return sizer
+
+    def _reset(
+        self,
+        above: int,
+        align: int,
+        clip: int,
+        code: bool,
+        cutoff: int,
+        derive: bool,
+        detail: int,
+        frames: bool,
+        ignored: bool,
+        infer: bool,
+        limit: Optional[int],
+        stats: float,
+        stream: Optional[IO[str]],
+    ) -> None:
+        """``reset`` with checked options."""
         self._above = int(above)
         self._clip = clip
         self._code = bool(code)
@@ -286,7 +315,7 @@ class Asizer:
         self._stream = stream
         self._core.clear()
         self._given = 0
-        self.set(align=align, code=code, cutoff=cutoff, stats=stats)
+        self._set(align=align, code=code, cutoff=cutoff, stats=stats)
         # The sizer's own state is never part of a result.
         self.exclude_objs(self, self._core)
 
@@ -307,6 +336,20 @@ class Asizer:
             {"above": above, "align": align, "cutoff": cutoff, "detail": detail, "limit": limit, "stats": stats},
             DEFAULTS,
         )
+        self._set(above, align, code, cutoff, frames, detail, limit, stats)
+
+    def _set(
+        self,
+        above: Optional[int] = None,
+        align: Optional[int] = None,
+        code: Optional[bool] = None,
+        cutoff: Optional[int] = None,
+        frames: Optional[bool] = None,
+        detail: Optional[int] = None,
+        limit: Optional[int] = None,
+        stats: Optional[float] = None,
+    ) -> None:
+        """``set`` with checked options."""
         if above is not None:
             self._above = int(above)
         if align is not None:
@@ -560,7 +603,7 @@ class Asizer:
         item size and whether their referents are followed."""
         rows = []
         for key, is_class, *_ in self._core.profiles():
-            info = type_info(key, instance=False) if not is_class else None
+            info = _core.Sizer.typedef(key, False) if not is_class else None
             name = _type_key_repr(key, is_class, self._clip)
             if info is None:
                 rows.append(f"{' ' * w} {name}:  class object")
@@ -589,9 +632,10 @@ def _length_text(obj: Any) -> str:
 # -- module-level functions -----------------------------------------------------------
 
 
-def _sizer_for(where: str, opts: Dict[str, Any], allowed: Sequence[str] = tuple(DEFAULTS)) -> Asizer:
-    _check_options(where, opts, allowed)
-    return Asizer(**opts)
+def _sizer_for(where: str, opts: Dict[str, Any]) -> Asizer:
+    """An ``Asizer`` for a module-level call, its options checked once, here."""
+    _check_options(where, opts, DEFAULTS)
+    return Asizer._checked(opts)
 
 
 def asizeof(*objs: Any, **opts: Any) -> int:
@@ -633,7 +677,7 @@ def asizeof(*objs: Any, **opts: Any) -> int:
         objs = tuple(exclude)
     if not objs:
         return 0
-    sizer = Asizer(**opts)
+    sizer = Asizer._checked(opts)
     if exclude is not None:
         sizer.exclude_objs(exclude, objs)
     size = sizer.asizeof(*objs)
@@ -671,9 +715,10 @@ def asized(*objs: Any, **opts: Any) -> Union[Asized, Tuple[Asized, ...]]:
 _TYPEDEF_OPTIONS = ("derive", "infer", "save")
 
 
-def _type_info_for(where: str, obj: Any, opts: Dict[str, Any]) -> TypeInfo:
+def _type_info_for(where: str, obj: Any, opts: Dict[str, Any]) -> _core.TypeDef:
+    """pympler's figures for the type of ``obj`` (the ``rules::TYPES`` table of the core)."""
     _check_options(where, opts, _TYPEDEF_OPTIONS)
-    return type_info(obj, instance=True)
+    return _core.Sizer.typedef(obj, True)
 
 
 def basicsize(obj: Any, **opts: Any) -> int:
@@ -711,7 +756,7 @@ def refs(obj: Any, **opts: Any) -> Optional[Iterator[Any]]:
     it follows none."""
     _check_options("refs", opts, _TYPEDEF_OPTIONS)
     found = _core.named_referents(obj)
-    if not found and not type_info(obj, instance=True).has_refs:
+    if not found and not _core.Sizer.typedef(obj, True).has_refs:
         return None
     return iter([ref for _, ref in found])
 

@@ -1,17 +1,17 @@
-//! `sys.getsizeof` for many objects in a row: the flat-size formulas of `cpython` chosen
-//! per type by the `rules` table, remembered per type so that most objects are sized
-//! without touching Python, and a cheap call of foreign `__sizeof__` methods.
+//! `sys.getsizeof` for many objects in a row: the flat-size formulas of `ffi` chosen per
+//! type by the `rules` table (dispatched by [`Flat::sizeof`]), remembered per type so that
+//! most objects are sized without touching Python, and the one call of foreign
+//! `__sizeof__` methods ([`foreign_sizeof`]).
 //!
-//! Used by the whole-heap passes (`heap`, `summary`), which size every object of the
-//! process once. `asizeof` keeps its own walker (`walk`), which adds what pympler's
-//! `asizeof` counts on top of the flat size.
+//! `FlatSizer` is used by the whole-heap passes (`heap`, `summary`), which size every
+//! object of the process once. `asizeof`'s walker (`walk`) uses the same dispatch and
+//! foreign call, adding what pympler's `asizeof` counts on top of the flat size.
 
-use crate::asizeof::names;
-use crate::asizeof::rules::{self, ClassifyOptions, Flat, RuleCache, PER_OBJECT};
+use crate::asizeof::rules::{self, ClassifyOptions, Flat, Registry, RuleCache, PER_OBJECT};
 use crate::ffi::{self, RawObj, RawType, Strong};
-use pyo3::ffi as pyffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::PyInt;
 
 /// How the flat size of one type's objects is computed.
 #[derive(Clone, Copy, Debug)]
@@ -54,7 +54,8 @@ impl FlatSizer {
     #[inline]
     pub unsafe fn type_rule(&self, tp: RawType) -> FlatRule {
         FlatRule {
-            flat: self.rules.registry().flat_for(tp),
+            // SAFETY: `tp` is a live, ready type (caller).
+            flat: unsafe { self.rules.registry().flat_for(tp) },
             // SAFETY: `tp` is alive (caller).
             pre_header: unsafe { ffi::type_pre_header(tp) }.map_or(PER_OBJECT, |size| size as u32),
         }
@@ -97,7 +98,7 @@ impl FlatSizer {
         if let Some(size) = unsafe { self.size_with(obj.as_ptr(), rule) } {
             return size;
         }
-        let core = self.call_sizeof(py, obj);
+        let core = foreign_sizeof(py, obj, self.rules.registry(), &mut self.missed);
         // SAFETY: `obj` is held strongly.
         core + unsafe { self.pre_header(obj.as_ptr(), rule) }
     }
@@ -108,19 +109,8 @@ impl FlatSizer {
     /// `obj` must be alive and of the type `rule` was made for.
     #[inline]
     pub unsafe fn size_with(&self, obj: RawObj, rule: FlatRule) -> Option<usize> {
-        // SAFETY: each formula matches the `__sizeof__` the registry identified for the type.
-        let core = unsafe {
-            match rule.flat {
-                Flat::Object => ffi::object_sizeof(obj),
-                Flat::Int => ffi::int_sizeof(obj),
-                Flat::List => ffi::list_sizeof(obj),
-                Flat::Dict => ffi::dict_sizeof(obj),
-                Flat::Set => ffi::set_sizeof(obj),
-                Flat::ByteArray => ffi::bytearray_sizeof(obj),
-                Flat::Str => ffi::str_sizeof(obj)?,
-                Flat::Call => return None,
-            }
-        };
+        // SAFETY: `obj` is alive and of the type the rule's formula was chosen for (caller).
+        let core = unsafe { rule.flat.sizeof(obj) }?;
         // SAFETY: `obj` is alive.
         Some(core + unsafe { self.pre_header(obj, rule) })
     }
@@ -136,37 +126,57 @@ impl FlatSizer {
         }
         // SAFETY: see the caller requirements.
         unsafe {
-            if pyffi::PyType_CheckExact(obj) != 0 && !ffi::is_heap_type(obj.cast()) {
+            if ffi::is_exact_type(obj) && !ffi::is_heap_type(obj.cast()) {
                 return self.static_types;
             }
             ffi::pre_header(obj)
         }
     }
+}
 
-    /// Calls the type's own `__sizeof__`; a failure, a non-int or a negative result
-    /// counts the basic size and is recorded as missed.
-    fn call_sizeof(&mut self, py: Python<'_>, obj: &Strong) -> usize {
-        let registry = self.rules.registry();
-        // SAFETY: `obj` is held strongly; the descriptor is taken strongly before the
-        // call, which may run Python code that changes the type.
-        let descr = unsafe {
-            let found = ffi::type_lookup(ffi::type_of(obj.as_ptr()), registry.names.sizeof.as_ptr());
-            (!found.is_null()).then(|| Strong::from_borrowed(found))
-        };
-        let result = match descr {
-            // SAFETY: both held strongly.
-            Some(descr) => match unsafe { ffi::call_sizeof_descr(obj.as_ptr(), descr.as_ptr()) } {
-                Ok(result) => result,
-                Err(()) => names::call_sizeof(py, obj, registry),
-            },
-            None => None,
-        };
-        result.unwrap_or_else(|| {
-            self.missed += 1;
-            // SAFETY: `obj` is held strongly.
-            unsafe { ffi::basicsize(ffi::type_of(obj.as_ptr())) }
-        })
+/// Calls the type's own `__sizeof__` of `obj` as `sys.getsizeof` does: the one call of a
+/// foreign `__sizeof__` in the crate, for the whole-heap passes and the `asizeof` walker
+/// alike. A failure, a non-int or a negative result counts the basic size of the type and
+/// adds one to `missed`.
+pub fn foreign_sizeof(py: Python<'_>, obj: &Strong, registry: &Registry, missed: &mut u64) -> usize {
+    // SAFETY: `obj` is held strongly; the descriptor is taken strongly before the call,
+    // which may run Python code that changes the type.
+    let descr = unsafe {
+        let found = ffi::type_lookup(ffi::type_of(obj.as_ptr()), registry.names.sizeof.as_ptr());
+        (!found.is_null()).then(|| Strong::from_borrowed(found))
+    };
+    let result = match descr {
+        // SAFETY: both held strongly.
+        Some(descr) => match unsafe { ffi::call_sizeof_descr(obj.as_ptr(), descr.as_ptr()) } {
+            Ok(result) => result,
+            Err(()) => call_bound_sizeof(py, obj, &descr),
+        },
+        None => None,
+    };
+    result.unwrap_or_else(|| {
+        *missed += 1;
+        // SAFETY: `obj` is held strongly, and so is its type.
+        unsafe { ffi::basicsize(ffi::type_of(obj.as_ptr())) }
+    })
+}
+
+/// Binds a `__sizeof__` descriptor of any kind to `obj` (`descr.__get__(obj, type(obj))`
+/// when it has a `__get__`), then calls it. `None` when that raises or returns anything
+/// but a non-negative int.
+fn call_bound_sizeof(py: Python<'_>, obj: &Strong, descr: &Strong) -> Option<usize> {
+    // SAFETY: both are held strongly for as long as the borrows live.
+    let (obj, descr) =
+        unsafe { (Bound::from_borrowed_ptr(py, obj.as_ptr()), Bound::from_borrowed_ptr(py, descr.as_ptr())) };
+    let method = match descr.get_type().getattr("__get__") {
+        Ok(_) => descr.call_method1("__get__", (&obj, obj.get_type())).ok()?,
+        Err(_) => descr,
+    };
+    let result = method.call0().ok()?;
+    if !result.is_instance_of::<PyInt>() {
+        return None;
     }
+    let size: isize = result.extract().ok()?;
+    usize::try_from(size).ok()
 }
 
 /// What `sys.getsizeof` adds to `__sizeof__` for a static type object such as `int`:
@@ -176,7 +186,7 @@ fn static_type_pre_header(py: Python<'_>) -> PyResult<usize> {
     static PROBED: PyOnceLock<usize> = PyOnceLock::new();
     PROBED
         .get_or_try_init(py, || {
-            let int_type = py.get_type::<pyo3::types::PyInt>();
+            let int_type = py.get_type::<PyInt>();
             let total: usize = py.import("sys")?.call_method1("getsizeof", (&int_type,))?.extract()?;
             let core: usize = int_type.get_type().call_method1("__sizeof__", (&int_type,))?.extract()?;
             Ok(total.saturating_sub(core))
@@ -195,11 +205,11 @@ pub unsafe fn leaf_size(obj: RawObj) -> Option<usize> {
     // SAFETY: `obj` is alive; each formula is applied to its exact type only.
     unsafe {
         let tp = ffi::type_of(obj);
-        if tp == std::ptr::addr_of_mut!(pyffi::PyUnicode_Type) {
+        if ffi::is_str_type(tp) {
             ffi::str_sizeof(obj)
-        } else if tp == std::ptr::addr_of_mut!(pyffi::PyLong_Type) || tp == std::ptr::addr_of_mut!(pyffi::PyBool_Type) {
+        } else if ffi::is_int_or_bool_type(tp) {
             Some(ffi::int_sizeof(obj))
-        } else if tp == std::ptr::addr_of_mut!(pyffi::PyFloat_Type) {
+        } else if ffi::is_float_type(tp) {
             Some(ffi::object_sizeof(obj))
         } else {
             None

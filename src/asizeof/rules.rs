@@ -1,16 +1,16 @@
 //! Per-type rules: how an object's flat size is computed and which referents count.
 //!
 //! The rules reproduce pympler's accounting so that the numbers agree: a table of exact
-//! builtin types (one entry per type, see [`STATIC_TYPES`]) and, for every other type,
+//! builtin types (one entry per type, see [`TYPES`]) and, for every other type,
 //! the same classification pympler applies (modules, frames, code, callables, dict
 //! subclasses, cells, named tuples, numpy arrays, arrays, instances).
 
+use crate::asizeof::estimates::{Estimate, Leng, Shape, DICT_ENTRY, SET_ENTRY};
 use crate::ffi::{self, RawObj, RawType, Strong};
 use ahash::AHashMap;
-use pyo3::ffi as pyffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyDict, PyString, PyType};
 use std::ffi::CStr;
 use std::rc::Rc;
 
@@ -98,6 +98,33 @@ pub enum Flat {
     Call,
 }
 
+impl Flat {
+    /// What `__sizeof__` returns for `obj`, by formula: the one flat-size dispatch of the
+    /// crate. `None` for [`Flat::Call`] and for a legacy (non-compact) str, whose
+    /// `__sizeof__` must be called.
+    ///
+    /// # Safety
+    /// `obj` must be alive and of a type this formula was chosen for (see
+    /// [`Registry::flat_for`]).
+    #[inline(always)]
+    pub unsafe fn sizeof(self, obj: RawObj) -> Option<usize> {
+        // SAFETY: `obj` is alive and each formula matches the `__sizeof__` the registry
+        // identified for its type (caller).
+        unsafe {
+            match self {
+                Flat::Object => Some(ffi::object_sizeof(obj)),
+                Flat::Int => Some(ffi::int_sizeof(obj)),
+                Flat::List => Some(ffi::list_sizeof(obj)),
+                Flat::Dict => Some(ffi::dict_sizeof(obj)),
+                Flat::Set => Some(ffi::set_sizeof(obj)),
+                Flat::ByteArray => Some(ffi::bytearray_sizeof(obj)),
+                Flat::Str => ffi::str_sizeof(obj),
+                Flat::Call => None,
+            }
+        }
+    }
+}
+
 /// A `__slots__` entry of an instance's type.
 pub enum Slot {
     /// Read straight from the object at this offset.
@@ -131,61 +158,94 @@ pub struct Rule {
     pub pre_header: u32,
     /// Index of the type's `__slots__` in [`RuleCache::slots`].
     pub id: u32,
+    /// Which of pympler's estimates (`basicsize`, `itemsize`, `leng`) describe the type.
+    pub shape: Shape,
 }
 
 /// [`Rule::pre_header`] when it depends on the object, not only on its type.
 pub const PER_OBJECT: u32 = u32::MAX;
 
-struct StaticRule {
+/// What the crate knows about one builtin type: its rule, the formula of the
+/// `__sizeof__` it defines (if the crate knows it) and pympler's estimates for it.
+#[derive(Clone, Copy)]
+pub struct TypeEntry {
     refs: Refs,
     code_only: bool,
     ignored: bool,
+    /// The formula of the type's own `__sizeof__` (found by its descriptor, so that
+    /// subclasses that inherit it use it too).
+    sizeof: Option<Flat>,
+    pub estimate: Estimate,
 }
 
-const fn data(refs: Refs) -> StaticRule {
-    StaticRule { refs, code_only: false, ignored: false }
+const fn entry(refs: Refs, code_only: bool, ignored: bool) -> TypeEntry {
+    TypeEntry { refs, code_only, ignored, sizeof: None, estimate: Estimate::plain(!matches!(refs, Refs::None)) }
 }
-const fn code(refs: Refs) -> StaticRule {
-    StaticRule { refs, code_only: true, ignored: false }
+const fn data(refs: Refs) -> TypeEntry {
+    entry(refs, false, false)
 }
-const fn code_ignored() -> StaticRule {
-    StaticRule { refs: Refs::None, code_only: true, ignored: true }
+const fn code(refs: Refs) -> TypeEntry {
+    entry(refs, true, false)
+}
+const fn code_ignored() -> TypeEntry {
+    entry(Refs::None, true, true)
 }
 
-/// Exact types with a fixed rule, as Python expressions evaluated once per interpreter.
-/// A new builtin type is one line here.
-const STATIC_TYPES: &[(&CStr, StaticRule)] = &[
+impl TypeEntry {
+    /// The type defines a `__sizeof__` computed by `flat`.
+    const fn sizeof(self, flat: Flat) -> TypeEntry {
+        TypeEntry { sizeof: Some(flat), ..self }
+    }
+    /// pympler's item size (when the type reports none) and length estimate.
+    const fn items(self, item: usize, leng: Leng) -> TypeEntry {
+        TypeEntry { estimate: self.estimate.items(item, leng), ..self }
+    }
+    /// pympler's estimates, given in full.
+    const fn estimate(self, estimate: Estimate) -> TypeEntry {
+        TypeEntry { estimate, ..self }
+    }
+}
+
+const PTR: usize = std::mem::size_of::<usize>();
+
+/// Exact builtin types, as Python expressions evaluated once per interpreter: how their
+/// objects are sized and walked, and what pympler estimates for them. A new builtin type
+/// is one line here.
+const TYPES: &[(&CStr, TypeEntry)] = &[
     (c"complex", data(Refs::None)),
     (c"float", data(Refs::None)),
-    (c"int", data(Refs::None)),
+    (c"int", data(Refs::None).sizeof(Flat::Int).items(0, Leng::Int)),
     (c"bool", data(Refs::None)),
     (c"type(None)", data(Refs::None)),
     (c"type(Ellipsis)", data(Refs::None)),
     (c"type(NotImplemented)", data(Refs::None)),
-    (c"str", data(Refs::None)),
+    (c"str", data(Refs::None).sizeof(Flat::Str).items(1, Leng::StrLen)),
     // pympler never registers bytes as a builtin: they are sized as instances, whose
-    // class is reached (and skipped).
-    (c"bytes", data(Refs::Instance)),
-    (c"bytearray", data(Refs::None)),
+    // class is reached (and skipped); its estimates still say "no referents".
+    (c"bytes", data(Refs::Instance).sizeof(Flat::Object).estimate(Estimate::plain(false).items(1, Leng::SafeLen))),
+    (c"bytearray", data(Refs::None).sizeof(Flat::ByteArray).items(1, Leng::Alloc)),
     (c"range", data(Refs::None)),
-    (c"slice", data(Refs::None)),
-    (c"struct.Struct", data(Refs::None)),
+    (c"slice", data(Refs::None).items(PTR, Leng::Slice)),
+    (c"struct.Struct", data(Refs::None).items(1, Leng::StructSize)),
     (c"types.GetSetDescriptorType", data(Refs::None)),
     (c"types.MemberDescriptorType", data(Refs::None)),
     (c"weakref.ProxyType", data(Refs::None)),
-    (c"list", data(Refs::List)),
-    (c"tuple", data(Refs::Tuple)),
-    (c"set", data(Refs::Set)),
-    (c"frozenset", data(Refs::Set)),
-    (c"dict", data(Refs::Dict)),
-    (c"types.MappingProxyType", data(Refs::MappingProxy)),
-    (c"types.ModuleType", data(Refs::Module)),
+    (c"list", data(Refs::List).sizeof(Flat::List).items(PTR, Leng::List)),
+    (c"tuple", data(Refs::Tuple).sizeof(Flat::Object).items(PTR, Leng::SafeLen)),
+    (c"set", data(Refs::Set).sizeof(Flat::Set).items(SET_ENTRY, Leng::Set)),
+    (c"frozenset", data(Refs::Set).sizeof(Flat::Set).items(SET_ENTRY, Leng::Set)),
+    (c"dict", data(Refs::Dict).sizeof(Flat::Dict).items(DICT_ENTRY, Leng::Dict)),
+    (c"types.MappingProxyType", data(Refs::MappingProxy).items(DICT_ENTRY, Leng::Dict)),
+    (c"types.ModuleType", data(Refs::Module).estimate(Estimate::module())),
     (c"property", data(Refs::Attrs(&PROPERTY_ATTRS))),
     (c"enumerate", data(Refs::Attrs(&DOC_ATTRS))),
     (c"reversed", data(Refs::Attrs(&DOC_ATTRS))),
     (c"Exception", data(Refs::Attrs(&EXCEPTION_ATTRS))),
     (c"os.stat_result", data(Refs::Attrs(&STAT_ATTRS))),
-    (c"type(os.statvfs('.')) if hasattr(os, 'statvfs') else None", data(Refs::Attrs(&STATVFS_ATTRS))),
+    (
+        c"type(os.statvfs('.')) if hasattr(os, 'statvfs') else None",
+        data(Refs::Attrs(&STATVFS_ATTRS)).items(PTR, Leng::SafeLen),
+    ),
     (c"types.TracebackType", data(Refs::Attrs(&TRACEBACK_ATTRS))),
     (c"types.GeneratorType", data(Refs::Attrs(&GENERATOR_ATTRS))),
     (c"weakref.ref", data(Refs::WeakRef)),
@@ -195,34 +255,20 @@ const STATIC_TYPES: &[(&CStr, StaticRule)] = &[
     (c"classmethod", code(Refs::Attrs(&METHOD_ATTRS))),
     (c"staticmethod", code(Refs::Attrs(&METHOD_ATTRS))),
     (c"types.MethodType", code(Refs::Attrs(&METHOD_ATTRS))),
-    (c"object", code_ignored()),
+    (c"object", code_ignored().sizeof(Flat::Object)),
     (c"super", code_ignored()),
     // Iterators over builtin containers: sized with what they traverse.
-    (c"type(iter({}.items()))", data(Refs::Traverse)),
-    (c"type(iter({}.keys()))", data(Refs::Traverse)),
-    (c"type(iter({}.values()))", data(Refs::Traverse)),
-    (c"type(reversed([]))", data(Refs::Traverse)),
-    (c"type(re.finditer('', ''))", data(Refs::Traverse)),
-    (c"type(iter([]))", data(Refs::Traverse)),
-    (c"type(iter(()))", data(Refs::Traverse)),
-    (c"type(iter(bytearray()))", data(Refs::Traverse)),
-    (c"type(iter(b''))", data(Refs::Traverse)),
-    (c"type(iter(set()))", data(Refs::Traverse)),
-    (c"type(iter(''))", data(Refs::Traverse)),
-];
-
-/// `__sizeof__` implementations whose formula the crate knows, by owning type.
-const SIZEOF_FORMULAS: &[(&CStr, Flat)] = &[
-    (c"object", Flat::Object),
-    (c"bytes", Flat::Object),
-    (c"tuple", Flat::Object),
-    (c"int", Flat::Int),
-    (c"str", Flat::Str),
-    (c"list", Flat::List),
-    (c"dict", Flat::Dict),
-    (c"set", Flat::Set),
-    (c"frozenset", Flat::Set),
-    (c"bytearray", Flat::ByteArray),
+    (c"type(iter({}.items()))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(iter({}.keys()))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(iter({}.values()))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(reversed([]))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(re.finditer('', ''))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(iter([]))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(iter(()))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(iter(bytearray()))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(iter(b''))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(iter(set()))", data(Refs::Traverse).items(0, Leng::Iter)),
+    (c"type(iter(''))", data(Refs::Traverse).items(0, Leng::Iter)),
 ];
 
 /// Modules whose classes, and the instances that report them as `__module__`, are shared
@@ -232,7 +278,7 @@ pub const IGNORED_MODULES: &[&CStr] = &[c"builtins", c"types", c"heapscope.asize
 /// Per-interpreter constants: the static table, known `__sizeof__` descriptors, a few
 /// types and interned names.
 pub struct Registry {
-    static_rules: AHashMap<usize, (Py<PyAny>, StaticRule)>,
+    static_rules: AHashMap<usize, (Py<PyAny>, TypeEntry)>,
     sizeof_formulas: AHashMap<usize, (Py<PyAny>, Flat)>,
     array_type: Py<PyAny>,
     builtin_function_type: Py<PyAny>,
@@ -262,26 +308,24 @@ impl Registry {
         let globals = PyDict::new(py);
         py.run(c"import types, weakref, os, struct, re, array", Some(&globals), None)?;
         let eval = |expr: &CStr| py.eval(expr, Some(&globals), None);
+        let sizeof = PyString::intern(py, "__sizeof__");
         let mut static_rules = AHashMap::new();
-        for (expr, rule) in STATIC_TYPES {
+        let mut sizeof_formulas = AHashMap::new();
+        for (expr, entry) in TYPES {
             let tp = eval(expr)?;
             if tp.is_none() {
                 continue;
             }
-            let rule = StaticRule { refs: rule.refs, code_only: rule.code_only, ignored: rule.ignored };
-            static_rules.entry(tp.as_ptr() as usize).or_insert((tp.unbind(), rule));
-        }
-        let sizeof = PyString::intern(py, "__sizeof__");
-        let mut sizeof_formulas = AHashMap::new();
-        for (expr, flat) in SIZEOF_FORMULAS {
-            let tp = eval(expr)?;
-            // SAFETY: `tp` is a live, ready builtin type and `sizeof` a live str.
-            let descr = unsafe { ffi::type_lookup(tp.as_ptr().cast(), sizeof.as_ptr()) };
-            if !descr.is_null() {
-                // SAFETY: `descr` is a live descriptor borrowed from the type's dict.
-                let owned = unsafe { Bound::from_borrowed_ptr(py, descr) }.unbind();
-                sizeof_formulas.entry(descr as usize).or_insert((owned, *flat));
+            if let Some(flat) = entry.sizeof {
+                // SAFETY: `tp` is a live, ready builtin type and `sizeof` a live str.
+                let descr = unsafe { ffi::type_lookup(tp.as_ptr().cast(), sizeof.as_ptr()) };
+                if !descr.is_null() {
+                    // SAFETY: `descr` is a live descriptor borrowed from the type's dict.
+                    let owned = unsafe { Bound::from_borrowed_ptr(py, descr) }.unbind();
+                    sizeof_formulas.entry(descr as usize).or_insert((owned, flat));
+                }
             }
+            static_rules.entry(tp.as_ptr() as usize).or_insert((tp.unbind(), *entry));
         }
         let names = Names {
             sizeof: sizeof.unbind(),
@@ -302,9 +346,18 @@ impl Registry {
         })
     }
 
+    /// The table entry of an exact builtin type.
+    pub fn entry(&self, tp: RawType) -> Option<&TypeEntry> {
+        self.static_rules.get(&(tp as usize)).map(|(_, entry)| entry)
+    }
+
     /// The formula for a type's `__sizeof__`, or [`Flat::Call`] when it has its own.
-    pub fn flat_for(&self, tp: RawType) -> Flat {
-        // SAFETY: `tp` is a live, ready type; the name is an interned str.
+    ///
+    /// # Safety
+    /// `tp` must be a live, ready type.
+    #[inline]
+    pub unsafe fn flat_for(&self, tp: RawType) -> Flat {
+        // SAFETY: `tp` is a live, ready type (caller); the name is an interned str.
         let descr = unsafe { ffi::type_lookup(tp, self.names.sizeof.as_ptr()) };
         self.sizeof_formulas.get(&(descr as usize)).map_or(Flat::Call, |(_, flat)| *flat)
     }
@@ -375,7 +428,9 @@ impl RuleCache {
         if let Some(rule) = self.cached(tp) {
             return rule;
         }
-        let (mut rule, slots) = self.build(py, obj.as_ptr(), tp);
+        // SAFETY: `obj` is held strongly by the caller for as long as the borrow lives.
+        let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
+        let (mut rule, slots) = self.build(&bound);
         rule.id = self.slots.len() as u32;
         // SAFETY: `tp` is a live type.
         rule.pre_header = unsafe { ffi::type_pre_header(tp) }.map_or(PER_OBJECT, |size| size as u32);
@@ -386,9 +441,13 @@ impl RuleCache {
         rule
     }
 
-    fn build(&self, py: Python<'_>, obj: RawObj, tp: RawType) -> (Rule, Rc<[Slot]>) {
+    fn build(&self, obj: &Bound<'_, PyAny>) -> (Rule, Rc<[Slot]>) {
         let reg = self.registry;
-        let flat = reg.flat_for(tp);
+        let class = obj.get_type();
+        let tp = class.as_type_ptr();
+        let ptr = obj.as_ptr();
+        // SAFETY: `tp` is the live, ready type of a live object (held by `class`).
+        let flat = unsafe { reg.flat_for(tp) };
         let no_slots = || Rc::from(Vec::new());
         let rule = |refs: Refs| Rule {
             refs,
@@ -399,72 +458,99 @@ impl RuleCache {
             is_module: false,
             pre_header: PER_OBJECT,
             id: 0,
+            shape: Shape::Instance,
         };
         if let Some((_, fixed)) = reg.static_rules.get(&(tp as usize)) {
             let rule = Rule {
                 code_only: fixed.code_only,
                 ignored: fixed.ignored,
                 is_module: fixed.refs == Refs::Module,
+                shape: Shape::Static,
                 ..rule(fixed.refs)
             };
             return (rule, no_slots());
         }
-        // SAFETY: `obj` is alive and `tp` is its type (this covers every check below).
-        unsafe {
-            if pyffi::PyModule_Check(obj) != 0 {
-                return (Rule { is_module: true, ..rule(Refs::Module) }, no_slots());
-            }
-            if pyffi::PyFrame_Check(obj) != 0 {
-                return (Rule { ignored: !self.options.frames, ..rule(Refs::Attrs(&FRAME_ATTRS)) }, no_slots());
-            }
-            if pyffi::PyCode_Check(obj) != 0 {
-                return (Rule { code_only: true, ..rule(Refs::Attrs(&CODE_ATTRS)) }, no_slots());
-            }
-            if ffi::is_callable_type(tp) {
-                if pyffi::PyType_Check(obj) != 0 {
-                    return (Rule { code_only: true, is_class: true, ..rule(Refs::Attrs(&CLASS_ATTRS)) }, no_slots());
-                }
-                if pyffi::PyObject_TypeCheck(obj, reg.builtin_function_type.as_ptr().cast()) != 0 {
-                    return (Rule { code_only: true, ignored: true, ..rule(Refs::None) }, no_slots());
-                }
-                if pyffi::PyFunction_Check(obj) != 0 {
-                    return (Rule { code_only: true, ..rule(Refs::Attrs(&FUNCTION_ATTRS)) }, no_slots());
-                }
-                if pyffi::PyObject_TypeCheck(obj, reg.method_type.as_ptr().cast()) != 0 {
-                    return (Rule { code_only: true, ..rule(Refs::Attrs(&METHOD_ATTRS)) }, no_slots());
-                }
-                return (rule(Refs::Instance), slots_of(py, tp));
-            }
-            if pyffi::PyDict_Check(obj) != 0 {
-                // pympler follows `items()`: a subclass that overrides it (OrderedDict)
-                // may order or even choose its items differently from the table.
-                let items = |t: RawType| ffi::type_lookup(t, reg.names.items.as_ptr());
-                let own_items = items(tp) == items(std::ptr::addr_of_mut!(pyffi::PyDict_Type));
-                return (rule(if own_items { Refs::Dict } else { Refs::DictLike }), no_slots());
-            }
-            if is_weak_dict_type(py, tp) || (self.options.infer && looks_like_dict(py, obj)) {
-                return (rule(Refs::DictLike), no_slots());
-            }
-            if pyffi::PyCell_Check(obj) != 0 {
-                return (rule(Refs::Attrs(&CELL_ATTRS)), no_slots());
-            }
-            if pyffi::PyTuple_Check(obj) != 0 && !ffi::type_lookup(tp, reg.names.fields.as_ptr()).is_null() {
-                return (rule(Refs::NamedTuple), slots_of(py, tp));
-            }
-            if is_numpy_type(py, tp, &reg.names) {
-                return (rule(Refs::Attrs(&NUMPY_ATTRS)), no_slots());
-            }
-            if pyffi::PyObject_TypeCheck(obj, reg.array_type.as_ptr().cast()) != 0 {
-                return (rule(Refs::None), no_slots());
-            }
-            if type_module(py, tp, &reg.names).is_some_and(|m| is_ignored_module(&m)) {
-                return (Rule { ignored: true, ..rule(Refs::None) }, no_slots());
-            }
-            if pyffi::PyType_IsSubtype(tp, pyffi::PyExc_Exception.cast()) != 0 {
-                return (rule(Refs::Attrs(&EXCEPTION_ATTRS)), no_slots());
-            }
-            (rule(Refs::Instance), slots_of(py, tp))
+        // Each check below reads only the type of `ptr`, alive as `obj` is: every
+        // `unsafe` here relies on that and on `tp` being its (live) type.
+        // SAFETY: see above.
+        if unsafe { ffi::is_module(ptr) } {
+            return (Rule { is_module: true, shape: Shape::Module, ..rule(Refs::Module) }, no_slots());
         }
+        // SAFETY: see above.
+        if unsafe { ffi::is_frame(ptr) } {
+            let frame = Rule { ignored: !self.options.frames, shape: Shape::Frame, ..rule(Refs::Attrs(&FRAME_ATTRS)) };
+            return (frame, no_slots());
+        }
+        // SAFETY: see above.
+        if unsafe { ffi::is_code(ptr) } {
+            return (Rule { code_only: true, shape: Shape::Code, ..rule(Refs::Attrs(&CODE_ATTRS)) }, no_slots());
+        }
+        // SAFETY: see above.
+        if unsafe { ffi::is_callable_type(tp) } {
+            // SAFETY: see above.
+            if unsafe { ffi::is_type(ptr) } {
+                let class =
+                    Rule { code_only: true, is_class: true, shape: Shape::Plain, ..rule(Refs::Attrs(&CLASS_ATTRS)) };
+                return (class, no_slots());
+            }
+            // SAFETY: see above; the registry holds the builtin function type.
+            if unsafe { ffi::is_instance_of(ptr, reg.builtin_function_type.as_ptr().cast()) } {
+                return (Rule { code_only: true, ignored: true, shape: Shape::Plain, ..rule(Refs::None) }, no_slots());
+            }
+            // SAFETY: see above.
+            if unsafe { ffi::is_function(ptr) } {
+                let function = Rule { code_only: true, shape: Shape::Plain, ..rule(Refs::Attrs(&FUNCTION_ATTRS)) };
+                return (function, no_slots());
+            }
+            // SAFETY: see above; the registry holds the method type.
+            if unsafe { ffi::is_instance_of(ptr, reg.method_type.as_ptr().cast()) } {
+                let method = Rule { code_only: true, shape: Shape::Plain, ..rule(Refs::Attrs(&METHOD_ATTRS)) };
+                return (method, no_slots());
+            }
+            return (rule(Refs::Instance), slots_of(&class));
+        }
+        // SAFETY: see above.
+        if unsafe { ffi::is_dict(ptr) } {
+            // pympler follows `items()`: a subclass that overrides it (OrderedDict)
+            // may order or even choose its items differently from the table.
+            let items = |t: RawType| {
+                // SAFETY: `t` is `tp` or `dict`, both live and ready; the name is interned.
+                unsafe { ffi::type_lookup(t, reg.names.items.as_ptr()) }
+            };
+            let own_items = items(tp) == items(ffi::dict_type());
+            let refs = if own_items { Refs::Dict } else { Refs::DictLike };
+            return (Rule { shape: Shape::Dict, ..rule(refs) }, no_slots());
+        }
+        if is_weak_dict_type(&class) {
+            return (Rule { shape: Shape::Dict, ..rule(Refs::DictLike) }, no_slots());
+        }
+        // pympler's estimates do not infer dicts: their shape stays that of an instance.
+        if self.options.infer && looks_like_dict(obj) {
+            return (rule(Refs::DictLike), no_slots());
+        }
+        // SAFETY: see above.
+        if unsafe { ffi::is_cell(ptr) } {
+            return (Rule { shape: Shape::Cell, ..rule(Refs::Attrs(&CELL_ATTRS)) }, no_slots());
+        }
+        // SAFETY: see above.
+        if unsafe { ffi::is_tuple(ptr) } && has_class_attr(&class, &reg.names.fields) {
+            return (Rule { shape: Shape::Plain, ..rule(Refs::NamedTuple) }, slots_of(&class));
+        }
+        if is_numpy_type(&class, &reg.names) {
+            return (Rule { shape: Shape::Numpy, ..rule(Refs::Attrs(&NUMPY_ATTRS)) }, no_slots());
+        }
+        // SAFETY: see above; the registry holds the array type.
+        if unsafe { ffi::is_instance_of(ptr, reg.array_type.as_ptr().cast()) } {
+            return (Rule { shape: Shape::Array, ..rule(Refs::None) }, no_slots());
+        }
+        if type_module(&class, &reg.names).is_some_and(|m| is_ignored_module(&m)) {
+            return (Rule { ignored: true, shape: Shape::Plain, ..rule(Refs::None) }, no_slots());
+        }
+        // SAFETY: see above.
+        if unsafe { ffi::is_exception_type(tp) } {
+            return (rule(Refs::Attrs(&EXCEPTION_ATTRS)), no_slots());
+        }
+        (rule(Refs::Instance), slots_of(&class))
     }
 }
 
@@ -475,11 +561,8 @@ pub static CELL_ATTRS: AttrSpec = AttrSpec::names(&["cell_contents"]);
 /// to Rust text would store a UTF-8 copy inside a non-ASCII str, growing the heap being
 /// measured.
 pub fn str_equals(value: &Bound<'_, PyAny>, expected: &CStr) -> bool {
-    // SAFETY: `value` is alive; the comparison reads it without changing it.
-    unsafe {
-        pyffi::PyUnicode_Check(value.as_ptr()) != 0
-            && pyffi::PyUnicode_CompareWithASCIIString(value.as_ptr(), expected.as_ptr()) == 0
-    }
+    // SAFETY: `value` is alive for the borrow; the comparison reads it without changing it.
+    unsafe { ffi::str_equals_ascii(value.as_ptr(), expected) }
 }
 
 /// Whether `value` is a str starting with `prefix` (compared by Python).
@@ -495,12 +578,25 @@ pub fn is_ignored_module(module: &Bound<'_, PyAny>) -> bool {
 
 /// `__module__` as an instance of `tp` would see it (a class attribute, read without
 /// running code), or `None`.
-fn type_module<'py>(py: Python<'py>, tp: RawType, names: &Names) -> Option<Bound<'py, PyAny>> {
-    // SAFETY: `tp` is a live type; the borrowed result is taken strongly at once.
+fn type_module<'py>(tp: &Bound<'py, PyType>, names: &Names) -> Option<Bound<'py, PyAny>> {
+    class_attr(tp, &names.module)
+}
+
+/// An attribute found along the MRO of `tp` (no descriptor called, no code run).
+fn class_attr<'py>(tp: &Bound<'py, PyType>, name: &Py<PyString>) -> Option<Bound<'py, PyAny>> {
+    // SAFETY: `tp` is a live type (a bound reference) and `name` a live str; the
+    // borrowed result is taken strongly at once, before anything else runs.
     unsafe {
-        let found = ffi::type_lookup(tp, names.module.as_ptr());
-        (!found.is_null()).then(|| Bound::from_borrowed_ptr(py, found))
+        let found = ffi::type_lookup(tp.as_type_ptr(), name.as_ptr());
+        (!found.is_null()).then(|| Bound::from_borrowed_ptr(tp.py(), found))
     }
+}
+
+/// Whether `name` is found along the MRO of `tp` (no descriptor called, no code run).
+fn has_class_attr(tp: &Bound<'_, PyType>, name: &Py<PyString>) -> bool {
+    // SAFETY: `tp` is a live type (a bound reference) and `name` a live str; only the
+    // nullness of the borrowed result is used.
+    unsafe { !ffi::type_lookup(tp.as_type_ptr(), name.as_ptr()).is_null() }
 }
 
 /// Whether a class reports one of the ignored modules as its `__module__`.
@@ -508,9 +604,7 @@ pub fn is_ignored_class(class: &Bound<'_, PyAny>) -> bool {
     class.getattr("__module__").is_ok_and(|module| is_ignored_module(&module))
 }
 
-fn is_weak_dict_type(py: Python<'_>, tp: RawType) -> bool {
-    // SAFETY: `tp` is a live type.
-    let tp = unsafe { Bound::from_borrowed_ptr(py, tp.cast()) };
+fn is_weak_dict_type(tp: &Bound<'_, PyType>) -> bool {
     let in_weakref = tp.getattr("__module__").is_ok_and(|m| str_equals(&m, c"weakref"));
     in_weakref
         && tp
@@ -519,30 +613,25 @@ fn is_weak_dict_type(py: Python<'_>, tp: RawType) -> bool {
 }
 
 /// pympler's `infer` test: an object offering the mapping methods (with `has_key`).
-fn looks_like_dict(py: Python<'_>, obj: RawObj) -> bool {
-    // SAFETY: `obj` is alive and held by the caller.
-    let obj = unsafe { Bound::from_borrowed_ptr(py, obj) };
+fn looks_like_dict(obj: &Bound<'_, PyAny>) -> bool {
     ["items", "keys", "values", "__len__", "get", "has_key"]
         .iter()
         .all(|name| obj.getattr(*name).map(|a| a.is_callable()).unwrap_or(false))
 }
 
-fn is_numpy_type(py: Python<'_>, tp: RawType, names: &Names) -> bool {
-    // SAFETY: `tp` is a live type.
-    let has = |name: &Py<PyString>| unsafe { !ffi::type_lookup(tp, name.as_ptr()).is_null() };
+fn is_numpy_type(tp: &Bound<'_, PyType>, names: &Names) -> bool {
+    let has = |name: &Py<PyString>| has_class_attr(tp, name);
     if !(has(&names.dtype) && has(&names.itemsize) && has(&names.nbytes)) {
         return false;
     }
-    // SAFETY: `tp` is a live type.
-    let tp = unsafe { Bound::from_borrowed_ptr(py, tp.cast()) };
     tp.getattr("__module__").is_ok_and(|m| str_starts_with(&m, "numpy"))
 }
 
 /// The `__slots__` values an instance of `tp` holds, named and ordered as pympler reads
 /// them: along the MRO, private names mangled with the class name, first one wins.
-fn slots_of(py: Python<'_>, tp: RawType) -> Rc<[Slot]> {
-    // SAFETY: `tp` is a live type.
-    let tp_bound = unsafe { Bound::from_borrowed_ptr(py, tp.cast()) };
+fn slots_of(tp_bound: &Bound<'_, PyType>) -> Rc<[Slot]> {
+    let py = tp_bound.py();
+    let tp = tp_bound.as_type_ptr();
     let mut slots: Vec<Slot> = Vec::new();
     if tp_bound.hasattr("__slots__").unwrap_or(false) {
         let mro = tp_bound.getattr("__mro__").ok();
@@ -565,7 +654,7 @@ fn slots_of(py: Python<'_>, tp: RawType) -> Rc<[Slot]> {
                 if slots.iter().any(|slot| PyAnyMethods::eq(slot.name().bind(py).as_any(), &name).unwrap_or(false)) {
                     continue;
                 }
-                // SAFETY: `tp` is a live type; `name` a live str.
+                // SAFETY: `tp` is a live type (held by `tp_bound`); `name` a live str.
                 let descr = unsafe { ffi::type_lookup(tp, name.as_ptr()) };
                 if descr.is_null() {
                     continue;
@@ -581,4 +670,24 @@ fn slots_of(py: Python<'_>, tp: RawType) -> Rc<[Slot]> {
         }
     }
     Rc::from(slots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_stays_small() {
+        // Copied for every object the walker meets.
+        assert!(std::mem::size_of::<Rule>() <= 32);
+    }
+
+    #[test]
+    fn table_entries_have_consistent_estimates() {
+        for (expr, entry) in TYPES {
+            // Only bytes are walked as instances while pympler says they have no referents.
+            let has_refs = !matches!(entry.refs, Refs::None) && expr.to_bytes() != b"bytes";
+            assert_eq!(entry.estimate.has_refs(), has_refs, "{expr:?}");
+        }
+    }
 }

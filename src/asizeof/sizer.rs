@@ -1,11 +1,11 @@
 //! `Sizer`: the Rust state behind `heapscope.asizeof.Asizer`.
 
+use crate::asizeof::estimates::{self, TypeDef};
 use crate::asizeof::ledger::Ledger;
 use crate::asizeof::rules::{self, ClassifyOptions, RuleCache};
 use crate::asizeof::walk::{Node, Options, Walker};
 use crate::ffi;
 use ahash::AHashMap;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
@@ -57,7 +57,8 @@ impl Sizer {
         }
     }
 
-    /// Sets the sizing options (validated by the Python caller).
+    /// Sets the sizing options. They are checked once, by the Python caller
+    /// (`heapscope.asizeof`), before they get here: `align` is 0, 1 or a power of 2.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (*, align, code, ignored, limit, detail, stats, above, frames, infer, clip))]
     fn configure(
@@ -72,10 +73,7 @@ impl Sizer {
         frames: bool,
         infer: bool,
         clip: u64,
-    ) -> PyResult<()> {
-        if align > 1 && !align.is_power_of_two() {
-            return Err(PyValueError::new_err(format!("align must be a power of 2, not {align}")));
-        }
+    ) {
         self.options = Options {
             align_mask: if align > 1 { (align - 1) as usize } else { 0 },
             code,
@@ -87,7 +85,14 @@ impl Sizer {
             clip: clip as usize,
         };
         self.classify = ClassifyOptions { frames, infer };
-        Ok(())
+    }
+
+    /// pympler's basic size, item size and length estimate for the type of `obj` (or,
+    /// with `instance=False`, for the type `obj`).
+    #[staticmethod]
+    #[pyo3(signature = (obj, instance = true))]
+    fn typedef(obj: &Bound<'_, PyAny>, instance: bool) -> PyResult<TypeDef> {
+        estimates::typedef(obj, instance)
     }
 
     /// Combined size of `objs`, each object counted once (pympler's `Asizer.asizeof`).

@@ -12,10 +12,10 @@
 //! child is upgraded to a strong reference, and cursors re-read their container after
 //! every step, so a container mutated by that code is still read within bounds.
 
-use crate::asizeof::flat::leaf_size;
+use crate::asizeof::flat::{foreign_sizeof, leaf_size};
 use crate::asizeof::ledger::{Ledger, Mark, ProfileKey};
 use crate::asizeof::names;
-use crate::asizeof::rules::{AttrSpec, Flat, Refs, Rule, RuleCache, Slot, PER_OBJECT};
+use crate::asizeof::rules::{AttrSpec, Refs, Rule, RuleCache, Slot, PER_OBJECT};
 use crate::ffi::{self, prefetch, InstanceAttrs, RawObj, Strong};
 use pyo3::ffi as pyffi;
 use pyo3::prelude::*;
@@ -597,18 +597,7 @@ impl<'a, 'py> Walker<'a, 'py> {
         let ptr = held.ptr();
         // SAFETY: `ptr` is alive; each formula matches the type's `__sizeof__`, which the
         // registry identified by its descriptor.
-        let core = unsafe {
-            match rule.flat {
-                Flat::Object => Some(ffi::object_sizeof(ptr)),
-                Flat::Int => Some(ffi::int_sizeof(ptr)),
-                Flat::List => Some(ffi::list_sizeof(ptr)),
-                Flat::Dict => Some(ffi::dict_sizeof(ptr)),
-                Flat::Set => Some(ffi::set_sizeof(ptr)),
-                Flat::ByteArray => Some(ffi::bytearray_sizeof(ptr)),
-                Flat::Str => ffi::str_sizeof(ptr),
-                Flat::Call => None,
-            }
-        };
+        let core = unsafe { rule.flat.sizeof(ptr) };
         let core = match core {
             Some(size) => size,
             None => self.call_sizeof(held),
@@ -634,14 +623,7 @@ impl<'a, 'py> Walker<'a, 'py> {
     /// negative result counts the basic size and is recorded as missed.
     fn call_sizeof(&mut self, held: &mut Held) -> usize {
         let obj = held.hold().clone();
-        match names::call_sizeof(self.py, &obj, self.rules.registry()) {
-            Some(size) => size,
-            None => {
-                self.ledger.missed += 1;
-                // SAFETY: `obj` is held strongly.
-                unsafe { ffi::basicsize(ffi::type_of(obj.as_ptr())) }
-            }
-        }
+        foreign_sizeof(self.py, &obj, self.rules.registry(), &mut self.ledger.missed)
     }
 
     /// The cursor over `obj`'s referents. Inlined for the common containers, whose

@@ -13,6 +13,7 @@ mod dict;
 mod gc;
 mod instance;
 mod sizes;
+mod types;
 mod weakref;
 
 pub use call::*;
@@ -20,6 +21,7 @@ pub use dict::*;
 pub use gc::*;
 pub use instance::*;
 pub use sizes::*;
+pub use types::*;
 pub use weakref::*;
 
 use pyo3::ffi;
