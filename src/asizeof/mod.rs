@@ -4,6 +4,7 @@
 //! is what an `Asizer` remembers between calls; `names` calls into Python for sizes and
 //! node names.
 
+mod cursors;
 pub mod flat;
 pub mod ledger;
 pub mod names;

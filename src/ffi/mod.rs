@@ -8,16 +8,20 @@
 //! All functions require the GIL to be held. Layouts are selected at compile time with
 //! the `Py_3_x` cfgs that `pyo3-build-config` sets for the interpreter being built for.
 
+mod borrowed;
 mod call;
 mod dict;
 mod gc;
 mod instance;
+mod items;
 mod sizes;
 
+pub use borrowed::*;
 pub use call::*;
 pub use dict::*;
 pub use gc::*;
 pub use instance::*;
+pub use items::*;
 pub use sizes::*;
 
 use pyo3::ffi;
@@ -280,6 +284,78 @@ pub fn is_module_type(tp: RawType) -> bool {
 /// See [`is_function_type`].
 pub fn is_frame_type(tp: RawType) -> bool {
     tp == std::ptr::addr_of_mut!(ffi::PyFrame_Type)
+}
+
+/// Whether `tp` is exactly `list`.
+#[inline(always)]
+pub fn is_list_type(tp: RawType) -> bool {
+    tp == std::ptr::addr_of_mut!(ffi::PyList_Type)
+}
+
+/// Whether `tp` is exactly `tuple`.
+#[inline(always)]
+pub fn is_tuple_type(tp: RawType) -> bool {
+    tp == std::ptr::addr_of_mut!(ffi::PyTuple_Type)
+}
+
+/// Whether `tp` is exactly `dict`.
+#[inline(always)]
+pub fn is_dict_type(tp: RawType) -> bool {
+    tp == std::ptr::addr_of_mut!(ffi::PyDict_Type)
+}
+
+/// The static type `bytes`.
+#[inline(always)]
+pub fn bytes_type() -> RawType {
+    std::ptr::addr_of_mut!(ffi::PyBytes_Type)
+}
+
+/// The static type `object`.
+#[inline(always)]
+pub fn object_type() -> RawType {
+    std::ptr::addr_of_mut!(ffi::PyBaseObject_Type)
+}
+
+/// Whether `tp` is `types.FrameType` or a subclass of it.
+///
+/// # Safety
+/// `tp` must be a live type object.
+#[inline]
+pub unsafe fn is_frame_subtype(tp: RawType) -> bool {
+    // SAFETY: `tp` is a live type; the frame type is static.
+    unsafe { ffi::PyType_IsSubtype(tp, std::ptr::addr_of_mut!(ffi::PyFrame_Type)) != 0 }
+}
+
+/// The C-level name of a type (`tp_name`), as text.
+pub fn type_c_name(tp: &pyo3::Bound<'_, pyo3::types::PyType>) -> String {
+    // SAFETY: `tp` is a live type object (held by the `Bound`); `tp_name` is a
+    // NUL-terminated string it owns.
+    let name = unsafe { std::ffi::CStr::from_ptr((*tp.as_ptr().cast::<ffi::PyTypeObject>()).tp_name) };
+    name.to_string_lossy().into_owned()
+}
+
+/// A module's `__dict__`, borrowed from the module; `None` (no error set) when it has none.
+///
+/// # Safety
+/// `module` must be a module (or a subclass instance).
+#[inline]
+pub unsafe fn module_dict(module: Borrowed<'_>) -> Option<Borrowed<'_>> {
+    // SAFETY: `module` is a live module; the dict returned is borrowed from it.
+    unsafe { Borrowed::from_nullable(ffi::PyModule_GetDict(module.as_ptr())) }
+}
+
+/// The mapping of a `mappingproxy` when it is a dict, borrowed from the proxy.
+///
+/// # Safety
+/// `proxy` must be an instance of `types.MappingProxyType`.
+#[inline]
+pub unsafe fn mappingproxy_dict(proxy: Borrowed<'_>) -> Option<Borrowed<'_>> {
+    // SAFETY: a mappingproxy stores its mapping right after the object header (two
+    // words), which the proxy holds alive.
+    unsafe {
+        let mapping = Borrowed::from_nullable(*proxy.as_ptr().cast::<RawObj>().add(2))?;
+        (ffi::PyDict_Check(mapping.as_ptr()) != 0).then_some(mapping)
+    }
 }
 
 /// A function's `__name__` (always a `str`), borrowed from the function.
