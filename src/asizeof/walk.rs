@@ -7,7 +7,7 @@
 //! as in pympler (this matters for `limit` and for `asized` trees).
 //!
 //! Memory safety: every frame owns a strong reference to its object. A child is read as a
-//! borrowed pointer from its parent and used at once; before anything that can run
+//! [`Borrowed`] from its parent (see `cursors`) and used at once; before anything that can run
 //! Python code (a foreign `__sizeof__`, `getattr`, `repr`, classifying a new type) the
 //! child is upgraded to a strong reference, and cursors re-read their container after
 //! every step, so a container mutated by that code is still read within bounds.
