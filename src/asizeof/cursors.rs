@@ -222,7 +222,7 @@ impl Cursor {
                                 let (entry_key, _) = entry?;
                                 *pos = index as isize;
                                 *value_next = true;
-                                let name = name_key(named, entry_key, extra);
+                                let name = name_key(named, Borrowed::from_raw(entry_key), extra);
                                 return Some((Held::borrowed(entry_key), name));
                             }
                             Err(()) => *pos = -1,
@@ -232,7 +232,7 @@ impl Cursor {
                     let (entry_key, value) = ffi::dict_next(dict_ptr, &mut next)?;
                     *pos = -1 - next;
                     extra.get_or_insert_with(Box::default).pending = Some(Strong::from_borrowed(value));
-                    let name = name_key(named, entry_key, extra);
+                    let name = name_key(named, Borrowed::from_raw(entry_key), extra);
                     Some((Held::borrowed(entry_key), name))
                 }
                 Cursor::Instance { stage, index, value_next } => loop {
@@ -446,16 +446,12 @@ pub(super) unsafe fn prefetch_interior(obj: RawObj) {
 
 /// The name of a dict key in an `asized` tree (kept to name its value too), or
 /// `Unnamed` below the detail level.
-///
-/// # Safety
-/// `key` must be alive.
 #[inline]
-unsafe fn name_key(named: bool, key: RawObj, extra: &mut Option<Box<DictExtra>>) -> RefName {
+fn name_key(named: bool, key: Borrowed<'_>, extra: &mut Option<Box<DictExtra>>) -> RefName {
     if !named {
         return RefName::Unnamed;
     }
-    // SAFETY: see the caller requirements.
-    let key = unsafe { Strong::from_borrowed(key) };
+    let key = key.to_strong();
     extra.get_or_insert_with(Box::default).key = Some(key.clone());
     RefName::Key(key)
 }
