@@ -331,7 +331,8 @@ impl<'py> Scan<'py> {
         }
         // SAFETY: `obj` is alive (caller), non-null, and holds its type for this call.
         let tp = unsafe { Borrowed::from_raw(obj) }.type_object();
-        match self.frame_test_of(tp) {
+        // SAFETY: `tp` is an object's type.
+        match unsafe { self.frame_test_of(tp) } {
             FrameTest::Yes => None,
             other => Some(other),
         }
@@ -408,8 +409,11 @@ impl<'py> Scan<'py> {
     }
 
     /// How pympler's `isframe(obj)` is answered for the instances of `tp` (cached).
+    ///
+    /// # Safety
+    /// `tp` must be a type object.
     #[inline]
-    fn frame_test_of(&mut self, tp: Borrowed<'_>) -> FrameTest {
+    unsafe fn frame_test_of(&mut self, tp: Borrowed<'_>) -> FrameTest {
         let address = tp.address();
         let slot = (address >> 4) % FRAME_CACHE;
         if self.frame_recent[slot].0 == address {
@@ -418,7 +422,8 @@ impl<'py> Scan<'py> {
         let test = match self.frame_tests.get(&address) {
             Some((_, test)) => *test,
             None => {
-                let test = self.frame_test(tp);
+                // SAFETY: `tp` is a type (caller).
+                let test = unsafe { self.frame_test(tp) };
                 // Kept alive by the map, so the address stays this type's.
                 self.frame_tests.insert(address, (tp.to_strong(), test));
                 test
@@ -441,8 +446,9 @@ impl<'py> Scan<'py> {
         }
     }
 
-    /// `tp` is a type (an object's type).
-    fn frame_test(&self, tp: Borrowed<'_>) -> FrameTest {
+    /// # Safety
+    /// `tp` must be a type object.
+    unsafe fn frame_test(&self, tp: Borrowed<'_>) -> FrameTest {
         let tp: RawType = tp.as_ptr().cast();
         // SAFETY: `tp` is a live type (borrowed); the interned strings are held by the
         // static cache.
