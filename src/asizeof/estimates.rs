@@ -107,6 +107,10 @@ impl Estimate {
     pub const fn items(self, item: usize, leng: Leng) -> Estimate {
         Estimate { item, leng, ..self }
     }
+    #[cfg(test)]
+    pub fn has_refs(&self) -> bool {
+        self.has_refs
+    }
     pub const fn module() -> Estimate {
         Estimate { item: 0, leng: Leng::Module, module: true, has_refs: true }
     }

@@ -1,11 +1,10 @@
 //! What an `Asizer` remembers between calls until it is reset: the objects seen (and how
 //! often), objects and types excluded, totals, the largest objects and per-type profiles.
 
-use crate::ffi::{self, RawObj, Strong};
+use crate::ffi::{self, Borrowed, RawObj, Strong};
 use crate::visited::VisitedSet;
 use ahash::AHashMap;
 use indexmap::IndexMap;
-use pyo3::ffi as pyffi;
 
 /// Objects marked before they are reached.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -25,19 +24,21 @@ pub struct ProfileKey {
 }
 
 impl ProfileKey {
-    pub fn of(obj: RawObj) -> ProfileKey {
-        // SAFETY: callers pass live objects.
-        unsafe {
-            if pyffi::PyType_CheckExact(obj) != 0 {
-                ProfileKey { address: obj as usize, is_class: true }
-            } else {
-                ProfileKey { address: ffi::type_of(obj) as usize, is_class: false }
-            }
+    #[inline]
+    pub fn of(obj: Borrowed<'_>) -> ProfileKey {
+        if obj.is_exact_type() {
+            ProfileKey { address: obj.address(), is_class: true }
+        } else {
+            ProfileKey { address: obj.type_ptr() as usize, is_class: false }
         }
     }
 
-    fn object(&self) -> RawObj {
-        self.address as RawObj
+    /// The key and its object (the class itself, or the type), held.
+    #[inline]
+    fn held_of(obj: Borrowed<'_>) -> (ProfileKey, Strong) {
+        let key = ProfileKey::of(obj);
+        let object = if key.is_class { obj } else { obj.type_object() };
+        (key, object.to_strong())
     }
 }
 
@@ -179,15 +180,15 @@ impl Ledger {
     /// # Safety
     /// `obj` must be alive.
     pub unsafe fn exclude_type(&mut self, obj: RawObj) {
-        // SAFETY: `obj` is alive; a class is held strongly by the ledger from here on.
-        unsafe {
-            if pyffi::PyType_CheckExact(obj) == 0 {
-                return;
-            }
-            let address = ffi::address(obj);
-            self.excluded_instances.entry(address).or_insert_with(|| (Strong::from_borrowed(obj), 0));
-            self.excluded_classes.entry(address).or_insert_with(|| (Strong::from_borrowed(obj), 0));
+        // SAFETY: the caller guarantees `obj` is alive for the call, and non-null.
+        let obj = unsafe { Borrowed::from_raw(obj) };
+        if !obj.is_exact_type() {
+            return;
         }
+        // A class is held strongly by the ledger from here on.
+        let address = obj.address();
+        self.excluded_instances.entry(address).or_insert_with(|| (obj.to_strong(), 0));
+        self.excluded_classes.entry(address).or_insert_with(|| (obj.to_strong(), 0));
     }
 
     pub fn has_excluded_types(&self) -> bool {
@@ -195,7 +196,7 @@ impl Ledger {
     }
 
     #[inline]
-    pub fn is_type_excluded(&self, obj: RawObj) -> bool {
+    pub fn is_type_excluded(&self, obj: Borrowed<'_>) -> bool {
         if self.excluded_instances.is_empty() {
             return false;
         }
@@ -204,7 +205,7 @@ impl Ledger {
         map.contains_key(&key.address)
     }
 
-    pub fn count_excluded(&mut self, obj: RawObj) {
+    pub fn count_excluded(&mut self, obj: Borrowed<'_>) {
         let key = ProfileKey::of(obj);
         let map = if key.is_class { &mut self.excluded_classes } else { &mut self.excluded_instances };
         if let Some((_, count)) = map.get_mut(&key.address) {
@@ -230,10 +231,10 @@ impl Ledger {
         }
     }
 
-    pub fn profile(&mut self, key: ProfileKey, obj: Strong, flat: u64) {
+    pub fn profile(&mut self, obj: Strong, flat: u64) {
+        let key = ProfileKey::of(obj.borrow());
         let profile = self.profiles.entry(key).or_insert_with(|| Profile {
-            // SAFETY: the key object is the live type (or class) of the live `obj`.
-            key: unsafe { Strong::from_borrowed(key.object()) },
+            key: ProfileKey::held_of(obj.borrow()).1,
             is_class: key.is_class,
             number: 0,
             total: 0,
@@ -255,9 +256,7 @@ impl Ledger {
         if at >= MAX_RANKS {
             return;
         }
-        let key = ProfileKey::of(obj.as_ptr());
-        // SAFETY: the key object is the live type (or class) of the live `obj`.
-        let key_obj = unsafe { Strong::from_borrowed(key.object()) };
+        let (key, key_obj) = ProfileKey::held_of(obj.borrow());
         self.ranks.insert(at, Rank { key: key_obj, is_class: key.is_class, obj, size, depth, parent_id });
         self.ranks.truncate(MAX_RANKS);
     }

@@ -1,9 +1,11 @@
 //! `heapscope.asizeof`: the deep-size walk and everything it needs. `sizer` is the class
 //! behind an `Asizer`; `rules` classifies a type (flat size, referents); `flat` computes
-//! `sys.getsizeof` without Python for known types; `walk` follows the referents; `ledger`
-//! is what an `Asizer` remembers between calls; `names` makes node names; `estimates`
-//! gives pympler's per-type `basicsize`/`itemsize`/`leng` figures.
+//! `sys.getsizeof` without Python for known types; `walk` follows the referents, which
+//! the `cursors` of its frames read from each container; `ledger` is what an `Asizer`
+//! remembers between calls; `names` makes node names; `estimates` gives pympler's
+//! per-type `basicsize`/`itemsize`/`leng` figures.
 
+mod cursors;
 pub mod estimates;
 pub mod flat;
 pub mod ledger;

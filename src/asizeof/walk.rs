@@ -7,17 +7,20 @@
 //! as in pympler (this matters for `limit` and for `asized` trees).
 //!
 //! Memory safety: every frame owns a strong reference to its object. A child is read as a
-//! borrowed pointer from its parent and used at once; before anything that can run
+//! [`Borrowed`] from its parent (see `cursors`) and used at once; before anything that can run
 //! Python code (a foreign `__sizeof__`, `getattr`, `repr`, classifying a new type) the
 //! child is upgraded to a strong reference, and cursors re-read their container after
 //! every step, so a container mutated by that code is still read within bounds.
 
+use crate::asizeof::cursors::{
+    container_start, name_parts, prefetch_children, prefetch_header, prefetch_interior, push_container, Cursor,
+    DictExtra, Held, InstanceStage, RefName, PREFETCH_AHEAD,
+};
 use crate::asizeof::flat::{foreign_sizeof, leaf_size};
-use crate::asizeof::ledger::{Ledger, Mark, ProfileKey};
+use crate::asizeof::ledger::{Ledger, Mark};
 use crate::asizeof::names;
-use crate::asizeof::rules::{AttrSpec, Refs, Rule, RuleCache, Slot, PER_OBJECT};
-use crate::ffi::{self, prefetch, InstanceAttrs, RawObj, Strong};
-use pyo3::ffi as pyffi;
+use crate::asizeof::rules::{AttrSpec, Refs, Rule, RuleCache, PER_OBJECT};
+use crate::ffi::{self, prefetch, Borrowed, InstanceAttrs, RawObj, Strong};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -44,126 +47,6 @@ pub struct Node {
     pub name: Py<PyAny>,
     pub size: u64,
     pub flat: u64,
-}
-
-/// How a child is named in an `asized` tree.
-enum RefName {
-    /// Named after the object itself (`__name__` or its repr).
-    Unnamed,
-    Static(&'static str),
-    Str(Py<PyString>),
-    /// A dict key: `[K] key`.
-    Key(Strong),
-    /// A dict value: `[V] key: repr(value)`.
-    Value(Strong),
-}
-
-/// A child as read from its parent: borrowed until something needs it held.
-enum Held {
-    Borrowed(RawObj),
-    Owned(Strong),
-}
-
-impl Held {
-    #[inline]
-    fn ptr(&self) -> RawObj {
-        match self {
-            Held::Borrowed(ptr) => *ptr,
-            Held::Owned(strong) => strong.as_ptr(),
-        }
-    }
-
-    /// Upgrades to a strong reference (before running Python code) and returns it.
-    #[inline]
-    fn hold(&mut self) -> &Strong {
-        if let Held::Borrowed(ptr) = *self {
-            // SAFETY: a borrowed child is used before any Python code runs after it was
-            // read from its (strongly held) parent, so it is still alive.
-            *self = Held::Owned(unsafe { Strong::from_borrowed(ptr) });
-        }
-        match self {
-            Held::Owned(strong) => strong,
-            Held::Borrowed(_) => unreachable!("upgraded above"),
-        }
-    }
-
-    fn into_strong(mut self) -> Strong {
-        self.hold();
-        match self {
-            Held::Owned(strong) => strong,
-            Held::Borrowed(_) => unreachable!("upgraded above"),
-        }
-    }
-}
-
-/// Where a frame is in producing its object's children. Kept small (frames are pushed
-/// for every container): rarely needed state is boxed.
-enum Cursor {
-    List(usize),
-    Tuple(usize),
-    Set(usize),
-    Dict {
-        pos: isize,
-        value_next: bool,
-        extra: Option<Box<DictExtra>>,
-    },
-    Instance {
-        stage: InstanceStage,
-        index: usize,
-        value_next: bool,
-    },
-    NamedTuple {
-        stage: u8,
-        index: usize,
-    },
-    /// Children computed up front (rules that read attributes through Python).
-    Items(Box<ItemsCursor>),
-}
-
-/// Dict cursor state needed only sometimes.
-#[derive(Default)]
-struct DictExtra {
-    /// The dict iterated when it is not the frame's object (a module's, a proxy's).
-    dict: Option<Strong>,
-    /// The current key, to name its value in an `asized` tree.
-    key: Option<Strong>,
-    /// The value of the current entry of a split table, held until it is produced.
-    pending: Option<Strong>,
-}
-
-impl DictExtra {
-    fn over(dict: Strong) -> Option<Box<DictExtra>> {
-        Some(Box::new(DictExtra { dict: Some(dict), ..DictExtra::default() }))
-    }
-}
-
-struct ItemsCursor {
-    items: Vec<(RefName, Strong)>,
-    index: usize,
-}
-
-impl Cursor {
-    /// The kind of referents a builtin-container cursor walks.
-    fn refs(&self) -> Refs {
-        match self {
-            Cursor::List(_) => Refs::List,
-            Cursor::Tuple(_) => Refs::Tuple,
-            Cursor::Dict { .. } => Refs::Dict,
-            _ => Refs::None,
-        }
-    }
-
-    fn items(items: Vec<(RefName, Strong)>) -> Cursor {
-        Cursor::Items(Box::new(ItemsCursor { items, index: 0 }))
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum InstanceStage {
-    Storage,
-    Values,
-    Class,
-    Slots,
 }
 
 struct Frame {
@@ -215,8 +98,7 @@ impl<'a, 'py> Walker<'a, 'py> {
     pub fn size_top(&mut self, obj: &Bound<'py, PyAny>, tree: bool) -> u64 {
         self.nodes = tree.then(Vec::new);
         if !tree && self.leaf_fast && self.options.limit == u32::MAX {
-            // SAFETY: `obj` is a live object held by the caller for the whole call.
-            if let Some((flat, _)) = unsafe { container_start(obj.as_ptr()) } {
+            if let Some((flat, _)) = container_start(obj.into()) {
                 let address = ffi::address(obj.as_ptr());
                 if self.seen_before(address, 0) {
                     return 0;
@@ -230,8 +112,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                 self.ledger.visited.remove(address);
             }
         }
-        // SAFETY: `obj` is a live object held by the caller for the whole call.
-        let held = Held::Owned(unsafe { Strong::from_borrowed(obj.as_ptr()) });
+        let held = Held::Owned(Borrowed::from(obj).to_strong());
         match self.enter(held, 0, RefName::Unnamed, None, 0) {
             Entered::Done(size) => size,
             Entered::Pushed => self.run(),
@@ -330,7 +211,7 @@ impl<'a, 'py> Walker<'a, 'py> {
     /// `obj` must be alive.
     #[inline(always)]
     unsafe fn bytes_size(&mut self, obj: RawObj, depth: u32) -> Option<usize> {
-        let bytes_type = std::ptr::addr_of_mut!(pyffi::PyBytes_Type);
+        let bytes_type = ffi::bytes_type();
         // SAFETY: `obj` is alive.
         if unsafe { ffi::type_of(obj) } != bytes_type {
             return None;
@@ -350,8 +231,7 @@ impl<'a, 'py> Walker<'a, 'py> {
 
     /// Flat size of `obj` (aligned), as `asizeof` would count it; marks nothing seen.
     pub fn flat_of(&mut self, obj: &Bound<'py, PyAny>) -> u64 {
-        // SAFETY: `obj` is alive for the call.
-        let mut held = Held::Owned(unsafe { Strong::from_borrowed(obj.as_ptr()) });
+        let mut held = Held::Owned(Borrowed::from(obj).to_strong());
         let rule = self.rules.classify(self.py, held.hold());
         let flat = self.flat_size(&mut held, &rule);
         self.align(flat)
@@ -359,8 +239,7 @@ impl<'a, 'py> Walker<'a, 'py> {
 
     /// `sys.getsizeof(obj)`, from heapscope's formulas.
     pub fn getsizeof(&mut self, obj: &Bound<'py, PyAny>) -> u64 {
-        // SAFETY: `obj` is alive for the call.
-        let mut held = Held::Owned(unsafe { Strong::from_borrowed(obj.as_ptr()) });
+        let mut held = Held::Owned(Borrowed::from(obj).to_strong());
         let rule = self.rules.classify(self.py, held.hold());
         let rule = Rule { refs: Refs::None, ..rule };
         self.flat_size(&mut held, &rule) as u64
@@ -368,8 +247,7 @@ impl<'a, 'py> Walker<'a, 'py> {
 
     /// The referents `asizeof` follows from `obj`, with their names (`None` for items).
     pub fn named_referents(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<Vec<(Py<PyAny>, Bound<'py, PyAny>)>> {
-        // SAFETY: `obj` is alive for the call.
-        let strong = unsafe { Strong::from_borrowed(obj.as_ptr()) };
+        let strong = Borrowed::from(obj).to_strong();
         let rule = self.rules.classify(self.py, &strong);
         let cursor = self.cursor_for(&strong, &rule);
         self.stack.push(Frame {
@@ -383,7 +261,8 @@ impl<'a, 'py> Walker<'a, 'py> {
             total: 0,
         });
         let mut out = Vec::new();
-        while let Some((held, name)) = self.next_child() {
+        // SAFETY: each child is held at once, before Python code runs.
+        while let Some((held, name)) = unsafe { self.next_child() } {
             let child = held.into_strong();
             let name = match name {
                 RefName::Unnamed => self.py.None(),
@@ -398,7 +277,10 @@ impl<'a, 'py> Walker<'a, 'py> {
 
     fn run(&mut self) -> u64 {
         loop {
-            let Some(child) = self.next_child() else {
+            // SAFETY: the child is used, or held, before any Python code runs (below, and
+            // in `enter`/`enter_new`, which hold it before classifying, naming or sizing
+            // it through Python).
+            let Some(child) = (unsafe { self.next_child() }) else {
                 let frame = self.stack.pop().expect("run() is only called with a frame on the stack");
                 let parent_id = self.stack.last().map_or(0, |f| f.obj.as_ptr() as usize);
                 let size =
@@ -428,10 +310,9 @@ impl<'a, 'py> Walker<'a, 'py> {
                         continue;
                     }
                     if depth < self.options.limit {
-                        // SAFETY: as above.
-                        if let Some((flat, cursor)) = unsafe { container_start(held.ptr()) } {
-                            // SAFETY: as above.
-                            unsafe { prefetch_children(held.ptr(), cursor.refs()) };
+                        if let Some((flat, cursor)) = container_start(held.obj()) {
+                            // SAFETY: the cursor was made for the object's exact type.
+                            unsafe { prefetch_children(held.obj(), cursor.refs()) };
                             let flat = self.align(flat);
                             let obj = held.into_strong();
                             self.ledger.depth = self.ledger.depth.max(depth + 1);
@@ -495,7 +376,7 @@ impl<'a, 'py> Walker<'a, 'py> {
     /// Reaches `held` at `depth`: the seen rules, then [`enter_new`](Self::enter_new).
     fn enter(
         &mut self,
-        mut held: Held,
+        mut held: Held<'_>,
         depth: u32,
         name: RefName,
         parent_node: Option<u32>,
@@ -512,7 +393,7 @@ impl<'a, 'py> Walker<'a, 'py> {
     /// then either a frame for its referents or its final size.
     fn enter_new(
         &mut self,
-        mut held: Held,
+        mut held: Held<'_>,
         depth: u32,
         name: RefName,
         parent_node: Option<u32>,
@@ -520,12 +401,11 @@ impl<'a, 'py> Walker<'a, 'py> {
     ) -> Entered {
         let node = self.new_node(&mut held, name, parent_node, depth);
 
-        if self.ledger.is_type_excluded(held.ptr()) {
-            self.ledger.count_excluded(held.ptr());
+        if self.ledger.is_type_excluded(held.obj()) {
+            self.ledger.count_excluded(held.obj());
             return Entered::Done(self.finish_zero(node, depth));
         }
-        // SAFETY: `held` is alive (see `Held::hold`), so is its type.
-        let tp = unsafe { ffi::type_of(held.ptr()) };
+        let tp = held.obj().type_ptr();
         let rule = match self.rules.cached(tp) {
             Some(rule) => rule,
             None => {
@@ -539,9 +419,8 @@ impl<'a, 'py> Walker<'a, 'py> {
         let flat = self.flat_size(&mut held, &rule);
         let flat = self.align(flat);
         if self.options.stats > 1 {
-            let key = ProfileKey::of(held.ptr());
             let strong = held.hold().clone();
-            self.ledger.profile(key, strong, flat);
+            self.ledger.profile(strong, flat);
         }
         let follow = rule.refs != Refs::None && depth < self.options.limit && !(depth > 0 && rule.is_module);
         if !follow {
@@ -566,7 +445,7 @@ impl<'a, 'py> Walker<'a, 'py> {
 
     /// Whether the rule's objects are sized with the current options.
     #[inline]
-    fn counted(&mut self, rule: &Rule, held: &mut Held) -> bool {
+    fn counted(&mut self, rule: &Rule, held: &mut Held<'_>) -> bool {
         if rule.code_only && !self.options.code {
             return false;
         }
@@ -593,7 +472,7 @@ impl<'a, 'py> Walker<'a, 'py> {
 
     /// What `sys.getsizeof` reports, plus instance values kept outside the object.
     #[inline]
-    fn flat_size(&mut self, held: &mut Held, rule: &Rule) -> usize {
+    fn flat_size(&mut self, held: &mut Held<'_>, rule: &Rule) -> usize {
         let ptr = held.ptr();
         // SAFETY: `ptr` is alive; each formula matches the type's `__sizeof__`, which the
         // registry identified by its descriptor.
@@ -621,7 +500,7 @@ impl<'a, 'py> Walker<'a, 'py> {
 
     /// Calls the type's `__sizeof__` like `sys.getsizeof`; a failure, a non-int or a
     /// negative result counts the basic size and is recorded as missed.
-    fn call_sizeof(&mut self, held: &mut Held) -> usize {
+    fn call_sizeof(&mut self, held: &mut Held<'_>) -> usize {
         let obj = held.hold().clone();
         foreign_sizeof(self.py, &obj, self.rules.registry(), &mut self.ledger.missed)
     }
@@ -630,9 +509,8 @@ impl<'a, 'py> Walker<'a, 'py> {
     /// cursor is a few words built in registers.
     #[inline(always)]
     fn cursor_for(&mut self, obj: &Strong, rule: &Rule) -> Cursor {
-        let ptr = obj.as_ptr();
-        // SAFETY: `ptr` is held strongly and of the type the rule was made for.
-        unsafe { prefetch_children(ptr, rule.refs) };
+        // SAFETY: `obj` is of the type the rule was made for.
+        unsafe { prefetch_children(obj.borrow(), rule.refs) };
         match rule.refs {
             Refs::List => Cursor::List(0),
             Refs::Tuple => Cursor::Tuple(0),
@@ -647,47 +525,32 @@ impl<'a, 'py> Walker<'a, 'py> {
     /// Cursors that need the C API or Python to find the referents.
     #[inline(never)]
     fn slow_cursor_for(&mut self, obj: &Strong, rule: &Rule) -> Cursor {
-        let ptr = obj.as_ptr();
         match rule.refs {
             Refs::Module => {
-                // SAFETY: `ptr` is a live module; its dict is borrowed and taken strongly.
-                let dict = unsafe { pyffi::PyModule_GetDict(ptr) };
-                if dict.is_null() {
+                // SAFETY: the rule is made for modules only.
+                let Some(dict) = (unsafe { ffi::module_dict(obj.borrow()) }) else {
                     return Cursor::items(Vec::new());
-                }
-                // SAFETY: the module holds its dict.
-                Cursor::Dict {
-                    pos: 0,
-                    value_next: false,
-                    extra: DictExtra::over(unsafe { Strong::from_borrowed(dict) }),
-                }
+                };
+                Cursor::Dict { pos: 0, value_next: false, extra: DictExtra::over(dict.to_strong()) }
             }
             Refs::MappingProxy => {
-                // SAFETY: a mappingproxy stores its mapping right after the object header.
-                let mapping = unsafe { *ptr.cast::<RawObj>().add(2) };
-                // SAFETY: the proxy holds its mapping alive.
-                if !mapping.is_null() && unsafe { pyffi::PyDict_Check(mapping) } != 0 {
-                    // SAFETY: as above.
-                    let dict = unsafe { Strong::from_borrowed(mapping) };
-                    Cursor::Dict { pos: 0, value_next: false, extra: DictExtra::over(dict) }
-                } else {
-                    Cursor::items(self.dict_like_items(obj))
+                // SAFETY: the rule is made for `types.MappingProxyType` only.
+                match unsafe { ffi::mappingproxy_dict(obj.borrow()) } {
+                    Some(dict) => Cursor::Dict { pos: 0, value_next: false, extra: DictExtra::over(dict.to_strong()) },
+                    None => Cursor::items(self.dict_like_items(obj)),
                 }
             }
             Refs::DictLike => Cursor::items(self.dict_like_items(obj)),
             Refs::Traverse => {
-                // SAFETY: `ptr` is alive; traversal runs no Python code.
-                let items = unsafe { ffi::traverse_referents(ptr) };
+                // SAFETY: `obj` is held strongly; traversal runs no Python code.
+                let items = unsafe { ffi::traverse_referents(obj.as_ptr()) };
                 Cursor::items(items.into_iter().map(|o| (RefName::Static("iteref"), o)).collect())
             }
             Refs::WeakRef => {
                 // pympler sizes what calling the reference returns (None once dead).
-                // SAFETY: `ptr` is a live weak reference; calling it runs no user code.
-                let target = unsafe { Strong::from_owned(pyffi::PyObject_CallNoArgs(ptr)) };
-                if target.is_none() {
-                    // SAFETY: the failed call left an exception set; discard it.
-                    unsafe { pyffi::PyErr_Clear() };
-                }
+                // SAFETY: `obj` is a weak reference (the rule's type); calling it runs no
+                // user code.
+                let target = unsafe { ffi::call_no_args(obj.borrow()) };
                 Cursor::items(target.into_iter().map(|t| (RefName::Unnamed, t)).collect())
             }
             Refs::Attrs(spec) => Cursor::items(self.attr_items(obj, spec)),
@@ -770,165 +633,26 @@ impl<'a, 'py> Walker<'a, 'py> {
     }
 
     /// The next child of the top frame, or `None` when it has no more.
+    ///
+    /// # Safety
+    /// A borrowed child is read from the frame's object (or a dict its cursor holds),
+    /// which keeps it alive only while no Python code runs: the caller must use it, or
+    /// hold it ([`Held::hold`]), before then. The frames live in `self.stack`, which the
+    /// caller mutates meanwhile, so no lifetime can tie the child to its frame.
     #[inline(always)]
-    fn next_child(&mut self) -> Option<(Held, RefName)> {
-        let py = self.py;
+    unsafe fn next_child<'c>(&mut self) -> Option<(Held<'c>, RefName)> {
         let frame = self.stack.last_mut()?;
-        let ptr = frame.obj.as_ptr();
-        let named = frame.named;
-        // SAFETY: `ptr` is the frame's strongly held object, of the type its rule was
-        // made for (this covers the whole match); every cursor re-reads its container.
-        unsafe {
-            match &mut frame.cursor {
-                Cursor::List(i) => {
-                    let item = ffi::list_item(ptr, *i)?;
-                    *i += 1;
-                    if let Some(ahead) = ffi::list_item(ptr, *i + PREFETCH_AHEAD) {
-                        prefetch(ahead);
-                    }
-                    if let Some(next) = ffi::list_item(ptr, *i) {
-                        prefetch_interior(next);
-                    }
-                    Some((Held::Borrowed(item), RefName::Unnamed))
-                }
-                Cursor::Tuple(i) => {
-                    let item = ffi::tuple_item(ptr, *i)?;
-                    *i += 1;
-                    if let Some(ahead) = ffi::tuple_item(ptr, *i + PREFETCH_AHEAD) {
-                        prefetch(ahead);
-                    }
-                    Some((Held::Borrowed(item), RefName::Unnamed))
-                }
-                Cursor::Set(pos) => Some((Held::Borrowed(ffi::set_next(ptr, pos)?), RefName::Unnamed)),
-                Cursor::Dict { pos, value_next, extra } => {
-                    if let Some(extra) = extra.as_mut() {
-                        if let Some(value) = extra.pending.take() {
-                            let name = extra.key.take().map_or(RefName::Unnamed, RefName::Value);
-                            return Some((Held::Owned(value), name));
-                        }
-                    }
-                    let dict_ptr = extra.as_ref().and_then(|e| e.dict.as_ref()).map_or(ptr, Strong::as_ptr);
-                    // `pos` counts entries of a combined table, whose value is read in
-                    // place after its key (re-read: the key's walk may have run Python
-                    // code). Once a split table is met, PyDict_Next takes over, its
-                    // positions stored as `-1 - pos`, and the value is held meanwhile.
-                    if *pos >= 0 {
-                        if *value_next {
-                            *value_next = false;
-                            let mut at = *pos as usize - 1;
-                            if let Ok(Some((_, value))) = ffi::dict_entry(dict_ptr, &mut at) {
-                                *pos = at as isize;
-                                // The first values' headers were prefetched when the frame
-                                // was made; keep loading one further ahead.
-                                let mut far = at + 2 * PREFETCH_AHEAD;
-                                if let Ok(Some((_, later))) = ffi::dict_entry(dict_ptr, &mut far) {
-                                    prefetch(later);
-                                }
-                                let key = extra.as_mut().and_then(|e| e.key.take());
-                                return Some((Held::Borrowed(value), key.map_or(RefName::Unnamed, RefName::Value)));
-                            }
-                        }
-                        let mut index = *pos as usize;
-                        match ffi::dict_entry(dict_ptr, &mut index) {
-                            Ok(entry) => {
-                                let (entry_key, _) = entry?;
-                                *pos = index as isize;
-                                *value_next = true;
-                                let name = name_key(named, entry_key, extra);
-                                return Some((Held::Borrowed(entry_key), name));
-                            }
-                            Err(()) => *pos = -1,
-                        }
-                    }
-                    let mut next = -1 - *pos;
-                    let (entry_key, value) = ffi::dict_next(dict_ptr, &mut next)?;
-                    *pos = -1 - next;
-                    extra.get_or_insert_with(Box::default).pending = Some(Strong::from_borrowed(value));
-                    let name = name_key(named, entry_key, extra);
-                    Some((Held::Borrowed(entry_key), name))
-                }
-                Cursor::Instance { stage, index, value_next } => loop {
-                    match *stage {
-                        InstanceStage::Storage => match ffi::instance_attrs(ptr) {
-                            InstanceAttrs::Dict(dict) => {
-                                *stage = InstanceStage::Class;
-                                return Some((Held::Borrowed(dict), RefName::Static("__dict__")));
-                            }
-                            InstanceAttrs::Values { .. } => *stage = InstanceStage::Values,
-                            InstanceAttrs::Nothing => *stage = InstanceStage::Class,
-                        },
-                        InstanceStage::Values => {
-                            let InstanceAttrs::Values { values, count, .. } = ffi::instance_attrs(ptr) else {
-                                *stage = InstanceStage::Class;
-                                continue;
-                            };
-                            if *index >= count {
-                                *stage = InstanceStage::Class;
-                                continue;
-                            }
-                            let value = ffi::value_at(values, *index);
-                            let key = ffi::shared_key(ffi::type_of(ptr), *index);
-                            let (Some(key), false) = (key, value.is_null()) else {
-                                *index += 1;
-                                *value_next = false;
-                                continue;
-                            };
-                            let key_name = || named.then(|| Strong::from_borrowed(key));
-                            if *value_next {
-                                *index += 1;
-                                *value_next = false;
-                                let name = key_name().map_or(RefName::Unnamed, RefName::Value);
-                                return Some((Held::Borrowed(value), name));
-                            }
-                            *value_next = true;
-                            return Some((Held::Borrowed(key), key_name().map_or(RefName::Unnamed, RefName::Key)));
-                        }
-                        InstanceStage::Class => {
-                            *stage = InstanceStage::Slots;
-                            let class = ffi::type_of(ptr).cast();
-                            return Some((Held::Borrowed(class), RefName::Static("__class__")));
-                        }
-                        InstanceStage::Slots => {
-                            let slots = self.rules.slots(frame.rule_id).clone();
-                            return next_slot(py, ptr, &slots, index);
-                        }
-                    }
-                },
-                Cursor::NamedTuple { stage, index } => loop {
-                    match *stage {
-                        0 => {
-                            *stage = 1;
-                            let class = ffi::type_of(ptr).cast();
-                            return Some((Held::Borrowed(class), RefName::Static("__class__")));
-                        }
-                        1 => {
-                            let slots = self.rules.slots(frame.rule_id).clone();
-                            if let Some(child) = next_slot(py, ptr, &slots, index) {
-                                return Some(child);
-                            }
-                            *stage = 2;
-                            *index = 0;
-                        }
-                        _ => {
-                            let item = ffi::tuple_item(ptr, *index)?;
-                            *index += 1;
-                            return Some((Held::Borrowed(item), RefName::Unnamed));
-                        }
-                    }
-                },
-                Cursor::Items(cursor) => {
-                    let (name, obj) = cursor.items.get_mut(cursor.index)?;
-                    cursor.index += 1;
-                    let name = std::mem::replace(name, RefName::Unnamed);
-                    Some((Held::Owned(obj.clone()), name))
-                }
-            }
-        }
+        // SAFETY: the frame's object is held strongly by the frame; the caller keeps
+        // the child no longer than that object is alive and unchanged (see above).
+        let obj: Borrowed<'c> = unsafe { Borrowed::from_raw(frame.obj.as_ptr()) };
+        // SAFETY: the cursor was made by `cursor_for` (or `container_start`) for this
+        // object, with the rule `frame.rule_id`.
+        unsafe { frame.cursor.next(self.py, obj, frame.named, frame.rule_id, &self.rules) }
     }
 
     /// Creates the tree node for a reached object when building an `asized` tree.
     #[inline]
-    fn new_node(&mut self, held: &mut Held, name: RefName, parent: Option<u32>, depth: u32) -> Option<u32> {
+    fn new_node(&mut self, held: &mut Held<'_>, name: RefName, parent: Option<u32>, depth: u32) -> Option<u32> {
         let nodes = self.nodes.as_ref()?;
         if depth > self.options.detail {
             return None;
@@ -951,7 +675,7 @@ impl<'a, 'py> Walker<'a, 'py> {
 
     /// Completes a sized object: its tree node, ranking, and the grand total.
     #[inline]
-    fn finish(&mut self, held: Held, size: u64, flat: u64, node: u32, depth: u32, parent_id: usize) -> u64 {
+    fn finish(&mut self, held: Held<'_>, size: u64, flat: u64, node: u32, depth: u32, parent_id: usize) -> u64 {
         if node != NO_NODE {
             if let Some(nodes) = self.nodes.as_mut() {
                 nodes[node as usize].size = size;
@@ -967,217 +691,4 @@ impl<'a, 'py> Walker<'a, 'py> {
         }
         size
     }
-}
-
-/// [`prefetch`] of the fields the unordered walk reads (type, size, a dict's or list's
-/// table pointer: the first 48 bytes), which straddle two cache lines for objects that
-/// start in the second half of a line.
-#[inline(always)]
-fn prefetch_header(obj: RawObj) {
-    prefetch(obj);
-    prefetch(obj.cast::<u8>().wrapping_add(40).cast());
-}
-
-/// Flat size and cursor of an exact `list`, `tuple` or `dict` (GC-tracked, no managed
-/// dict: the pre-header is the GC header); `None` for anything else.
-///
-/// # Safety
-/// `obj` must be alive.
-#[inline(always)]
-unsafe fn container_start(obj: RawObj) -> Option<(usize, Cursor)> {
-    // SAFETY: `obj` is alive; each formula is applied to its exact type only.
-    unsafe {
-        let tp = ffi::type_of(obj);
-        let (size, cursor) = if tp == std::ptr::addr_of_mut!(pyffi::PyList_Type) {
-            (ffi::list_sizeof(obj), Cursor::List(0))
-        } else if tp == std::ptr::addr_of_mut!(pyffi::PyDict_Type) {
-            (ffi::dict_sizeof(obj), Cursor::Dict { pos: 0, value_next: false, extra: None })
-        } else if tp == std::ptr::addr_of_mut!(pyffi::PyTuple_Type) {
-            (ffi::object_sizeof(obj), Cursor::Tuple(0))
-        } else {
-            return None;
-        };
-        Some((size + ffi::GC_HEAD, cursor))
-    }
-}
-
-/// For an exact list, tuple or dict with a combined table: pushes its referents (in
-/// reverse, so that they are taken in order) and returns its flat size, looking at the
-/// type once. A dict key seen before is counted as a repeat instead of being pushed.
-/// `None`, pushing nothing, for anything else (a dict with a split table among them).
-///
-/// # Safety
-/// `obj` must be alive.
-#[inline(always)]
-unsafe fn push_container(obj: RawObj, depth: u32, work: &mut Vec<(RawObj, u32)>, ledger: &mut Ledger) -> Option<usize> {
-    // SAFETY: `obj` is alive; each layout is read for its exact type only, and no
-    // Python code runs.
-    unsafe {
-        let tp = ffi::type_of(obj);
-        let size = if tp == std::ptr::addr_of_mut!(pyffi::PyDict_Type) {
-            if !ffi::dict_entries_rev(obj, |key, value| {
-                work.push((value, depth));
-                // Keys are often shared (the same str in many dicts): one seen before
-                // is a repeat now rather than after a trip through the pipeline.
-                let address = ffi::address(key);
-                if ledger.visited.contains(address) {
-                    ledger.repeat(address);
-                } else {
-                    work.push((key, depth));
-                }
-            }) {
-                return None;
-            }
-            ffi::dict_sizeof(obj)
-        } else if tp == std::ptr::addr_of_mut!(pyffi::PyList_Type) {
-            let items = (*obj.cast::<pyffi::PyListObject>()).ob_item;
-            for i in (0..pyffi::PyList_GET_SIZE(obj) as usize).rev() {
-                let item = *items.add(i);
-                if !item.is_null() {
-                    work.push((item, depth));
-                }
-            }
-            ffi::list_sizeof(obj)
-        } else if tp == std::ptr::addr_of_mut!(pyffi::PyTuple_Type) {
-            for i in (0..pyffi::PyTuple_GET_SIZE(obj) as usize).rev() {
-                let item = pyffi::PyTuple_GET_ITEM(obj, i as isize);
-                if !item.is_null() {
-                    work.push((item, depth));
-                }
-            }
-            ffi::object_sizeof(obj)
-        } else {
-            return None;
-        };
-        Some(size + ffi::GC_HEAD)
-    }
-}
-
-/// How many items ahead a list or tuple cursor prefetches.
-const PREFETCH_AHEAD: usize = 8;
-
-/// Starts loading the first children of a new frame all at once, so their cache misses
-/// overlap instead of following one another.
-///
-/// # Safety
-/// `ptr` must be alive and match `refs`.
-unsafe fn prefetch_children(ptr: RawObj, refs: Refs) {
-    // SAFETY: see the caller requirements; only reads the container.
-    unsafe {
-        match refs {
-            Refs::List => (0..PREFETCH_AHEAD).map_while(|i| ffi::list_item(ptr, i)).for_each(prefetch),
-            Refs::Tuple => (0..PREFETCH_AHEAD).map_while(|i| ffi::tuple_item(ptr, i)).for_each(prefetch),
-            Refs::Instance => {
-                if let InstanceAttrs::Values { values, count, .. } = ffi::instance_attrs(ptr) {
-                    (0..count.min(2 * PREFETCH_AHEAD)).for_each(|i| prefetch(ffi::value_at(values, i)));
-                }
-            }
-            Refs::Dict => {
-                let mut index = 0;
-                for _ in 0..2 * PREFETCH_AHEAD {
-                    let Ok(Some((_, value))) = ffi::dict_entry(ptr, &mut index) else { break };
-                    prefetch(value);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Bytes before the first entry of a small dict's keys table (header and index array),
-/// and per entry: 3.11+ tables with only str keys store (key, value) pairs after a
-/// 32-byte header; older ones (hash, key, value) after a larger header.
-#[cfg(Py_3_11)]
-const KEYS_HEAD_ESTIMATE: usize = 40;
-#[cfg(Py_3_11)]
-const ENTRY_ESTIMATE: usize = 16;
-#[cfg(not(Py_3_11))]
-const KEYS_HEAD_ESTIMATE: usize = 48;
-#[cfg(not(Py_3_11))]
-const ENTRY_ESTIMATE: usize = 24;
-
-/// For a list item whose header is (most likely) cached already, starts loading the
-/// tables it points to: a dict's keys, a list's item array.
-///
-/// # Safety
-/// `obj` must be alive.
-#[inline]
-unsafe fn prefetch_interior(obj: RawObj) {
-    // SAFETY: `obj` is alive; only pointers stored in it are read.
-    unsafe {
-        // The bytes about to be read: a dict's keys header, indices and used entries
-        // (estimated from its item count), a list's used item pointers; at most four
-        // cache lines, from the line the table starts in.
-        let (table, bytes): (*mut u8, usize) = if pyffi::PyDict_CheckExact(obj) != 0 {
-            let dict = obj.cast::<pyffi::PyDictObject>();
-            ((*dict).ma_keys.cast(), KEYS_HEAD_ESTIMATE + (*dict).ma_used as usize * ENTRY_ESTIMATE)
-        } else if pyffi::PyList_CheckExact(obj) != 0 {
-            ((*obj.cast::<pyffi::PyListObject>()).ob_item.cast(), pyffi::PyList_GET_SIZE(obj) as usize * 8)
-        } else {
-            return;
-        };
-        let first = (table as usize) & !63;
-        let last = (table as usize).wrapping_add(bytes.min(256));
-        let mut line = first;
-        while line < last {
-            prefetch(line as RawObj);
-            line += 64;
-        }
-    }
-}
-
-/// The name of a dict key in an `asized` tree (kept to name its value too), or
-/// `Unnamed` below the detail level.
-///
-/// # Safety
-/// `key` must be alive.
-unsafe fn name_key(named: bool, key: RawObj, extra: &mut Option<Box<DictExtra>>) -> RefName {
-    if !named {
-        return RefName::Unnamed;
-    }
-    // SAFETY: see the caller requirements.
-    let key = unsafe { Strong::from_borrowed(key) };
-    extra.get_or_insert_with(Box::default).key = Some(key.clone());
-    RefName::Key(key)
-}
-
-/// The parts a node name is made of (see `names::ref_name`).
-fn name_parts(name: &RefName) -> names::NamePart<'_> {
-    match name {
-        RefName::Unnamed => names::NamePart::Object,
-        RefName::Static(text) => names::NamePart::Text(text),
-        RefName::Str(text) => names::NamePart::PyText(text),
-        RefName::Key(key) => names::NamePart::Key(key),
-        RefName::Value(key) => names::NamePart::Value(key),
-    }
-}
-
-/// The next set `__slots__` value at or after `index`.
-///
-/// # Safety
-/// `ptr` must be a live instance of the type the slots were computed for.
-unsafe fn next_slot(py: Python<'_>, ptr: RawObj, slots: &[Slot], index: &mut usize) -> Option<(Held, RefName)> {
-    while let Some(slot) = slots.get(*index) {
-        *index += 1;
-        let name = RefName::Str(slot.name().clone_ref(py));
-        match slot {
-            Slot::Member { offset, .. } => {
-                // SAFETY: the offset comes from a member descriptor of this type's MRO.
-                let value = unsafe { ffi::slot_value(ptr, *offset) };
-                if !value.is_null() {
-                    return Some((Held::Borrowed(value), name));
-                }
-            }
-            Slot::Attr { name: attr } => {
-                // SAFETY: `ptr` is alive (held by its frame).
-                let obj = unsafe { Bound::from_borrowed_ptr(py, ptr) };
-                if let Ok(value) = obj.getattr(attr.bind(py)) {
-                    // SAFETY: `value` is alive, owned by the Bound handle.
-                    let strong = unsafe { Strong::from_borrowed(value.as_ptr()) };
-                    return Some((Held::Owned(strong), name));
-                }
-            }
-        }
-    }
-    None
 }

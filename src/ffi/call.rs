@@ -50,3 +50,20 @@ pub fn list_from(items: Vec<Strong>) -> Option<Strong> {
         Some(list)
     }
 }
+
+/// `obj()`, a new reference; `None` (the error cleared) when the call fails.
+///
+/// # Safety
+/// Calling `obj` must run no Python code that could free what the caller borrows
+/// (weak references: calling one only returns its referent).
+#[inline]
+pub unsafe fn call_no_args(obj: Borrowed<'_>) -> Option<Strong> {
+    // SAFETY: `obj` is alive; the result is a new reference or NULL with an error set.
+    unsafe {
+        let result = Strong::from_owned(ffi::PyObject_CallNoArgs(obj.as_ptr()));
+        if result.is_none() {
+            ffi::PyErr_Clear();
+        }
+        result
+    }
+}

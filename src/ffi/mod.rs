@@ -8,18 +8,22 @@
 //! All functions require the GIL to be held. Layouts are selected at compile time with
 //! the `Py_3_x` cfgs that `pyo3-build-config` sets for the interpreter being built for.
 
+mod borrowed;
 mod call;
 mod dict;
 mod gc;
 mod instance;
+mod items;
 mod sizes;
 mod types;
 mod weakref;
 
+pub use borrowed::*;
 pub use call::*;
 pub use dict::*;
 pub use gc::*;
 pub use instance::*;
+pub use items::*;
 pub use sizes::*;
 pub use types::*;
 pub use weakref::*;
@@ -271,19 +275,36 @@ pub fn address(obj: RawObj) -> usize {
     obj as usize
 }
 
-/// Whether `tp` is exactly `types.FunctionType`, `types.ModuleType` or `types.FrameType`.
-pub fn is_function_type(tp: RawType) -> bool {
-    tp == std::ptr::addr_of_mut!(ffi::PyFunction_Type)
+/// The C-level name of a type (`tp_name`), as text.
+pub fn type_c_name(tp: &pyo3::Bound<'_, pyo3::types::PyType>) -> String {
+    // SAFETY: `tp` is a live type object (held by the `Bound`); `tp_name` is a
+    // NUL-terminated string it owns.
+    let name = unsafe { std::ffi::CStr::from_ptr((*tp.as_ptr().cast::<ffi::PyTypeObject>()).tp_name) };
+    name.to_string_lossy().into_owned()
 }
 
-/// See [`is_function_type`].
-pub fn is_module_type(tp: RawType) -> bool {
-    tp == std::ptr::addr_of_mut!(ffi::PyModule_Type)
+/// A module's `__dict__`, borrowed from the module; `None` (no error set) when it has none.
+///
+/// # Safety
+/// `module` must be a module (or a subclass instance).
+#[inline]
+pub unsafe fn module_dict(module: Borrowed<'_>) -> Option<Borrowed<'_>> {
+    // SAFETY: `module` is a live module; the dict returned is borrowed from it.
+    unsafe { Borrowed::from_nullable(ffi::PyModule_GetDict(module.as_ptr())) }
 }
 
-/// See [`is_function_type`].
-pub fn is_frame_type(tp: RawType) -> bool {
-    tp == std::ptr::addr_of_mut!(ffi::PyFrame_Type)
+/// The mapping of a `mappingproxy` when it is a dict, borrowed from the proxy.
+///
+/// # Safety
+/// `proxy` must be an instance of `types.MappingProxyType`.
+#[inline]
+pub unsafe fn mappingproxy_dict(proxy: Borrowed<'_>) -> Option<Borrowed<'_>> {
+    // SAFETY: a mappingproxy stores its mapping right after the object header (two
+    // words), which the proxy holds alive.
+    unsafe {
+        let mapping = Borrowed::from_nullable(*proxy.as_ptr().cast::<RawObj>().add(2))?;
+        (ffi::PyDict_Check(mapping.as_ptr()) != 0).then_some(mapping)
+    }
 }
 
 /// A function's `__name__` (always a `str`), borrowed from the function.

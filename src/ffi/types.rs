@@ -164,3 +164,58 @@ pub fn is_int_or_bool_type(tp: RawType) -> bool {
 pub fn is_float_type(tp: RawType) -> bool {
     tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type)
 }
+
+/// Whether `tp` is exactly `types.FunctionType`, `types.ModuleType` or `types.FrameType`.
+pub fn is_function_type(tp: RawType) -> bool {
+    tp == std::ptr::addr_of_mut!(ffi::PyFunction_Type)
+}
+
+/// See [`is_function_type`].
+pub fn is_module_type(tp: RawType) -> bool {
+    tp == std::ptr::addr_of_mut!(ffi::PyModule_Type)
+}
+
+/// See [`is_function_type`].
+pub fn is_frame_type(tp: RawType) -> bool {
+    tp == std::ptr::addr_of_mut!(ffi::PyFrame_Type)
+}
+
+/// Whether `tp` is exactly `list`.
+#[inline(always)]
+pub fn is_list_type(tp: RawType) -> bool {
+    tp == std::ptr::addr_of_mut!(ffi::PyList_Type)
+}
+
+/// Whether `tp` is exactly `tuple`.
+#[inline(always)]
+pub fn is_tuple_type(tp: RawType) -> bool {
+    tp == std::ptr::addr_of_mut!(ffi::PyTuple_Type)
+}
+
+/// Whether `tp` is exactly `dict`.
+#[inline(always)]
+pub fn is_dict_type(tp: RawType) -> bool {
+    tp == std::ptr::addr_of_mut!(ffi::PyDict_Type)
+}
+
+/// The static type `bytes`.
+#[inline(always)]
+pub fn bytes_type() -> RawType {
+    std::ptr::addr_of_mut!(ffi::PyBytes_Type)
+}
+
+/// The static type `object`.
+#[inline(always)]
+pub fn object_type() -> RawType {
+    std::ptr::addr_of_mut!(ffi::PyBaseObject_Type)
+}
+
+/// Whether `tp` is `types.FrameType` or a subclass of it.
+///
+/// # Safety
+/// `tp` must be a live type object.
+#[inline]
+pub unsafe fn is_frame_subtype(tp: RawType) -> bool {
+    // SAFETY: `tp` is a live type; the frame type is static.
+    unsafe { ffi::PyType_IsSubtype(tp, std::ptr::addr_of_mut!(ffi::PyFrame_Type)) != 0 }
+}

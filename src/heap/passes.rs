@@ -11,11 +11,10 @@
 //! pointers stay valid; the objects that need some are taken strongly and, in the
 //! second phase, handed to [`HeapVisitor::slow`]. The pass never recurses.
 
-use crate::ffi::{self, prefetch, RawObj, RawType, Strong};
+use crate::ffi::{self, prefetch, Borrowed, RawObj, RawType, Strong};
 use crate::visited::VisitedSet;
 use ahash::{AHashMap, AHashSet};
 use pyo3::exceptions::PyReferenceError;
-use pyo3::ffi as pyffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyString};
@@ -45,10 +44,12 @@ pub struct Exclusions {
 }
 
 impl Exclusions {
+    /// # Safety
+    /// `obj` must be alive.
     #[inline(always)]
-    fn excludes(&self, obj: RawObj) -> bool {
+    unsafe fn excludes(&self, obj: RawObj) -> bool {
         if !self.types.is_empty() {
-            // SAFETY: callers pass live objects.
+            // SAFETY: the caller guarantees `obj` is alive.
             let tp = unsafe { ffi::type_of(obj) } as usize;
             if self.types.contains(&tp) {
                 return true;
@@ -94,7 +95,7 @@ fn interned(py: Python<'_>) -> PyResult<&'static Interned> {
         // SAFETY: `object` is the static, ready base type; the result is borrowed from
         // its dict (never NULL: `object.__class__` always exists) and taken strongly.
         let object_class = unsafe {
-            let found = ffi::type_lookup(std::ptr::addr_of_mut!(pyffi::PyBaseObject_Type), class_name.as_ptr());
+            let found = ffi::type_lookup(ffi::object_type(), class_name.as_ptr());
             Bound::from_borrowed_ptr(py, found)
         };
         Ok(Interned {
@@ -286,9 +287,10 @@ impl<'py> Scan<'py> {
         loop {
             while ahead.len() < DEPTH {
                 let Some(item) = tracked.next() else { break };
-                let Some(frame) = self.quick_frame_test(item) else { continue };
-                let mut refs = buffers.pop().unwrap_or_default();
                 // SAFETY: `item` is alive: no Python code ran since it was read.
+                let Some(frame) = (unsafe { self.quick_frame_test(item) }) else { continue };
+                let mut refs = buffers.pop().unwrap_or_default();
+                // SAFETY: as above.
                 unsafe { traverse_prefetching(item, frame, &mut refs) };
                 ahead.push_back(Ahead { obj: item, frame, refs });
             }
@@ -315,17 +317,22 @@ impl<'py> Scan<'py> {
 
     /// `None` for a tracked object the pass leaves out (excluded, or a frame by its type);
     /// otherwise whether Python must still be asked if it is a frame.
+    ///
+    /// # Safety
+    /// `obj` must be alive.
     #[inline]
-    fn quick_frame_test(&mut self, obj: RawObj) -> Option<FrameTest> {
-        if self.options.exclusions.excludes(obj) {
+    unsafe fn quick_frame_test(&mut self, obj: RawObj) -> Option<FrameTest> {
+        // SAFETY: the caller guarantees `obj` is alive.
+        if unsafe { self.options.exclusions.excludes(obj) } {
             return None;
         }
         if !self.options.skip_frames {
             return Some(FrameTest::No);
         }
-        // SAFETY: `obj` is alive (caller).
-        let tp = unsafe { ffi::type_of(obj) };
-        match self.frame_test_of(tp) {
+        // SAFETY: `obj` is alive (caller), non-null, and holds its type for this call.
+        let tp = unsafe { Borrowed::from_raw(obj) }.type_object();
+        // SAFETY: `tp` is an object's type.
+        match unsafe { self.frame_test_of(tp) } {
             FrameTest::Yes => None,
             other => Some(other),
         }
@@ -402,23 +409,27 @@ impl<'py> Scan<'py> {
     }
 
     /// How pympler's `isframe(obj)` is answered for the instances of `tp` (cached).
+    ///
+    /// # Safety
+    /// `tp` must be a type object.
     #[inline]
-    fn frame_test_of(&mut self, tp: RawType) -> FrameTest {
-        let slot = (tp as usize >> 4) % FRAME_CACHE;
-        if self.frame_recent[slot].0 == tp as usize {
+    unsafe fn frame_test_of(&mut self, tp: Borrowed<'_>) -> FrameTest {
+        let address = tp.address();
+        let slot = (address >> 4) % FRAME_CACHE;
+        if self.frame_recent[slot].0 == address {
             return self.frame_recent[slot].1;
         }
-        let test = match self.frame_tests.get(&(tp as usize)) {
+        let test = match self.frame_tests.get(&address) {
             Some((_, test)) => *test,
             None => {
-                let test = self.frame_test(tp);
-                // SAFETY: `tp` is the live type of a live object; kept alive by the map.
-                let type_ref = unsafe { Strong::from_borrowed(tp.cast()) };
-                self.frame_tests.insert(tp as usize, (type_ref, test));
+                // SAFETY: `tp` is a type (caller).
+                let test = unsafe { self.frame_test(tp) };
+                // Kept alive by the map, so the address stays this type's.
+                self.frame_tests.insert(address, (tp.to_strong(), test));
                 test
             }
         };
-        self.frame_recent[slot] = (tp as usize, test);
+        self.frame_recent[slot] = (address, test);
         test
     }
 
@@ -435,10 +446,14 @@ impl<'py> Scan<'py> {
         }
     }
 
-    fn frame_test(&self, tp: RawType) -> FrameTest {
-        // SAFETY: `tp` is a live type; the frame type is static.
+    /// # Safety
+    /// `tp` must be a type object.
+    unsafe fn frame_test(&self, tp: Borrowed<'_>) -> FrameTest {
+        let tp: RawType = tp.as_ptr().cast();
+        // SAFETY: `tp` is a live type (borrowed); the interned strings are held by the
+        // static cache.
         unsafe {
-            if pyffi::PyType_IsSubtype(tp, std::ptr::addr_of_mut!(pyffi::PyFrame_Type)) != 0 {
+            if ffi::is_frame_subtype(tp) {
                 return FrameTest::Yes;
             }
             let interned = self.interned;

@@ -17,7 +17,7 @@ use ahash::AHashMap;
 use indexmap::IndexMap;
 use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 
 /// pympler's clean-up of a representation: every ` at 0x<hex digits>` removed, then
 /// `<class 'X'>` (or `<type 'X'>`) reduced to `X` when `X` has no white space.
@@ -370,11 +370,8 @@ impl HeapVisitor for Aggregator<'_> {
 fn type_name(tp: &Bound<'_, PyAny>) -> String {
     match tp.str() {
         Ok(text) => clean_name(&text.to_string_lossy()),
-        Err(_) => {
-            // SAFETY: `tp` is a live type object.
-            let name = unsafe { std::ffi::CStr::from_ptr((*tp.as_ptr().cast::<pyo3::ffi::PyTypeObject>()).tp_name) };
-            name.to_string_lossy().into_owned()
-        }
+        // Only types are named here; anything else would have no C name.
+        Err(_) => tp.cast::<PyType>().map(ffi::type_c_name).unwrap_or_default(),
     }
 }
 

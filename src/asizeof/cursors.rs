@@ -1,0 +1,503 @@
+//! The cursors over a container's referents: what a walk frame remembers between two
+//! children, and reading the next child in pympler's order. Also the helpers that read
+//! builtin containers directly (their flat size and items) and prefetch what a walk
+//! reads next.
+//!
+//! Children are [`Held`]: borrowed from their container (a [`Borrowed`] whose lifetime
+//! is the container's) until something must keep them, before Python code runs.
+
+use crate::asizeof::ledger::Ledger;
+use crate::asizeof::names;
+use crate::asizeof::rules::{Refs, RuleCache, Slot};
+use crate::ffi::{self, prefetch, Borrowed, InstanceAttrs, RawObj, Strong};
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+/// How a child is named in an `asized` tree.
+pub(super) enum RefName {
+    /// Named after the object itself (`__name__` or its repr).
+    Unnamed,
+    Static(&'static str),
+    Str(Py<PyString>),
+    /// A dict key: `[K] key`.
+    Key(Strong),
+    /// A dict value: `[V] key: repr(value)`.
+    Value(Strong),
+}
+
+/// A child as read from its parent: borrowed (for as long as the parent is alive and
+/// unchanged) until something needs it held.
+pub(super) enum Held<'a> {
+    Borrowed(Borrowed<'a>),
+    Owned(Strong),
+}
+
+impl<'a> Held<'a> {
+    /// A child read from a container that is alive and unchanged for `'a`.
+    ///
+    /// # Safety
+    /// `ptr` must be non-null and alive for `'a` (see [`Borrowed::from_raw`]).
+    #[inline(always)]
+    unsafe fn borrowed(ptr: RawObj) -> Held<'a> {
+        // SAFETY: forwarded caller guarantee.
+        Held::Borrowed(unsafe { Borrowed::from_raw(ptr) })
+    }
+
+    #[inline(always)]
+    pub(super) fn obj(&self) -> Borrowed<'_> {
+        match self {
+            Held::Borrowed(obj) => *obj,
+            Held::Owned(strong) => strong.borrow(),
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn ptr(&self) -> RawObj {
+        self.obj().as_ptr()
+    }
+
+    /// Upgrades to a strong reference (before running Python code) and returns it.
+    #[inline]
+    pub(super) fn hold(&mut self) -> &Strong {
+        if let Held::Borrowed(obj) = *self {
+            *self = Held::Owned(obj.to_strong());
+        }
+        match self {
+            Held::Owned(strong) => strong,
+            Held::Borrowed(_) => unreachable!("upgraded above"),
+        }
+    }
+
+    pub(super) fn into_strong(mut self) -> Strong {
+        self.hold();
+        match self {
+            Held::Owned(strong) => strong,
+            Held::Borrowed(_) => unreachable!("upgraded above"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum InstanceStage {
+    Storage,
+    Values,
+    Class,
+    Slots,
+}
+
+/// Where a frame is in producing its object's children. Kept small (frames are pushed
+/// for every container): rarely needed state is boxed.
+pub(super) enum Cursor {
+    List(usize),
+    Tuple(usize),
+    Set(usize),
+    Dict {
+        pos: isize,
+        value_next: bool,
+        extra: Option<Box<DictExtra>>,
+    },
+    Instance {
+        stage: InstanceStage,
+        index: usize,
+        value_next: bool,
+    },
+    NamedTuple {
+        stage: u8,
+        index: usize,
+    },
+    /// Children computed up front (rules that read attributes through Python).
+    Items(Box<ItemsCursor>),
+}
+
+/// Dict cursor state needed only sometimes.
+#[derive(Default)]
+pub(super) struct DictExtra {
+    /// The dict iterated when it is not the frame's object (a module's, a proxy's).
+    dict: Option<Strong>,
+    /// The current key, to name its value in an `asized` tree.
+    key: Option<Strong>,
+    /// The value of the current entry of a split table, held until it is produced.
+    pending: Option<Strong>,
+}
+
+impl DictExtra {
+    pub(super) fn over(dict: Strong) -> Option<Box<DictExtra>> {
+        Some(Box::new(DictExtra { dict: Some(dict), ..DictExtra::default() }))
+    }
+}
+
+pub(super) struct ItemsCursor {
+    items: Vec<(RefName, Strong)>,
+    index: usize,
+}
+
+impl Cursor {
+    /// The kind of referents a builtin-container cursor walks.
+    pub(super) fn refs(&self) -> Refs {
+        match self {
+            Cursor::List(_) => Refs::List,
+            Cursor::Tuple(_) => Refs::Tuple,
+            Cursor::Dict { .. } => Refs::Dict,
+            _ => Refs::None,
+        }
+    }
+
+    pub(super) fn items(items: Vec<(RefName, Strong)>) -> Cursor {
+        Cursor::Items(Box::new(ItemsCursor { items, index: 0 }))
+    }
+
+    /// The next child of `obj`, the object the cursor was made for, or `None` when it has
+    /// no more. Children named below the `detail` level (`named` false) are `Unnamed`.
+    ///
+    /// # Safety
+    /// `obj` must be of the type the cursor's rule (`rule_id`) was made for. A borrowed
+    /// child lives as long as its container is unchanged: it must be used, or held,
+    /// before any Python code runs.
+    #[inline(always)]
+    pub(super) unsafe fn next<'c>(
+        &mut self,
+        py: Python<'_>,
+        obj: Borrowed<'c>,
+        named: bool,
+        rule_id: u32,
+        rules: &RuleCache,
+    ) -> Option<(Held<'c>, RefName)> {
+        let ptr = obj.as_ptr();
+        // SAFETY: `ptr` is alive (borrowed) and of the type the cursor was made for (this
+        // covers the whole match); every cursor re-reads its container, so each item is
+        // read within bounds and is alive while the container is unchanged.
+        unsafe {
+            match self {
+                Cursor::List(i) => {
+                    let item = ffi::list_item(ptr, *i)?;
+                    *i += 1;
+                    if let Some(ahead) = ffi::list_item(ptr, *i + PREFETCH_AHEAD) {
+                        prefetch(ahead);
+                    }
+                    if let Some(next) = ffi::list_item(ptr, *i) {
+                        prefetch_interior(next);
+                    }
+                    Some((Held::borrowed(item), RefName::Unnamed))
+                }
+                Cursor::Tuple(i) => {
+                    let item = ffi::tuple_item(ptr, *i)?;
+                    *i += 1;
+                    if let Some(ahead) = ffi::tuple_item(ptr, *i + PREFETCH_AHEAD) {
+                        prefetch(ahead);
+                    }
+                    Some((Held::borrowed(item), RefName::Unnamed))
+                }
+                Cursor::Set(pos) => Some((Held::borrowed(ffi::set_next(ptr, pos)?), RefName::Unnamed)),
+                Cursor::Dict { pos, value_next, extra } => {
+                    if let Some(extra) = extra.as_mut() {
+                        if let Some(value) = extra.pending.take() {
+                            let name = extra.key.take().map_or(RefName::Unnamed, RefName::Value);
+                            return Some((Held::Owned(value), name));
+                        }
+                    }
+                    let dict_ptr = extra.as_ref().and_then(|e| e.dict.as_ref()).map_or(ptr, Strong::as_ptr);
+                    // `pos` counts entries of a combined table, whose value is read in
+                    // place after its key (re-read: the key's walk may have run Python
+                    // code). Once a split table is met, PyDict_Next takes over, its
+                    // positions stored as `-1 - pos`, and the value is held meanwhile.
+                    if *pos >= 0 {
+                        if *value_next {
+                            *value_next = false;
+                            let mut at = *pos as usize - 1;
+                            if let Ok(Some((_, value))) = ffi::dict_entry(dict_ptr, &mut at) {
+                                *pos = at as isize;
+                                // The first values' headers were prefetched when the frame
+                                // was made; keep loading one further ahead.
+                                let mut far = at + 2 * PREFETCH_AHEAD;
+                                if let Ok(Some((_, later))) = ffi::dict_entry(dict_ptr, &mut far) {
+                                    prefetch(later);
+                                }
+                                let key = extra.as_mut().and_then(|e| e.key.take());
+                                return Some((Held::borrowed(value), key.map_or(RefName::Unnamed, RefName::Value)));
+                            }
+                        }
+                        let mut index = *pos as usize;
+                        match ffi::dict_entry(dict_ptr, &mut index) {
+                            Ok(entry) => {
+                                let (entry_key, _) = entry?;
+                                *pos = index as isize;
+                                *value_next = true;
+                                let name = name_key(named, Borrowed::from_raw(entry_key), extra);
+                                return Some((Held::borrowed(entry_key), name));
+                            }
+                            Err(()) => *pos = -1,
+                        }
+                    }
+                    let mut next = -1 - *pos;
+                    let (entry_key, value) = ffi::dict_next(dict_ptr, &mut next)?;
+                    *pos = -1 - next;
+                    extra.get_or_insert_with(Box::default).pending = Some(Strong::from_borrowed(value));
+                    let name = name_key(named, Borrowed::from_raw(entry_key), extra);
+                    Some((Held::borrowed(entry_key), name))
+                }
+                Cursor::Instance { stage, index, value_next } => loop {
+                    match *stage {
+                        InstanceStage::Storage => match ffi::instance_attrs(ptr) {
+                            InstanceAttrs::Dict(dict) => {
+                                *stage = InstanceStage::Class;
+                                return Some((Held::borrowed(dict), RefName::Static("__dict__")));
+                            }
+                            InstanceAttrs::Values { .. } => *stage = InstanceStage::Values,
+                            InstanceAttrs::Nothing => *stage = InstanceStage::Class,
+                        },
+                        InstanceStage::Values => {
+                            let InstanceAttrs::Values { values, count, .. } = ffi::instance_attrs(ptr) else {
+                                *stage = InstanceStage::Class;
+                                continue;
+                            };
+                            if *index >= count {
+                                *stage = InstanceStage::Class;
+                                continue;
+                            }
+                            let value = ffi::value_at(values, *index);
+                            let key = ffi::shared_key(ffi::type_of(ptr), *index);
+                            let (Some(key), false) = (key, value.is_null()) else {
+                                *index += 1;
+                                *value_next = false;
+                                continue;
+                            };
+                            let key_name = || named.then(|| Strong::from_borrowed(key));
+                            if *value_next {
+                                *index += 1;
+                                *value_next = false;
+                                let name = key_name().map_or(RefName::Unnamed, RefName::Value);
+                                return Some((Held::borrowed(value), name));
+                            }
+                            *value_next = true;
+                            return Some((Held::borrowed(key), key_name().map_or(RefName::Unnamed, RefName::Key)));
+                        }
+                        InstanceStage::Class => {
+                            *stage = InstanceStage::Slots;
+                            return Some((Held::Borrowed(obj.type_object()), RefName::Static("__class__")));
+                        }
+                        InstanceStage::Slots => {
+                            let slots = rules.slots(rule_id).clone();
+                            return next_slot(py, obj, &slots, index);
+                        }
+                    }
+                },
+                Cursor::NamedTuple { stage, index } => loop {
+                    match *stage {
+                        0 => {
+                            *stage = 1;
+                            return Some((Held::Borrowed(obj.type_object()), RefName::Static("__class__")));
+                        }
+                        1 => {
+                            let slots = rules.slots(rule_id).clone();
+                            if let Some(child) = next_slot(py, obj, &slots, index) {
+                                return Some(child);
+                            }
+                            *stage = 2;
+                            *index = 0;
+                        }
+                        _ => {
+                            let item = ffi::tuple_item(ptr, *index)?;
+                            *index += 1;
+                            return Some((Held::borrowed(item), RefName::Unnamed));
+                        }
+                    }
+                },
+                Cursor::Items(cursor) => {
+                    let (name, obj) = cursor.items.get_mut(cursor.index)?;
+                    cursor.index += 1;
+                    let name = std::mem::replace(name, RefName::Unnamed);
+                    Some((Held::Owned(obj.clone()), name))
+                }
+            }
+        }
+    }
+}
+
+/// [`prefetch`] of the fields the unordered walk reads (type, size, a dict's or list's
+/// table pointer: the first 48 bytes), which straddle two cache lines for objects that
+/// start in the second half of a line.
+#[inline(always)]
+pub(super) fn prefetch_header(obj: RawObj) {
+    prefetch(obj);
+    prefetch(obj.cast::<u8>().wrapping_add(40).cast());
+}
+
+/// Flat size and cursor of an exact `list`, `tuple` or `dict` (GC-tracked, no managed
+/// dict: the pre-header is the GC header); `None` for anything else.
+#[inline(always)]
+pub(super) fn container_start(obj: Borrowed<'_>) -> Option<(usize, Cursor)> {
+    let tp = obj.type_ptr();
+    let ptr = obj.as_ptr();
+    // SAFETY: `obj` is alive (borrowed); each formula is applied to its exact type only.
+    let (size, cursor) = unsafe {
+        if ffi::is_list_type(tp) {
+            (ffi::list_sizeof(ptr), Cursor::List(0))
+        } else if ffi::is_dict_type(tp) {
+            (ffi::dict_sizeof(ptr), Cursor::Dict { pos: 0, value_next: false, extra: None })
+        } else if ffi::is_tuple_type(tp) {
+            (ffi::object_sizeof(ptr), Cursor::Tuple(0))
+        } else {
+            return None;
+        }
+    };
+    Some((size + ffi::GC_HEAD, cursor))
+}
+
+/// For an exact list, tuple or dict with a combined table: pushes its referents (in
+/// reverse, so that they are taken in order) and returns its flat size, looking at the
+/// type once. A dict key seen before is counted as a repeat instead of being pushed.
+/// `None`, pushing nothing, for anything else (a dict with a split table among them).
+///
+/// The work list holds borrowed pointers whose liveness depends on no Python code
+/// running until it is drained, which no lifetime expresses: hence raw pointers.
+///
+/// # Safety
+/// `obj` must be alive, and no Python code may run while the pushed pointers are used.
+#[inline(always)]
+pub(super) unsafe fn push_container(
+    obj: RawObj,
+    depth: u32,
+    work: &mut Vec<(RawObj, u32)>,
+    ledger: &mut Ledger,
+) -> Option<usize> {
+    // SAFETY: `obj` is alive; each layout is read for its exact type only, and no
+    // Python code runs.
+    unsafe {
+        let tp = ffi::type_of(obj);
+        let size = if ffi::is_dict_type(tp) {
+            if !ffi::dict_entries_rev(obj, |key, value| {
+                work.push((value, depth));
+                // Keys are often shared (the same str in many dicts): one seen before
+                // is a repeat now rather than after a trip through the pipeline.
+                let address = ffi::address(key);
+                if ledger.visited.contains(address) {
+                    ledger.repeat(address);
+                } else {
+                    work.push((key, depth));
+                }
+            }) {
+                return None;
+            }
+            ffi::dict_sizeof(obj)
+        } else if ffi::is_list_type(tp) {
+            ffi::list_items_rev(obj, |item| work.push((item, depth)));
+            ffi::list_sizeof(obj)
+        } else if ffi::is_tuple_type(tp) {
+            ffi::tuple_items_rev(obj, |item| work.push((item, depth)));
+            ffi::object_sizeof(obj)
+        } else {
+            return None;
+        };
+        Some(size + ffi::GC_HEAD)
+    }
+}
+
+/// How many items ahead a list or tuple cursor prefetches.
+pub(super) const PREFETCH_AHEAD: usize = 8;
+
+/// Starts loading the first children of a new frame all at once, so their cache misses
+/// overlap instead of following one another.
+///
+/// # Safety
+/// `obj` must match `refs` (be of a type whose rule has these referents).
+#[inline]
+pub(super) unsafe fn prefetch_children(obj: Borrowed<'_>, refs: Refs) {
+    let ptr = obj.as_ptr();
+    // SAFETY: `ptr` is alive (borrowed) and matches `refs`; only reads the container.
+    unsafe {
+        match refs {
+            Refs::List => (0..PREFETCH_AHEAD).map_while(|i| ffi::list_item(ptr, i)).for_each(prefetch),
+            Refs::Tuple => (0..PREFETCH_AHEAD).map_while(|i| ffi::tuple_item(ptr, i)).for_each(prefetch),
+            Refs::Instance => {
+                if let InstanceAttrs::Values { values, count, .. } = ffi::instance_attrs(ptr) {
+                    (0..count.min(2 * PREFETCH_AHEAD)).for_each(|i| prefetch(ffi::value_at(values, i)));
+                }
+            }
+            Refs::Dict => {
+                let mut index = 0;
+                for _ in 0..2 * PREFETCH_AHEAD {
+                    let Ok(Some((_, value))) = ffi::dict_entry(ptr, &mut index) else { break };
+                    prefetch(value);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// For an object whose header is (most likely) cached already, starts loading the
+/// tables it points to: a dict's keys, a list's item array (at most four cache lines,
+/// from the line the table starts in).
+///
+/// # Safety
+/// `obj` must be alive.
+#[inline]
+pub(super) unsafe fn prefetch_interior(obj: RawObj) {
+    // SAFETY: `obj` is alive; only pointers stored in it are read.
+    let Some((table, bytes)) = (unsafe { ffi::interior_table(obj) }) else { return };
+    let first = (table as usize) & !63;
+    let last = (table as usize).wrapping_add(bytes.min(256));
+    let mut line = first;
+    while line < last {
+        prefetch(line as RawObj);
+        line += 64;
+    }
+}
+
+/// The name of a dict key in an `asized` tree (kept to name its value too), or
+/// `Unnamed` below the detail level.
+#[inline]
+fn name_key(named: bool, key: Borrowed<'_>, extra: &mut Option<Box<DictExtra>>) -> RefName {
+    if !named {
+        return RefName::Unnamed;
+    }
+    let key = key.to_strong();
+    extra.get_or_insert_with(Box::default).key = Some(key.clone());
+    RefName::Key(key)
+}
+
+/// The parts a node name is made of (see `names::ref_name`).
+pub(super) fn name_parts(name: &RefName) -> names::NamePart<'_> {
+    match name {
+        RefName::Unnamed => names::NamePart::Object,
+        RefName::Static(text) => names::NamePart::Text(text),
+        RefName::Str(text) => names::NamePart::PyText(text),
+        RefName::Key(key) => names::NamePart::Key(key),
+        RefName::Value(key) => names::NamePart::Value(key),
+    }
+}
+
+/// The next set `__slots__` value at or after `index`.
+///
+/// # Safety
+/// `obj` must be an instance of the type the slots were computed for.
+unsafe fn next_slot<'c>(
+    py: Python<'_>,
+    obj: Borrowed<'c>,
+    slots: &[Slot],
+    index: &mut usize,
+) -> Option<(Held<'c>, RefName)> {
+    while let Some(slot) = slots.get(*index) {
+        *index += 1;
+        let name = RefName::Str(slot.name().clone_ref(py));
+        match slot {
+            Slot::Member { offset, .. } => {
+                // SAFETY: the offset comes from a member descriptor of this type's MRO;
+                // a set slot holds its value, alive while `obj` is unchanged.
+                let value = unsafe { ffi::slot_value(obj.as_ptr(), *offset) };
+                if !value.is_null() {
+                    // SAFETY: as above; `value` is not NULL.
+                    return Some((unsafe { Held::borrowed(value) }, name));
+                }
+            }
+            Slot::Attr { name: attr } => {
+                // SAFETY: `obj` is alive (borrowed from its frame).
+                let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
+                if let Ok(value) = bound.getattr(attr.bind(py)) {
+                    return Some((Held::Owned(Borrowed::from(&value).to_strong()), name));
+                }
+            }
+        }
+    }
+    None
+}
