@@ -40,7 +40,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import IO, Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from heapscope import _core
 
@@ -122,14 +122,7 @@ def _plural(n: int) -> str:
 
 def _si(size: int) -> str:
     """`` or 1.2 KiB`` for sizes of at least 1 KiB, else empty."""
-    if size < 1024:
-        return ""
-    value = float(size)
-    for unit in "KMGTPE":
-        value /= 1024
-        if value < 1024:
-            return f" or {value:.1f} {unit}iB"
-    return ""
+    return f" or {_core.human_size(size)}" if size >= 1024 else ""
 
 
 def _clipped_repr(obj: Any, clip: int = 80) -> str:
@@ -561,7 +554,7 @@ class Asizer:
     def print_stats(
         self,
         objs: Sequence[Any] = (),
-        opts: Dict[str, Any] = {},
+        opts: Optional[Dict[str, Any]] = None,
         sized: Sequence[Any] = (),
         sizes: Sequence[int] = (),
         stats: float = 3,
@@ -569,6 +562,7 @@ class Asizer:
     ) -> None:
         """Print the summary, the largest objects (stats >= 1), per-type profiles
         (stats >= 2) and the type table (stats >= 3)."""
+        opts = opts or {}
         level = min(opts.get("stats", stats) or 0, self._stats)
         if level <= 0:
             return
