@@ -1,9 +1,12 @@
-//! Every raw CPython access of the crate lives here, one file per concept: object headers
-//! and types (this file), dict tables (`dict`), the `__sizeof__` formulas and items of the
-//! builtin containers (`sizes`), instance attribute storage (`instance`), the collector's
-//! side of objects and its lists (`gc`), and calls into Python (`call`). The rest of the
-//! crate works with [`Strong`] and the helpers re-exported here, each of which documents
-//! what its caller must guarantee.
+//! Every raw CPython access of the crate lives here, one file per concept: object headers,
+//! `Strong` references and pre-headers (this file); `Borrowed` pointers that cannot
+//! outlive their owner (`borrowed`); type checks (`types`); dict tables (`dict`); the
+//! `__sizeof__` formulas and items of the builtin containers (`sizes`, `items`); instance
+//! attribute storage (`instance`); the collector's side of objects and its lists (`gc`);
+//! reference counts of watched objects (`weakref`); calls into Python (`call`). The rest
+//! of the crate works with [`Strong`], [`Borrowed`] and the helpers re-exported here, each
+//! of which documents what its caller must guarantee; nothing outside this folder calls
+//! `pyo3::ffi` or reads a CPython struct field.
 //!
 //! All functions require the GIL to be held. Layouts are selected at compile time with
 //! the `Py_3_x` cfgs that `pyo3-build-config` sets for the interpreter being built for.
