@@ -2,6 +2,7 @@
 //! (`passes`), flat sizes and filters over many objects (`objects`), and the referrer
 //! index behind `why()` (`referrers`).
 
+pub mod edges;
 pub mod objects;
 pub mod passes;
 pub mod referrers;

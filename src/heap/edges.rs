@@ -1,0 +1,280 @@
+//! How one object refers to another, as text: the names of the steps of `why()`'s
+//! chains (`dict['key']`, `list[3]`, `Foo.attr`, `local 'x'`) and the labels of
+//! `refgraph`'s edges.
+//!
+//! Naming runs Python code (`repr` of keys, `items()` of mappings, attribute reads), so
+//! every object here is held strongly (`Bound`). Only `Exception`s raised by that code
+//! are swallowed where a name can do without them; anything else propagates.
+
+use pyo3::exceptions::{PyAttributeError, PyException};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PySlice, PyString, PyTuple, PyType};
+
+/// The clip of dict keys in chain steps.
+const KEY_CLIP: usize = 40;
+
+/// `Ok(None)` for an `Exception`, the error itself for anything else (KeyboardInterrupt).
+fn unless_exception<T>(py: Python<'_>, result: PyResult<T>) -> PyResult<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if err.is_instance_of::<PyException>(py) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// `getattr(obj, name, None)`.
+fn getattr_opt<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    match obj.getattr(name) {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if err.is_instance_of::<PyAttributeError>(obj.py()) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+fn text<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyAny> {
+    PyString::new(py, s).into_any()
+}
+
+/// The types the namer tells apart, looked up once per naming.
+pub struct Kinds<'py> {
+    module: Bound<'py, PyAny>,
+    cell: Bound<'py, PyAny>,
+    function: Bound<'py, PyAny>,
+    method: Bound<'py, PyAny>,
+    object_getattribute: Bound<'py, PyAny>,
+}
+
+impl<'py> Kinds<'py> {
+    pub fn new(py: Python<'py>) -> PyResult<Kinds<'py>> {
+        let types = py.import("types")?;
+        Ok(Kinds {
+            module: types.getattr("ModuleType")?,
+            cell: types.getattr("CellType")?,
+            function: types.getattr("FunctionType")?,
+            method: types.getattr("MethodType")?,
+            object_getattribute: py.import("builtins")?.getattr("object")?.getattr("__getattribute__")?,
+        })
+    }
+
+    pub fn is_module(&self, obj: &Bound<'py, PyAny>) -> PyResult<bool> {
+        obj.is_instance(&self.module)
+    }
+}
+
+/// How an object is shown on a chain: `module 'name'`, `class Qual.name`,
+/// `function qualname`, else its type's qualified name.
+pub fn type_name<'py>(kinds: &Kinds<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = obj.py();
+    if obj.is_instance(&kinds.module)? {
+        let name = getattr_opt(obj, "__name__")?.unwrap_or_else(|| text(py, "?"));
+        return text(py, "module ").add(name.repr()?);
+    }
+    if obj.is_instance_of::<PyType>() {
+        return text(py, "class ").add(obj.getattr("__qualname__")?.str()?);
+    }
+    if obj.is_instance(&kinds.function)? || obj.is_instance(&kinds.method)? {
+        let name = getattr_opt(obj, "__qualname__")?.unwrap_or_else(|| text(py, "?"));
+        return text(py, "function ").add(name.str()?);
+    }
+    qualname_of_type(obj)
+}
+
+/// `type(obj).__qualname__`.
+pub fn qualname_of_type<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    obj.get_type().getattr("__qualname__")
+}
+
+/// `text` cut to `limit` characters, the last three of them `...`.
+fn clip<'py>(text_: Bound<'py, PyAny>, limit: usize) -> PyResult<Bound<'py, PyAny>> {
+    let length = text_.len()?;
+    if length <= limit {
+        return Ok(text_);
+    }
+    let py = text_.py();
+    let cut = limit.saturating_sub(3) as isize;
+    text_.get_item(PySlice::new(py, 0, cut, 1))?.add("...")
+}
+
+/// A dict key as shown on a chain: its clipped repr, `<type>` when `repr` fails.
+fn key_text<'py>(key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = key.py();
+    let repr = key.repr().map(Bound::into_any).and_then(|r| clip(r, KEY_CLIP));
+    match unless_exception(py, repr)? {
+        Some(shown) => Ok(shown),
+        None => text(py, "<").add(qualname_of_type(key)?)?.add(">"),
+    }
+}
+
+/// The key under which `mapping` holds `child` (compared by identity), as shown on a
+/// chain; `None` when there is none or reading the mapping raises.
+pub fn dict_key_for<'py>(
+    mapping: &Bound<'py, PyAny>,
+    child: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = mapping.py();
+    let found = (|| -> PyResult<Option<Bound<'py, PyAny>>> {
+        for pair in mapping.call_method0("items")?.try_iter()? {
+            let (key, value): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair?.extract()?;
+            if value.is(child) {
+                return key_text(&key).map(Some);
+            }
+        }
+        Ok(None)
+    })();
+    Ok(unless_exception(py, found)?.flatten())
+}
+
+/// The attribute name under which `parent` holds `child`, from the referents `asizeof`
+/// names (read without creating an instance `__dict__`).
+fn attr_for<'py>(parent: &Bound<'py, PyAny>, child: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = parent.py();
+    let Some(named) = unless_exception(py, crate::asizeof::sizer::named_referents(py, parent))? else {
+        return Ok(None);
+    };
+    for (name, value) in named {
+        let name = name.into_bound(py);
+        if !value.is(child) || !name.is_instance_of::<PyString>() {
+            continue;
+        }
+        if name.call_method1("startswith", ("[V] ",))?.is_truthy()? {
+            let rest = name.get_item(PySlice::new(py, 4, isize::MAX, 1))?;
+            return Ok(Some(rest.call_method1("split", (":", 1))?.get_item(0)?));
+        }
+        if !name.call_method1("startswith", ("[K] ",))?.is_truthy()? {
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
+}
+
+/// `.name` for a key shown as a quoted string (`'name'`), else `None`.
+fn attribute_from_key<'py>(key: Option<Bound<'py, PyAny>>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let Some(key) = key else { return Ok(None) };
+    if !key.call_method1("startswith", ("'",))?.is_truthy()? {
+        return Ok(None);
+    }
+    let py = key.py();
+    Ok(Some(text(py, ".").add(key.get_item(PySlice::new(py, 1, -1, 1))?)?))
+}
+
+/// How `parent` refers to `child`, as text to append to the parent's name, and whether
+/// `child` is folded into it (an instance's or class's `__dict__`, named by the key of
+/// `after` in it).
+pub fn chain_edge<'py>(
+    kinds: &Kinds<'py>,
+    parent: &Bound<'py, PyAny>,
+    child: &Bound<'py, PyAny>,
+    after: Option<&Bound<'py, PyAny>>,
+) -> PyResult<(Bound<'py, PyAny>, bool)> {
+    let py = parent.py();
+    let empty = || (text(py, ""), false);
+    if parent.is_instance_of::<PyDict>() {
+        return Ok(match dict_key_for(parent, child)? {
+            Some(key) => (text(py, "[").add(key)?.add("]")?, false),
+            None => (text(py, " key"), false),
+        });
+    }
+    if parent.is_instance_of::<PyList>() || parent.is_instance_of::<PyTuple>() {
+        for (i, item) in parent.try_iter()?.enumerate() {
+            if item?.is(child) {
+                return Ok((text(py, &format!("[{i}]")), false));
+            }
+        }
+        return Ok(empty());
+    }
+    if parent.is_instance(&kinds.module)? {
+        return Ok(empty());
+    }
+    if parent.is_instance(&kinds.cell)? {
+        return Ok((text(py, ".cell_contents"), false));
+    }
+    let child_is_dict = child.get_type().is(py.get_type::<PyDict>());
+    if parent.is_instance_of::<PyType>() {
+        if let (true, Some(after)) = (child_is_dict, after) {
+            let key = dict_key_for(&parent.getattr("__dict__")?, after)?;
+            if let Some(attr) = attribute_from_key(key)? {
+                return Ok((attr, true));
+            }
+        }
+        return Ok(empty());
+    }
+    if parent.is_instance(&kinds.function)? {
+        for attr in ["__globals__", "__closure__", "__defaults__", "__kwdefaults__", "__dict__", "__code__"] {
+            if getattr_opt(parent, attr)?.is_some_and(|v| v.is(child)) {
+                return Ok((text(py, &format!(".{attr}")), false));
+            }
+        }
+        return Ok(empty());
+    }
+    if let (true, Some(after)) = (child_is_dict, after) {
+        let offset = getattr_opt(&parent.get_type().into_any(), "__dictoffset__")?;
+        let has_dict = match offset {
+            Some(offset) => offset.is_truthy()?,
+            None => false,
+        };
+        if has_dict {
+            let own = unless_exception(py, kinds.object_getattribute.call1((parent, "__dict__")))?;
+            if own.is_some_and(|own| own.is(child)) {
+                if let Some(attr) = attribute_from_key(dict_key_for(child, after)?)? {
+                    return Ok((attr, true));
+                }
+            }
+        }
+    }
+    Ok(match attr_for(parent, child)? {
+        Some(attr) => (text(py, ".").add(attr)?, false),
+        None => empty(),
+    })
+}
+
+/// What a chain starts at, which decides how its first reference is named.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RootKind {
+    /// A module object.
+    Module,
+    /// A snapshot of a frame's locals, or the globals of a frame: `, local 'x'`.
+    Locals,
+    /// A list holding the exception a thread is handling: nothing.
+    Thread,
+}
+
+/// One named step of a chain: `(text, type name, address)`.
+pub type Step<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, usize);
+
+/// The steps of a chain from a root holder (`objects[0]`, shown as `label`) to the
+/// target; an instance's or class's `__dict__` is folded into the attribute name.
+pub fn name_chain<'py>(
+    kinds: &Kinds<'py>,
+    objects: &[Bound<'py, PyAny>],
+    root: RootKind,
+    label: &Bound<'py, PyAny>,
+) -> PyResult<Vec<Step<'py>>> {
+    let py = label.py();
+    let mut steps = Vec::new();
+    let n = objects.len();
+    let mut i = 0;
+    while i < n {
+        let obj = &objects[i];
+        let mut shown = if i == 0 { label.clone() } else { type_name(kinds, obj)? };
+        if i + 1 < n {
+            let after = objects.get(i + 2);
+            let (edge, folded) = if i == 0 && root == RootKind::Locals {
+                match dict_key_for(obj, &objects[i + 1])? {
+                    Some(key) if key.is_truthy()? => (text(py, ", local ").add(key)?, false),
+                    _ => (text(py, ""), false),
+                }
+            } else if i == 0 && root == RootKind::Thread {
+                (text(py, ""), false)
+            } else {
+                chain_edge(kinds, obj, &objects[i + 1], after)?
+            };
+            shown = shown.add(edge)?;
+            if folded {
+                i += 1; // the __dict__ is shown as the attribute name
+            }
+        }
+        steps.push((shown, qualname_of_type(obj)?, obj.as_ptr() as usize));
+        i += 1;
+    }
+    Ok(steps)
+}
