@@ -63,6 +63,9 @@ def why_chains(
     name, address)])], direct referrer count, their names (first 20), objects indexed)``.
     Frames running ``own_code`` are not roots."""
 
+def graph_edges(objects: List[Any]) -> List[Tuple[int, int, str]]:
+    """The references between ``objects`` as ``(id of referrer, id of referent, label)``."""
+
 def proc_memory(pagesize: int) -> Dict[str, Any]:
     """Memory figures of the process from ``/proc/self/stat`` and ``/proc/self/status``."""
 

@@ -23,7 +23,10 @@ fn unless_exception<T>(py: Python<'_>, result: PyResult<T>) -> PyResult<Option<T
 }
 
 /// `getattr(obj, name, None)`.
-fn getattr_opt<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+fn getattr_opt<'py, N>(obj: &Bound<'py, PyAny>, name: N) -> PyResult<Option<Bound<'py, PyAny>>>
+where
+    N: IntoPyObject<'py, Target = PyString>,
+{
     match obj.getattr(name) {
         Ok(value) => Ok(Some(value)),
         Err(err) if err.is_instance_of::<PyAttributeError>(obj.py()) => Ok(None),
@@ -277,4 +280,100 @@ pub fn name_chain<'py>(
         i += 1;
     }
     Ok(steps)
+}
+
+/// `repr(obj)` cut to `limit`; on an `Exception`, `<type: repr failed: error type>`.
+fn safe_repr<'py>(obj: &Bound<'py, PyAny>, limit: usize) -> PyResult<Bound<'py, PyAny>> {
+    let py = obj.py();
+    match obj.repr() {
+        Ok(shown) => clip(shown.into_any(), limit),
+        Err(err) if err.is_instance_of::<PyException>(py) => {
+            let error = err.get_type(py).getattr("__name__")?;
+            let shown = text(py, "<").add(obj.get_type().getattr("__name__")?)?.add(": repr failed: ")?;
+            shown.add(error)?.add(">")
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// The label of a reference graph's edge from `src` to `dst`: the clipped repr of a
+/// dict key (`key` when `dst` is the key), a list's or tuple's `[index]`, `__dict__`,
+/// an instance attribute or slot name; empty when none of those holds `dst`.
+pub fn graph_edge<'py>(src: &Bound<'py, PyAny>, dst: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = src.py();
+    if src.is_instance_of::<PyDict>() {
+        for pair in src.call_method0("items")?.try_iter()? {
+            let (key, value): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair?.extract()?;
+            if value.is(dst) {
+                return clip(safe_repr(&key, 128)?, 24);
+            }
+            if key.is(dst) {
+                return Ok(text(py, "key"));
+            }
+        }
+        return Ok(text(py, ""));
+    }
+    if src.is_instance_of::<PyList>() || src.is_instance_of::<PyTuple>() {
+        for (i, item) in src.try_iter()?.enumerate() {
+            if item?.is(dst) {
+                return Ok(text(py, &format!("[{i}]")));
+            }
+        }
+        return Ok(text(py, ""));
+    }
+    let inner = getattr_opt(src, "__dict__")?;
+    if let Some(inner) = inner {
+        if inner.is(dst) {
+            return Ok(text(py, "__dict__"));
+        }
+        if inner.is_instance_of::<PyDict>() {
+            for pair in inner.call_method0("items")?.try_iter()? {
+                let (key, value): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair?.extract()?;
+                if value.is(dst) {
+                    return Ok(key.str()?.into_any());
+                }
+            }
+        }
+    }
+    if let Some(slots) = getattr_opt(&src.get_type().into_any(), "__slots__")? {
+        if slots.is_truthy()? {
+            for name in slots.try_iter()? {
+                let name = name?;
+                if name.is_instance_of::<PyString>() {
+                    let name = name.cast_into::<PyString>()?;
+                    if getattr_opt(src, &name)?.is_some_and(|v| v.is(dst)) {
+                        return Ok(name.into_any());
+                    }
+                }
+            }
+        }
+    }
+    Ok(text(py, ""))
+}
+
+/// The references between `objects` as `(id of referrer, id of referent, label)`, each
+/// labelled by [`graph_edge`]: the edges of `refgraph.ReferenceGraph`.
+#[pyfunction]
+pub fn graph_edges<'py>(
+    py: Python<'py>,
+    objects: Vec<Bound<'py, PyAny>>,
+) -> PyResult<Vec<(usize, usize, Bound<'py, PyAny>)>> {
+    let members: ahash::AHashSet<usize> = objects.iter().map(|o| o.as_ptr() as usize).collect();
+    let mut edges = Vec::new();
+    for src in &objects {
+        py.check_signals()?;
+        // SAFETY: `src` is held by `objects`; traversal runs no Python code and the
+        // referents come back as strong references.
+        let referents = unsafe { crate::ffi::traverse_referents(src.as_ptr()) };
+        for referent in referents {
+            if !members.contains(&(referent.as_ptr() as usize)) {
+                continue;
+            }
+            // SAFETY: `referent` is held strongly; the Bound takes its own reference.
+            let dst = unsafe { Bound::from_borrowed_ptr(py, referent.as_ptr()) };
+            edges.try_reserve(1).map_err(|_| pyo3::exceptions::PyMemoryError::new_err("too many edges"))?;
+            edges.push((src.as_ptr() as usize, dst.as_ptr() as usize, graph_edge(src, &dst)?));
+        }
+    }
+    Ok(edges)
 }
