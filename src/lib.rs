@@ -29,6 +29,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(heap::referrers::referrers_of, m)?)?;
     m.add_function(wrap_pyfunction!(heap::referrers::why_chains, m)?)?;
     m.add_function(wrap_pyfunction!(heap::edges::graph_edges, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::edges::node_name, m)?)?;
     m.add_function(wrap_pyfunction!(procmem::proc_memory, m)?)?;
     m.add_class::<summary::python::Summary>()?;
     m.add("SnapshotError", m.py().get_type::<summary::file::SnapshotError>())?;

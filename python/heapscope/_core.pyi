@@ -66,6 +66,9 @@ def why_chains(
 def graph_edges(objects: List[Any]) -> List[Tuple[int, int, str]]:
     """The references between ``objects`` as ``(id of referrer, id of referent, label)``."""
 
+def node_name(o: Any) -> str:
+    """How a referrer tree shows ``o``: ``module(name)``, ``dict, len=3``, ``class mod.Name``..."""
+
 def proc_memory(pagesize: int) -> Dict[str, Any]:
     """Memory figures of the process from ``/proc/self/stat`` and ``/proc/self/status``."""
 

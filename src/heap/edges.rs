@@ -377,3 +377,85 @@ pub fn graph_edges<'py>(
     }
     Ok(edges)
 }
+
+/// `text` without its ` at 0x<hex digits>` parts (object addresses in type names).
+fn without_addresses(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" at 0x") {
+        let digits = rest[at + 6..].bytes().take_while(u8::is_ascii_hexdigit).count();
+        if digits == 0 {
+            out.push_str(&rest[..at + 6]);
+        } else {
+            out.push_str(&rest[..at]);
+        }
+        rest = &rest[at + 6 + digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// How a referrer tree shows an object: its type, and for a few types what tells them
+/// apart (`module(name)`, `frame (codename: f)`, `function (f)`, `dict, len=3`,
+/// `class mod.Name`); else the type's qualified name (with its module unless builtin).
+#[pyfunction]
+pub fn node_name<'py>(o: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = o.py();
+    let t = o.get_type();
+    let types = py.import("types")?;
+    let is = |name: &str| -> PyResult<bool> { Ok(t.is(&types.getattr(name)?)) };
+    if is("ModuleType")? {
+        return text(py, "module(").add(o.getattr("__name__")?.str()?)?.add(")");
+    }
+    if is("FrameType")? {
+        return text(py, "frame (codename: ").add(o.getattr("f_code")?.getattr("co_name")?.str()?)?.add(")");
+    }
+    if is("FunctionType")? {
+        return text(py, "function (").add(o.getattr("__name__")?.str()?)?.add(")");
+    }
+    if is("MethodType")? {
+        let name = getattr_opt(o, "__name__")?.unwrap_or_else(|| text(py, "?"));
+        return text(py, "method (").add(name.str()?)?.add(")");
+    }
+    let sized = [
+        py.get_type::<PyDict>(),
+        py.get_type::<PyList>(),
+        py.get_type::<PyTuple>(),
+        py.get_type::<pyo3::types::PySet>(),
+        py.get_type::<pyo3::types::PyFrozenSet>(),
+    ];
+    if sized.iter().any(|s| t.is(s)) {
+        let length = o.len()?;
+        return t.getattr("__name__")?.str()?.add(format!(", len={length}"));
+    }
+    if o.is_instance_of::<PyType>() {
+        let module = o.getattr("__module__")?.str()?;
+        return text(py, "class ").add(module)?.add(".")?.add(o.getattr("__qualname__")?.str()?);
+    }
+    let qualname = t.getattr("__qualname__")?;
+    let module = t.getattr("__module__")?;
+    let name =
+        if module.eq("builtins")? { qualname.str()? } else { module.str()?.add(".")?.add(qualname.str()?)?.str()? };
+    match name.to_str() {
+        Ok(plain) => Ok(text(py, &without_addresses(plain))),
+        Err(_) => {
+            let pattern = py.import("re")?.call_method1("compile", (" at 0x[0-9a-fA-F]+",))?;
+            pattern.call_method1("sub", ("", name))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_addresses;
+
+    #[test]
+    fn addresses_are_cut_out_of_names() {
+        assert_eq!(without_addresses("Foo"), "Foo");
+        assert_eq!(without_addresses("<x at 0x7f00ab> y"), "<x> y");
+        assert_eq!(without_addresses("a at 0x1 at 0xff b"), "a b");
+        assert_eq!(without_addresses("a at 0xg"), "a at 0xg");
+        assert_eq!(without_addresses("a at 0x"), "a at 0x");
+        assert_eq!(without_addresses(" at 0x at 0x12"), " at 0x");
+    }
+}
