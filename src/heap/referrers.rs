@@ -181,28 +181,26 @@ impl Index {
 
 /// For each object of `targets`, the objects that refer to it directly (what
 /// `gc.get_referrers` returns for it), found in one pass over the gc heap instead of
-/// one pass per object. Objects in `ignore` (and the list `gc.get_objects()` returns)
-/// are left out.
+/// one pass per object (over the collector's lists, see [`TrackedObjects`]). Objects in
+/// `ignore` are left out.
 #[pyfunction]
 pub fn referrers_of<'py>(
     py: Python<'py>,
     targets: Vec<Bound<'py, PyAny>>,
     ignore: Vec<Bound<'py, PyAny>>,
 ) -> PyResult<Vec<Py<PyList>>> {
-    let tracked = py.import("gc")?.getattr("get_objects")?.call0()?.cast_into::<PyList>()?;
-    let mut ignored: AHashSet<usize> = ignore.iter().map(|o| ffi::address(o.as_ptr())).collect();
-    ignored.insert(ffi::address(tracked.as_ptr()));
+    let ignored: AHashSet<usize> = ignore.iter().map(|o| ffi::address(o.as_ptr())).collect();
     let mut slot: AHashMap<usize, Vec<usize>> = AHashMap::new();
     for (i, t) in targets.iter().enumerate() {
         slot.entry(ffi::address(t.as_ptr())).or_default().push(i);
     }
     let mut found: Vec<Vec<Strong>> = (0..targets.len()).map(|_| Vec::new()).collect();
-    let mut index = 0usize;
-    // SAFETY: `tracked` is our own list, unchanged; each item is alive while it is in
-    // it. Referents are compared by address only, and the referrer is taken strongly.
-    // No Python code runs in the loop.
-    while let Some(item) = unsafe { ffi::list_item(tracked.as_ptr(), index) } {
-        index += 1;
+    let pause = GcPause::new(py)?;
+    let mut tracked = TrackedObjects::take(py)?;
+    // From here to the end of the loop no Python code runs and the collector is paused,
+    // so each object `tracked` yields is alive (see `TrackedObjects`). Referents are
+    // compared by address only, and the referrer is taken strongly.
+    while let Some(item) = tracked.next() {
         if ignored.contains(&ffi::address(item)) {
             continue;
         }
@@ -212,16 +210,17 @@ pub fn referrers_of<'py>(
                 hits.extend_from_slice(slots);
             }
         };
-        // SAFETY: `item` is alive (held by the list) and no Python code runs.
+        // SAFETY: `item` is alive (see above) and no Python code runs.
         unsafe { ffi::for_each_referent(item, &mut each) };
         hits.sort_unstable();
         hits.dedup();
         for i in hits {
-            // SAFETY: `item` is alive (held by the list).
+            // SAFETY: `item` is alive (see above).
             found[i].push(unsafe { Strong::from_borrowed(item) });
         }
     }
     drop(tracked);
+    drop(pause);
     found
         .into_iter()
         .map(|items| {
