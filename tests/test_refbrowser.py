@@ -152,3 +152,18 @@ def test_node_names_of_each_kind():
     assert _repr(1.5) == "float"
     odd = type("odd at 0x1f thing", (), {})
     assert _repr(odd()) == f"{__name__}.odd thing"
+
+
+def test_referrers_agree_with_and_without_reading_the_collector_lists():
+    from heapscope import _core
+
+    held = [object()]
+    holder = {"held": held}
+    targets = [held]
+    found = [{id(o) for o in _core.referrers_of(targets, [])[0]}]
+    previous = _core._read_gc_lists(False)
+    try:
+        found.append({id(o) for o in _core.referrers_of(targets, [])[0]})
+    finally:
+        _core._read_gc_lists(previous)
+    assert found[0] == found[1] and id(holder) in found[0]

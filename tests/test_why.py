@@ -289,3 +289,16 @@ def test_why_crosses_into_the_core_once(app):
         sys.setprofile(None)
     assert texts(result) == ["module 'heapscope_test_app' → dict['cache'] → dict['k'] → list[0] → Foo.data → list"]
     assert calls == ["why_chains"]
+
+
+def test_same_chains_without_reading_the_collector_lists(app):
+    from heapscope import _core
+
+    app.cache = {"k": [Foo()]}
+    direct = texts(heapscope.why(app.cache["k"][0]))
+    previous = _core._read_gc_lists(False)
+    try:
+        listed = texts(heapscope.why(app.cache["k"][0]))
+    finally:
+        _core._read_gc_lists(previous)
+    assert direct == listed == ["module 'heapscope_test_app' → dict['cache'] → dict['k'] → list[0] → Foo"]
