@@ -1,18 +1,21 @@
 //! "Who keeps this alive?": the shortest chains of references from a root to an object,
 //! over the whole gc heap (behind `heapscope.why`).
 //!
-//! One pass over `gc.get_objects()` builds a referrer index: every tracked object gets a
-//! node, and so do the untracked GC objects they hold (tuples and dicts of atomic
-//! values, which can hold the target) and the target itself; each object's `tp_traverse`
-//! gives its referents, and each edge is stored backwards, in compressed rows (one
-//! `u32` per edge). A breadth-first search then walks referrers from the target until it
-//! meets root holders (module objects, snapshots of live frames' locals, thread state),
-//! so each chain found is a shortest one, and chains come shortest first, one per root.
+//! `why_chains` first gathers the roots (module globals, a snapshot of every live frame's
+//! locals in every thread, the exceptions threads handle), holding each strongly. Then,
+//! with the collector paused, one pass over the collector's lists ([`TrackedObjects`])
+//! builds a referrer index: every tracked object gets a node, and so do the untracked GC
+//! objects they hold (tuples and dicts of atomic values, which can hold the target) and
+//! the target itself; each object's `tp_traverse` gives its referents, and each edge is
+//! stored backwards, in compressed rows (one `u32` per edge). A breadth-first search
+//! then walks referrers from the target until it meets root holders, so each chain found
+//! is a shortest one, and chains come shortest first, one per root. Last, every step is
+//! named ([`edges::name_chain`]).
 //!
-//! The pass and the search keep borrowed pointers and run no Python code: the list from
-//! `gc.get_objects()` keeps the tracked objects alive, and untracked nodes are held by
-//! their (alive, unchanged) referrers. The objects on the chains found are taken strongly
-//! before anything that can run Python code (building the result).
+//! The pass and the search keep borrowed pointers and run no Python code: the tracked
+//! objects stay alive while no Python code runs and the collector is paused, and
+//! untracked nodes are held by their (alive, unchanged) referrers. The objects on the
+//! chains found are taken strongly before anything that can run Python code (naming).
 
 use crate::ffi::{self, RawObj, Strong};
 use crate::heap::edges::{self, Kinds, RootKind, Step};
