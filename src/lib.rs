@@ -28,9 +28,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<asizeof::sizer::Sizer>()?;
     m.add_function(wrap_pyfunction!(asizeof::sizer::getsizeof, m)?)?;
     m.add_function(wrap_pyfunction!(asizeof::sizer::named_referents, m)?)?;
-    m.add_class::<heap::referrers::Chains>()?;
-    m.add_function(wrap_pyfunction!(heap::referrers::reference_chains, m)?)?;
     m.add_function(wrap_pyfunction!(heap::referrers::referrers_of, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::referrers::why_chains, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::edges::graph_edges, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::edges::node_name, m)?)?;
     m.add_function(wrap_pyfunction!(process::proc_memory, m)?)?;
     m.add_class::<summary::python::Summary>()?;
     m.add("SnapshotError", m.py().get_type::<errors::SnapshotError>())?;

@@ -128,3 +128,42 @@ def test_matches_pympler_referrers(app):
     theirs = sorted(id(c.o) for c in pympler_rb.RefBrowser(target, maxdepth=1).get_tree().children
                     if not isinstance(c.o, types.FrameType))
     assert set(ours) <= set(theirs) and {id(app.l), id(app.d)} <= set(ours)
+
+
+class _Named:
+    def method(self):
+        return sys._getframe()
+
+
+def test_node_names_of_each_kind():
+    from heapscope.refbrowser import _repr
+
+    def function():
+        pass
+
+    assert _repr(sys) == "module(sys)"
+    assert _repr(_Named().method()) == "frame (codename: method)"
+    assert _repr(function) == "function (function)"
+    assert _repr(_Named().method) == "method (method)"
+    assert [_repr(c) for c in ({1: 2}, [1], (1, 2), {3}, frozenset())] == [
+        "dict, len=1", "list, len=1", "tuple, len=2", "set, len=1", "frozenset, len=0"]
+    assert _repr(_Named) == f"class {__name__}._Named"
+    assert _repr(_Named()) == f"{__name__}._Named"
+    assert _repr(1.5) == "float"
+    odd = type("odd at 0x1f thing", (), {})
+    assert _repr(odd()) == f"{__name__}.odd thing"
+
+
+def test_referrers_agree_with_and_without_reading_the_collector_lists():
+    from heapscope import _core
+
+    held = [object()]
+    holder = {"held": held}
+    targets = [held]
+    found = [{id(o) for o in _core.referrers_of(targets, [])[0]}]
+    previous = _core._read_gc_lists(False)
+    try:
+        found.append({id(o) for o in _core.referrers_of(targets, [])[0]})
+    finally:
+        _core._read_gc_lists(previous)
+    assert found[0] == found[1] and id(holder) in found[0]

@@ -100,3 +100,37 @@ def test_garbage_graph_finds_a_cycle():
     text = out.getvalue()
     assert text.startswith("id ") and "Garbage:" in text and "in cycles" in text
     assert gc.get_debug() == 0 and gc.isenabled()
+
+
+class _Slotted:
+    __slots__ = ("held",)
+
+
+class _BadRepr:
+    def __repr__(self):
+        raise ValueError("no repr")
+
+
+class _Plain:
+    pass
+
+
+def test_edge_labels_of_each_kind():
+    held, key, bad = [], ("k",), _BadRepr()
+    slotted = _Slotted()
+    slotted.held = held
+    plain = _Plain()
+    plain.attr = held
+    mapping = {"x" * 40: held, key: 1, bad: held}
+    graph = ReferenceGraph([mapping, held, key, slotted, plain, plain.__dict__])
+    labels = {(e.src, e.dst): e.label for e in graph.edges}
+    assert labels[(id(mapping), id(held))] == repr("x" * 40)[:21] + "..."
+    assert labels[(id(mapping), id(key))] == "key"
+    assert labels[(id(slotted), id(held))] == "held"
+    if (id(plain), id(plain.__dict__)) in labels:
+        assert labels[(id(plain), id(plain.__dict__))] == "__dict__"
+        assert labels[(id(plain.__dict__), id(held))] == "'attr'"
+    else:  # 3.13+: the instance refers to its attribute values, not to its __dict__
+        assert labels[(id(plain), id(held))] == "attr"
+    graph = ReferenceGraph([{bad: held}, held])
+    assert {e.label for e in graph.edges} == {"<_BadRepr: repr faile..."}

@@ -237,3 +237,68 @@ def test_many_referrers_and_a_long_chain_do_not_recurse(app):
     near = [len(chain) for chain in heapscope.why(app.fanout[0][0], max_paths=2)]
     assert deep == [5002]  # module → dict['chain'] → 5000 lists → Foo
     assert near == [4]  # module → dict['fanout'] → list[0] → list[0] → Foo
+
+
+class BadKey:
+    def __repr__(self):
+        raise ValueError("no repr")
+
+
+class InterruptingKey:
+    def __repr__(self):
+        raise KeyboardInterrupt
+
+
+def test_edge_names_of_keys(app):
+    long_key = "k" * 60
+    app.d = {long_key: Foo(), BadKey(): Foo()}
+    found = texts(heapscope.why(app.d[long_key]))
+    assert found == ["module 'heapscope_test_app' → dict['d'] → dict[" + repr(long_key)[:37] + "...] → Foo"]
+    found = texts(heapscope.why(app.d[next(k for k in app.d if isinstance(k, BadKey))]))
+    assert found == ["module 'heapscope_test_app' → dict['d'] → dict[<BadKey>] → Foo"]
+    found = texts(heapscope.why(next(k for k in app.d if isinstance(k, BadKey))))
+    assert found == ["module 'heapscope_test_app' → dict['d'] → dict key → BadKey"]
+
+
+def test_interrupt_in_a_key_repr_propagates(app):
+    app.d = {InterruptingKey(): Foo()}
+    with pytest.raises(KeyboardInterrupt):
+        heapscope.why(next(iter(app.d.values())))
+
+
+def test_function_globals_edge(app):
+    exec("def f():\n    pass\n", app.__dict__.setdefault("ns", {"__name__": "heapscope_test_ns"}))  # noqa: S102
+    app.f = app.ns.pop("f")
+    app.ns = None
+    found = texts(heapscope.why(app.f.__globals__))
+    assert found == ["module 'heapscope_test_app' → dict['f'] → function f.__globals__ → dict"]
+
+
+def test_why_crosses_into_the_core_once(app):
+    app.cache = {"k": [Foo()]}
+    calls = []
+
+    def profile(frame, event, arg):
+        if event == "c_call" and getattr(arg, "__module__", None) == "heapscope._core":
+            calls.append(arg.__name__)
+
+    sys.setprofile(profile)
+    try:
+        result = heapscope.why(app.cache["k"][0].data)
+    finally:
+        sys.setprofile(None)
+    assert texts(result) == ["module 'heapscope_test_app' → dict['cache'] → dict['k'] → list[0] → Foo.data → list"]
+    assert calls == ["why_chains"]
+
+
+def test_same_chains_without_reading_the_collector_lists(app):
+    from heapscope import _core
+
+    app.cache = {"k": [Foo()]}
+    direct = texts(heapscope.why(app.cache["k"][0]))
+    previous = _core._read_gc_lists(False)
+    try:
+        listed = texts(heapscope.why(app.cache["k"][0]))
+    finally:
+        _core._read_gc_lists(previous)
+    assert direct == listed == ["module 'heapscope_test_app' → dict['cache'] → dict['k'] → list[0] → Foo"]

@@ -1,6 +1,6 @@
 """Type stubs for heapscope's Rust extension module."""
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 __version__: str
 
@@ -71,22 +71,19 @@ def getsizeof(obj: Any) -> int:
 def named_referents(obj: Any) -> List[Tuple[Optional[str], Any]]:
     """The referents ``asizeof`` follows from ``obj``, named (``None`` for items)."""
 
-class Chains:
-    """What ``reference_chains`` found (behind ``heapscope.why``)."""
+def why_chains(
+    target: Any, ignore: Iterable[Any], max_paths: int, own_code: Sequence[Any]
+) -> Tuple[str, List[Tuple[str, List[Tuple[str, str, int]]]], int, List[str], int]:
+    """Behind ``heapscope.why``: the roots, the referrer index and the shortest chains from
+    a root to ``target``, every step named: ``(target name, [(root label, [(text, type
+    name, address)])], direct referrer count, their names (first 20), objects indexed)``.
+    Frames running ``own_code`` are not roots."""
 
-    @property
-    def chains(self) -> List[Tuple[int, List[Any]]]: ...
-    @property
-    def direct_referrers(self) -> List[Any]: ...
-    @property
-    def direct_count(self) -> int: ...
-    @property
-    def nodes(self) -> int: ...
-    @property
-    def edges(self) -> int: ...
+def graph_edges(objects: List[Any]) -> List[Tuple[int, int, str]]:
+    """The references between ``objects`` as ``(id of referrer, id of referent, label)``."""
 
-def reference_chains(target: Any, roots: List[Any], ignore: List[Any], max_paths: int = 1) -> Chains:
-    """Shortest chains of references from a root holder to ``target``, one per root."""
+def node_name(o: Any) -> str:
+    """How a referrer tree shows ``o``: ``module(name)``, ``dict, len=3``, ``class mod.Name``..."""
 
 def proc_memory(pagesize: int) -> Dict[str, Any]:
     """Memory figures of the process from ``/proc/self/stat`` and ``/proc/self/status``."""

@@ -17,7 +17,6 @@ in Jupyter as collapsible HTML, in place of pympler's Tk ``InteractiveBrowser``.
 from __future__ import annotations
 
 import gc
-import re
 import sys
 import types
 from typing import Any, Callable, List, Optional, TextIO
@@ -26,27 +25,9 @@ from heapscope import _core
 
 __all__ = ["RefBrowser", "StreamBrowser", "ConsoleBrowser", "FileBrowser", "HtmlBrowser", "get_tree"]
 
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-
-
-def _repr(o: Any) -> str:
-    """A short description of ``o``: its type, and for a few types what tells them
-    apart (a module's or function's name, a dict's or list's length)."""
-    t = type(o)
-    if t is types.ModuleType:
-        return f"module({o.__name__})"
-    if t is types.FrameType:
-        return f"frame (codename: {o.f_code.co_name})"
-    if t is types.FunctionType:
-        return f"function ({o.__name__})"
-    if t is types.MethodType:
-        return f"method ({getattr(o, '__name__', '?')})"
-    if t in (dict, list, tuple, set, frozenset):
-        return f"{t.__name__}, len={len(o)}"
-    if isinstance(o, type):
-        return f"class {o.__module__}.{o.__qualname__}"
-    name = t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
-    return _ADDRESS.sub("", name)
+#: A short description of an object: its type, and for a few types what tells them apart
+#: (a module's or function's name, a dict's or list's length).
+_repr: Callable[[Any], str] = _core.node_name
 
 
 class _Node:

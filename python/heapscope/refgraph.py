@@ -73,32 +73,6 @@ def _safe_repr(obj: Any, limit: int = 128) -> str:
         return f"<{type(obj).__name__}: repr failed: {type(exc).__name__}>"
 
 
-def _edge_label(src: Any, dst: Any) -> str:
-    if isinstance(src, dict):
-        for key, value in src.items():
-            if value is dst:
-                return _clip(_safe_repr(key), 24)
-            if key is dst:
-                return "key"
-        return ""
-    if isinstance(src, (list, tuple)):
-        for i, item in enumerate(src):
-            if item is dst:
-                return f"[{i}]"
-        return ""
-    inner = getattr(src, "__dict__", None)
-    if inner is dst:
-        return "__dict__"
-    if isinstance(inner, dict):
-        for key, value in inner.items():
-            if value is dst:
-                return str(key)
-    for name in getattr(type(src), "__slots__", ()) or ():
-        if isinstance(name, str) and getattr(src, name, None) is dst:
-            return name
-    return ""
-
-
 def _dot_quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
@@ -153,13 +127,7 @@ class ReferenceGraph:
         return self._reduced
 
     def _get_edges(self) -> None:
-        by_id = {id(o): o for o in self.objects}
-        edges = set()
-        for src in self.objects:
-            for dst in _core.referents(src):
-                if id(dst) in by_id:
-                    edges.add(_Edge(id(src), id(dst), _edge_label(src, dst)))
-        self.edges = edges
+        self.edges = {_Edge(src, dst, label) for src, dst, label in _core.graph_edges(self.objects)}
 
     def _annotate_objects(self) -> None:
         self.metadata: List[_MetaObject] = []

@@ -7,9 +7,9 @@
 //! is the container's) until something must keep them, before Python code runs.
 
 use crate::asizeof::ledger::Ledger;
-use crate::asizeof::names;
 use crate::asizeof::rules::{Refs, RuleCache, Slot};
 use crate::ffi::{self, prefetch, Borrowed, InstanceAttrs, RawObj, Strong};
+use crate::heap::edges as names;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -456,7 +456,7 @@ fn name_key(named: bool, key: Borrowed<'_>, extra: &mut Option<Box<DictExtra>>) 
     RefName::Key(key)
 }
 
-/// The parts a node name is made of (see `names::ref_name`).
+/// The parts a node name is made of (see `heap::edges::ref_name`).
 pub(super) fn name_parts(name: &RefName) -> names::NamePart<'_> {
     match name {
         RefName::Unnamed => names::NamePart::Object,

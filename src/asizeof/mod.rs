@@ -2,14 +2,14 @@
 //! behind an `Asizer`; `rules` classifies a type (flat size, referents); `flat` computes
 //! `sys.getsizeof` without Python for known types; `walk` follows the referents, which
 //! the `cursors` of its frames read from each container; `ledger` is what an `Asizer`
-//! remembers between calls; `names` makes node names; `estimates` gives pympler's
-//! per-type `basicsize`/`itemsize`/`leng` figures.
+//! remembers between calls; `estimates` gives pympler's per-type
+//! `basicsize`/`itemsize`/`leng` figures. Node names of size trees come from
+//! `heap::edges`, which names every kind of reference.
 
 mod cursors;
 pub mod estimates;
 pub mod flat;
 pub mod ledger;
-pub mod names;
 pub mod rules;
 pub mod sizer;
 pub mod walk;

@@ -18,9 +18,9 @@ use crate::asizeof::cursors::{
 };
 use crate::asizeof::flat::{foreign_sizeof, leaf_size};
 use crate::asizeof::ledger::{Ledger, Mark};
-use crate::asizeof::names;
 use crate::asizeof::rules::{AttrSpec, Refs, Rule, RuleCache, PER_OBJECT};
 use crate::ffi::{self, prefetch, Borrowed, InstanceAttrs, RawObj, Strong};
+use crate::heap::edges as names;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 

@@ -1,7 +1,9 @@
 //! The whole heap: the objects of `muppy.get_objects()` read from the collector's lists
-//! (`passes`), flat sizes and filters over many objects (`objects`), and the referrer
-//! index behind `why()` (`referrers`).
+//! (`passes`), flat sizes and filters over many objects (`objects`), the referrer
+//! index and reference chains behind `why()` (`referrers`), and the names of references
+//! shared by `why()`, refgraph and refbrowser (`edges`).
 
+pub mod edges;
 pub mod objects;
 pub mod passes;
 pub mod referrers;

@@ -1,23 +1,28 @@
 //! "Who keeps this alive?": the shortest chains of references from a root to an object,
 //! over the whole gc heap (behind `heapscope.why`).
 //!
-//! One pass over `gc.get_objects()` builds a referrer index: every tracked object gets a
-//! node, and so do the untracked GC objects they hold (tuples and dicts of atomic
-//! values, which can hold the target) and the target itself; each object's `tp_traverse`
-//! gives its referents, and each edge is stored backwards, in compressed rows (one
-//! `u32` per edge). A breadth-first search then walks referrers from the target until it
-//! meets root holders (module objects, snapshots of live frames' locals, thread state),
-//! so each chain found is a shortest one, and chains come shortest first, one per root.
+//! `why_chains` first gathers the roots (module globals, a snapshot of every live frame's
+//! locals in every thread, the exceptions threads handle), holding each strongly. Then,
+//! with the collector paused, one pass over the collector's lists ([`TrackedObjects`])
+//! builds a referrer index: every tracked object gets a node, and so do the untracked GC
+//! objects they hold (tuples and dicts of atomic values, which can hold the target) and
+//! the target itself; each object's `tp_traverse` gives its referents, and each edge is
+//! stored backwards, in compressed rows (one `u32` per edge). A breadth-first search
+//! then walks referrers from the target until it meets root holders, so each chain found
+//! is a shortest one, and chains come shortest first, one per root. Last, every step is
+//! named ([`edges::name_chain`]).
 //!
-//! The pass and the search keep borrowed pointers and run no Python code: the list from
-//! `gc.get_objects()` keeps the tracked objects alive, and untracked nodes are held by
-//! their (alive, unchanged) referrers. The objects on the chains found are taken strongly
-//! before anything that can run Python code (building the result).
+//! The pass and the search keep borrowed pointers and run no Python code: the tracked
+//! objects stay alive while no Python code runs and the collector is paused, and
+//! untracked nodes are held by their (alive, unchanged) referrers. The objects on the
+//! chains found are taken strongly before anything that can run Python code (naming).
 
 use crate::ffi::{self, RawObj, Strong};
+use crate::heap::edges::{self, Kinds, RootKind, Step};
+use crate::heap::passes::{GcPause, TrackedObjects};
 use ahash::{AHashMap, AHashSet};
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use std::collections::VecDeque;
 
 const UNSEEN: u32 = u32::MAX;
@@ -32,13 +37,19 @@ struct Index {
 }
 
 impl Index {
-    /// Builds the index over the tracked objects in `tracked` and the `extra` objects
-    /// (the target, root holders). Objects in `ignore` refer to nothing.
+    /// Builds the index over the tracked objects `tracked` yields (borrowed, until it
+    /// returns `None`) and the `extra` objects (the target, root holders). Objects in
+    /// `ignore` refer to nothing.
     ///
     /// # Safety
-    /// `tracked` must be alive and unchanged for the call, and every `extra` object and
-    /// every address in `ignore` alive. No Python code may run during the call.
-    unsafe fn build(tracked: RawObj, extra: &[RawObj], ignore: &AHashSet<usize>) -> Result<Index, &'static str> {
+    /// Every object `tracked` yields must be alive, and stay alive and unchanged for the
+    /// call, as must every `extra` object and every address in `ignore`. No Python code
+    /// may run during the call.
+    unsafe fn build(
+        mut tracked: impl FnMut() -> Option<RawObj>,
+        extra: &[RawObj],
+        ignore: &AHashSet<usize>,
+    ) -> Result<Index, &'static str> {
         let mut addrs: Vec<usize> = Vec::new();
         let mut ids: AHashMap<usize, u32> = AHashMap::new();
         let add = |addrs: &mut Vec<usize>, ids: &mut AHashMap<usize, u32>, addr: usize| -> Result<u32, &'static str> {
@@ -50,10 +61,7 @@ impl Index {
             addrs.push(addr);
             Ok(id)
         };
-        let mut index = 0usize;
-        // SAFETY: the caller keeps the list alive and unchanged; items are borrowed from it.
-        while let Some(item) = unsafe { ffi::list_item(tracked, index) } {
-            index += 1;
+        while let Some(item) = tracked() {
             let addr = ffi::address(item);
             if !ignore.contains(&addr) && !ids.contains_key(&addr) {
                 add(&mut addrs, &mut ids, addr)?;
@@ -174,104 +182,28 @@ impl Index {
     }
 }
 
-/// What [`reference_chains`] found.
-#[pyclass(frozen, module = "heapscope._core")]
-pub struct Chains {
-    /// `(root number, [root holder, ..., target])`, shortest first, one per root.
-    #[pyo3(get)]
-    chains: Vec<(usize, Py<PyList>)>,
-    /// Objects that refer to the target directly (first 20), for the "unreachable" case.
-    #[pyo3(get)]
-    direct_referrers: Py<PyList>,
-    /// How many objects refer to the target directly.
-    #[pyo3(get)]
-    direct_count: usize,
-    /// Nodes and edges in the index.
-    #[pyo3(get)]
-    nodes: usize,
-    #[pyo3(get)]
-    edges: usize,
-}
-
-/// The shortest chains of references from the `roots` (holder objects: a chain starts at
-/// one of them) to `target`, at most `max_paths` of them, over every object the garbage
-/// collector tracks. Objects in `ignore` (and the list `gc.get_objects()` returns) are
-/// not counted as referrers.
-#[pyfunction]
-#[pyo3(signature = (target, roots, ignore, max_paths=1))]
-pub fn reference_chains<'py>(
-    py: Python<'py>,
-    target: &Bound<'py, PyAny>,
-    roots: Vec<Bound<'py, PyAny>>,
-    ignore: Vec<Bound<'py, PyAny>>,
-    max_paths: usize,
-) -> PyResult<Chains> {
-    let tracked = py.import("gc")?.getattr("get_objects")?.call0()?.cast_into::<PyList>()?;
-    let mut ignored: AHashSet<usize> = ignore.iter().map(|o| ffi::address(o.as_ptr())).collect();
-    ignored.insert(ffi::address(tracked.as_ptr()));
-    ignored.remove(&ffi::address(target.as_ptr()));
-    let mut extra: Vec<RawObj> = vec![target.as_ptr()];
-    extra.extend(roots.iter().map(|r| r.as_ptr()));
-
-    // From here until the chains are held strongly, no Python code runs.
-    // SAFETY: `tracked` is our own list, nobody else changes it; the target, roots and
-    // ignored objects are held by the arguments.
-    let index = unsafe { Index::build(tracked.as_ptr(), &extra, &ignored) }
-        .map_err(pyo3::exceptions::PyMemoryError::new_err)?;
-    let mut root_ids: AHashMap<u32, usize> = AHashMap::new();
-    for (number, root) in roots.iter().enumerate() {
-        if let Some(&id) = index.ids.get(&ffi::address(root.as_ptr())) {
-            root_ids.entry(id).or_insert(number);
-        }
-    }
-    let target_id = index.ids[&ffi::address(target.as_ptr())];
-    let found = index.search(target_id, &root_ids, max_paths.max(1));
-    let hold = |id: u32| {
-        // SAFETY: every node is alive (see the module docs) and no Python code has run.
-        unsafe { Strong::from_borrowed(index.addrs[id as usize] as RawObj) }
-    };
-    let held: Vec<(usize, Vec<Strong>)> =
-        found.iter().map(|(root, chain)| (*root, chain.iter().map(|&id| hold(id)).collect())).collect();
-    let direct = index.referrers_of(target_id);
-    let direct_held: Vec<Strong> = direct.iter().take(20).map(|&id| hold(id)).collect();
-    let (nodes, edges, direct_count) = (index.addrs.len(), index.referrers.len(), direct.len());
-    drop(index);
-    drop(tracked);
-
-    // Python code may run from here on: everything kept is held strongly.
-    let to_list = |items: Vec<Strong>| -> PyResult<Py<PyList>> {
-        // SAFETY: each item is held by its `Strong`; the Bound takes its own reference.
-        let bound = items.iter().map(|s| unsafe { Bound::from_borrowed_ptr(py, s.as_ptr()) });
-        Ok(PyList::new(py, bound)?.unbind())
-    };
-    let chains = held.into_iter().map(|(root, chain)| Ok((root, to_list(chain)?))).collect::<PyResult<Vec<_>>>()?;
-    Ok(Chains { chains, direct_referrers: to_list(direct_held)?, direct_count, nodes, edges })
-}
-
 /// For each object of `targets`, the objects that refer to it directly (what
 /// `gc.get_referrers` returns for it), found in one pass over the gc heap instead of
-/// one pass per object. Objects in `ignore` (and the list `gc.get_objects()` returns)
-/// are left out.
+/// one pass per object (over the collector's lists, see [`TrackedObjects`]). Objects in
+/// `ignore` are left out.
 #[pyfunction]
 pub fn referrers_of<'py>(
     py: Python<'py>,
     targets: Vec<Bound<'py, PyAny>>,
     ignore: Vec<Bound<'py, PyAny>>,
 ) -> PyResult<Vec<Py<PyList>>> {
-    let tracked = py.import("gc")?.getattr("get_objects")?.call0()?.cast_into::<PyList>()?;
-    let mut ignored: AHashSet<usize> = ignore.iter().map(|o| ffi::address(o.as_ptr())).collect();
-    ignored.insert(ffi::address(tracked.as_ptr()));
+    let ignored: AHashSet<usize> = ignore.iter().map(|o| ffi::address(o.as_ptr())).collect();
     let mut slot: AHashMap<usize, Vec<usize>> = AHashMap::new();
     for (i, t) in targets.iter().enumerate() {
         slot.entry(ffi::address(t.as_ptr())).or_default().push(i);
     }
     let mut found: Vec<Vec<Strong>> = (0..targets.len()).map(|_| Vec::new()).collect();
-    let mut index = 0usize;
-    // SAFETY: `tracked` is our own list, unchanged; each item is alive while it is in
-    // it. Referents are compared by address only, and the referrer is taken strongly.
-    // No Python code runs in the loop.
-    while let Some(item) = unsafe { ffi::list_item(tracked.as_ptr(), index) } {
-        index += 1;
+    let pause = GcPause::new(py)?;
+    let mut tracked = TrackedObjects::take(py)?;
+    // From here to the end of the loop no Python code runs and the collector is paused,
+    // so each object `tracked` yields is alive (see `TrackedObjects`). Referents are
+    // compared by address only, and the referrer is taken strongly.
+    while let Some(item) = tracked.next() {
         if ignored.contains(&ffi::address(item)) {
             continue;
         }
@@ -281,16 +213,17 @@ pub fn referrers_of<'py>(
                 hits.extend_from_slice(slots);
             }
         };
-        // SAFETY: `item` is alive (held by the list) and no Python code runs.
+        // SAFETY: `item` is alive (see above) and no Python code runs.
         unsafe { ffi::for_each_referent(item, &mut each) };
         hits.sort_unstable();
         hits.dedup();
         for i in hits {
-            // SAFETY: `item` is alive (held by the list).
+            // SAFETY: `item` is alive (see above).
             found[i].push(unsafe { Strong::from_borrowed(item) });
         }
     }
     drop(tracked);
+    drop(pause);
     found
         .into_iter()
         .map(|items| {
@@ -299,4 +232,193 @@ pub fn referrers_of<'py>(
             Ok(PyList::new(py, bound)?.unbind())
         })
         .collect()
+}
+
+/// A root of `why()`: the object a chain starts at, how it is shown, and what it is.
+struct Root<'py> {
+    holder: Bound<'py, PyAny>,
+    label: Bound<'py, PyAny>,
+    kind: RootKind,
+}
+
+/// The globals of every module in `sys.modules`.
+fn module_roots<'py>(py: Python<'py>, kinds: &Kinds<'py>, roots: &mut Vec<Root<'py>>) -> PyResult<()> {
+    let modules = py.import("sys")?.getattr("modules")?.call_method0("items")?;
+    let modules = PyList::new(py, modules.try_iter()?.collect::<PyResult<Vec<_>>>()?)?;
+    for pair in modules.iter() {
+        let (name, module): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair.extract()?;
+        if kinds.is_module(&module)? {
+            let label = PyString::new(py, "module ").add(name.repr()?)?;
+            roots.push(Root { holder: module, label, kind: RootKind::Module });
+        }
+    }
+    Ok(())
+}
+
+/// `co_name() at file:line` for a frame.
+fn frame_place<'py>(frame: &Bound<'py, PyAny>, code: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let file = code.getattr("co_filename")?.call_method1("replace", ("\\", "/"))?.call_method1("rsplit", ("/", 1))?;
+    let file = file.get_item(-1)?;
+    let place = code.getattr("co_name")?.str()?.add("() at ")?.add(file.str()?)?;
+    place.add(":")?.add(frame.getattr("f_lineno")?.str()?)
+}
+
+/// The locals of every live frame of every thread (a snapshot of them), and the globals
+/// of module-level frames whose globals are not a module's. Frames of `own_code` are
+/// left out; the frames and `sys._current_frames()` are added to `ignored`.
+fn frame_roots<'py>(
+    py: Python<'py>,
+    own_code: &[Bound<'py, PyAny>],
+    roots: &mut Vec<Root<'py>>,
+    ignored: &mut Vec<Bound<'py, PyAny>>,
+) -> PyResult<()> {
+    let mut module_dicts: AHashSet<usize> = AHashSet::new();
+    for module in roots.iter().filter(|r| r.kind == RootKind::Module) {
+        module_dicts.insert(ffi::address(module.holder.getattr("__dict__")?.as_ptr()));
+    }
+    let current = py.import("sys")?.getattr("_current_frames")?.call0()?;
+    ignored.push(current.clone());
+    let frames = current.call_method0("values")?.try_iter()?.collect::<PyResult<Vec<_>>>()?;
+    for mut frame in frames {
+        while !frame.is_none() {
+            py.check_signals()?;
+            ignored.push(frame.clone());
+            let code = frame.getattr("f_code")?;
+            if !own_code.iter().any(|own| own.is(&code)) {
+                let place = frame_place(&frame, &code)?;
+                let globals = frame.getattr("f_globals")?;
+                let locals = frame.getattr("f_locals")?;
+                let module_level = globals.is(&locals) || code.getattr("co_name")?.eq("<module>")?;
+                if module_level {
+                    if !module_dicts.contains(&ffi::address(globals.as_ptr())) {
+                        let label = PyString::new(py, "globals of ").add(place)?;
+                        roots.push(Root { holder: globals, label, kind: RootKind::Locals });
+                    }
+                } else {
+                    let snapshot = py.get_type::<PyDict>().call1((locals,))?;
+                    let label = PyString::new(py, "frame ").add(place)?;
+                    roots.push(Root { holder: snapshot, label, kind: RootKind::Locals });
+                }
+            }
+            frame = frame.getattr("f_back")?;
+        }
+    }
+    current.call_method0("clear")?;
+    Ok(())
+}
+
+/// The exception each thread is handling, each held by a list of its own.
+fn thread_roots<'py>(py: Python<'py>, roots: &mut Vec<Root<'py>>) -> PyResult<()> {
+    let threading = py.import("threading")?;
+    let names = PyDict::new(py);
+    for thread in threading.call_method0("enumerate")?.try_iter()? {
+        let thread = thread?;
+        names.set_item(thread.getattr("ident")?, thread.getattr("name")?)?;
+    }
+    let sys = py.import("sys")?;
+    let mut handled: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)> = Vec::new();
+    match sys.getattr("_current_exceptions") {
+        Ok(getter) => {
+            let found = PyDict::new(py);
+            for pair in getter.call0()?.call_method0("items")?.try_iter()? {
+                let (ident, mut exc): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair?.extract()?;
+                if exc.is_instance_of::<PyTuple>() {
+                    exc = exc.get_item(1)?; // 3.12 returns exc_info tuples on some builds
+                }
+                if !exc.is_none() {
+                    found.set_item(ident, exc)?;
+                }
+            }
+            for (ident, exc) in found.iter() {
+                handled.push((ident, exc));
+            }
+        }
+        Err(err) if err.is_instance_of::<pyo3::exceptions::PyAttributeError>(py) => {
+            let exc = sys.call_method0("exc_info")?.get_item(1)?;
+            if !exc.is_none() {
+                handled.push((threading.call_method0("get_ident")?, exc));
+            }
+        }
+        Err(err) => return Err(err),
+    }
+    for (ident, exc) in handled {
+        let name = names.call_method1("get", (&ident, &ident))?;
+        let label = PyString::new(py, "thread ").add(name.repr()?)?.add(": exception being handled")?;
+        roots.push(Root { holder: PyList::new(py, [exc])?.into_any(), label, kind: RootKind::Thread });
+    }
+    Ok(())
+}
+
+/// A named chain: the label of its root and its steps.
+type NamedChain<'py> = (Bound<'py, PyAny>, Vec<Step<'py>>);
+
+/// What `why_chains` found: the target's name, the chains (shortest first), how many
+/// objects refer to the target directly and the names of the first 20 of them, and how
+/// many objects were indexed.
+type WhyFound<'py> = (Bound<'py, PyAny>, Vec<NamedChain<'py>>, usize, Vec<Bound<'py, PyAny>>, usize);
+
+/// Everything `heapscope.why` does: gathers the roots (module globals, live frames'
+/// locals in every thread, exceptions threads handle), indexes the referrers of every
+/// object the collector tracks, finds up to `max_paths` shortest chains from a root to
+/// `target` (one per root) and names every step. Frames running `own_code` are not
+/// roots; objects in `ignore` are not counted as referrers.
+#[pyfunction]
+#[pyo3(signature = (target, ignore, max_paths, own_code))]
+pub fn why_chains<'py>(
+    py: Python<'py>,
+    target: &Bound<'py, PyAny>,
+    ignore: &Bound<'py, PyAny>,
+    max_paths: usize,
+    own_code: Vec<Bound<'py, PyAny>>,
+) -> PyResult<WhyFound<'py>> {
+    let kinds = Kinds::new(py)?;
+    let mut ignored: Vec<Bound<'py, PyAny>> = ignore.try_iter()?.collect::<PyResult<_>>()?;
+    let mut roots: Vec<Root<'py>> = Vec::new();
+    module_roots(py, &kinds, &mut roots)?;
+    frame_roots(py, &own_code, &mut roots, &mut ignored)?;
+    thread_roots(py, &mut roots)?;
+
+    let mut ignored_addrs: AHashSet<usize> = ignored.iter().map(|o| ffi::address(o.as_ptr())).collect();
+    ignored_addrs.remove(&ffi::address(target.as_ptr()));
+    let mut extra: Vec<RawObj> = vec![target.as_ptr()];
+    extra.extend(roots.iter().map(|r| r.holder.as_ptr()));
+
+    let pause = GcPause::new(py)?;
+    let mut tracked = TrackedObjects::take(py)?;
+    // From here until the chains are held strongly, no Python code runs and the
+    // collector is paused: the tracked objects are borrowed from its lists.
+    // SAFETY: the tracked objects are alive while no Python code runs and the collector
+    // is paused (see `TrackedObjects`); the target, roots and ignored objects are held.
+    let index = unsafe { Index::build(|| tracked.next(), &extra, &ignored_addrs) }
+        .map_err(pyo3::exceptions::PyMemoryError::new_err)?;
+    let mut root_ids: AHashMap<u32, usize> = AHashMap::new();
+    for (number, root) in roots.iter().enumerate() {
+        if let Some(&id) = index.ids.get(&ffi::address(root.holder.as_ptr())) {
+            root_ids.entry(id).or_insert(number);
+        }
+    }
+    let target_id = index.ids[&ffi::address(target.as_ptr())];
+    let found = index.search(target_id, &root_ids, max_paths.max(1));
+    let hold = |id: u32| {
+        // SAFETY: every node is alive (see the module docs) and no Python code has run.
+        // The Bound takes its own reference.
+        unsafe { Bound::from_borrowed_ptr(py, index.addrs[id as usize] as RawObj) }
+    };
+    let held: Vec<(usize, Vec<Bound<'py, PyAny>>)> =
+        found.iter().map(|(root, chain)| (*root, chain.iter().map(|&id| hold(id)).collect())).collect();
+    let direct = index.referrers_of(target_id);
+    let direct_held: Vec<Bound<'py, PyAny>> = direct.iter().take(20).map(|&id| hold(id)).collect();
+    let (nodes, direct_count) = (index.addrs.len(), direct.len());
+    drop(index);
+    drop(tracked);
+    drop(pause);
+
+    // Python code may run from here on: everything kept is held strongly.
+    let mut chains = Vec::with_capacity(held.len());
+    for (number, objects) in held {
+        let root = &roots[number];
+        chains.push((root.label.clone(), edges::name_chain(&kinds, &objects, root.kind, &root.label)?));
+    }
+    let direct_names = direct_held.iter().map(|o| edges::type_name(&kinds, o)).collect::<PyResult<Vec<_>>>()?;
+    Ok((edges::type_name(&kinds, target)?, chains, direct_count, direct_names, nodes))
 }

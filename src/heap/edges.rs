@@ -1,0 +1,546 @@
+//! How one object refers to another, as text: the names of the steps of `why()`'s
+//! chains (`dict['key']`, `list[3]`, `Foo.attr`, `local 'x'`) and the labels of
+//! `refgraph`'s edges, the nodes of `refbrowser`'s trees, and the nodes of `asized`
+//! trees (the asizeof walk uses those).
+//!
+//! Naming runs Python code (`repr` of keys, `items()` of mappings, attribute reads), so
+//! every object here is held strongly (`Bound`). Only `Exception`s raised by that code
+//! are swallowed where a name can do without them; anything else propagates.
+
+use crate::ffi::Strong;
+use pyo3::exceptions::{PyAttributeError, PyException};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PySlice, PyString, PyTuple, PyType};
+
+/// The clip of dict keys in chain steps.
+const KEY_CLIP: usize = 40;
+
+/// `Ok(None)` for an `Exception`, the error itself for anything else (KeyboardInterrupt).
+fn unless_exception<T>(py: Python<'_>, result: PyResult<T>) -> PyResult<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if err.is_instance_of::<PyException>(py) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// `getattr(obj, name, None)`.
+fn getattr_opt<'py, N>(obj: &Bound<'py, PyAny>, name: N) -> PyResult<Option<Bound<'py, PyAny>>>
+where
+    N: IntoPyObject<'py, Target = PyString>,
+{
+    match obj.getattr(name) {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if err.is_instance_of::<PyAttributeError>(obj.py()) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+fn text<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyAny> {
+    PyString::new(py, s).into_any()
+}
+
+/// The types the namer tells apart, looked up once per naming.
+pub struct Kinds<'py> {
+    module: Bound<'py, PyAny>,
+    cell: Bound<'py, PyAny>,
+    function: Bound<'py, PyAny>,
+    method: Bound<'py, PyAny>,
+    object_getattribute: Bound<'py, PyAny>,
+}
+
+impl<'py> Kinds<'py> {
+    pub fn new(py: Python<'py>) -> PyResult<Kinds<'py>> {
+        let types = py.import("types")?;
+        Ok(Kinds {
+            module: types.getattr("ModuleType")?,
+            cell: types.getattr("CellType")?,
+            function: types.getattr("FunctionType")?,
+            method: types.getattr("MethodType")?,
+            object_getattribute: py.import("builtins")?.getattr("object")?.getattr("__getattribute__")?,
+        })
+    }
+
+    pub fn is_module(&self, obj: &Bound<'py, PyAny>) -> PyResult<bool> {
+        obj.is_instance(&self.module)
+    }
+}
+
+/// How an object is shown on a chain: `module 'name'`, `class Qual.name`,
+/// `function qualname`, else its type's qualified name.
+pub fn type_name<'py>(kinds: &Kinds<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = obj.py();
+    if obj.is_instance(&kinds.module)? {
+        let name = getattr_opt(obj, "__name__")?.unwrap_or_else(|| text(py, "?"));
+        return text(py, "module ").add(name.repr()?);
+    }
+    if obj.is_instance_of::<PyType>() {
+        return text(py, "class ").add(obj.getattr("__qualname__")?.str()?);
+    }
+    if obj.is_instance(&kinds.function)? || obj.is_instance(&kinds.method)? {
+        let name = getattr_opt(obj, "__qualname__")?.unwrap_or_else(|| text(py, "?"));
+        return text(py, "function ").add(name.str()?);
+    }
+    qualname_of_type(obj)
+}
+
+/// `type(obj).__qualname__`.
+pub fn qualname_of_type<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    obj.get_type().getattr("__qualname__")
+}
+
+/// `text` cut to `limit` characters, the last three of them `...`.
+fn clip<'py>(text_: Bound<'py, PyAny>, limit: usize) -> PyResult<Bound<'py, PyAny>> {
+    let length = text_.len()?;
+    if length <= limit {
+        return Ok(text_);
+    }
+    let py = text_.py();
+    let cut = limit.saturating_sub(3) as isize;
+    text_.get_item(PySlice::new(py, 0, cut, 1))?.add("...")
+}
+
+/// A dict key as shown on a chain: its clipped repr, `<type>` when `repr` fails.
+fn key_text<'py>(key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = key.py();
+    let repr = key.repr().map(Bound::into_any).and_then(|r| clip(r, KEY_CLIP));
+    match unless_exception(py, repr)? {
+        Some(shown) => Ok(shown),
+        None => text(py, "<").add(qualname_of_type(key)?)?.add(">"),
+    }
+}
+
+/// The key under which `mapping` holds `child` (compared by identity), as shown on a
+/// chain; `None` when there is none or reading the mapping raises.
+pub fn dict_key_for<'py>(
+    mapping: &Bound<'py, PyAny>,
+    child: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = mapping.py();
+    let found = (|| -> PyResult<Option<Bound<'py, PyAny>>> {
+        for pair in mapping.call_method0("items")?.try_iter()? {
+            let (key, value): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair?.extract()?;
+            if value.is(child) {
+                return key_text(&key).map(Some);
+            }
+        }
+        Ok(None)
+    })();
+    Ok(unless_exception(py, found)?.flatten())
+}
+
+/// The attribute name under which `parent` holds `child`, from the referents `asizeof`
+/// names (read without creating an instance `__dict__`).
+fn attr_for<'py>(parent: &Bound<'py, PyAny>, child: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = parent.py();
+    let Some(named) = unless_exception(py, crate::asizeof::sizer::named_referents(py, parent))? else {
+        return Ok(None);
+    };
+    for (name, value) in named {
+        let name = name.into_bound(py);
+        if !value.is(child) || !name.is_instance_of::<PyString>() {
+            continue;
+        }
+        if name.call_method1("startswith", ("[V] ",))?.is_truthy()? {
+            let rest = name.get_item(PySlice::new(py, 4, isize::MAX, 1))?;
+            return Ok(Some(rest.call_method1("split", (":", 1))?.get_item(0)?));
+        }
+        if !name.call_method1("startswith", ("[K] ",))?.is_truthy()? {
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
+}
+
+/// `.name` for a key shown as a quoted string (`'name'`), else `None`.
+fn attribute_from_key<'py>(key: Option<Bound<'py, PyAny>>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let Some(key) = key else { return Ok(None) };
+    if !key.call_method1("startswith", ("'",))?.is_truthy()? {
+        return Ok(None);
+    }
+    let py = key.py();
+    Ok(Some(text(py, ".").add(key.get_item(PySlice::new(py, 1, -1, 1))?)?))
+}
+
+/// How `parent` refers to `child`, as text to append to the parent's name, and whether
+/// `child` is folded into it (an instance's or class's `__dict__`, named by the key of
+/// `after` in it).
+pub fn chain_edge<'py>(
+    kinds: &Kinds<'py>,
+    parent: &Bound<'py, PyAny>,
+    child: &Bound<'py, PyAny>,
+    after: Option<&Bound<'py, PyAny>>,
+) -> PyResult<(Bound<'py, PyAny>, bool)> {
+    let py = parent.py();
+    let empty = || (text(py, ""), false);
+    if parent.is_instance_of::<PyDict>() {
+        return Ok(match dict_key_for(parent, child)? {
+            Some(key) => (text(py, "[").add(key)?.add("]")?, false),
+            None => (text(py, " key"), false),
+        });
+    }
+    if parent.is_instance_of::<PyList>() || parent.is_instance_of::<PyTuple>() {
+        for (i, item) in parent.try_iter()?.enumerate() {
+            if item?.is(child) {
+                return Ok((text(py, &format!("[{i}]")), false));
+            }
+        }
+        return Ok(empty());
+    }
+    if parent.is_instance(&kinds.module)? {
+        return Ok(empty());
+    }
+    if parent.is_instance(&kinds.cell)? {
+        return Ok((text(py, ".cell_contents"), false));
+    }
+    let child_is_dict = child.get_type().is(py.get_type::<PyDict>());
+    if parent.is_instance_of::<PyType>() {
+        if let (true, Some(after)) = (child_is_dict, after) {
+            let key = dict_key_for(&parent.getattr("__dict__")?, after)?;
+            if let Some(attr) = attribute_from_key(key)? {
+                return Ok((attr, true));
+            }
+        }
+        return Ok(empty());
+    }
+    if parent.is_instance(&kinds.function)? {
+        for attr in ["__globals__", "__closure__", "__defaults__", "__kwdefaults__", "__dict__", "__code__"] {
+            if getattr_opt(parent, attr)?.is_some_and(|v| v.is(child)) {
+                return Ok((text(py, &format!(".{attr}")), false));
+            }
+        }
+        return Ok(empty());
+    }
+    if let (true, Some(after)) = (child_is_dict, after) {
+        let offset = getattr_opt(&parent.get_type().into_any(), "__dictoffset__")?;
+        let has_dict = match offset {
+            Some(offset) => offset.is_truthy()?,
+            None => false,
+        };
+        if has_dict {
+            let own = unless_exception(py, kinds.object_getattribute.call1((parent, "__dict__")))?;
+            if own.is_some_and(|own| own.is(child)) {
+                if let Some(attr) = attribute_from_key(dict_key_for(child, after)?)? {
+                    return Ok((attr, true));
+                }
+            }
+        }
+    }
+    Ok(match attr_for(parent, child)? {
+        Some(attr) => (text(py, ".").add(attr)?, false),
+        None => empty(),
+    })
+}
+
+/// What a chain starts at, which decides how its first reference is named.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RootKind {
+    /// A module object.
+    Module,
+    /// A snapshot of a frame's locals, or the globals of a frame: `, local 'x'`.
+    Locals,
+    /// A list holding the exception a thread is handling: nothing.
+    Thread,
+}
+
+/// One named step of a chain: `(text, type name, address)`.
+pub type Step<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, usize);
+
+/// The steps of a chain from a root holder (`objects[0]`, shown as `label`) to the
+/// target; an instance's or class's `__dict__` is folded into the attribute name.
+pub fn name_chain<'py>(
+    kinds: &Kinds<'py>,
+    objects: &[Bound<'py, PyAny>],
+    root: RootKind,
+    label: &Bound<'py, PyAny>,
+) -> PyResult<Vec<Step<'py>>> {
+    let py = label.py();
+    let mut steps = Vec::new();
+    let n = objects.len();
+    let mut i = 0;
+    while i < n {
+        let obj = &objects[i];
+        let mut shown = if i == 0 { label.clone() } else { type_name(kinds, obj)? };
+        if i + 1 < n {
+            let after = objects.get(i + 2);
+            let (edge, folded) = if i == 0 && root == RootKind::Locals {
+                match dict_key_for(obj, &objects[i + 1])? {
+                    Some(key) if key.is_truthy()? => (text(py, ", local ").add(key)?, false),
+                    _ => (text(py, ""), false),
+                }
+            } else if i == 0 && root == RootKind::Thread {
+                (text(py, ""), false)
+            } else {
+                chain_edge(kinds, obj, &objects[i + 1], after)?
+            };
+            shown = shown.add(edge)?;
+            if folded {
+                i += 1; // the __dict__ is shown as the attribute name
+            }
+        }
+        steps.push((shown, qualname_of_type(obj)?, obj.as_ptr() as usize));
+        i += 1;
+    }
+    Ok(steps)
+}
+
+/// `repr(obj)` cut to `limit`; on an `Exception`, `<type: repr failed: error type>`.
+fn safe_repr<'py>(obj: &Bound<'py, PyAny>, limit: usize) -> PyResult<Bound<'py, PyAny>> {
+    let py = obj.py();
+    match obj.repr() {
+        Ok(shown) => clip(shown.into_any(), limit),
+        Err(err) if err.is_instance_of::<PyException>(py) => {
+            let error = err.get_type(py).getattr("__name__")?;
+            let shown = text(py, "<").add(obj.get_type().getattr("__name__")?)?.add(": repr failed: ")?;
+            shown.add(error)?.add(">")
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// The label of a reference graph's edge from `src` to `dst`: the clipped repr of a
+/// dict key (`key` when `dst` is the key), a list's or tuple's `[index]`, `__dict__`,
+/// an instance attribute or slot name; empty when none of those holds `dst`.
+pub fn graph_edge<'py>(src: &Bound<'py, PyAny>, dst: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = src.py();
+    if src.is_instance_of::<PyDict>() {
+        for pair in src.call_method0("items")?.try_iter()? {
+            let (key, value): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair?.extract()?;
+            if value.is(dst) {
+                return clip(safe_repr(&key, 128)?, 24);
+            }
+            if key.is(dst) {
+                return Ok(text(py, "key"));
+            }
+        }
+        return Ok(text(py, ""));
+    }
+    if src.is_instance_of::<PyList>() || src.is_instance_of::<PyTuple>() {
+        for (i, item) in src.try_iter()?.enumerate() {
+            if item?.is(dst) {
+                return Ok(text(py, &format!("[{i}]")));
+            }
+        }
+        return Ok(text(py, ""));
+    }
+    let inner = getattr_opt(src, "__dict__")?;
+    if let Some(inner) = inner {
+        if inner.is(dst) {
+            return Ok(text(py, "__dict__"));
+        }
+        if inner.is_instance_of::<PyDict>() {
+            for pair in inner.call_method0("items")?.try_iter()? {
+                let (key, value): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair?.extract()?;
+                if value.is(dst) {
+                    return Ok(key.str()?.into_any());
+                }
+            }
+        }
+    }
+    if let Some(slots) = getattr_opt(&src.get_type().into_any(), "__slots__")? {
+        if slots.is_truthy()? {
+            for name in slots.try_iter()? {
+                let name = name?;
+                if name.is_instance_of::<PyString>() {
+                    let name = name.cast_into::<PyString>()?;
+                    if getattr_opt(src, &name)?.is_some_and(|v| v.is(dst)) {
+                        return Ok(name.into_any());
+                    }
+                }
+            }
+        }
+    }
+    Ok(text(py, ""))
+}
+
+/// The references between `objects` as `(id of referrer, id of referent, label)`, each
+/// labelled by [`graph_edge`]: the edges of `refgraph.ReferenceGraph`.
+#[pyfunction]
+pub fn graph_edges<'py>(
+    py: Python<'py>,
+    objects: Vec<Bound<'py, PyAny>>,
+) -> PyResult<Vec<(usize, usize, Bound<'py, PyAny>)>> {
+    let members: ahash::AHashSet<usize> = objects.iter().map(|o| o.as_ptr() as usize).collect();
+    let mut edges = Vec::new();
+    for src in &objects {
+        py.check_signals()?;
+        // SAFETY: `src` is held by `objects`; traversal runs no Python code and the
+        // referents come back as strong references.
+        let referents = unsafe { crate::ffi::traverse_referents(src.as_ptr()) };
+        for referent in referents {
+            if !members.contains(&(referent.as_ptr() as usize)) {
+                continue;
+            }
+            // SAFETY: `referent` is held strongly; the Bound takes its own reference.
+            let dst = unsafe { Bound::from_borrowed_ptr(py, referent.as_ptr()) };
+            edges.try_reserve(1).map_err(|_| pyo3::exceptions::PyMemoryError::new_err("too many edges"))?;
+            edges.push((src.as_ptr() as usize, dst.as_ptr() as usize, graph_edge(src, &dst)?));
+        }
+    }
+    Ok(edges)
+}
+
+/// `text` without its ` at 0x<hex digits>` parts (object addresses in type names).
+fn without_addresses(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" at 0x") {
+        let digits = rest[at + 6..].bytes().take_while(u8::is_ascii_hexdigit).count();
+        if digits == 0 {
+            out.push_str(&rest[..at + 6]);
+        } else {
+            out.push_str(&rest[..at]);
+        }
+        rest = &rest[at + 6 + digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// How a referrer tree shows an object: its type, and for a few types what tells them
+/// apart (`module(name)`, `frame (codename: f)`, `function (f)`, `dict, len=3`,
+/// `class mod.Name`); else the type's qualified name (with its module unless builtin).
+#[pyfunction]
+pub fn node_name<'py>(o: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = o.py();
+    let t = o.get_type();
+    let types = py.import("types")?;
+    let is = |name: &str| -> PyResult<bool> { Ok(t.is(&types.getattr(name)?)) };
+    if is("ModuleType")? {
+        return text(py, "module(").add(o.getattr("__name__")?.str()?)?.add(")");
+    }
+    if is("FrameType")? {
+        return text(py, "frame (codename: ").add(o.getattr("f_code")?.getattr("co_name")?.str()?)?.add(")");
+    }
+    if is("FunctionType")? {
+        return text(py, "function (").add(o.getattr("__name__")?.str()?)?.add(")");
+    }
+    if is("MethodType")? {
+        let name = getattr_opt(o, "__name__")?.unwrap_or_else(|| text(py, "?"));
+        return text(py, "method (").add(name.str()?)?.add(")");
+    }
+    let sized = [
+        py.get_type::<PyDict>(),
+        py.get_type::<PyList>(),
+        py.get_type::<PyTuple>(),
+        py.get_type::<pyo3::types::PySet>(),
+        py.get_type::<pyo3::types::PyFrozenSet>(),
+    ];
+    if sized.iter().any(|s| t.is(s)) {
+        let length = o.len()?;
+        return t.getattr("__name__")?.str()?.add(format!(", len={length}"));
+    }
+    if o.is_instance_of::<PyType>() {
+        let module = o.getattr("__module__")?.str()?;
+        return text(py, "class ").add(module)?.add(".")?.add(o.getattr("__qualname__")?.str()?);
+    }
+    let qualname = t.getattr("__qualname__")?;
+    let module = t.getattr("__module__")?;
+    let name =
+        if module.eq("builtins")? { qualname.str()? } else { module.str()?.add(".")?.add(qualname.str()?)?.str()? };
+    match name.to_str() {
+        Ok(plain) => Ok(text(py, &without_addresses(plain))),
+        Err(_) => {
+            let pattern = py.import("re")?.call_method1("compile", (" at 0x[0-9a-fA-F]+",))?;
+            pattern.call_method1("sub", ("", name))
+        }
+    }
+}
+
+// -- names of `asized` tree nodes ----------------------------------------------------
+
+/// `repr(obj)` with line breaks escaped, shortened to `clip` characters by cutting out
+/// its middle; `"N/A"` when `repr` raises. Built with Python's string functions only: a
+/// Rust conversion would store a UTF-8 copy inside the strings being measured.
+pub fn clipped_repr<'py>(obj: &Bound<'py, PyAny>, clip: usize) -> Bound<'py, PyAny> {
+    let py = obj.py();
+    let na = || PyString::new(py, "N/A").into_any();
+    let Ok(text) = obj.repr().and_then(|r| r.call_method1("replace", ("\n", "\\n"))) else {
+        return na();
+    };
+    clip_text(&text, clip).unwrap_or_else(|_| na())
+}
+
+fn clip_text<'py>(text: &Bound<'py, PyAny>, clip: usize) -> PyResult<Bound<'py, PyAny>> {
+    let length = text.len()?;
+    let half = (clip / 2).saturating_sub(2);
+    if clip == 0 || length <= clip || half == 0 {
+        return Ok(text.clone());
+    }
+    let py = text.py();
+    let head = text.get_item(PySlice::new(py, 0, half as isize, 1))?;
+    let tail = text.get_item(PySlice::new(py, (length - half) as isize, length as isize, 1))?;
+    head.add("....")?.add(tail)
+}
+
+/// How a tree node is named.
+pub enum NamePart<'a> {
+    /// After the object: its `__name__` if non-empty, else its clipped repr.
+    Object,
+    Text(&'a str),
+    PyText(&'a Py<PyString>),
+    /// `[K] str(key)`.
+    Key(&'a Strong),
+    /// `[V] str(key): repr(value)`.
+    Value(&'a Strong),
+}
+
+/// The clip used for dict values in node names (pympler's fixed default).
+const VALUE_CLIP: usize = 80;
+
+/// The name of an `asized` tree node for `obj`, made of `part`.
+pub fn ref_name(py: Python<'_>, obj: &Strong, part: NamePart<'_>, clip: usize) -> Py<PyAny> {
+    // SAFETY: `obj` is held strongly.
+    let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
+    let key_text = |key: &Strong| {
+        // SAFETY: the key is held strongly.
+        let key = unsafe { Bound::from_borrowed_ptr(py, key.as_ptr()) };
+        key.str().map(Bound::into_any).unwrap_or_else(|_| PyString::new(py, "N/A").into_any())
+    };
+    let joined = |parts: &[Bound<'_, PyAny>]| -> Py<PyAny> {
+        let mut text = PyString::new(py, "").into_any();
+        for part in parts {
+            text = match text.add(part) {
+                Ok(joined) => joined,
+                Err(_) => return PyString::new(py, "N/A").into_any().unbind(),
+            };
+        }
+        text.unbind()
+    };
+    let literal = |text: &str| PyString::new(py, text).into_any();
+    match part {
+        NamePart::Object => object_name(&bound, clip),
+        NamePart::Text(text) => PyString::new(py, text).into_any().unbind(),
+        NamePart::PyText(text) => text.clone_ref(py).into_any(),
+        NamePart::Key(key) => joined(&[literal("[K] "), key_text(key)]),
+        NamePart::Value(key) => {
+            joined(&[literal("[V] "), key_text(key), literal(": "), clipped_repr(&bound, VALUE_CLIP)])
+        }
+    }
+}
+
+/// pympler's `_nameof(obj) or repr`: a non-empty `__name__` (whatever its type), else
+/// the clipped repr.
+pub fn object_name(obj: &Bound<'_, PyAny>, clip: usize) -> Py<PyAny> {
+    if let Ok(name) = obj.getattr("__name__") {
+        if name.is_truthy().unwrap_or(false) {
+            return name.unbind();
+        }
+    }
+    clipped_repr(obj, clip).unbind()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_addresses;
+
+    #[test]
+    fn addresses_are_cut_out_of_names() {
+        assert_eq!(without_addresses("Foo"), "Foo");
+        assert_eq!(without_addresses("<x at 0x7f00ab> y"), "<x> y");
+        assert_eq!(without_addresses("a at 0x1 at 0xff b"), "a b");
+        assert_eq!(without_addresses("a at 0xg"), "a at 0xg");
+        assert_eq!(without_addresses("a at 0x"), "a at 0x");
+        assert_eq!(without_addresses(" at 0x at 0x12"), " at 0x");
+    }
+}
