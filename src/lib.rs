@@ -26,6 +26,7 @@ use pyo3::prelude::*;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<asizeof::sizer::Sizer>()?;
+    m.add_class::<asizeof::estimates::TypeDef>()?;
     m.add_function(wrap_pyfunction!(asizeof::sizer::getsizeof, m)?)?;
     m.add_function(wrap_pyfunction!(asizeof::sizer::named_referents, m)?)?;
     m.add_function(wrap_pyfunction!(heap::referrers::referrers_of, m)?)?;

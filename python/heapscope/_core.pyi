@@ -1,9 +1,41 @@
 """Type stubs for heapscope's Rust extension module."""
 
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from os import PathLike
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union, final
+
+__all__ = [
+    "__version__",
+    "Sizer",
+    "TypeDef",
+    "getsizeof",
+    "named_referents",
+    "referrers_of",
+    "why_chains",
+    "graph_edges",
+    "node_name",
+    "proc_memory",
+    "Summary",
+    "SnapshotError",
+    "heap_objects",
+    "_read_gc_lists",
+    "summarize",
+    "summarize_heap",
+    "pretty_size",
+    "human_size",
+    "format_table",
+    "flat_sizes",
+    "total_flat_size",
+    "filter_objects",
+    "identity_diff",
+    "referents",
+    "TrackerCore",
+    "DeathWatch",
+    "process_memory",
+]
 
 __version__: str
 
+@final
 class TypeDef:
     """pympler's basic size, item size and length estimate of a type."""
 
@@ -18,6 +50,7 @@ class TypeDef:
     def item_size(self, obj: Any) -> int: ...
     def length(self, obj: Any) -> Optional[int]: ...
 
+@final
 class Sizer:
     """Accumulating sizer behind ``heapscope.asizeof.Asizer``."""
 
@@ -93,8 +126,6 @@ def referrers_of(targets: List[Any], ignore: List[Any]) -> List[List[Any]]:
 
 # -- classtracker ---------------------------------------------------------------------------
 
-from typing import Callable, final
-
 _Process = Tuple[bool, int, int, int, int, int, int, int, int]
 #: ``(timestamp, description, tracked_total, asizeof_total, overhead, process)``.
 _SnapshotFigures = Tuple[float, str, int, int, int, _Process]
@@ -163,12 +194,10 @@ def process_memory() -> _Process:
 
 # --- heap summaries (heapscope.muppy, heapscope.summary, heapscope.tracker) ---------
 
-from os import PathLike
-from typing import Callable, Dict, Iterable, Iterator, Union
-
 class SnapshotError(ValueError):
     """A saved summary that cannot be read (truncated, foreign, newer, inconsistent)."""
 
+@final
 class Summary:
     """Rows ``[type, count, size]`` of a heap summary, kept in Rust memory."""
 
@@ -183,7 +212,7 @@ class Summary:
     def to_json(self) -> str: ...
     def save(self, path: Union[str, PathLike[str]]) -> None: ...
     def __len__(self) -> int: ...
-    def __getitem__(self, index: int) -> List[Any]: ...
+    def __getitem__(self, index: int, /) -> List[Any]: ...
     def __iter__(self) -> Iterator[List[Any]]: ...
     @property
     def total_count(self) -> int: ...

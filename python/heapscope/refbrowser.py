@@ -16,7 +16,6 @@ in Jupyter as collapsible HTML, in place of pympler's Tk ``InteractiveBrowser``.
 
 from __future__ import annotations
 
-import gc
 import sys
 import types
 from typing import Any, Callable, List, Optional, TextIO
@@ -71,7 +70,7 @@ class RefBrowser:
         level = [tree]
         # Bookkeeping that refers to the objects must not show up as their referrer.
         own = [level, tree, self, self.__dict__, self.ignore, sys._getframe()]
-        for depth in range(self.maxdepth):
+        for _ in range(self.maxdepth):
             own.append(level)
             targets = [node.o for node in level]
             ignore = own + self.ignore

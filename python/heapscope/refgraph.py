@@ -109,7 +109,7 @@ class ReferenceGraph:
         out = self._referents()
         while True:
             into: Dict[int, int] = {k: 0 for k in out}
-            for k, targets in out.items():
+            for targets in out.values():
                 for t in targets:
                     if t in into:
                         into[t] += 1

@@ -60,7 +60,7 @@ pub fn total_flat_size(py: Python<'_>, objects: &Bound<'_, PyAny>) -> PyResult<u
 /// pympler's `muppy.filter`: the objects that are instances of `type_` (if given), and
 /// whose flat size is above `min` and below `max` (when those are above -1).
 #[pyfunction]
-#[pyo3(signature = (objects, type_ = None, min = -1, max = -1))]
+#[pyo3(signature = (objects, type_ = None, min = -1, max = -1), text_signature = "(objects, type_=None, min=-1, max=-1)")]
 pub fn filter_objects<'py>(
     py: Python<'py>,
     objects: &Bound<'py, PyAny>,
