@@ -380,18 +380,21 @@ pub fn graph_edges<'py>(
     Ok(edges)
 }
 
-/// `text` without its ` at 0x<hex digits>` parts (object addresses in type names).
-fn without_addresses(text: &str) -> String {
+/// `text` without its ` at 0x<hex digits>` parts (object addresses in type names), as
+/// `re.sub(r" at 0x[0-9a-fA-F]+", "", text)`; `is_digit` says which digits count
+/// (pympler's summaries take lower-case ones only).
+pub fn without_addresses(text: &str, is_digit: fn(&u8) -> bool) -> String {
+    const MARK: &str = " at 0x";
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(at) = rest.find(" at 0x") {
-        let digits = rest[at + 6..].bytes().take_while(u8::is_ascii_hexdigit).count();
+    while let Some(at) = rest.find(MARK) {
+        let digits = rest[at + MARK.len()..].bytes().take_while(is_digit).count();
         if digits == 0 {
-            out.push_str(&rest[..at + 6]);
+            out.push_str(&rest[..at + MARK.len()]);
         } else {
             out.push_str(&rest[..at]);
         }
-        rest = &rest[at + 6 + digits..];
+        rest = &rest[at + MARK.len() + digits..];
     }
     out.push_str(rest);
     out
@@ -439,7 +442,7 @@ pub fn node_name<'py>(o: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let name =
         if module.eq("builtins")? { qualname.str()? } else { module.str()?.add(".")?.add(qualname.str()?)?.str()? };
     match name.to_str() {
-        Ok(plain) => Ok(text(py, &without_addresses(plain))),
+        Ok(plain) => Ok(text(py, &without_addresses(plain, u8::is_ascii_hexdigit))),
         Err(_) => {
             let pattern = py.import("re")?.call_method1("compile", (" at 0x[0-9a-fA-F]+",))?;
             pattern.call_method1("sub", ("", name))
@@ -536,11 +539,11 @@ mod tests {
 
     #[test]
     fn addresses_are_cut_out_of_names() {
-        assert_eq!(without_addresses("Foo"), "Foo");
-        assert_eq!(without_addresses("<x at 0x7f00ab> y"), "<x> y");
-        assert_eq!(without_addresses("a at 0x1 at 0xff b"), "a b");
-        assert_eq!(without_addresses("a at 0xg"), "a at 0xg");
-        assert_eq!(without_addresses("a at 0x"), "a at 0x");
-        assert_eq!(without_addresses(" at 0x at 0x12"), " at 0x");
+        assert_eq!(without_addresses("Foo", u8::is_ascii_hexdigit), "Foo");
+        assert_eq!(without_addresses("<x at 0x7f00ab> y", u8::is_ascii_hexdigit), "<x> y");
+        assert_eq!(without_addresses("a at 0x1 at 0xff b", u8::is_ascii_hexdigit), "a b");
+        assert_eq!(without_addresses("a at 0xg", u8::is_ascii_hexdigit), "a at 0xg");
+        assert_eq!(without_addresses("a at 0x", u8::is_ascii_hexdigit), "a at 0x");
+        assert_eq!(without_addresses(" at 0x at 0x12", u8::is_ascii_hexdigit), " at 0x");
     }
 }

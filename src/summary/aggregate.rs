@@ -12,6 +12,7 @@
 use super::rows::{Rows, Totals};
 use crate::asizeof::flat::{self, FlatRule, FlatSizer};
 use crate::ffi::{self, RawObj, Strong};
+use crate::heap::edges;
 use crate::heap::passes::HeapVisitor;
 use ahash::AHashMap;
 use indexmap::IndexMap;
@@ -22,34 +23,11 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 /// pympler's clean-up of a representation: every ` at 0x<hex digits>` removed, then
 /// `<class 'X'>` (or `<type 'X'>`) reduced to `X` when `X` has no white space.
 pub fn clean_name(text: &str) -> String {
-    let without_addresses = remove_addresses(text);
+    let without_addresses = edges::without_addresses(text, |b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     match unwrap_type_repr(&without_addresses) {
         Some(inner) => inner,
         None => without_addresses,
     }
-}
-
-/// `re.sub(r' at 0x[0-9a-f]+', '', text)`.
-fn remove_addresses(text: &str) -> String {
-    const MARK: &str = " at 0x";
-    if !text.contains(MARK) {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(MARK) {
-        let after = &rest[at + MARK.len()..];
-        let digits = after.bytes().take_while(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')).count();
-        if digits == 0 {
-            out.push_str(&rest[..at + 1]);
-            rest = &rest[at + 1..];
-            continue;
-        }
-        out.push_str(&rest[..at]);
-        rest = &after[digits..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// `re.sub(r"^<(type|class) '(\S+)'>$", r'\2', text)`; `$` also matches before a final
