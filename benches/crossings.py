@@ -47,6 +47,11 @@ def _core_name(func: Any) -> "str | None":
         return f"{objclass.__name__}.{name}"
     if getattr(func, "__module__", None) == _CORE:  # a static method
         return name
+    # A static method of a _core class (PyO3 gives it neither __self__ nor __module__).
+    cls_name, _, method = getattr(func, "__qualname__", "").rpartition(".")
+    cls = getattr(_core, cls_name, None) if cls_name else None
+    if isinstance(cls, type) and getattr(cls, method, None) is func:
+        return f"{cls_name}.{method}"
     return None
 
 

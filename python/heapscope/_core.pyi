@@ -56,6 +56,21 @@ class Sizer:
 
     def __init__(self) -> None: ...
     @staticmethod
+    def size_once(
+        objs: Tuple[Any, ...],
+        *,
+        align: int,
+        code: bool,
+        ignored: bool,
+        limit: Optional[int],
+        detail: int,
+        above: int,
+        frames: bool,
+        infer: bool,
+        clip: int,
+    ) -> int:
+        """``asizeof(*objs)`` with a fresh, configured sizer, in one call."""
+    @staticmethod
     def typedef(obj: Any, instance: bool = True) -> TypeDef: ...
     def configure(
         self,

@@ -671,6 +671,21 @@ def asizeof(*objs: Any, **opts: Any) -> int:
         objs = tuple(exclude)
     if not objs:
         return 0
+    if exclude is None and not opts.get("stats"):
+        # Nothing to print: one call into the core, with no Asizer for the walk to meet.
+        given = {**_DEFAULTS_AT_IMPORT, **opts}
+        return _core.Sizer.size_once(
+            objs,
+            align=given["align"],
+            code=bool(given["code"]),
+            ignored=bool(given["ignored"]),
+            limit=given["limit"],
+            detail=given["detail"],
+            above=max(int(given["above"]), 0),
+            frames=bool(given["frames"]),
+            infer=bool(given["infer"]),
+            clip=max(given["clip"], 0),
+        )
     sizer = Asizer._checked(opts)
     if exclude is not None:
         sizer.exclude_objs(exclude, objs)

@@ -89,6 +89,29 @@ impl Sizer {
 
     /// pympler's basic size, item size and length estimate for the type of `obj` (or,
     /// with `instance=False`, for the type `obj`).
+    /// `asizeof(*objs)` with a fresh sizer configured as given, in one call: what the
+    /// module-level `asizeof()` does when it prints no statistics.
+    #[staticmethod]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (objs, *, align, code, ignored, limit, detail, above, frames, infer, clip))]
+    fn size_once(
+        py: Python<'_>,
+        objs: &Bound<'_, PyTuple>,
+        align: u64,
+        code: bool,
+        ignored: bool,
+        limit: Option<u64>,
+        detail: u64,
+        above: u64,
+        frames: bool,
+        infer: bool,
+        clip: u64,
+    ) -> PyResult<u64> {
+        let mut sizer = Sizer::new();
+        sizer.configure(align, code, ignored, limit, detail, 0, above, frames, infer, clip);
+        sizer.asizeof(py, objs)
+    }
+
     #[staticmethod]
     #[pyo3(signature = (obj, instance = true))]
     fn typedef(obj: &Bound<'_, PyAny>, instance: bool) -> PyResult<TypeDef> {
