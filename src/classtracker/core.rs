@@ -14,7 +14,7 @@
 
 use crate::classtracker::log::{clip_repr, Entry, Log, ProcessMemory, Record, Snapshot, TraceFrame, TreeNode, Watch};
 use crate::classtracker::snapshot::{self, Measured, SnapshotSizer};
-use crate::classtracker::{report as stats_html, stats_file as stats_format};
+use crate::classtracker::{report, stats_file};
 use crate::{ffi, process};
 use ahash::AHashMap;
 use pyo3::exceptions::{PyIndexError, PyKeyError, PyRuntimeError, PyValueError};
@@ -499,20 +499,20 @@ impl TrackerCore {
     /// Statistics read from a stats file (`ValueError` with the reason if it is not one).
     #[staticmethod]
     fn from_json(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
-        let log = stats_format::from_json(data)?;
+        let log = stats_file::from_json(data)?;
         TrackerCore::with_log(py, log, 0.0, None)
     }
 
     /// The statistics as a stats file.
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = self.read(|state| Ok(stats_format::to_json(&state.log)?))?;
+        let bytes = self.read(|state| Ok(stats_file::to_json(&state.log)?))?;
         Ok(PyBytes::new(py, &bytes))
     }
 
     /// The self-contained HTML report.
     #[pyo3(signature = (title, max_instances))]
     fn to_html(&self, title: &str, max_instances: usize) -> PyResult<String> {
-        self.read(|state| Ok(stats_html::render(&state.log, title, max_instances)))
+        self.read(|state| Ok(report::render(&state.log, title, max_instances)))
     }
 
     #[getter]

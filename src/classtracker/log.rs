@@ -3,7 +3,7 @@
 //!
 //! Nothing here holds a Python object: a [`Log`] is plain data (what a stats file
 //! contains), so the same queries answer for a live tracker and for a loaded file. The
-//! live side (weak references, the objects kept alive) is in `class_tracker`.
+//! live side (weak references, the objects kept alive) is in `core`.
 //!
 //! Times are seconds since the tracker's fixpoint (the import of
 //! `heapscope.classtracker`), as in pympler.
