@@ -1,13 +1,7 @@
-//! Heap summaries: objects aggregated by type name into `[type, count, total size]`
-//! rows, as pympler's `summary.summarize` makes them, and diffs of two summaries.
-//!
-//! The type name of an object is pympler's: `str(type(obj))` with `<class '...'>`
-//! unwrapped and ` at 0x...` addresses removed, except for functions (`function
-//! (name)`), modules (`module(name)`) and frames (`frame (codename: name)`), and for
-//! types the caller gives its own representation function. Names are worked out once per
-//! type (once per function name), so most objects are counted with two table look-ups
-//! and a size formula, without Python code. The flat size is `sys.getsizeof`'s
-//! (see `flat`).
+//! The Python face of heap summaries: the `Summary` class (rows kept in Rust memory,
+//! diffs, saving and loading), `summarize(objects)` and `summarize_heap()`, and the
+//! conversion of rows to and from pympler's `[type, count, size]` lists. The counting
+//! itself is `aggregate`'s.
 
 use super::aggregate::Aggregator;
 use super::file::{self as snapshot, Kind, Meta};
