@@ -482,8 +482,9 @@ unsafe fn next_slot<'c>(
         let name = RefName::Str(slot.name().clone_ref(py));
         match slot {
             Slot::Member { offset, .. } => {
-                // SAFETY: the offset comes from a member descriptor of this type's MRO;
-                // a set slot holds its value, alive while `obj` is unchanged.
+                // SAFETY: the offset comes from a member descriptor made for this type
+                // or a base, and lies within the instance (`object_member_offset`); a
+                // set slot holds its value, alive while `obj` is unchanged.
                 let value = unsafe { ffi::slot_value(obj.as_ptr(), *offset) };
                 if !value.is_null() {
                     // SAFETY: as above; `value` is not NULL.

@@ -660,8 +660,10 @@ fn slots_of(tp_bound: &Bound<'_, PyType>) -> Rc<[Slot]> {
                     continue;
                 }
                 let Ok(name) = name.cast_into::<PyString>() else { continue };
-                // SAFETY: `descr` is alive, borrowed from a dict along the MRO.
-                let slot = match unsafe { ffi::object_member_offset(descr) } {
+                // SAFETY: `descr` is alive, borrowed from a dict along the MRO; `tp` is
+                // a live, ready type. A descriptor that is not `tp`'s own (or a base's),
+                // or whose offset lies past the instance, is read with `getattr`.
+                let slot = match unsafe { ffi::object_member_offset(descr, tp) } {
                     Some(offset) => Slot::Member { name: name.unbind(), offset },
                     None => Slot::Attr { name: name.unbind() },
                 };

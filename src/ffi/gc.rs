@@ -215,7 +215,8 @@ pub fn object_of_gc_link(link: usize) -> RawObj {
 /// returns) to `out`, as *borrowed* pointers. They stay valid only until Python code
 /// runs or `obj` is changed; callers take strong references before either can happen.
 /// As with [`for_each_referent`], dead objects may be among them and must be skipped
-/// before use (see [`is_dead_referent`]).
+/// before use (see [`is_dead_referent`]), and objects that are not [`is_gc_object`]
+/// (static types among them) are not traversed.
 ///
 /// # Safety
 /// `obj` must be alive.
@@ -225,12 +226,14 @@ pub unsafe fn traverse_borrowed(obj: RawObj, out: &mut Vec<RawObj>) {
         unsafe { (*arg.cast::<Vec<RawObj>>()).push(child) };
         0
     }
-    // SAFETY: `obj` is alive; traversal only reads it and runs no Python code. The
+    // SAFETY: `obj` is alive; traversal only reads it and runs no Python code. Only
+    // objects the collector manages are traversed: the type's GC flag is not enough,
+    // since `type` has it while static types (`int`) must not be traversed. The
     // visitor cannot outlive this call: it is a plain function and `out` is borrowed
     // for the call only.
     unsafe {
-        let tp = type_of(obj);
-        if has_gc(tp) {
+        if is_gc_object(obj) {
+            let tp = type_of(obj);
             if let Some(traverse) = (*tp).tp_traverse {
                 traverse(obj, visit, (out as *mut Vec<RawObj>).cast());
             }

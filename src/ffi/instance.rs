@@ -187,24 +187,43 @@ pub unsafe fn slot_value(obj: RawObj, offset: usize) -> RawObj {
     unsafe { *obj.cast::<u8>().add(offset).cast::<RawObj>() }
 }
 
-/// If `descr` is a member descriptor for an object slot (`__slots__` entry), its offset.
+/// If `descr` is a member descriptor for an object slot (`__slots__` entry) of `tp`'s
+/// instances, its offset.
+///
+/// As CPython's own `member_get` does, the descriptor must belong to `tp` or one of its
+/// bases: a descriptor taken from an unrelated class (`Small.x = Big.a63`) names an
+/// offset in that class's layout, perhaps past the end of `tp`'s instances. The offset,
+/// plus the pointer read there, must also lie within `tp`'s basic size. `None` otherwise:
+/// such a slot can only be read with `getattr`.
 ///
 /// # Safety
-/// `descr` must be alive.
-pub unsafe fn object_member_offset(descr: RawObj) -> Option<usize> {
+/// `descr` and `tp` must be alive, `tp` a ready type.
+pub unsafe fn object_member_offset(descr: RawObj, tp: RawType) -> Option<usize> {
     const T_OBJECT: c_int = 6;
     const T_OBJECT_EX: c_int = 16;
-    // SAFETY: `descr` is alive; a member descriptor has the PyMemberDescrObject layout.
+    // SAFETY: `descr` is alive; a member descriptor has the PyMemberDescrObject layout,
+    // whose common part names the type it was made for (never NULL for a member
+    // descriptor, tested anyway). `tp` is a live type.
     unsafe {
         if type_of(descr) != std::ptr::addr_of_mut!(ffi::PyMemberDescr_Type) {
             return None;
         }
+        let descr = descr.cast::<ffi::PyMemberDescrObject>();
+        let owner = (*descr).d_common.d_type;
+        if owner.is_null() || ffi::PyType_IsSubtype(tp, owner) == 0 {
+            return None;
+        }
         // (PyO3 declares the field with another pointee type on some versions.)
-        let member = (*descr.cast::<ffi::PyMemberDescrObject>()).d_member.cast::<ffi::PyMemberDef>();
+        let member = (*descr).d_member.cast::<ffi::PyMemberDef>();
         if member.is_null() {
             return None;
         }
         let kind = (*member).type_code;
-        (kind == T_OBJECT || kind == T_OBJECT_EX).then_some((*member).offset as usize)
+        if kind != T_OBJECT && kind != T_OBJECT_EX {
+            return None;
+        }
+        let offset = usize::try_from((*member).offset).ok()?;
+        let end = offset.checked_add(std::mem::size_of::<RawObj>())?;
+        (end <= basicsize(tp)).then_some(offset)
     }
 }
