@@ -225,6 +225,57 @@ def test_class_tracker_overhead_and_total_raise(error):
     assert out.split() == ["raised", "ok"]
 
 
+class ItemsInterrupt(dict):
+    """A dict whose `items()`, which asizeof follows, raises `error`."""
+
+    error = KeyboardInterrupt
+
+    def items(self):
+        raise self.error()
+
+
+class AttributeInterrupt(Exception):
+    """An exception whose `msg`, which asizeof follows, raises `error`."""
+
+    error = KeyboardInterrupt
+
+    @property
+    def msg(self):
+        raise self.error()
+
+
+class ItemsValueError(dict):
+    def items(self):
+        raise ValueError("no items")
+
+
+class AttributeValueError(Exception):
+    @property
+    def msg(self):
+        raise ValueError("no msg")
+
+
+@pytest.mark.parametrize("cls", [ItemsInterrupt, AttributeInterrupt])
+@pytest.mark.parametrize("call", ["asizeof", "asized", "Asizer"])
+def test_referents_found_by_python_code_raise(cls, call):
+    obj = cls()
+    with pytest.raises(KeyboardInterrupt):
+        if call == "asizeof":
+            hs.asizeof([obj])
+        elif call == "asized":
+            hs.asized([obj], detail=2)
+        else:
+            hs.Asizer().asizeof({"k": obj})
+    with pytest.raises(KeyboardInterrupt):
+        hs.named_refs(obj)
+
+
+@pytest.mark.parametrize("cls", [ItemsValueError, AttributeValueError])
+def test_referents_raising_exceptions_are_skipped(cls):
+    obj = cls()
+    assert hs.asizeof([obj]) >= hs.asizeof([]) + hs.flatsize(obj)
+
+
 class RaisesValueError:
     def __sizeof__(self):
         raise ValueError("no size")

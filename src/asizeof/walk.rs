@@ -21,6 +21,7 @@ use crate::asizeof::ledger::{Ledger, Mark};
 use crate::asizeof::rules::{AttrSpec, Refs, Rule, RuleCache, PER_OBJECT};
 use crate::ffi::{self, prefetch, Borrowed, InstanceAttrs, RawObj, Strong};
 use crate::heap::edges as names;
+use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -282,6 +283,8 @@ impl<'a, 'py> Walker<'a, 'py> {
         let strong = Borrowed::from(obj).to_strong();
         let rule = self.rules.classify(self.py, &strong);
         let cursor = self.cursor_for(&strong, &rule);
+        self.take_pending()?;
+        let cursor = cursor.expect("a cursor unless an error is pending");
         self.stack.push(Frame {
             obj: strong,
             rule_id: rule.id,
@@ -470,7 +473,9 @@ impl<'a, 'py> Walker<'a, 'py> {
         }
         let named = self.nodes.is_some() && depth < self.options.detail;
         let obj = held.into_strong();
-        let cursor = self.cursor_for(&obj, &rule);
+        let Some(cursor) = self.cursor_for(&obj, &rule) else {
+            return Entered::Stopped;
+        };
         self.ledger.depth = self.ledger.depth.max(depth + 1);
         self.stack.push(Frame {
             obj,
@@ -556,25 +561,31 @@ impl<'a, 'py> Walker<'a, 'py> {
     }
 
     /// The cursor over `obj`'s referents. Inlined for the common containers, whose
-    /// cursor is a few words built in registers.
+    /// cursor is a few words built in registers. `None` when Python code run to find
+    /// the referents raised an error that is not an `Exception` (kept in `pending`).
     #[inline(always)]
-    fn cursor_for(&mut self, obj: &Strong, rule: &Rule) -> Cursor {
+    fn cursor_for(&mut self, obj: &Strong, rule: &Rule) -> Option<Cursor> {
         // SAFETY: `obj` is of the type the rule was made for.
         unsafe { prefetch_children(obj.borrow(), rule.refs) };
-        match rule.refs {
+        Some(match rule.refs {
             Refs::List => Cursor::List(0),
             Refs::Tuple => Cursor::Tuple(0),
             Refs::Set => Cursor::Set(0),
             Refs::Dict => Cursor::Dict { pos: 0, value_next: false, extra: None },
             Refs::Instance => Cursor::Instance { stage: InstanceStage::Storage, index: 0, value_next: false },
             Refs::NamedTuple => Cursor::NamedTuple { stage: 0, index: 0 },
-            _ => self.slow_cursor_for(obj, rule),
-        }
+            _ => return self.slow_cursor_for(obj, rule),
+        })
     }
 
     /// Cursors that need the C API or Python to find the referents.
     #[inline(never)]
-    fn slow_cursor_for(&mut self, obj: &Strong, rule: &Rule) -> Cursor {
+    fn slow_cursor_for(&mut self, obj: &Strong, rule: &Rule) -> Option<Cursor> {
+        let cursor = self.slow_cursor(obj, rule);
+        self.pending.is_none().then_some(cursor)
+    }
+
+    fn slow_cursor(&mut self, obj: &Strong, rule: &Rule) -> Cursor {
         match rule.refs {
             Refs::Module => {
                 // SAFETY: the rule is made for modules only.
@@ -618,6 +629,16 @@ impl<'a, 'py> Walker<'a, 'py> {
         }
     }
 
+    /// Whether `error`, raised by Python code the walk ran, is an `Exception`, which is
+    /// dropped; any other error is kept in `pending`, to stop the walk.
+    fn dropped(&mut self, error: PyErr) -> bool {
+        if error.is_instance_of::<PyException>(self.py) {
+            return true;
+        }
+        self.pending.get_or_insert(error);
+        false
+    }
+
     fn attr_items(&mut self, obj: &Strong, spec: &'static AttrSpec) -> Vec<(RefName, Strong)> {
         let py = self.py;
         // SAFETY: `obj` is held strongly.
@@ -625,7 +646,10 @@ impl<'a, 'py> Walker<'a, 'py> {
         let target = match spec.via {
             Some(via) => match bound.getattr(via) {
                 Ok(target) => target,
-                Err(_) => return Vec::new(),
+                Err(error) => {
+                    self.dropped(error);
+                    return Vec::new();
+                }
             },
             None => bound,
         };
@@ -638,25 +662,40 @@ impl<'a, 'py> Walker<'a, 'py> {
             items.push((name, strong));
         };
         for name in spec.names {
-            if let Ok(value) = target.getattr(*name) {
-                push(self, RefName::Static(name), value);
+            match target.getattr(*name) {
+                Ok(value) => push(self, RefName::Static(name), value),
+                Err(error) => {
+                    if !self.dropped(error) {
+                        return items;
+                    }
+                }
             }
         }
         if let Some(prefix) = spec.prefix {
             // `dir()` is sorted; names are matched with Python's string functions (see
             // `rules::str_equals`).
-            let attrs: Vec<Bound<'py, PyString>> = target
-                .dir()
-                .map(|names| names.iter().filter_map(|n| n.cast_into::<PyString>().ok()).collect())
-                .unwrap_or_default();
+            let attrs: Vec<Bound<'py, PyString>> = match target.dir() {
+                Ok(names) => names.iter().filter_map(|n| n.cast_into::<PyString>().ok()).collect(),
+                Err(error) => {
+                    if !self.dropped(error) {
+                        return items;
+                    }
+                    Vec::new()
+                }
+            };
             for attr in attrs {
                 if !crate::asizeof::rules::str_starts_with(&attr, prefix)
                     || spec.exclude.iter().any(|excluded| PyAnyMethods::eq(attr.as_any(), *excluded).unwrap_or(false))
                 {
                     continue;
                 }
-                if let Ok(value) = target.getattr(&attr) {
-                    push(self, RefName::Str(attr.unbind()), value);
+                match target.getattr(&attr) {
+                    Ok(value) => push(self, RefName::Str(attr.unbind()), value),
+                    Err(error) => {
+                        if !self.dropped(error) {
+                            return items;
+                        }
+                    }
                 }
             }
         }
@@ -669,10 +708,23 @@ impl<'a, 'py> Walker<'a, 'py> {
         // SAFETY: `obj` is held strongly.
         let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
         let mut items = Vec::new();
-        let Ok(pairs) = bound.call_method0("items").and_then(|i| i.try_iter()) else {
-            return items;
+        let pairs = match bound.call_method0("items").and_then(|i| i.try_iter()) {
+            Ok(pairs) => pairs,
+            Err(error) => {
+                self.dropped(error);
+                return items;
+            }
         };
-        for pair in pairs.flatten() {
+        for pair in pairs {
+            let pair = match pair {
+                Ok(pair) => pair,
+                Err(error) => {
+                    if !self.dropped(error) {
+                        return items;
+                    }
+                    continue;
+                }
+            };
             let Ok((key, value)) = pair.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>() else { continue };
             // SAFETY: `key` and `value` are live objects held by the Bound handles.
             let (key, value) = unsafe { (Strong::from_borrowed(key.as_ptr()), Strong::from_borrowed(value.as_ptr())) };
