@@ -276,6 +276,31 @@ def test_referents_raising_exceptions_are_skipped(cls):
     assert hs.asizeof([obj]) >= hs.asizeof([]) + hs.flatsize(obj)
 
 
+class ClassInterrupt:
+    """`__class__` raises while `armed` (heap passes ask it whether it is a frame)."""
+
+    def __init__(self):
+        self.armed = True
+
+    @property
+    def __class__(self):
+        if self.armed:
+            raise KeyboardInterrupt
+        return ClassInterrupt
+
+
+@pytest.mark.parametrize("call", ["summarize_heap", "get_objects"])
+def test_heap_pass_class_lookup_raises_then_works(call):
+    run = {"summarize_heap": summary.summarize_heap, "get_objects": muppy.get_objects}[call]
+    obj = ClassInterrupt()
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    assert gc.isenabled()
+    obj.armed = False
+    run()
+    assert gc.isenabled()
+
+
 class RaisesValueError:
     def __sizeof__(self):
         raise ValueError("no size")
