@@ -9,6 +9,7 @@
 
 use crate::asizeof::rules::{self, ClassifyOptions, Flat, Registry, RuleCache, PER_OBJECT};
 use crate::ffi::{self, RawObj, RawType, Strong};
+use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyInt;
@@ -87,20 +88,21 @@ impl FlatSizer {
     }
 
     /// `sys.getsizeof(obj)` in every case. May run Python code (classification, a
-    /// foreign `__sizeof__`), which is why `obj` is held strongly.
-    pub fn size(&mut self, py: Python<'_>, obj: &Strong) -> usize {
+    /// foreign `__sizeof__`), which is why `obj` is held strongly. `Err` only for an
+    /// error that is not an `Exception` (see [`foreign_sizeof`]).
+    pub fn size(&mut self, py: Python<'_>, obj: &Strong) -> PyResult<usize> {
         // SAFETY: `obj` is held strongly.
         if let Some(size) = unsafe { self.quick(obj.as_ptr()) } {
-            return size;
+            return Ok(size);
         }
         let rule = self.rule_for(py, obj);
         // SAFETY: `obj` is held strongly; the rule was made for its type.
         if let Some(size) = unsafe { self.size_with(obj.as_ptr(), rule) } {
-            return size;
+            return Ok(size);
         }
-        let core = foreign_sizeof(py, obj, self.rules.registry(), &mut self.missed);
+        let core = foreign_sizeof(py, obj, self.rules.registry(), &mut self.missed)?;
         // SAFETY: `obj` is held strongly.
-        core + unsafe { self.pre_header(obj.as_ptr(), rule) }
+        Ok(core + unsafe { self.pre_header(obj.as_ptr(), rule) })
     }
 
     /// The size by formula, `None` for a foreign `__sizeof__` (or a legacy str).
@@ -136,9 +138,10 @@ impl FlatSizer {
 
 /// Calls the type's own `__sizeof__` of `obj` as `sys.getsizeof` does: the one call of a
 /// foreign `__sizeof__` in the crate, for the whole-heap passes and the `asizeof` walker
-/// alike. A failure, a non-int or a negative result counts the basic size of the type and
-/// adds one to `missed`.
-pub fn foreign_sizeof(py: Python<'_>, obj: &Strong, registry: &Registry, missed: &mut u64) -> usize {
+/// alike. An `Exception`, a non-int or a negative result counts the basic size of the
+/// type and adds one to `missed`; any other error (`KeyboardInterrupt`, `SystemExit`,
+/// ...) is returned, for the caller to stop and raise it.
+pub fn foreign_sizeof(py: Python<'_>, obj: &Strong, registry: &Registry, missed: &mut u64) -> PyResult<usize> {
     // SAFETY: `obj` is held strongly; the descriptor is taken strongly before the call,
     // which may run Python code that changes the type.
     let descr = unsafe {
@@ -147,36 +150,52 @@ pub fn foreign_sizeof(py: Python<'_>, obj: &Strong, registry: &Registry, missed:
     };
     let result = match descr {
         // SAFETY: both held strongly.
-        Some(descr) => match unsafe { ffi::call_sizeof_descr(obj.as_ptr(), descr.as_ptr()) } {
-            Ok(result) => result,
-            Err(()) => call_bound_sizeof(py, obj, &descr),
+        Some(descr) => match unsafe { ffi::call_sizeof_descr(py, obj.as_ptr(), descr.as_ptr()) }? {
+            ffi::SizeofCall::Done(result) => result,
+            ffi::SizeofCall::Unbound => call_bound_sizeof(py, obj, &descr)?,
         },
         None => None,
     };
-    result.unwrap_or_else(|| {
+    Ok(result.unwrap_or_else(|| {
         *missed += 1;
         // SAFETY: `obj` is held strongly, and so is its type.
         unsafe { ffi::basicsize(ffi::type_of(obj.as_ptr())) }
-    })
+    }))
+}
+
+/// `Ok(None)` for an `Exception`, which is dropped; any other error is kept.
+fn unless_exception<T>(py: Python<'_>, result: PyResult<T>) -> PyResult<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) if error.is_instance_of::<PyException>(py) => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 /// Binds a `__sizeof__` descriptor of any kind to `obj` (`descr.__get__(obj, type(obj))`
-/// when it has a `__get__`), then calls it. `None` when that raises or returns anything
-/// but a non-negative int.
-fn call_bound_sizeof(py: Python<'_>, obj: &Strong, descr: &Strong) -> Option<usize> {
+/// when it has a `__get__`), then calls it. `Ok(None)` when that raises an `Exception`
+/// or returns anything but a non-negative int; `Err` for other errors.
+fn call_bound_sizeof(py: Python<'_>, obj: &Strong, descr: &Strong) -> PyResult<Option<usize>> {
     // SAFETY: both are held strongly for as long as the borrows live.
     let (obj, descr) =
         unsafe { (Bound::from_borrowed_ptr(py, obj.as_ptr()), Bound::from_borrowed_ptr(py, descr.as_ptr())) };
-    let method = match descr.get_type().getattr("__get__") {
-        Ok(_) => descr.call_method1("__get__", (&obj, obj.get_type())).ok()?,
-        Err(_) => descr,
+    let method = match unless_exception(py, descr.get_type().getattr("__get__"))? {
+        Some(_) => match unless_exception(py, descr.call_method1("__get__", (&obj, obj.get_type())))? {
+            Some(method) => method,
+            None => return Ok(None),
+        },
+        None => descr,
     };
-    let result = method.call0().ok()?;
+    let Some(result) = unless_exception(py, method.call0())? else {
+        return Ok(None);
+    };
     if !result.is_instance_of::<PyInt>() {
-        return None;
+        return Ok(None);
     }
-    let size: isize = result.extract().ok()?;
-    usize::try_from(size).ok()
+    let Some(size) = unless_exception(py, result.extract::<isize>())? else {
+        return Ok(None);
+    };
+    Ok(usize::try_from(size).ok())
 }
 
 /// What `sys.getsizeof` adds to `__sizeof__` for a static type object such as `int`:

@@ -124,7 +124,11 @@ impl Sizer {
             self.ledger.exclude_refs(obj.as_ptr());
         }
         let mut walker = self.walker(py)?;
-        Ok(objs.iter().map(|obj| walker.size_top(&obj, false)).sum())
+        let mut total = 0;
+        for obj in objs.iter() {
+            total += walker.size_top(&obj, false)?;
+        }
+        Ok(total)
     }
 
     /// Size of each object (an `int`), or with `tree` its `asized` nodes as a list of
@@ -150,7 +154,7 @@ impl Sizer {
                 results.push(result.clone());
                 continue;
             }
-            let size = walker.size_top(&obj, tree);
+            let size = walker.size_top(&obj, tree)?;
             let result = match walker.nodes.take() {
                 Some(nodes) => tree_to_py(py, nodes)?.into_any(),
                 None => size.into_pyobject(py)?.into_any(),
@@ -164,7 +168,7 @@ impl Sizer {
     /// Flat size of one object with the current options, without marking it seen.
     fn flatsize(&mut self, py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<u64> {
         let mut walker = self.walker(py)?;
-        Ok(walker.flat_of(obj))
+        walker.flat_of(obj)
     }
 
     /// Exclude references to these objects (they are still sized when given directly).
@@ -272,7 +276,7 @@ pub fn getsizeof(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<u64> {
     let mut sizer = Sizer::new();
     sizer.options.align_mask = 0;
     let mut walker = sizer.walker(py)?;
-    Ok(walker.getsizeof(obj))
+    walker.getsizeof(obj)
 }
 
 /// The referents `asizeof` follows for `obj` (pympler's `refs()`), with their names.

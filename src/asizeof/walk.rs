@@ -21,6 +21,7 @@ use crate::asizeof::ledger::{Ledger, Mark};
 use crate::asizeof::rules::{AttrSpec, Refs, Rule, RuleCache, PER_OBJECT};
 use crate::ffi::{self, prefetch, Borrowed, InstanceAttrs, RawObj, Strong};
 use crate::heap::edges as names;
+use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -73,6 +74,9 @@ enum Entered {
     Done(u64),
     /// A frame was pushed; its size arrives when the frame is popped.
     Pushed,
+    /// A foreign `__sizeof__` raised an error that is not an `Exception` (kept in
+    /// `Walker::pending`): the walk stops.
+    Stopped,
 }
 
 /// One sizing call over a [`Ledger`], which keeps what was seen across calls.
@@ -86,26 +90,32 @@ pub struct Walker<'a, 'py> {
     pub nodes: Option<Vec<Node>>,
     /// Whether leaf builtins can be sized inline: no statistics, no excluded types.
     leaf_fast: bool,
+    /// An error that is not an `Exception` (`KeyboardInterrupt`, `SystemExit`, ...),
+    /// raised by a foreign `__sizeof__`: it stops the walk and is returned by the call.
+    pending: Option<PyErr>,
 }
 
 impl<'a, 'py> Walker<'a, 'py> {
     pub fn new(py: Python<'py>, ledger: &'a mut Ledger, options: Options, rules: RuleCache) -> Self {
         let leaf_fast = options.stats == 0 && !ledger.has_excluded_types();
-        Walker { py, ledger, options, rules, stack: Vec::new(), nodes: None, leaf_fast }
+        Walker { py, ledger, options, rules, stack: Vec::new(), nodes: None, leaf_fast, pending: None }
     }
 
-    /// Sizes one top-level object; with `tree`, also builds its `asized` nodes.
-    pub fn size_top(&mut self, obj: &Bound<'py, PyAny>, tree: bool) -> u64 {
+    /// Sizes one top-level object; with `tree`, also builds its `asized` nodes. `Err`
+    /// when a foreign `__sizeof__` raised an error that is not an `Exception`; what was
+    /// seen until then stays seen, and the total is not changed.
+    pub fn size_top(&mut self, obj: &Bound<'py, PyAny>, tree: bool) -> PyResult<u64> {
         self.nodes = tree.then(Vec::new);
         if !tree && self.leaf_fast && self.options.limit == u32::MAX {
             if let Some((flat, _)) = container_start(obj.into()) {
                 let address = ffi::address(obj.as_ptr());
                 if self.seen_before(address, 0) {
-                    return 0;
+                    return Ok(0);
                 }
                 if let Some(size) = self.size_unordered(obj, flat) {
+                    self.take_pending()?;
                     self.ledger.total += size;
-                    return size;
+                    return Ok(size);
                 }
                 // A dict with a split table (an instance's `__dict__`), whose layout
                 // the ordered walk knows: unmark it for that walk.
@@ -113,9 +123,24 @@ impl<'a, 'py> Walker<'a, 'py> {
             }
         }
         let held = Held::Owned(Borrowed::from(obj).to_strong());
-        match self.enter(held, 0, RefName::Unnamed, None, 0) {
+        let size = match self.enter(held, 0, RefName::Unnamed, None, 0) {
             Entered::Done(size) => size,
             Entered::Pushed => self.run(),
+            Entered::Stopped => 0,
+        };
+        self.take_pending()?;
+        Ok(size)
+    }
+
+    /// The error that stopped the walk, if any (the stack is emptied then).
+    fn take_pending(&mut self) -> PyResult<()> {
+        match self.pending.take() {
+            Some(error) => {
+                self.stack.clear();
+                self.nodes = None;
+                Err(error)
+            }
+            None => Ok(()),
         }
     }
 
@@ -199,7 +224,12 @@ impl<'a, 'py> Walker<'a, 'py> {
             total += match self.enter_new(Held::Owned(obj), depth, RefName::Unnamed, None, root.as_ptr() as usize) {
                 Entered::Done(size) => size,
                 Entered::Pushed => self.run(),
+                // The caller returns the error.
+                Entered::Stopped => return Some(total),
             };
+            if self.pending.is_some() {
+                return Some(total);
+            }
         }
         Some(total)
     }
@@ -230,19 +260,22 @@ impl<'a, 'py> Walker<'a, 'py> {
     }
 
     /// Flat size of `obj` (aligned), as `asizeof` would count it; marks nothing seen.
-    pub fn flat_of(&mut self, obj: &Bound<'py, PyAny>) -> u64 {
+    pub fn flat_of(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<u64> {
         let mut held = Held::Owned(Borrowed::from(obj).to_strong());
         let rule = self.rules.classify(self.py, held.hold());
         let flat = self.flat_size(&mut held, &rule);
-        self.align(flat)
+        self.take_pending()?;
+        Ok(self.align(flat.unwrap_or(0)))
     }
 
     /// `sys.getsizeof(obj)`, from heapscope's formulas.
-    pub fn getsizeof(&mut self, obj: &Bound<'py, PyAny>) -> u64 {
+    pub fn getsizeof(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<u64> {
         let mut held = Held::Owned(Borrowed::from(obj).to_strong());
         let rule = self.rules.classify(self.py, held.hold());
         let rule = Rule { refs: Refs::None, ..rule };
-        self.flat_size(&mut held, &rule) as u64
+        let flat = self.flat_size(&mut held, &rule);
+        self.take_pending()?;
+        Ok(flat.unwrap_or(0) as u64)
     }
 
     /// The referents `asizeof` follows from `obj`, with their names (`None` for items).
@@ -250,6 +283,8 @@ impl<'a, 'py> Walker<'a, 'py> {
         let strong = Borrowed::from(obj).to_strong();
         let rule = self.rules.classify(self.py, &strong);
         let cursor = self.cursor_for(&strong, &rule);
+        self.take_pending()?;
+        let cursor = cursor.expect("a cursor unless an error is pending");
         self.stack.push(Frame {
             obj: strong,
             rule_id: rule.id,
@@ -334,9 +369,17 @@ impl<'a, 'py> Walker<'a, 'py> {
             } else {
                 self.enter(held, depth, name, Some(node), parent_id)
             };
-            if let Entered::Done(size) = entered {
-                if let Some(parent) = self.stack.last_mut() {
-                    parent.total += size;
+            match entered {
+                Entered::Done(size) => {
+                    if let Some(parent) = self.stack.last_mut() {
+                        parent.total += size;
+                    }
+                }
+                Entered::Pushed => {}
+                // The top-level caller takes the error.
+                Entered::Stopped => {
+                    self.stack.clear();
+                    return 0;
                 }
             }
         }
@@ -416,7 +459,9 @@ impl<'a, 'py> Walker<'a, 'py> {
         if !self.counted(&rule, &mut held) {
             return Entered::Done(self.finish_zero(node, depth));
         }
-        let flat = self.flat_size(&mut held, &rule);
+        let Some(flat) = self.flat_size(&mut held, &rule) else {
+            return Entered::Stopped;
+        };
         let flat = self.align(flat);
         if self.options.stats > 1 {
             let strong = held.hold().clone();
@@ -428,7 +473,9 @@ impl<'a, 'py> Walker<'a, 'py> {
         }
         let named = self.nodes.is_some() && depth < self.options.detail;
         let obj = held.into_strong();
-        let cursor = self.cursor_for(&obj, &rule);
+        let Some(cursor) = self.cursor_for(&obj, &rule) else {
+            return Entered::Stopped;
+        };
         self.ledger.depth = self.ledger.depth.max(depth + 1);
         self.stack.push(Frame {
             obj,
@@ -470,16 +517,17 @@ impl<'a, 'py> Walker<'a, 'py> {
         ((size + mask) & !mask) as u64
     }
 
-    /// What `sys.getsizeof` reports, plus instance values kept outside the object.
+    /// What `sys.getsizeof` reports, plus instance values kept outside the object;
+    /// `None` when a foreign `__sizeof__` stopped the walk (see `pending`).
     #[inline]
-    fn flat_size(&mut self, held: &mut Held<'_>, rule: &Rule) -> usize {
+    fn flat_size(&mut self, held: &mut Held<'_>, rule: &Rule) -> Option<usize> {
         let ptr = held.ptr();
         // SAFETY: `ptr` is alive; each formula matches the type's `__sizeof__`, which the
         // registry identified by its descriptor.
         let core = unsafe { rule.flat.sizeof(ptr) };
         let core = match core {
             Some(size) => size,
-            None => self.call_sizeof(held),
+            None => self.call_sizeof(held)?,
         };
         let ptr = held.ptr();
         let pre_header = if rule.pre_header == PER_OBJECT {
@@ -495,36 +543,49 @@ impl<'a, 'py> Walker<'a, 'py> {
                 size += bytes;
             }
         }
-        size
+        Some(size)
     }
 
-    /// Calls the type's `__sizeof__` like `sys.getsizeof`; a failure, a non-int or a
-    /// negative result counts the basic size and is recorded as missed.
-    fn call_sizeof(&mut self, held: &mut Held<'_>) -> usize {
+    /// Calls the type's `__sizeof__` like `sys.getsizeof`; an `Exception`, a non-int or
+    /// a negative result counts the basic size and is recorded as missed. `None`, the
+    /// error kept in `pending`, for any other error.
+    fn call_sizeof(&mut self, held: &mut Held<'_>) -> Option<usize> {
         let obj = held.hold().clone();
-        foreign_sizeof(self.py, &obj, self.rules.registry(), &mut self.ledger.missed)
+        match foreign_sizeof(self.py, &obj, self.rules.registry(), &mut self.ledger.missed) {
+            Ok(size) => Some(size),
+            Err(error) => {
+                self.pending = Some(error);
+                None
+            }
+        }
     }
 
     /// The cursor over `obj`'s referents. Inlined for the common containers, whose
-    /// cursor is a few words built in registers.
+    /// cursor is a few words built in registers. `None` when Python code run to find
+    /// the referents raised an error that is not an `Exception` (kept in `pending`).
     #[inline(always)]
-    fn cursor_for(&mut self, obj: &Strong, rule: &Rule) -> Cursor {
+    fn cursor_for(&mut self, obj: &Strong, rule: &Rule) -> Option<Cursor> {
         // SAFETY: `obj` is of the type the rule was made for.
         unsafe { prefetch_children(obj.borrow(), rule.refs) };
-        match rule.refs {
+        Some(match rule.refs {
             Refs::List => Cursor::List(0),
             Refs::Tuple => Cursor::Tuple(0),
             Refs::Set => Cursor::Set(0),
             Refs::Dict => Cursor::Dict { pos: 0, value_next: false, extra: None },
             Refs::Instance => Cursor::Instance { stage: InstanceStage::Storage, index: 0, value_next: false },
             Refs::NamedTuple => Cursor::NamedTuple { stage: 0, index: 0 },
-            _ => self.slow_cursor_for(obj, rule),
-        }
+            _ => return self.slow_cursor_for(obj, rule),
+        })
     }
 
     /// Cursors that need the C API or Python to find the referents.
     #[inline(never)]
-    fn slow_cursor_for(&mut self, obj: &Strong, rule: &Rule) -> Cursor {
+    fn slow_cursor_for(&mut self, obj: &Strong, rule: &Rule) -> Option<Cursor> {
+        let cursor = self.slow_cursor(obj, rule);
+        self.pending.is_none().then_some(cursor)
+    }
+
+    fn slow_cursor(&mut self, obj: &Strong, rule: &Rule) -> Cursor {
         match rule.refs {
             Refs::Module => {
                 // SAFETY: the rule is made for modules only.
@@ -568,6 +629,16 @@ impl<'a, 'py> Walker<'a, 'py> {
         }
     }
 
+    /// Whether `error`, raised by Python code the walk ran, is an `Exception`, which is
+    /// dropped; any other error is kept in `pending`, to stop the walk.
+    fn dropped(&mut self, error: PyErr) -> bool {
+        if error.is_instance_of::<PyException>(self.py) {
+            return true;
+        }
+        self.pending.get_or_insert(error);
+        false
+    }
+
     fn attr_items(&mut self, obj: &Strong, spec: &'static AttrSpec) -> Vec<(RefName, Strong)> {
         let py = self.py;
         // SAFETY: `obj` is held strongly.
@@ -575,7 +646,10 @@ impl<'a, 'py> Walker<'a, 'py> {
         let target = match spec.via {
             Some(via) => match bound.getattr(via) {
                 Ok(target) => target,
-                Err(_) => return Vec::new(),
+                Err(error) => {
+                    self.dropped(error);
+                    return Vec::new();
+                }
             },
             None => bound,
         };
@@ -588,25 +662,40 @@ impl<'a, 'py> Walker<'a, 'py> {
             items.push((name, strong));
         };
         for name in spec.names {
-            if let Ok(value) = target.getattr(*name) {
-                push(self, RefName::Static(name), value);
+            match target.getattr(*name) {
+                Ok(value) => push(self, RefName::Static(name), value),
+                Err(error) => {
+                    if !self.dropped(error) {
+                        return items;
+                    }
+                }
             }
         }
         if let Some(prefix) = spec.prefix {
             // `dir()` is sorted; names are matched with Python's string functions (see
             // `rules::str_equals`).
-            let attrs: Vec<Bound<'py, PyString>> = target
-                .dir()
-                .map(|names| names.iter().filter_map(|n| n.cast_into::<PyString>().ok()).collect())
-                .unwrap_or_default();
+            let attrs: Vec<Bound<'py, PyString>> = match target.dir() {
+                Ok(names) => names.iter().filter_map(|n| n.cast_into::<PyString>().ok()).collect(),
+                Err(error) => {
+                    if !self.dropped(error) {
+                        return items;
+                    }
+                    Vec::new()
+                }
+            };
             for attr in attrs {
                 if !crate::asizeof::rules::str_starts_with(&attr, prefix)
                     || spec.exclude.iter().any(|excluded| PyAnyMethods::eq(attr.as_any(), *excluded).unwrap_or(false))
                 {
                     continue;
                 }
-                if let Ok(value) = target.getattr(&attr) {
-                    push(self, RefName::Str(attr.unbind()), value);
+                match target.getattr(&attr) {
+                    Ok(value) => push(self, RefName::Str(attr.unbind()), value),
+                    Err(error) => {
+                        if !self.dropped(error) {
+                            return items;
+                        }
+                    }
                 }
             }
         }
@@ -619,10 +708,23 @@ impl<'a, 'py> Walker<'a, 'py> {
         // SAFETY: `obj` is held strongly.
         let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
         let mut items = Vec::new();
-        let Ok(pairs) = bound.call_method0("items").and_then(|i| i.try_iter()) else {
-            return items;
+        let pairs = match bound.call_method0("items").and_then(|i| i.try_iter()) {
+            Ok(pairs) => pairs,
+            Err(error) => {
+                self.dropped(error);
+                return items;
+            }
         };
-        for pair in pairs.flatten() {
+        for pair in pairs {
+            let pair = match pair {
+                Ok(pair) => pair,
+                Err(error) => {
+                    if !self.dropped(error) {
+                        return items;
+                    }
+                    continue;
+                }
+            };
             let Ok((key, value)) = pair.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>() else { continue };
             // SAFETY: `key` and `value` are live objects held by the Bound handles.
             let (key, value) = unsafe { (Strong::from_borrowed(key.as_ptr()), Strong::from_borrowed(value.as_ptr())) };

@@ -661,7 +661,7 @@ impl TrackerCore {
         let mut asizeof_total = if compute_total { snapshot::size_everything(py)? } else { 0 };
         let mut overhead = 0;
         if tracked_total != 0 {
-            overhead = sizer.size_more(tracker) + self.heap_bytes()?;
+            overhead = sizer.size_more(tracker)? + self.heap_bytes()?;
             asizeof_total = asizeof_total.saturating_sub(overhead);
         }
         drop(sizer);

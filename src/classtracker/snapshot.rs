@@ -61,7 +61,7 @@ impl SnapshotSizer {
             self.detail = level;
             let mut walker = self.walker(py, false);
             for obj in &objects[start..end] {
-                let size = walker.size_top(obj.bind(py), level > 0);
+                let size = walker.size_top(obj.bind(py), level > 0)?;
                 measured.push(match walker.nodes.take() {
                     Some(nodes) if !nodes.is_empty() => Measured::Tree(tree_of(py, nodes)?),
                     _ => Measured::Size(size),
@@ -78,7 +78,7 @@ impl SnapshotSizer {
     }
 
     /// Size of `obj` and what it reaches that was not sized before (`Asizer.asizeof`).
-    pub fn size_more(&mut self, obj: &Bound<'_, PyAny>) -> u64 {
+    pub fn size_more(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<u64> {
         self.ledger.exclude_refs(obj.as_ptr());
         self.walker(obj.py(), false).size_top(obj, false)
     }
@@ -96,7 +96,10 @@ pub fn size_everything(py: Python<'_>) -> PyResult<u64> {
     let rules = RuleCache::new(rules::registry(py)?, ClassifyOptions::default());
     let mut walker = Walker::new(py, &mut ledger, options(0, true), rules);
     // The list is ours alone: no code the walk runs can change it.
-    let total = objects.iter().map(|obj| walker.size_top(&obj, false)).sum();
+    let mut total = 0;
+    for obj in objects.iter() {
+        total += walker.size_top(&obj, false)?;
+    }
     Ok(total)
 }
 

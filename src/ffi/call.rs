@@ -1,39 +1,62 @@
 //! Calls into Python made from Rust: a type's `__sizeof__`, and building result lists.
 
 use super::*;
+use pyo3::{PyErr, PyResult, Python};
+
+/// What calling a `__sizeof__` descriptor directly gave.
+pub enum SizeofCall {
+    /// Neither a method descriptor nor a Python function: it needs the general path
+    /// (binding it first).
+    Unbound,
+    /// The size; `None` when the call raised an `Exception` (cleared) or returned
+    /// anything but a non-negative int.
+    Done(Option<usize>),
+}
 
 /// Calls a `__sizeof__` found on the type of `obj` the way `sys.getsizeof` does, when
 /// it is a method descriptor or a Python function (binding then calling equals calling
-/// it with `obj` first). `Err(())` for other descriptors, which need the general path;
-/// `Ok(None)` when the call fails (the error is cleared) or returns anything but a
-/// non-negative int.
+/// it with `obj` first). Only `Exception`s are cleared: any other error the call raises
+/// (`KeyboardInterrupt`, `SystemExit`, ...) is fetched and returned.
 ///
 /// # Safety
 /// `obj` must be held strongly by the caller and `descr` be the (live) result of looking
 /// `__sizeof__` up on its type, held strongly too: the call runs Python code.
-pub unsafe fn call_sizeof_descr(obj: RawObj, descr: RawObj) -> Result<Option<usize>, ()> {
+pub unsafe fn call_sizeof_descr(py: Python<'_>, obj: RawObj, descr: RawObj) -> PyResult<SizeofCall> {
     // SAFETY: both objects are held by the caller; the result is a new reference.
     unsafe {
         let dt = type_of(descr);
         if dt != std::ptr::addr_of_mut!(ffi::PyMethodDescr_Type) && dt != std::ptr::addr_of_mut!(ffi::PyFunction_Type) {
-            return Err(());
+            return Ok(SizeofCall::Unbound);
         }
         let args = [obj];
         let result = Strong::from_owned(ffi::PyObject_Vectorcall(descr, args.as_ptr(), 1, std::ptr::null_mut()));
         let Some(result) = result else {
-            ffi::PyErr_Clear();
-            return Ok(None);
+            return clear_exception(py).map(|()| SizeofCall::Done(None));
         };
         if ffi::PyLong_Check(result.as_ptr()) == 0 {
-            return Ok(None);
+            return Ok(SizeofCall::Done(None));
         }
         let value = ffi::PyLong_AsSsize_t(result.as_ptr());
         if value == -1 && !ffi::PyErr_Occurred().is_null() {
-            ffi::PyErr_Clear();
-            return Ok(None);
+            return clear_exception(py).map(|()| SizeofCall::Done(None));
         }
-        Ok(usize::try_from(value).ok())
+        Ok(SizeofCall::Done(usize::try_from(value).ok()))
     }
+}
+
+/// Clears the error set if it is an `Exception`; fetches and returns any other.
+///
+/// # Safety
+/// A Python error must be set.
+unsafe fn clear_exception(py: Python<'_>) -> PyResult<()> {
+    // SAFETY: an error is set (caller); `PyExc_Exception` is a static exception type.
+    unsafe {
+        if ffi::PyErr_ExceptionMatches(ffi::PyExc_Exception) != 0 {
+            ffi::PyErr_Clear();
+            return Ok(());
+        }
+    }
+    Err(PyErr::fetch(py))
 }
 
 /// A new list made of `items` (their references move into the list); `None` (with a

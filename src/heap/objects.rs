@@ -39,7 +39,7 @@ pub fn flat_sizes(py: Python<'_>, objects: &Bound<'_, PyAny>) -> PyResult<Vec<u6
     let mut sizer = FlatSizer::new(py)?;
     let mut sizes = Vec::new();
     for_each_object(objects, |obj| {
-        sizes.push(sizer.size(py, obj) as u64);
+        sizes.push(sizer.size(py, obj)? as u64);
         Ok(())
     })?;
     Ok(sizes)
@@ -51,7 +51,7 @@ pub fn total_flat_size(py: Python<'_>, objects: &Bound<'_, PyAny>) -> PyResult<u
     let mut sizer = FlatSizer::new(py)?;
     let mut total = 0u64;
     for_each_object(objects, |obj| {
-        total += sizer.size(py, obj) as u64;
+        total += sizer.size(py, obj)? as u64;
         Ok(())
     })?;
     Ok(total)
@@ -78,7 +78,7 @@ pub fn filter_objects<'py>(
             }
         }
         if min > -1 || max > -1 {
-            let size = sizer.size(py, obj) as i64;
+            let size = sizer.size(py, obj)? as i64;
             if (min > -1 && size <= min) || (max > -1 && size >= max) {
                 return Ok(());
             }

@@ -14,7 +14,7 @@
 use crate::ffi::{self, prefetch, Borrowed, RawObj, RawType, Strong};
 use crate::visited::VisitedSet;
 use ahash::{AHashMap, AHashSet};
-use pyo3::exceptions::PyReferenceError;
+use pyo3::exceptions::{PyException, PyReferenceError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyString};
@@ -304,7 +304,7 @@ impl<'py> Scan<'py> {
             visitor.slow(self.py, &obj, is_tracked)?;
         }
         for obj in std::mem::take(&mut self.ask_frames) {
-            if self.ask_is_frame(&obj) {
+            if self.ask_is_frame(&obj)? {
                 continue;
             }
             let mut refs = Vec::new();
@@ -434,15 +434,18 @@ impl<'py> Scan<'py> {
     }
 
     /// pympler's `isframe(obj)` through Python, for types that control `__class__`: true
-    /// also when the lookup raises `ReferenceError` (proxies of dead objects).
-    fn ask_is_frame(&mut self, obj: &Strong) -> bool {
+    /// also when the lookup raises `ReferenceError` (proxies of dead objects). An error
+    /// that is not an `Exception` (`KeyboardInterrupt`, ...) stops the pass.
+    fn ask_is_frame(&mut self, obj: &Strong) -> PyResult<bool> {
         // SAFETY: `obj` is held strongly.
         let bound = unsafe { Bound::from_borrowed_ptr(self.py, obj.as_ptr()) };
         match bound.is_instance(self.interned.frame_type.bind(self.py)) {
-            Ok(is_frame) => is_frame,
-            Err(err) => err.is_instance_of::<PyReferenceError>(self.py),
+            Ok(is_frame) => Ok(is_frame),
+            Err(err) if err.is_instance_of::<PyReferenceError>(self.py) => Ok(true),
             // pympler would stop with any other error; an object that cannot say what it
             // is counts as not a frame.
+            Err(err) if err.is_instance_of::<PyException>(self.py) => Ok(false),
+            Err(err) => Err(err),
         }
     }
 

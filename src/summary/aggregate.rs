@@ -327,7 +327,7 @@ impl HeapVisitor for Aggregator<'_> {
     fn slow(&mut self, _py: Python<'_>, obj: &Strong, _tracked: bool) -> PyResult<()> {
         // SAFETY: `obj` is held strongly.
         let index = unsafe { self.entry_of(obj.as_ptr()) };
-        let size = self.sizer.size(self.py, obj);
+        let size = self.sizer.size(self.py, obj)?;
         // SAFETY: as above; the entry is of its type.
         if unsafe { self.count_quick(index, obj.as_ptr(), size) } {
             return Ok(());
