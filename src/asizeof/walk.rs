@@ -282,9 +282,10 @@ impl<'a, 'py> Walker<'a, 'py> {
     pub fn named_referents(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<Vec<(Py<PyAny>, Bound<'py, PyAny>)>> {
         let strong = Borrowed::from(obj).to_strong();
         let rule = self.rules.classify(self.py, &strong);
-        let cursor = self.cursor_for(&strong, &rule);
-        self.take_pending()?;
-        let cursor = cursor.expect("a cursor unless an error is pending");
+        // No cursor only when reading the referents raised (the error is pending).
+        let Some(cursor) = self.cursor_for(&strong, &rule) else {
+            return self.take_pending().map(|()| Vec::new());
+        };
         self.stack.push(Frame {
             obj: strong,
             rule_id: rule.id,
