@@ -41,20 +41,7 @@ fn tree_to_py<'py>(py: Python<'py>, nodes: Vec<Node>) -> PyResult<Bound<'py, PyL
 impl Sizer {
     #[new]
     fn new() -> Self {
-        Sizer {
-            ledger: Ledger::default(),
-            options: Options {
-                align_mask: 7,
-                code: false,
-                ignored: true,
-                limit: u32::MAX,
-                detail: 0,
-                stats: 0,
-                above: 1024,
-                clip: 80,
-            },
-            classify: ClassifyOptions::default(),
-        }
+        Sizer { ledger: Ledger::default(), options: Options::default(), classify: ClassifyOptions::default() }
     }
 
     /// Sets the sizing options. They are checked once, by the Python caller

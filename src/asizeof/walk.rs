@@ -42,6 +42,22 @@ pub struct Options {
     pub clip: usize,
 }
 
+impl Default for Options {
+    /// The options of a default `Asizer()` (`heapscope.asizeof.DEFAULTS`).
+    fn default() -> Options {
+        Options {
+            align_mask: 7,
+            code: false,
+            ignored: true,
+            limit: u32::MAX,
+            detail: 0,
+            stats: 0,
+            above: 1024,
+            clip: 80,
+        }
+    }
+}
+
 /// One node of an `asized` tree, in pre-order.
 pub struct Node {
     pub parent: Option<u32>,

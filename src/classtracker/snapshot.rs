@@ -24,7 +24,7 @@ pub enum Measured {
 /// The options of a default `Asizer()` (see `heapscope.asizeof.DEFAULTS`), with `detail`
 /// and `code` as given.
 fn options(detail: u32, code: bool) -> Options {
-    Options { align_mask: 7, code, ignored: true, limit: u32::MAX, detail, stats: 0, above: 1024, clip: 80 }
+    Options { code, detail, ..Options::default() }
 }
 
 /// One snapshot's sizer: what it has seen stays seen until it is dropped.
