@@ -24,6 +24,8 @@ use pyo3::prelude::*;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // Before anything can read a layout in place: which layouts this interpreter has.
+    ffi::check_layouts(m.py())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<asizeof::sizer::Sizer>()?;
     m.add_class::<asizeof::estimates::TypeDef>()?;
@@ -37,7 +39,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<summary::python::Summary>()?;
     m.add("SnapshotError", m.py().get_type::<errors::SnapshotError>())?;
     m.add_function(wrap_pyfunction!(heap::passes::heap_objects, m)?)?;
-    m.add_function(wrap_pyfunction!(heap::passes::_read_gc_lists, m)?)?;
+    m.add_function(wrap_pyfunction!(ffi::_layouts, m)?)?;
+    m.add_function(wrap_pyfunction!(ffi::_use_layout, m)?)?;
+    m.add_function(wrap_pyfunction!(ffi::_layout_fallbacks, m)?)?;
     m.add_function(wrap_pyfunction!(summary::python::summarize, m)?)?;
     m.add_function(wrap_pyfunction!(summary::python::summarize_heap, m)?)?;
     m.add_function(wrap_pyfunction!(summary::table::pretty_size, m)?)?;

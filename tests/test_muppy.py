@@ -79,13 +79,19 @@ def test_get_objects_leaves_out_frames_and_dead_proxies():
 
 
 def test_untracked_containers_are_found_through_their_holders():
-    holder = [{"a": i} for i in range(500)] + [(i, str(i)) for i in range(500)]
+    holder = [(i, str(i)) for i in range(500)]
+    # The collector stops tracking dicts of atomic values up to 3.13; from 3.14 on it
+    # keeps tracking them.
+    untracked_dicts = sys.version_info < (3, 14)
+    if untracked_dicts:
+        holder += [{"a": i} for i in range(500)]
     gc.collect()
     assert not any(gc.is_tracked(o) for o in holder)
     found = ids(hmup.get_objects())
     assert all(id(o) in found for o in holder)
     counts = {row[0]: row[1] for row in hsum.summarize_heap()}
-    assert counts["dict"] >= 500 and counts["tuple"] >= 500
+    assert counts["tuple"] >= 500
+    assert counts["dict"] >= (500 if untracked_dicts else 0)
 
 
 def test_types_count_as_tracked_only_when_the_collector_tracks_them():

@@ -18,9 +18,9 @@ from heapscope import summary as hsum
 
 @pytest.fixture(params=["collector lists", "gc.get_objects"])
 def source(request):
-    previous = _core._read_gc_lists(request.param == "collector lists")
+    previous = _core._use_layout("gc_lists", request.param == "collector lists")
     yield request.param
-    _core._read_gc_lists(previous)
+    _core._use_layout("gc_lists", previous)
 
 
 @pytest.fixture
@@ -43,16 +43,16 @@ class Plain:
 @pytest.mark.usefixtures("collector_paused")
 def test_both_sources_summarize_the_same_heap():
     keep = [Plain(i) for i in range(2_000)] + [{"k": [i]} for i in range(2_000)]  # noqa: F841
-    previous = _core._read_gc_lists(False)
+    previous = _core._use_layout("gc_lists", False)
     try:
         hsum.summarize_heap()  # the first call of each way may still make objects
-        _core._read_gc_lists(True)
+        _core._use_layout("gc_lists", True)
         hsum.summarize_heap()
         direct = hsum.summarize_heap()
-        _core._read_gc_lists(False)
+        _core._use_layout("gc_lists", False)
         listed = hsum.summarize_heap()
     finally:
-        _core._read_gc_lists(previous)
+        _core._use_layout("gc_lists", previous)
     direct, listed = by_type(direct), by_type(listed)
     differ = {name: (direct.get(name), listed.get(name)) for name in set(direct) | set(listed)}
     differ = {name: pair for name, pair in differ.items() if pair[0] != pair[1]}
@@ -184,7 +184,7 @@ def test_static_types_among_gc_objects_are_not_traversed(call):
         import gc
         from heapscope import _core, muppy, summary, tracker
 
-        _core._read_gc_lists(False)
+        _core._use_layout("gc_lists", False)
         listed = gc.get_objects
         gc.get_objects = lambda *args, **kwargs: listed(*args, **kwargs) + [int, str, dict]
         assert CALL >= 0

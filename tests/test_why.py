@@ -296,9 +296,9 @@ def test_same_chains_without_reading_the_collector_lists(app):
 
     app.cache = {"k": [Foo()]}
     direct = texts(heapscope.why(app.cache["k"][0]))
-    previous = _core._read_gc_lists(False)
+    previous = _core._use_layout("gc_lists", False)
     try:
         listed = texts(heapscope.why(app.cache["k"][0]))
     finally:
-        _core._read_gc_lists(previous)
+        _core._use_layout("gc_lists", previous)
     assert direct == listed == ["module 'heapscope_test_app' → dict['cache'] → dict['k'] → list[0] → Foo"]

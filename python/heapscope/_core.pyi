@@ -17,7 +17,9 @@ __all__ = [
     "Summary",
     "SnapshotError",
     "heap_objects",
-    "_read_gc_lists",
+    "_layouts",
+    "_use_layout",
+    "_layout_fallbacks",
     "summarize",
     "summarize_heap",
     "pretty_size",
@@ -245,9 +247,16 @@ class Summary:
 def heap_objects(*, remove_dups: bool = True, skip_frames: bool = True, exclude: Optional[Iterable[Any]] = None) -> List[Any]:
     """pympler's ``muppy.get_objects()`` list (without the ``gc.collect()``)."""
 
-def _read_gc_lists(enabled: bool) -> bool:
-    """Whether whole-heap passes read the collector's lists directly (default) or take
-    ``gc.get_objects()``; returns the previous setting. For tests."""
+def _layouts() -> List[Tuple[str, bool]]:
+    """Each CPython layout read in place (``str``, ``dict``, ``gc_lists``, ...) and whether
+    it is in use: it passed its check at import and was not turned off."""
+
+def _use_layout(name: str, enabled: bool) -> bool:
+    """Turns reading a layout in place on or off (for tests: the public API is used
+    instead) and returns the previous setting; ``ValueError`` for an unknown name."""
+
+def _layout_fallbacks() -> List[Tuple[str, int]]:
+    """How many times each layout's public fallback was taken since import."""
 
 def summarize(objects: Iterable[Any], overrides: Optional[Dict[type, Callable[[Any], str]]] = None) -> List[List[Any]]:
     """pympler's ``summary.summarize(objects)``."""

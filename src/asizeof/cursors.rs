@@ -242,6 +242,12 @@ impl Cursor {
                                 *stage = InstanceStage::Class;
                                 return Some((Held::borrowed(dict), RefName::Static("__dict__")));
                             }
+                            InstanceAttrs::Unreadable => {
+                                *stage = InstanceStage::Class;
+                                if let Some(dict) = instance_dict(py, obj) {
+                                    return Some((dict, RefName::Static("__dict__")));
+                                }
+                            }
                             InstanceAttrs::Values { .. } => *stage = InstanceStage::Values,
                             InstanceAttrs::Nothing => *stage = InstanceStage::Class,
                         },
@@ -313,6 +319,19 @@ impl Cursor {
     }
 }
 
+/// An instance's `__dict__` asked of the interpreter (which makes it if need be), for
+/// attribute storage this build cannot read in place; `None` when the instance has none
+/// or the lookup raised an `Exception`.
+///
+/// # Safety
+/// `obj` must be alive.
+unsafe fn instance_dict<'c>(py: Python<'_>, obj: Borrowed<'c>) -> Option<Held<'c>> {
+    // SAFETY: `obj` is alive (borrowed from its frame).
+    let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
+    let dict = bound.getattr(pyo3::intern!(py, "__dict__")).ok()?;
+    Some(Held::Owned(Borrowed::from(&dict).to_strong()))
+}
+
 /// [`prefetch`] of the fields the unordered walk reads (type, size, a dict's or list's
 /// table pointer: the first 48 bytes), which straddle two cache lines for objects that
 /// start in the second half of a line.
@@ -331,9 +350,9 @@ pub(super) fn container_start(obj: Borrowed<'_>) -> Option<(usize, Cursor)> {
     // SAFETY: `obj` is alive (borrowed); each formula is applied to its exact type only.
     let (size, cursor) = unsafe {
         if ffi::is_list_type(tp) {
-            (ffi::list_sizeof(ptr), Cursor::List(0))
+            (ffi::list_sizeof(ptr)?, Cursor::List(0))
         } else if ffi::is_dict_type(tp) {
-            (ffi::dict_sizeof(ptr), Cursor::Dict { pos: 0, value_next: false, extra: None })
+            (ffi::dict_sizeof(ptr)?, Cursor::Dict { pos: 0, value_next: false, extra: None })
         } else if ffi::is_tuple_type(tp) {
             (ffi::object_sizeof(ptr), Cursor::Tuple(0))
         } else {
@@ -365,6 +384,7 @@ pub(super) unsafe fn push_container(
     unsafe {
         let tp = ffi::type_of(obj);
         let size = if ffi::is_dict_type(tp) {
+            let size = ffi::dict_sizeof(obj)?;
             if !ffi::dict_entries_rev(obj, |key, value| {
                 work.push((value, depth));
                 // Keys are often shared (the same str in many dicts): one seen before
@@ -378,10 +398,11 @@ pub(super) unsafe fn push_container(
             }) {
                 return None;
             }
-            ffi::dict_sizeof(obj)
+            size
         } else if ffi::is_list_type(tp) {
+            let size = ffi::list_sizeof(obj)?;
             ffi::list_items_rev(obj, |item| work.push((item, depth)));
-            ffi::list_sizeof(obj)
+            size
         } else if ffi::is_tuple_type(tp) {
             ffi::tuple_items_rev(obj, |item| work.push((item, depth)));
             ffi::object_sizeof(obj)

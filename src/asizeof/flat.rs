@@ -227,7 +227,7 @@ pub unsafe fn leaf_size(obj: RawObj) -> Option<usize> {
         if ffi::is_str_type(tp) {
             ffi::str_sizeof(obj)
         } else if ffi::is_int_or_bool_type(tp) {
-            Some(ffi::int_sizeof(obj))
+            ffi::int_sizeof(obj)
         } else if ffi::is_float_type(tp) {
             Some(ffi::object_sizeof(obj))
         } else {

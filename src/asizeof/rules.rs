@@ -100,8 +100,8 @@ pub enum Flat {
 
 impl Flat {
     /// What `__sizeof__` returns for `obj`, by formula: the one flat-size dispatch of the
-    /// crate. `None` for [`Flat::Call`] and for a legacy (non-compact) str, whose
-    /// `__sizeof__` must be called.
+    /// crate. `None` for [`Flat::Call`], for a legacy (non-compact) str and where the
+    /// layout a formula reads did not pass its check: `__sizeof__` must be called.
     ///
     /// # Safety
     /// `obj` must be alive and of a type this formula was chosen for (see
@@ -113,11 +113,11 @@ impl Flat {
         unsafe {
             match self {
                 Flat::Object => Some(ffi::object_sizeof(obj)),
-                Flat::Int => Some(ffi::int_sizeof(obj)),
-                Flat::List => Some(ffi::list_sizeof(obj)),
-                Flat::Dict => Some(ffi::dict_sizeof(obj)),
-                Flat::Set => Some(ffi::set_sizeof(obj)),
-                Flat::ByteArray => Some(ffi::bytearray_sizeof(obj)),
+                Flat::Int => ffi::int_sizeof(obj),
+                Flat::List => ffi::list_sizeof(obj),
+                Flat::Dict => ffi::dict_sizeof(obj),
+                Flat::Set => ffi::set_sizeof(obj),
+                Flat::ByteArray => ffi::bytearray_sizeof(obj),
                 Flat::Str => ffi::str_sizeof(obj),
                 Flat::Call => None,
             }

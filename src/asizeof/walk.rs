@@ -587,7 +587,7 @@ impl<'a, 'py> Walker<'a, 'py> {
         Some(match rule.refs {
             Refs::List => Cursor::List(0),
             Refs::Tuple => Cursor::Tuple(0),
-            Refs::Set => Cursor::Set(0),
+            Refs::Set if ffi::layout_or_fallback(ffi::Layout::Set) => Cursor::Set(0),
             Refs::Dict => Cursor::Dict { pos: 0, value_next: false, extra: None },
             Refs::Instance => Cursor::Instance { stage: InstanceStage::Storage, index: 0, value_next: false },
             Refs::NamedTuple => Cursor::NamedTuple { stage: 0, index: 0 },
@@ -632,7 +632,8 @@ impl<'a, 'py> Walker<'a, 'py> {
                 Cursor::items(target.into_iter().map(|t| (RefName::Unnamed, t)).collect())
             }
             Refs::Attrs(spec) => Cursor::items(self.attr_items(obj, spec)),
-            Refs::None | Refs::List | Refs::Tuple | Refs::Set | Refs::Dict | Refs::Instance | Refs::NamedTuple => {
+            Refs::Set => Cursor::items(self.set_items(obj)),
+            Refs::None | Refs::List | Refs::Tuple | Refs::Dict | Refs::Instance | Refs::NamedTuple => {
                 Cursor::items(Vec::new())
             }
         }
@@ -720,6 +721,30 @@ impl<'a, 'py> Walker<'a, 'py> {
     }
 
     /// Keys and values of a mapping that is not a dict, through its `items()`.
+    /// The items of a set taken by iterating it, where its table cannot be read in place.
+    fn set_items(&mut self, obj: &Strong) -> Vec<(RefName, Strong)> {
+        // SAFETY: `obj` is held strongly.
+        let bound = unsafe { Bound::from_borrowed_ptr(self.py, obj.as_ptr()) };
+        let mut items = Vec::new();
+        let iterator = match bound.try_iter() {
+            Ok(iterator) => iterator,
+            Err(error) => {
+                self.dropped(error);
+                return items;
+            }
+        };
+        for item in iterator {
+            match item {
+                Ok(item) => items.push((RefName::Unnamed, Borrowed::from(&item).to_strong())),
+                Err(error) => {
+                    self.dropped(error);
+                    return items;
+                }
+            }
+        }
+        items
+    }
+
     fn dict_like_items(&mut self, obj: &Strong) -> Vec<(RefName, Strong)> {
         let py = self.py;
         // SAFETY: `obj` is held strongly.

@@ -30,11 +30,22 @@ pub(super) fn usable_fraction(n: usize) -> usize {
     (n << 1) / 3
 }
 
-/// `dict.__sizeof__` (without the pre-header), from the dict's own tables.
+/// `dict.__sizeof__` (without the pre-header), from the dict's own tables; `None` where
+/// the layout did not pass its check ([`Layout::Dict`]).
 ///
 /// # Safety
 /// `obj` must be a live dict (or instance of a dict subclass).
-pub unsafe fn dict_sizeof(obj: RawObj) -> usize {
+#[inline]
+pub unsafe fn dict_sizeof(obj: RawObj) -> Option<usize> {
+    // SAFETY: forwarded caller guarantee.
+    layout_or_fallback(Layout::Dict).then(|| unsafe { dict_sizeof_unchecked(obj) })
+}
+
+/// [`dict_sizeof`] without the layout check.
+///
+/// # Safety
+/// `obj` must be a live dict (or instance of a dict subclass).
+pub(super) unsafe fn dict_sizeof_unchecked(obj: RawObj) -> usize {
     let dict = obj.cast::<ffi::PyDictObject>();
     // SAFETY: `obj` is a live dict, so its keys table is alive (possibly the shared empty one).
     let (keys, has_values, tp) =
@@ -89,12 +100,25 @@ pub(super) fn keys_size(keys: &DictKeys) -> usize {
 
 /// Entry `*index` (or the next live one after it) of a dict with a combined table, both
 /// borrowed; advances `*index`. `Err(())` when the dict has a split table, whose order
-/// only [`dict_next`] knows.
+/// only [`dict_next`] knows, and where the layout did not pass its check.
 ///
 /// # Safety
 /// `obj` must be a live dict.
 #[inline]
 pub unsafe fn dict_entry(obj: RawObj, index: &mut usize) -> Result<Option<(RawObj, RawObj)>, ()> {
+    if !layout_or_fallback(Layout::Dict) {
+        return Err(());
+    }
+    // SAFETY: forwarded caller guarantee.
+    unsafe { dict_entry_unchecked(obj, index) }
+}
+
+/// [`dict_entry`] without the layout check.
+///
+/// # Safety
+/// `obj` must be a live dict.
+#[inline]
+pub(super) unsafe fn dict_entry_unchecked(obj: RawObj, index: &mut usize) -> Result<Option<(RawObj, RawObj)>, ()> {
     let dict = obj.cast::<ffi::PyDictObject>();
     // SAFETY: `obj` is a live dict; its keys object and entries are re-read on every call
     // and `index` is bounds-checked against the current number of entries.
@@ -118,13 +142,24 @@ pub unsafe fn dict_entry(obj: RawObj, index: &mut usize) -> Result<Option<(RawOb
 }
 
 /// Calls `each(key, value)` for the live entries of a dict with a combined table, last
-/// entry first (both borrowed); `false`, calling nothing, for a split table. One read
-/// of the table layout for the whole dict, where [`dict_entry`] reads it per entry.
+/// entry first (both borrowed); `false`, calling nothing, for a split table and where
+/// the layout did not pass its check. One read of the table layout for the whole dict,
+/// where [`dict_entry`] reads it per entry.
 ///
 /// # Safety
 /// `obj` must be a live dict, unchanged during the call (`each` runs no Python code).
 #[inline]
-pub unsafe fn dict_entries_rev(obj: RawObj, mut each: impl FnMut(RawObj, RawObj)) -> bool {
+pub unsafe fn dict_entries_rev(obj: RawObj, each: impl FnMut(RawObj, RawObj)) -> bool {
+    // SAFETY: forwarded caller guarantee.
+    layout_or_fallback(Layout::Dict) && unsafe { dict_entries_rev_unchecked(obj, each) }
+}
+
+/// [`dict_entries_rev`] without the layout check.
+///
+/// # Safety
+/// `obj` must be a live dict, unchanged during the call (`each` runs no Python code).
+#[inline]
+pub(super) unsafe fn dict_entries_rev_unchecked(obj: RawObj, mut each: impl FnMut(RawObj, RawObj)) -> bool {
     let dict = obj.cast::<ffi::PyDictObject>();
     // SAFETY: `obj` is a live dict; entries below `dk_nentries` lie inside its keys
     // object, which cannot change while no Python code runs.

@@ -128,6 +128,7 @@ pub unsafe fn is_gc_tracked(obj: RawObj) -> bool {
 /// `PyGC_Head`: the links of the collector's doubly linked, circular lists; every
 /// tracked object sits in exactly one, with this header right before it.
 #[cfg(not(Py_GIL_DISABLED))]
+#[derive(Clone, Copy)]
 #[repr(C)]
 struct GcLinks {
     next: usize,
@@ -137,18 +138,36 @@ struct GcLinks {
 /// The low bits of both links carry the collector's flags.
 #[cfg(not(Py_GIL_DISABLED))]
 const GC_LINK_FLAGS: usize = 3;
-/// `struct gc_generation` { `PyGC_Head head; int threshold; int count;` }, three in a row
-/// in the interpreter's `_gc_runtime_state` (3.9 to 3.13), followed by the
-/// `generation0` pointer to the first one's head.
+/// `struct gc_generation` { `PyGC_Head head; int threshold; int count;` }: three in a
+/// row in the interpreter's `_gc_runtime_state` on every version (3.14.0's incremental
+/// collector names them `young` and `old[2]`, in the same place).
 #[cfg(not(Py_GIL_DISABLED))]
 const GENERATION_BYTES: usize = GC_HEAD + 8;
 #[cfg(not(Py_GIL_DISABLED))]
 const GENERATIONS: usize = 3;
+/// How far past the generations the `generation0` pointer (to the first head) is
+/// looked for: right after them up to 3.13, at the end of the collector's state from
+/// 3.14 on (after the permanent generation, the statistics and the counters).
+#[cfg(not(Py_GIL_DISABLED))]
+const GENERATION0_SEARCH_BYTES: usize = 320;
+
+/// Reads a `PyGC_Head` whatever its address's alignment: the heads inside the
+/// interpreter's state are only 4-aligned on some builds (CPython declares the struct
+/// with a 4-byte minimum alignment from 3.13.x on).
+///
+/// # Safety
+/// `link` must be the address of a live `PyGC_Head`.
+#[cfg(not(Py_GIL_DISABLED))]
+#[inline(always)]
+unsafe fn read_links(link: usize) -> GcLinks {
+    // SAFETY: see the caller requirements; an unaligned read is valid at any address.
+    unsafe { std::ptr::read_unaligned(link as *const GcLinks) }
+}
 
 /// The heads of the collector's three generation lists (youngest first), found through
 /// `probe` and checked against `thresholds` (`gc.get_threshold()`); `None` when the
-/// interpreter's state is not laid out as expected, so that callers fall back to
-/// `gc.get_objects()`.
+/// interpreter's state is not laid out as expected or the layout is turned off
+/// ([`Layout::GcLists`]), so that callers fall back to `gc.get_objects()`.
 ///
 /// # Safety
 /// `probe` must be a live object that was tracked just now (a new list): CPython links
@@ -156,32 +175,55 @@ const GENERATIONS: usize = 3;
 /// header is that generation's head.
 #[cfg(not(Py_GIL_DISABLED))]
 pub unsafe fn generation_heads(probe: RawObj, thresholds: [c_int; GENERATIONS]) -> Option<[usize; GENERATIONS]> {
-    // SAFETY: `probe` is tracked, so its header and both neighbours in the list are live
-    // collector links; the head is a `gc_generation` inside the interpreter's collector
-    // state, so the generations after it and the `generation0` pointer that follows them
-    // are readable on every version this is compiled for (the checks below confirm it).
+    if !layout_or_fallback(Layout::GcLists) {
+        return None;
+    }
+    // SAFETY: forwarded caller guarantee.
+    unsafe { generation_heads_unchecked(probe, thresholds) }
+}
+
+/// [`generation_heads`] without the layout switch (the check at import calls this).
+///
+/// # Safety
+/// As for [`generation_heads`].
+#[cfg(not(Py_GIL_DISABLED))]
+pub(super) unsafe fn generation_heads_unchecked(
+    probe: RawObj,
+    thresholds: [c_int; GENERATIONS],
+) -> Option<[usize; GENERATIONS]> {
+    // SAFETY: `probe` is tracked, so its header (aligned: objects are) and both
+    // neighbours in the list are live collector links. Its next link is a
+    // `gc_generation` inside the interpreter's collector state, which is embedded in
+    // the (much larger) interpreter state: the generations after it and the words
+    // searched below lie inside that state on every version this is compiled for. All
+    // reads there are unaligned reads, and the checks below confirm the layout before
+    // anything is used.
     unsafe {
         let links = probe.cast::<GcLinks>().sub(1);
         let head0 = (*links).next & !GC_LINK_FLAGS;
-        if head0 == 0 || ((*(head0 as *const GcLinks)).prev & !GC_LINK_FLAGS) != links as usize {
+        if head0 == 0 || (read_links(head0).prev & !GC_LINK_FLAGS) != links as usize {
             return None;
         }
-        let generation0 = *((head0 + GENERATIONS * GENERATION_BYTES) as *const usize);
-        if generation0 != head0 {
+        // The interpreter's own pointer to the first head, in a pointer-aligned word.
+        let search_from = (head0 + GENERATIONS * GENERATION_BYTES).next_multiple_of(PTR);
+        let found = (search_from..search_from + GENERATION0_SEARCH_BYTES)
+            .step_by(PTR)
+            .any(|word| std::ptr::read_unaligned(word as *const usize) == head0);
+        if !found {
             return None;
         }
         let mut heads = [0usize; GENERATIONS];
         for (i, head) in heads.iter_mut().enumerate() {
             *head = head0 + i * GENERATION_BYTES;
-            let threshold = *((*head + GC_HEAD) as *const c_int);
-            let links = *head as *const GcLinks;
-            let first = ((*links).next & !GC_LINK_FLAGS) as *const GcLinks;
-            let last = ((*links).prev & !GC_LINK_FLAGS) as *const GcLinks;
+            let threshold = std::ptr::read_unaligned((*head + GC_HEAD) as *const c_int);
+            let links = read_links(*head);
+            let first = links.next & !GC_LINK_FLAGS;
+            let last = links.prev & !GC_LINK_FLAGS;
             if threshold != thresholds[i]
-                || first.is_null()
-                || last.is_null()
-                || ((*first).prev & !GC_LINK_FLAGS) != *head
-                || ((*last).next & !GC_LINK_FLAGS) != *head
+                || first == 0
+                || last == 0
+                || (read_links(first).prev & !GC_LINK_FLAGS) != *head
+                || (read_links(last).next & !GC_LINK_FLAGS) != *head
             {
                 return None;
             }
@@ -201,7 +243,7 @@ pub unsafe fn generation_heads(probe: RawObj, thresholds: [c_int; GENERATIONS]) 
 #[inline]
 pub unsafe fn next_gc_link(link: usize) -> usize {
     // SAFETY: see the caller requirements: `link` points to a live `PyGC_Head`.
-    unsafe { (*(link as *const GcLinks)).next & !GC_LINK_FLAGS }
+    unsafe { read_links(link).next & !GC_LINK_FLAGS }
 }
 
 /// The object whose header is `link` (not a generation head).
@@ -238,5 +280,66 @@ pub unsafe fn traverse_borrowed(obj: RawObj, out: &mut Vec<RawObj>) {
                 traverse(obj, visit, (out as *mut Vec<RawObj>).cast());
             }
         }
+    }
+}
+
+#[cfg(all(test, not(Py_GIL_DISABLED)))]
+mod tests {
+    use super::*;
+
+    /// A fake collector state: three generation heads starting `misalign` bytes past an
+    /// 8-aligned address, the `generation0` pointer `generation0_at` bytes after the
+    /// first head, and one tracked "object" (a header and a word) at the end of the
+    /// youngest list. Returns the buffer and the probe's address.
+    fn fake_state(misalign: usize, generation0_at: usize, thresholds: [c_int; 3]) -> (Vec<u64>, usize) {
+        let mut words = vec![0u64; 128];
+        let base = words.as_mut_ptr() as usize;
+        let head0 = base + 8 + misalign;
+        let probe_links = base + 96 * 8;
+        let write = |at: usize, value: usize| {
+            assert!(at >= base && at + 8 <= base + 128 * 8);
+            // SAFETY: the address lies inside `words` (just checked).
+            unsafe { std::ptr::write_unaligned(at as *mut usize, value) };
+        };
+        for (i, threshold) in thresholds.iter().enumerate() {
+            let head = head0 + i * GENERATION_BYTES;
+            let (next, prev) = if i == 0 { (probe_links, probe_links) } else { (head, head) };
+            write(head, next);
+            write(head + PTR, prev);
+            // SAFETY: inside `words`, as above.
+            unsafe { std::ptr::write_unaligned((head + GC_HEAD) as *mut c_int, *threshold) };
+        }
+        write(head0 + generation0_at, head0);
+        write(probe_links, head0);
+        write(probe_links + PTR, head0);
+        (words, probe_links + GC_HEAD)
+    }
+
+    #[test]
+    fn heads_are_found_when_aligned_and_when_only_four_aligned() {
+        // 3.9-3.12: aligned, `generation0` right after the heads; 3.13.x with 4-aligned
+        // heads: padded to the next pointer; 3.14+: further on, past other fields.
+        for (misalign, generation0_at) in [(0, 72), (4, 76), (0, 72 + 184), (4, 76 + 200)] {
+            let (words, probe) = fake_state(misalign, generation0_at, [2000, 10, 10]);
+            // SAFETY: the fake state is laid out as the function expects.
+            let heads = unsafe { generation_heads_unchecked(probe as RawObj, [2000, 10, 10]) };
+            let head0 = words.as_ptr() as usize + 8 + misalign;
+            assert_eq!(heads, Some([head0, head0 + GENERATION_BYTES, head0 + 2 * GENERATION_BYTES]));
+            // SAFETY: `head0` is a head of the fake state.
+            let first = unsafe { next_gc_link(head0) };
+            assert_eq!(object_of_gc_link(first) as usize, probe);
+            // SAFETY: as above.
+            assert_eq!(unsafe { next_gc_link(head0 + GENERATION_BYTES) }, head0 + GENERATION_BYTES);
+        }
+    }
+
+    #[test]
+    fn a_state_that_does_not_check_out_is_refused() {
+        let (_words, probe) = fake_state(4, 76, [2000, 10, 10]);
+        // SAFETY: as above; the thresholds asked for differ from those stored.
+        assert_eq!(unsafe { generation_heads_unchecked(probe as RawObj, [700, 10, 10]) }, None);
+        let (_words, probe) = fake_state(0, 72 + GENERATION0_SEARCH_BYTES + 64, [2000, 10, 10]);
+        // SAFETY: as above; no `generation0` pointer within the searched bytes.
+        assert_eq!(unsafe { generation_heads_unchecked(probe as RawObj, [2000, 10, 10]) }, None);
     }
 }

@@ -13,13 +13,31 @@ pub enum InstanceAttrs {
     /// are the type's shared keys. `bytes` is the memory the values occupy outside the
     /// object's basic size.
     Values { values: *mut RawObj, count: usize, bytes: usize },
+    /// Kept by the interpreter where this build cannot read it (the layout did not pass
+    /// its check, [`Layout::InstanceValues`]): ask `__dict__`.
+    Unreadable,
 }
 
 /// Reads an instance's attribute storage without materialising a `__dict__`.
 ///
 /// # Safety
 /// `obj` must be alive.
+#[inline]
 pub unsafe fn instance_attrs(obj: RawObj) -> InstanceAttrs {
+    #[cfg(Py_3_11)]
+    // SAFETY: `obj` is alive, and so is its type.
+    if unsafe { type_flags(type_of(obj)) } & TPFLAGS_MANAGED_DICT != 0 && !layout_or_fallback(Layout::InstanceValues) {
+        return InstanceAttrs::Unreadable;
+    }
+    // SAFETY: forwarded caller guarantee.
+    unsafe { instance_attrs_unchecked(obj) }
+}
+
+/// [`instance_attrs`] without the layout check.
+///
+/// # Safety
+/// `obj` must be alive.
+pub(super) unsafe fn instance_attrs_unchecked(obj: RawObj) -> InstanceAttrs {
     // SAFETY: the caller guarantees `obj` is alive.
     let tp = unsafe { type_of(obj) };
     #[cfg(Py_3_11)]

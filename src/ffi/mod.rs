@@ -17,6 +17,7 @@ mod dict;
 mod gc;
 mod instance;
 mod items;
+mod layout;
 mod sizes;
 mod types;
 mod weakref;
@@ -27,6 +28,7 @@ pub use dict::*;
 pub use gc::*;
 pub use instance::*;
 pub use items::*;
+pub use layout::*;
 pub use sizes::*;
 pub use types::*;
 pub use weakref::*;
@@ -296,16 +298,30 @@ pub unsafe fn module_dict(module: Borrowed<'_>) -> Option<Borrowed<'_>> {
     unsafe { Borrowed::from_nullable(ffi::PyModule_GetDict(module.as_ptr())) }
 }
 
-/// The mapping of a `mappingproxy` when it is a dict, borrowed from the proxy.
+/// The mapping of a `mappingproxy` when it is a dict, borrowed from the proxy; `None`
+/// for another mapping and where the layout did not pass its check.
 ///
 /// # Safety
 /// `proxy` must be an instance of `types.MappingProxyType`.
 #[inline]
 pub unsafe fn mappingproxy_dict(proxy: Borrowed<'_>) -> Option<Borrowed<'_>> {
-    // SAFETY: a mappingproxy stores its mapping right after the object header (two
-    // words), which the proxy holds alive.
+    if !layout_or_fallback(Layout::MappingProxy) {
+        return None;
+    }
+    // SAFETY: forwarded caller guarantee.
+    unsafe { mappingproxy_dict_unchecked(proxy) }
+}
+
+/// [`mappingproxy_dict`] without the layout check.
+///
+/// # Safety
+/// `proxy` must be an instance of `types.MappingProxyType`.
+pub(super) unsafe fn mappingproxy_dict_unchecked(proxy: Borrowed<'_>) -> Option<Borrowed<'_>> {
+    // SAFETY: a mappingproxy stores its mapping right after the object header, which
+    // the proxy holds alive.
     unsafe {
-        let mapping = Borrowed::from_nullable(*proxy.as_ptr().cast::<RawObj>().add(2))?;
+        let header = std::mem::size_of::<ffi::PyObject>();
+        let mapping = Borrowed::from_nullable(*proxy.as_ptr().cast::<u8>().add(header).cast::<RawObj>())?;
         (ffi::PyDict_Check(mapping.as_ptr()) != 0).then_some(mapping)
     }
 }

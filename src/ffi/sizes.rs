@@ -4,17 +4,43 @@
 use super::*;
 
 /// `str.__sizeof__` for compact strings (all strings made by Python code); `None` for
-/// legacy, non-compact strings, whose size the caller must ask `__sizeof__` for.
+/// legacy, non-compact strings, whose size the caller must ask `__sizeof__` for, and
+/// where the layout did not pass its check ([`Layout::Str`]).
 ///
 /// # Safety
 /// `obj` must be a live `str` (or subclass instance).
+#[inline]
 pub unsafe fn str_sizeof(obj: RawObj) -> Option<usize> {
+    if !layout_or_fallback(Layout::Str) {
+        return None;
+    }
+    // SAFETY: forwarded caller guarantee.
+    unsafe { str_sizeof_unchecked(obj) }
+}
+
+/// The bits of `PyASCIIObject.state` (`interned:2, kind:3, compact:1, ascii:1` from the
+/// least significant bit on 3.9 to 3.15, the order C compilers give bit-fields on
+/// little-endian targets, and from the most significant one on big-endian targets).
+/// PyO3 gives the field as a plain `u32` from 3.14 on; the check at import
+/// ([`check_layouts`]) confirms the decoding on the running interpreter.
+#[inline(always)]
+fn str_state(state: u32) -> (bool, bool, usize) {
+    let bit = |lsb_index: u32, width: u32| -> u32 {
+        let shift = if cfg!(target_endian = "big") { 32 - lsb_index - width } else { lsb_index };
+        (state >> shift) & ((1 << width) - 1)
+    };
+    (bit(5, 1) != 0, bit(6, 1) != 0, bit(2, 3) as usize)
+}
+
+/// [`str_sizeof`] without the layout check (the check itself calls this).
+///
+/// # Safety
+/// `obj` must be a live `str` (or subclass instance).
+pub(super) unsafe fn str_sizeof_unchecked(obj: RawObj) -> Option<usize> {
     let ascii_obj = obj.cast::<ffi::PyASCIIObject>();
     // SAFETY: `obj` is a live str, so its header and state bits are initialised.
-    let (compact, ascii, kind, length) = unsafe {
-        let a = &*ascii_obj;
-        (a.compact() != 0, a.ascii() != 0, a.kind() as usize, a.length as usize)
-    };
+    let (state, length) = unsafe { ((*ascii_obj).state, (*ascii_obj).length as usize) };
+    let (compact, ascii, kind) = str_state(state);
     if !compact {
         return None;
     }
@@ -56,17 +82,30 @@ pub unsafe fn str_sizeof(obj: RawObj) -> Option<usize> {
     Some(size)
 }
 
-/// `int.__sizeof__` (also bool and int subclasses).
+/// `int.__sizeof__` (also bool and int subclasses); `None` where the layout did not pass
+/// its check ([`Layout::Int`]).
 ///
 /// # Safety
 /// `obj` must be a live `int`.
-pub unsafe fn int_sizeof(obj: RawObj) -> usize {
+#[inline]
+pub unsafe fn int_sizeof(obj: RawObj) -> Option<usize> {
+    // SAFETY: forwarded caller guarantee.
+    layout_or_fallback(Layout::Int).then(|| unsafe { int_sizeof_unchecked(obj) })
+}
+
+/// [`int_sizeof`] without the layout check.
+///
+/// # Safety
+/// `obj` must be a live `int`.
+#[inline]
+pub(super) unsafe fn int_sizeof_unchecked(obj: RawObj) -> usize {
     const DIGIT: usize = 4;
-    const DIGITS_OFFSET: usize = 3 * PTR;
+    const HEADER: usize = std::mem::size_of::<ffi::PyObject>();
+    const DIGITS_OFFSET: usize = HEADER + PTR;
     #[cfg(Py_3_12)]
     {
         // SAFETY: 3.12+ ints store `lv_tag` (digit count << 3) right after the object header.
-        let tag = unsafe { *obj.cast::<u8>().add(2 * PTR).cast::<usize>() };
+        let tag = unsafe { *obj.cast::<u8>().add(HEADER).cast::<usize>() };
         DIGITS_OFFSET + (tag >> 3).max(1) * DIGIT
     }
     #[cfg(not(Py_3_12))]
@@ -89,20 +128,42 @@ pub(super) unsafe fn var_size(obj: RawObj) -> isize {
     unsafe { (*obj.cast::<ffi::PyVarObject>()).ob_size }
 }
 
-/// `list.__sizeof__`.
+/// `list.__sizeof__`.; `None` where the layout did not pass its
+/// check ([`Layout::List`]).
 ///
 /// # Safety
 /// `obj` must be a live list.
-pub unsafe fn list_sizeof(obj: RawObj) -> usize {
+#[inline]
+pub unsafe fn list_sizeof(obj: RawObj) -> Option<usize> {
+    // SAFETY: forwarded caller guarantee.
+    layout_or_fallback(Layout::List).then(|| unsafe { list_sizeof_unchecked(obj) })
+}
+
+/// [`list_sizeof`] without the layout check.
+///
+/// # Safety
+/// `obj` must be a live list.
+pub(super) unsafe fn list_sizeof_unchecked(obj: RawObj) -> usize {
     // SAFETY: `obj` is a live list.
     unsafe { basicsize(type_of(obj)) + (*obj.cast::<ffi::PyListObject>()).allocated as usize * PTR }
 }
 
-/// `set.__sizeof__` / `frozenset.__sizeof__`.
+/// `set.__sizeof__` / `frozenset.__sizeof__`.; `None` where the layout did not pass its
+/// check ([`Layout::Set`]).
 ///
 /// # Safety
 /// `obj` must be a live set or frozenset.
-pub unsafe fn set_sizeof(obj: RawObj) -> usize {
+#[inline]
+pub unsafe fn set_sizeof(obj: RawObj) -> Option<usize> {
+    // SAFETY: forwarded caller guarantee.
+    layout_or_fallback(Layout::Set).then(|| unsafe { set_sizeof_unchecked(obj) })
+}
+
+/// [`set_sizeof`] without the layout check.
+///
+/// # Safety
+/// `obj` must be a live set or frozenset.
+pub(super) unsafe fn set_sizeof_unchecked(obj: RawObj) -> usize {
     let set = obj.cast::<ffi::PySetObject>();
     // SAFETY: `obj` is a live set; the small table is embedded in it.
     unsafe {
@@ -114,11 +175,22 @@ pub unsafe fn set_sizeof(obj: RawObj) -> usize {
     }
 }
 
-/// `bytearray.__sizeof__`.
+/// `bytearray.__sizeof__`.; `None` where the layout did not pass its
+/// check ([`Layout::ByteArray`]).
 ///
 /// # Safety
 /// `obj` must be a live bytearray.
-pub unsafe fn bytearray_sizeof(obj: RawObj) -> usize {
+#[inline]
+pub unsafe fn bytearray_sizeof(obj: RawObj) -> Option<usize> {
+    // SAFETY: forwarded caller guarantee.
+    layout_or_fallback(Layout::ByteArray).then(|| unsafe { bytearray_sizeof_unchecked(obj) })
+}
+
+/// [`bytearray_sizeof`] without the layout check.
+///
+/// # Safety
+/// `obj` must be a live bytearray.
+pub(super) unsafe fn bytearray_sizeof_unchecked(obj: RawObj) -> usize {
     // SAFETY: `obj` is a live bytearray.
     unsafe { basicsize(type_of(obj)) + (*obj.cast::<ffi::PyByteArrayObject>()).ob_alloc as usize }
 }

@@ -135,20 +135,13 @@ enum Source {
 #[cfg(not(Py_GIL_DISABLED))]
 const LINKS_AHEAD: usize = 4;
 
-/// Whether passes read the collector's lists (tests turn it off to check the fallback).
-static READ_GC_LISTS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
-
 impl TrackedObjects {
     /// Starts reading the tracked objects. May run Python code.
     pub fn take(py: Python<'_>) -> PyResult<TrackedObjects> {
         #[cfg(not(Py_GIL_DISABLED))]
-        if READ_GC_LISTS.load(std::sync::atomic::Ordering::Relaxed) {
-            if let Some(heads) = Self::generation_heads(py)? {
-                let ahead = std::collections::VecDeque::with_capacity(LINKS_AHEAD + 1);
-                return Ok(TrackedObjects {
-                    source: Source::Lists { heads, generation: 0, last_found: heads[0], ahead },
-                });
-            }
+        if let Some(heads) = Self::generation_heads(py)? {
+            let ahead = std::collections::VecDeque::with_capacity(LINKS_AHEAD + 1);
+            return Ok(TrackedObjects { source: Source::Lists { heads, generation: 0, last_found: heads[0], ahead } });
         }
         let list = interned(py)?.get_objects.bind(py).call0()?.cast_into::<PyList>()?;
         // SAFETY: `list` is alive; the handle takes its own reference.
@@ -199,14 +192,6 @@ impl TrackedObjects {
             }
         }
     }
-}
-
-/// Turns direct reading of the collector's lists on or off (on by default) and returns
-/// the previous setting. With it off, heap passes take `gc.get_objects()`; tests use
-/// this to check that both ways agree.
-#[pyfunction]
-pub fn _read_gc_lists(enabled: bool) -> bool {
-    READ_GC_LISTS.swap(enabled, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// One pass over the heap.
