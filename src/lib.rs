@@ -20,6 +20,11 @@ mod summary;
 mod units;
 mod visited;
 
+// The interpreters `build.rs` accepts, compiled here for its unit tests.
+#[cfg(test)]
+#[path = "../build/supported.rs"]
+mod supported;
+
 use pyo3::prelude::*;
 
 #[pymodule]

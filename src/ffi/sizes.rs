@@ -192,7 +192,19 @@ pub unsafe fn bytearray_sizeof(obj: RawObj) -> Option<usize> {
 /// `obj` must be a live bytearray.
 pub(super) unsafe fn bytearray_sizeof_unchecked(obj: RawObj) -> usize {
     // SAFETY: `obj` is a live bytearray.
-    unsafe { basicsize(type_of(obj)) + (*obj.cast::<ffi::PyByteArrayObject>()).ob_alloc as usize }
+    let (basic, allocated) =
+        unsafe { (basicsize(type_of(obj)), (*obj.cast::<ffi::PyByteArrayObject>()).ob_alloc as usize) };
+    // From 3.15 the buffer is a bytes object of `ob_alloc` bytes, counted whole (its
+    // header and trailing NUL too) unless it is the empty one.
+    #[cfg(Py_3_15)]
+    {
+        const BYTES_HEADER: usize = std::mem::size_of::<ffi::PyVarObject>() + std::mem::size_of::<isize>() + 1;
+        basic + if allocated > 0 { BYTES_HEADER + allocated } else { 0 }
+    }
+    #[cfg(not(Py_3_15))]
+    {
+        basic + allocated
+    }
 }
 
 /// `object.__sizeof__`: basic size plus items for var-sized types.
