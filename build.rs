@@ -6,10 +6,11 @@ include!("build/supported.rs");
 fn main() {
     println!("cargo:rerun-if-changed=build/supported.rs");
     let config = pyo3_build_config::get();
-    let implementation = format!("{:?}", config.implementation);
+    let implementation = format!("{:?}", config.implementation());
     let free_threaded =
-        config.is_free_threaded() || config.build_flags.0.contains(&pyo3_build_config::BuildFlag::Py_GIL_DISABLED);
-    if let Some(reason) = unsupported_reason(&implementation, config.version.major, config.version.minor, free_threaded)
+        config.is_free_threaded() || config.build_flags().0.contains(&pyo3_build_config::BuildFlag::Py_GIL_DISABLED);
+    if let Some(reason) =
+        unsupported_reason(&implementation, config.version().major, config.version().minor, free_threaded)
     {
         eprintln!("error: {reason}");
         std::process::exit(1);
