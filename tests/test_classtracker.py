@@ -778,3 +778,124 @@ def test_a_repr_that_interrupts_the_snapshot_propagates(tracker):
     del obj
     tracker.create_snapshot()
     assert len(tracker.snapshots) == 1
+
+
+# -- calls made from code a snapshot runs -------------------------------------------------------
+#
+# Each runs in its own interpreter: before, these calls waited forever for the snapshot lock
+# their own thread held.
+
+
+def _run_child(program, timeout=60):
+    import subprocess
+
+    from catalog import run_isolated
+
+    try:
+        return run_isolated(program, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the program hung (no exit within {timeout} s)")
+
+
+_REENTRY_PREAMBLE = """
+import re
+import threading
+from heapscope.classtracker import ClassTracker
+
+IN_PROGRESS = re.compile(r"^(create_snapshot|clear)\\(\\): a snapshot of this ClassTracker is in progress in this thread")
+tracker = ClassTracker()
+errors = []
+
+def attempt(call):
+    try:
+        call()
+    except RuntimeError as error:
+        errors.append(str(error))
+    else:
+        errors.append("no error")
+"""
+
+
+def test_create_snapshot_and_clear_from_a_repr_during_a_snapshot_raise():
+    _run_child(_REENTRY_PREAMBLE + """
+class Reentrant:
+    def __repr__(self):
+        attempt(tracker.create_snapshot)
+        attempt(tracker.clear)
+        return "<Reentrant>"
+
+obj = Reentrant()
+tracker.track_object(obj)
+tracker.create_snapshot("outer")
+assert len(errors) == 2 and all(IN_PROGRESS.match(e) for e in errors), errors
+# The outer snapshot is whole, clear() changed nothing, and both work once it is over.
+assert [s.desc for s in tracker.snapshots] == ["outer"]
+assert tracker.tracked_objects[0].repr == "<Reentrant>"
+assert tracker.snapshots[0].tracked_total > 0
+tracker.create_snapshot("after")
+assert [s.desc for s in tracker.snapshots] == ["outer", "after"] and len(errors) == 4
+tracker.clear()
+assert tracker.snapshots == [] and tracker.tracked_objects == []
+""")
+
+
+def test_create_snapshot_and_clear_from_a_finalizer_during_a_snapshot_raise():
+    _run_child(_REENTRY_PREAMBLE + """
+class Finalized:
+    # Cannot be weakly referenced: the tracker holds it and releases it at the next
+    # snapshot, which so runs its __del__.
+    __slots__ = ()
+
+    def __del__(self):
+        attempt(tracker.create_snapshot)
+        attempt(tracker.clear)
+
+tracker.track_object(Finalized())
+tracker.track_object(kept := [1, 2, 3])
+tracker.create_snapshot("outer")
+assert len(errors) == 2 and all(IN_PROGRESS.match(e) for e in errors), errors
+assert [s.desc for s in tracker.snapshots] == ["outer"]
+assert [t.death is None for t in tracker.tracked_objects] == [False, True]
+
+# Not caught: reported as an unraisable RuntimeError, and the snapshot goes on.
+import sys
+seen = []
+sys.unraisablehook = lambda info: seen.append(info.exc_type)
+
+class Raising:
+    __slots__ = ()
+
+    def __del__(self):
+        tracker.create_snapshot()
+
+tracker.track_object(Raising())
+tracker.create_snapshot("second")
+assert seen == [RuntimeError], seen
+assert [s.desc for s in tracker.snapshots] == ["outer", "second"]
+""")
+
+
+def test_close_from_a_snapshot_while_the_periodic_thread_waits_for_it():
+    # Two threads: a snapshot in the main thread runs a __repr__ that closes the tracker
+    # while the periodic thread waits for that snapshot to end. close() used to wait for
+    # the periodic thread, which waited for the main thread.
+    _run_child(_REENTRY_PREAMBLE + """
+import time
+
+class Closing:
+    def __repr__(self):
+        tracker.start_periodic_snapshots(0.01)
+        thread = tracker._periodic_thread
+        time.sleep(0.3)  # the thread is waiting for the snapshot lock by now
+        tracker.close()
+        threads.append(thread)
+        return "<Closing>"
+
+threads = []
+tracker.track_object(obj := Closing())
+tracker.create_snapshot("main")
+threads[0].join(10)
+assert not threads[0].is_alive() and threads[0].error is None
+# The periodic thread found the tracker closed: no snapshot after the main one.
+assert [s.desc for s in tracker.snapshots] == ["main"]
+""")

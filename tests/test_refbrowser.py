@@ -116,6 +116,15 @@ def test_html_browser(app):
     assert "<script>" not in html
 
 
+def test_html_browser_shows_objects_already_included(app):
+    # Without repeat, an object met again is a line of text in the tree, not a node.
+    a = []
+    b = [a]
+    app.a, app.b = a, b
+    html = HtmlBrowser(a, maxdepth=3, repeat=False)._repr_html_()
+    assert "already included, id" in html
+
+
 def test_bad_maxdepth():
     with pytest.raises(ValueError, match="maxdepth"):
         RefBrowser(object(), maxdepth=-1)

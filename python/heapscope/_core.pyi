@@ -133,7 +133,9 @@ def graph_edges(objects: List[Any]) -> List[Tuple[int, int, str]]:
     """The references between ``objects`` as ``(id of referrer, id of referent, label)``."""
 
 def node_name(o: Any) -> str:
-    """How a referrer tree shows ``o``: ``module(name)``, ``dict, len=3``, ``class mod.Name``..."""
+    """How a referrer tree shows ``o``: ``module(name)``, ``dict, len=3``, ``class mod.Name``...;
+    ``<Name object at 0x...>`` (its type's C name and its address) when the object's own
+    code raises an ``Exception``."""
 
 def proc_memory(pagesize: int) -> Dict[str, Any]:
     """Memory figures of the process from ``/proc/self/stat`` and ``/proc/self/status``."""

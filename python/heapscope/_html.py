@@ -108,7 +108,8 @@ def refbrowser_html(tree: Any, str_func: Any = str) -> str:
             out.append("</details>")
             continue
         label = _esc(node)
-        if node.children:
+        # Without repeat, an object met again is a text ("... already included ...").
+        if getattr(node, "children", None):
             opened = " open" if node is tree else ""
             out.append(f'<details{opened} style="margin-left:1em"><summary>{label}</summary>')
             stack.append((node, True))

@@ -42,8 +42,16 @@ How deaths are seen
 
 Threads
     Tracking, snapshots and statistics may be used from several threads at once;
-    ``start_periodic_snapshots`` runs snapshots in a background thread that
-    ``stop_periodic_snapshots`` (and ``close``) stop and join.
+    snapshots are taken one at a time (a thread asking for one while another thread takes
+    one waits for it). ``start_periodic_snapshots`` runs snapshots in a background thread
+    that ``stop_periodic_snapshots`` (and ``close``) stop and join.
+
+Code run by a snapshot
+    A snapshot runs the tracked objects' own code (``__repr__``, ``__sizeof__``, and
+    ``__del__`` of objects that die meanwhile). Called from there, ``create_snapshot()``
+    and ``clear()`` raise ``RuntimeError`` (a snapshot is in progress in that thread);
+    tracking, ``detach_all()`` and the statistics work, and ``close()`` or
+    ``stop_periodic_snapshots()`` stop the periodic thread without waiting for it.
 """
 
 from __future__ import annotations
@@ -250,8 +258,11 @@ class ClassTracker:
         self._periodic_thread: Optional[PeriodicThread] = None
         self._closed = False
         self._views = _Views(self._core)
-        #: Taken while a snapshot is created.
-        self.snapshot_lock = threading.Lock()
+        #: Taken while a snapshot is created (re-entrant, so that code run by a snapshot
+        #: gets an error rather than a deadlock).
+        self.snapshot_lock = threading.RLock()
+        #: The thread taking a snapshot, while it holds ``snapshot_lock``.
+        self._snapshot_thread: Optional[int] = None
         #: Every snapshot taken, oldest first.
         self.snapshots: List[Snapshot] = []
         self._finalizer = weakref.finalize(self, _detach_all, self._observers, self._core, self._lock)
@@ -265,6 +276,14 @@ class ClassTracker:
     def _check_open(self, where: str) -> None:
         if self._closed:
             raise TrackerClosedError(f"{where}(): this ClassTracker is closed; its data can still be read")
+
+    def _check_not_in_snapshot(self, where: str) -> None:
+        """``RuntimeError`` if this thread is taking a snapshot: the call comes from code
+        that snapshot runs. Call it with ``snapshot_lock`` held."""
+        if self._snapshot_thread is not None:
+            raise RuntimeError(f"{where}(): a snapshot of this ClassTracker is in progress in this thread "
+                               "(this call comes from a __repr__, __sizeof__ or __del__ the snapshot ran); "
+                               "call it after create_snapshot() returns")
 
     # -- what is tracked ------------------------------------------------------------------
 
@@ -377,9 +396,13 @@ class ClassTracker:
         self._core.forget()
 
     def clear(self) -> None:
-        """Detach from everything and forget every tracked object and snapshot."""
-        self.detach_all()
+        """Detach from everything and forget every tracked object and snapshot.
+
+        ``RuntimeError`` (and nothing cleared) when called from code that a snapshot
+        being taken in this thread runs."""
         with self.snapshot_lock:
+            self._check_not_in_snapshot("clear")
+            self.detach_all()
             self._core.clear_snapshots()
             self.snapshots[:] = []
 
@@ -414,25 +437,37 @@ class ClassTracker:
 
     def stop_periodic_snapshots(self) -> None:
         """Stop the periodic snapshots and wait for the thread to end (at most one
-        snapshot's time)."""
+        snapshot's time). Called from code run by a snapshot (the periodic thread's own,
+        or one this thread is taking, which the periodic thread may be waiting for), it
+        does not wait: the thread ends after the snapshot it is taking or waiting for."""
         with self._lock:
             thread, self._periodic_thread = self._periodic_thread, None
         if thread is None:
             return
         thread.stop = True
-        if thread is not threading.current_thread():
+        if thread is not threading.current_thread() and self._snapshot_thread != threading.get_ident():
             thread.join()
 
     def create_snapshot(self, description: str = "", compute_total: bool = False) -> None:
         """Size every tracked object alive and record the process's memory.
 
         ``compute_total=True`` also sizes every object the garbage collector knows
-        (slow in a large program). Snapshots may be taken from any thread.
+        (slow in a large program). Snapshots may be taken from any thread, one at a
+        time. ``RuntimeError`` when called from code (``__repr__``, ``__sizeof__``,
+        ``__del__``) run by a snapshot being taken in this thread.
         """
         self._check_open("create_snapshot")
         with self.snapshot_lock:
-            index, figures = self._core.take_snapshot(self, str(description), bool(compute_total), _fallback_process)
-            self.snapshots.append(Snapshot._from_core(self._core, index, figures))
+            # Checked again: the tracker may have been closed while this thread waited.
+            self._check_open("create_snapshot")
+            self._check_not_in_snapshot("create_snapshot")
+            self._snapshot_thread = threading.get_ident()
+            try:
+                index, figures = self._core.take_snapshot(self, str(description), bool(compute_total),
+                                                          _fallback_process)
+                self.snapshots.append(Snapshot._from_core(self._core, index, figures))
+            finally:
+                self._snapshot_thread = None
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{len(self._observers)} classes"

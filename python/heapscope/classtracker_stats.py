@@ -82,6 +82,19 @@ def _cut(text: Any, width: int, left: bool = False) -> str:
     return text[:width - 3] + "..."
 
 
+def _indented(prefix: str, steps: int, name: Any, width: int) -> str:
+    """``_cut(prefix + "  " * steps + str(name), width)``, in time and memory bounded by
+    ``width`` and the name, whatever ``steps`` is."""
+    indent = len(prefix) + 2 * steps
+    text = str(name)
+    if indent + len(text) <= width:
+        return (prefix + "  " * steps + text).replace("\n", "|")
+    # Too long: the first ``width - 3`` characters of the whole line, then "...".
+    head = (prefix + "  " * min(steps, width // 2))[:width - 3]
+    head += text[:width - 3 - len(head)]
+    return head.replace("\n", "|") + "..."
+
+
 def _format_trace(trace: Iterable[Any]) -> str:
     lines = []
     for file, line, function, source, _ in trace:
@@ -459,15 +472,17 @@ class ConsoleStats(Stats):
 
     def _print_refs(self, refs: Iterable[Asized], total: int, prefix: str = "    ", level: int = 1,
                     minsize: int = 0, minpct: float = 0.1) -> None:
-        # An explicit stack: (node, prefix, level), children largest first.
-        stack = [(ref, prefix, level) for ref in sorted(refs, key=lambda r: r.size)]
+        # An explicit stack of (node, level), children largest first. A node's indent
+        # (``prefix`` and two spaces per level below ``level``) is never built in full:
+        # only the part that fits in the column is, so a deep tree prints in linear time.
+        stack = [(ref, level) for ref in sorted(refs, key=lambda r: r.size)]
         while stack:
-            ref, pad, depth = stack.pop()
+            ref, depth = stack.pop()
             if ref.size <= minsize or total <= 0 or ref.size * 100.0 / total <= minpct:
                 continue
-            self.stream.write(f"{_cut(pad + str(ref.name), 50):<50} {_pp(ref.size):<14} "
-                              f"{int(ref.size * 100.0 / total):3d}% [{depth}]\n")
-            stack.extend((child, pad + "  ", depth + 1) for child in sorted(ref.refs, key=lambda r: r.size))
+            label = _indented(prefix, depth - level, ref.name, 50)
+            self.stream.write(f"{label:<50} {_pp(ref.size):<14} {int(ref.size * 100.0 / total):3d}% [{depth}]\n")
+            stack.extend((child, depth + 1) for child in sorted(ref.refs, key=lambda r: r.size))
 
     def print_object(self, tobj: TrackedObject) -> None:
         """Print what is known of one tracked object: name, address, repr, creation

@@ -41,7 +41,31 @@ class _Node:
         self.str_func = str_func
 
     def __str__(self) -> str:
-        return self.str_func(self.o) if self.str_func is not None else str(self.o)
+        return _name(self.o, self.str_func)
+
+
+def _name(o: Any, str_func: Optional[Callable[[Any], str]]) -> str:
+    """``str_func(o)`` (``str(o)`` without one); when that raises an ``Exception``, the
+    object's type name and address, read without running the object's code."""
+    try:
+        return str_func(o) if str_func is not None else str(o)
+    except Exception:
+        if str_func is _repr:
+            raise  # node_name has its own fallback: this is not the object's doing
+        return _safe_description(o)
+
+
+#: ``type.__name__`` read through the descriptor of ``type`` itself: a metaclass's
+#: ``__getattribute__`` is not consulted.
+_type_name = type.__dict__["__name__"].__get__
+
+
+def _safe_description(o: Any) -> str:
+    """``<Name object at 0x...>`` (``class Name`` for a class), as ``node_name`` falls
+    back to."""
+    if issubclass(type(o), type):
+        return f"class {_type_name(o)}"
+    return f"<{_type_name(type(o))} object at {id(o):#x}>"
 
 
 class RefBrowser:
@@ -82,14 +106,17 @@ class RefBrowser:
             for node, found in zip(level, referrers):
                 own.append(found)
                 for o in found:
-                    if isinstance(o, (_Node, RefBrowser)) or id(o) in nodes:
+                    # Told apart by their real types: isinstance() would read __class__,
+                    # which is the object's own code (and may raise).
+                    kind = type(o)
+                    if issubclass(kind, (_Node, RefBrowser)) or id(o) in nodes:
                         continue
-                    if isinstance(o, types.FrameType) and o.f_code in _OWN_CODE:
+                    if kind is types.FrameType and o.f_code in _OWN_CODE:
                         continue
-                    if isinstance(o, list) and any(x is node for x in o):
+                    if kind is list and any(x is node for x in o):
                         continue  # a level list of this browser
                     if not self.repeat and id(o) in self.already_included:
-                        node.children.append(f"{self.str_func(o)} (already included, id {id(o)})")
+                        node.children.append(f"{_name(o, self.str_func)} (already included, id {id(o)})")
                         continue
                     self.already_included.add(id(o))
                     child = _Node(o, self.str_func)

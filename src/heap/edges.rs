@@ -6,6 +6,13 @@
 //! Naming runs Python code (`repr` of keys, `items()` of mappings, attribute reads), so
 //! every object here is held strongly (`Bound`). Only `Exception`s raised by that code
 //! are swallowed where a name can do without them; anything else propagates.
+//!
+//! The objects named are whatever the heap holds, including ones whose own code raises
+//! (a dead `weakref.proxy`, a raising `__class__`, `__getattribute__` or metaclass
+//! `__name__`). Kinds are told apart by the real type (`Py_TYPE`), never by `isinstance`
+//! (which reads `__class__`), and every public namer falls back to a description read
+//! from the type object ([`safe_description`]) when the object's code raises an
+//! `Exception`.
 
 use crate::ffi::Strong;
 use pyo3::exceptions::{PyAttributeError, PyException};
@@ -16,11 +23,35 @@ use pyo3::types::{PyDict, PyList, PySlice, PyString, PyTuple, PyType};
 const KEY_CLIP: usize = 40;
 
 /// `Ok(None)` for an `Exception`, the error itself for anything else (KeyboardInterrupt).
-fn unless_exception<T>(py: Python<'_>, result: PyResult<T>) -> PyResult<Option<T>> {
+pub fn unless_exception<T>(py: Python<'_>, result: PyResult<T>) -> PyResult<Option<T>> {
     match result {
         Ok(value) => Ok(Some(value)),
         Err(err) if err.is_instance_of::<PyException>(py) => Ok(None),
         Err(err) => Err(err),
+    }
+}
+
+/// `result`, or `fallback()` when it is an `Exception` (anything else propagates).
+fn or_on_exception<'py>(
+    py: Python<'py>,
+    result: PyResult<Bound<'py, PyAny>>,
+    fallback: impl FnOnce() -> Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    Ok(unless_exception(py, result)?.unwrap_or_else(fallback))
+}
+
+/// The C name of `obj`'s type (`tp_name`), read without running Python code.
+fn type_c_name(obj: &Bound<'_, PyAny>) -> String {
+    crate::ffi::type_c_name(&obj.get_type())
+}
+
+/// How an object is named when its own code raised: `<tp_name object at 0x...>` (`class
+/// tp_name` for a class), read from the type object without running Python code.
+pub fn safe_description<'py>(obj: &Bound<'py, PyAny>) -> Bound<'py, PyAny> {
+    let py = obj.py();
+    match obj.cast::<PyType>() {
+        Ok(class) => text(py, &format!("class {}", crate::ffi::type_c_name(class))),
+        Err(_) => text(py, &format!("<{} object at {:#x}>", type_c_name(obj), obj.as_ptr() as usize)),
     }
 }
 
@@ -40,9 +71,10 @@ fn text<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyAny> {
     PyString::new(py, s).into_any()
 }
 
-/// The types the namer tells apart, looked up once per naming.
+/// The types the namer tells apart, looked up once per naming. Each is compared with
+/// the real type of an object (these cannot be subclassed, except modules, which are
+/// checked by their type's bases), never through `isinstance`.
 pub struct Kinds<'py> {
-    module: Bound<'py, PyAny>,
     cell: Bound<'py, PyAny>,
     function: Bound<'py, PyAny>,
     method: Bound<'py, PyAny>,
@@ -53,7 +85,6 @@ impl<'py> Kinds<'py> {
     pub fn new(py: Python<'py>) -> PyResult<Kinds<'py>> {
         let types = py.import("types")?;
         Ok(Kinds {
-            module: types.getattr("ModuleType")?,
             cell: types.getattr("CellType")?,
             function: types.getattr("FunctionType")?,
             method: types.getattr("MethodType")?,
@@ -61,32 +92,53 @@ impl<'py> Kinds<'py> {
         })
     }
 
-    pub fn is_module(&self, obj: &Bound<'py, PyAny>) -> PyResult<bool> {
-        obj.is_instance(&self.module)
+    /// A module (or an instance of a subclass), by its real type.
+    pub fn is_module(&self, obj: &Bound<'py, PyAny>) -> bool {
+        // SAFETY: `obj` is held by the `Bound`; the check reads its type only.
+        unsafe { crate::ffi::is_module(obj.as_ptr()) }
+    }
+
+    fn is_cell(&self, obj: &Bound<'py, PyAny>) -> bool {
+        obj.get_type().is(&self.cell)
+    }
+
+    fn is_function(&self, obj: &Bound<'py, PyAny>) -> bool {
+        obj.get_type().is(&self.function)
+    }
+
+    fn is_method(&self, obj: &Bound<'py, PyAny>) -> bool {
+        obj.get_type().is(&self.method)
     }
 }
 
 /// How an object is shown on a chain: `module 'name'`, `class Qual.name`,
-/// `function qualname`, else its type's qualified name.
+/// `function qualname`, else its type's qualified name; [`safe_description`] when the
+/// object's (or its class's) own code raises an `Exception`.
 pub fn type_name<'py>(kinds: &Kinds<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = obj.py();
-    if obj.is_instance(&kinds.module)? {
-        let name = getattr_opt(obj, "__name__")?.unwrap_or_else(|| text(py, "?"));
-        return text(py, "module ").add(name.repr()?);
-    }
-    if obj.is_instance_of::<PyType>() {
-        return text(py, "class ").add(obj.getattr("__qualname__")?.str()?);
-    }
-    if obj.is_instance(&kinds.function)? || obj.is_instance(&kinds.method)? {
-        let name = getattr_opt(obj, "__qualname__")?.unwrap_or_else(|| text(py, "?"));
-        return text(py, "function ").add(name.str()?);
-    }
-    qualname_of_type(obj)
+    let named = (|| {
+        if kinds.is_module(obj) {
+            let name = getattr_opt(obj, "__name__")?.unwrap_or_else(|| text(py, "?"));
+            return text(py, "module ").add(name.repr()?);
+        }
+        if obj.is_instance_of::<PyType>() {
+            return text(py, "class ").add(obj.getattr("__qualname__")?.str()?);
+        }
+        if kinds.is_function(obj) || kinds.is_method(obj) {
+            let name = getattr_opt(obj, "__qualname__")?.unwrap_or_else(|| text(py, "?"));
+            return text(py, "function ").add(name.str()?);
+        }
+        obj.get_type().getattr("__qualname__")?.str().map(Bound::into_any)
+    })();
+    or_on_exception(py, named, || safe_description(obj))
 }
 
-/// `type(obj).__qualname__`.
+/// `type(obj).__qualname__`; the type's C name when that raises an `Exception` (a
+/// metaclass's own `__getattribute__`).
 pub fn qualname_of_type<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    obj.get_type().getattr("__qualname__")
+    let py = obj.py();
+    let named = obj.get_type().getattr("__qualname__").and_then(|name| name.str().map(Bound::into_any));
+    or_on_exception(py, named, || text(py, &type_c_name(obj)))
 }
 
 /// `text` cut to `limit` characters, the last three of them `...`.
@@ -164,8 +216,20 @@ fn attribute_from_key<'py>(key: Option<Bound<'py, PyAny>>) -> PyResult<Option<Bo
 
 /// How `parent` refers to `child`, as text to append to the parent's name, and whether
 /// `child` is folded into it (an instance's or class's `__dict__`, named by the key of
-/// `after` in it).
+/// `after` in it). Nothing (an empty text) when the objects' own code raises an
+/// `Exception`.
 pub fn chain_edge<'py>(
+    kinds: &Kinds<'py>,
+    parent: &Bound<'py, PyAny>,
+    child: &Bound<'py, PyAny>,
+    after: Option<&Bound<'py, PyAny>>,
+) -> PyResult<(Bound<'py, PyAny>, bool)> {
+    let py = parent.py();
+    let edge = chain_edge_of(kinds, parent, child, after);
+    Ok(unless_exception(py, edge)?.unwrap_or_else(|| (text(py, ""), false)))
+}
+
+fn chain_edge_of<'py>(
     kinds: &Kinds<'py>,
     parent: &Bound<'py, PyAny>,
     child: &Bound<'py, PyAny>,
@@ -187,10 +251,10 @@ pub fn chain_edge<'py>(
         }
         return Ok(empty());
     }
-    if parent.is_instance(&kinds.module)? {
+    if kinds.is_module(parent) {
         return Ok(empty());
     }
-    if parent.is_instance(&kinds.cell)? {
+    if kinds.is_cell(parent) {
         return Ok((text(py, ".cell_contents"), false));
     }
     let child_is_dict = child.get_type().is(py.get_type::<PyDict>());
@@ -203,7 +267,7 @@ pub fn chain_edge<'py>(
         }
         return Ok(empty());
     }
-    if parent.is_instance(&kinds.function)? {
+    if kinds.is_function(parent) {
         for attr in ["__globals__", "__closure__", "__defaults__", "__kwdefaults__", "__dict__", "__code__"] {
             if getattr_opt(parent, attr)?.is_some_and(|v| v.is(child)) {
                 return Ok((text(py, &format!(".{attr}")), false));
@@ -300,8 +364,14 @@ fn safe_repr<'py>(obj: &Bound<'py, PyAny>, limit: usize) -> PyResult<Bound<'py, 
 
 /// The label of a reference graph's edge from `src` to `dst`: the clipped repr of a
 /// dict key (`key` when `dst` is the key), a list's or tuple's `[index]`, `__dict__`,
-/// an instance attribute or slot name; empty when none of those holds `dst`.
+/// an instance attribute or slot name; empty when none of those holds `dst`, or when
+/// the objects' own code raises an `Exception`.
 pub fn graph_edge<'py>(src: &Bound<'py, PyAny>, dst: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = src.py();
+    or_on_exception(py, graph_edge_of(src, dst), || text(py, ""))
+}
+
+fn graph_edge_of<'py>(src: &Bound<'py, PyAny>, dst: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = src.py();
     if src.is_instance_of::<PyDict>() {
         for pair in src.call_method0("items")?.try_iter()? {
@@ -403,8 +473,15 @@ pub fn without_addresses(text: &str, is_digit: fn(&u8) -> bool) -> String {
 /// How a referrer tree shows an object: its type, and for a few types what tells them
 /// apart (`module(name)`, `frame (codename: f)`, `function (f)`, `dict, len=3`,
 /// `class mod.Name`); else the type's qualified name (with its module unless builtin).
+/// When the object's (or its class's) own code raises an `Exception`, its type's C name
+/// and its address (`<Name object at 0x...>`, `class Name` for a class).
 #[pyfunction]
 pub fn node_name<'py>(o: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = o.py();
+    or_on_exception(py, node_name_of(o), || safe_description(o))
+}
+
+fn node_name_of<'py>(o: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = o.py();
     let t = o.get_type();
     let types = py.import("types")?;

@@ -247,8 +247,11 @@ fn module_roots<'py>(py: Python<'py>, kinds: &Kinds<'py>, roots: &mut Vec<Root<'
     let modules = PyList::new(py, modules.try_iter()?.collect::<PyResult<Vec<_>>>()?)?;
     for pair in modules.iter() {
         let (name, module): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair.extract()?;
-        if kinds.is_module(&module)? {
-            let label = PyString::new(py, "module ").add(name.repr()?)?;
+        if kinds.is_module(&module) {
+            // A key whose repr raises (not a str: someone else's sys.modules) is shown
+            // by its type and address.
+            let shown = edges::unless_exception(py, name.repr().map(Bound::into_any))?;
+            let label = PyString::new(py, "module ").add(shown.unwrap_or_else(|| edges::safe_description(&name)))?;
             roots.push(Root { holder: module, label, kind: RootKind::Module });
         }
     }
@@ -274,7 +277,11 @@ fn frame_roots<'py>(
 ) -> PyResult<()> {
     let mut module_dicts: AHashSet<usize> = AHashSet::new();
     for module in roots.iter().filter(|r| r.kind == RootKind::Module) {
-        module_dicts.insert(ffi::address(module.holder.getattr("__dict__")?.as_ptr()));
+        // A module subclass whose own `__getattribute__` raises has its globals found by
+        // the frames that run in them instead.
+        if let Some(dict) = edges::unless_exception(py, module.holder.getattr("__dict__"))? {
+            module_dicts.insert(ffi::address(dict.as_ptr()));
+        }
     }
     let current = py.import("sys")?.getattr("_current_frames")?.call0()?;
     ignored.push(current.clone());
