@@ -16,11 +16,30 @@ pyo3::create_exception!(
 /// What can go wrong in heapscope: reading or writing a snapshot file.
 #[derive(Debug)]
 pub enum Error {
-    Io { path: String, source: std::io::Error },
-    NotJson { path: Option<String>, detail: String },
-    Foreign { path: Option<String>, found: String },
-    NewerVersion { path: Option<String>, version: u64 },
-    Invalid { path: Option<String>, detail: String },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    NotJson {
+        path: Option<String>,
+        detail: String,
+    },
+    Foreign {
+        path: Option<String>,
+        found: String,
+    },
+    NewerVersion {
+        path: Option<String>,
+        version: u64,
+    },
+    Invalid {
+        path: Option<String>,
+        detail: String,
+    },
+    /// A summary that cannot be written in the format (its totals do not fit).
+    Unsaveable {
+        detail: String,
+    },
 }
 
 fn source(path: &Option<String>) -> String {
@@ -45,6 +64,7 @@ impl std::fmt::Display for Error {
                 source(path)
             ),
             Error::Invalid { path, detail } => write!(f, "{} is not a valid heapscope summary: {detail}", source(path)),
+            Error::Unsaveable { detail } => write!(f, "the summary cannot be saved: {detail}"),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! - `heap`: whole-heap passes over the collector's objects, and the referrer index of `why()`;
 //! - `summary`: per-type rows, diffs, the snapshot file and the table of `heapscope.summary`;
 //! - `classtracker`: tracked instances, snapshots, statistics and reports of `heapscope.classtracker`;
+//! - `jsonfile`: reading untrusted JSON files streamed, in bounded memory;
 //! - `process`: the process's memory as the operating system reports it;
 //! - `units`: byte counts for people (`1.5 KiB`);
 //! - `visited`: the address bitmap that marks objects already seen.
@@ -15,6 +16,7 @@ mod classtracker;
 mod errors;
 mod ffi;
 mod heap;
+mod jsonfile;
 mod process;
 mod summary;
 mod units;

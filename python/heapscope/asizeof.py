@@ -90,9 +90,14 @@ def _check_int(where: str, name: str, value: Any, minimum: int = 0) -> int:
 
 def _check_align(where: str, align: Any) -> int:
     align = _check_int(where, "align", align)
-    if align > 1 and align & (align - 1):
-        raise ValueError(f"{where}(): option align={align} must be 0, 1 or a power of 2")
+    if align > 1 and (align & (align - 1) or align > _MAX_ALIGN):
+        raise ValueError(f"{where}(): option align={align} must be 0, 1 or a power of 2 up to 2**32")
     return align
+
+
+# Larger alignments would round sizes past what 64 bits hold (pympler's Python ints do
+# not overflow; heapscope's totals are 64-bit and saturate rather than wrap).
+_MAX_ALIGN = 2**32
 
 
 def _check_options(where: str, opts: Dict[str, Any], allowed: Sequence[str]) -> None:
@@ -638,7 +643,8 @@ def asizeof(*objs: Any, **opts: Any) -> int:
 
     Options (pympler's, with the same defaults except ``limit``):
 
-    - ``align=8``: round every flat size up to this power of 2 (0 or 1: no rounding).
+    - ``align=8``: round every flat size up to this power of 2, at most 2**32 (0 or 1: no
+      rounding).
     - ``all=False``: with no ``objs``, size every object the garbage collector tracks.
     - ``clip=80``: longest repr in printed statistics.
     - ``code=False``: also size functions, classes, methods and code objects.

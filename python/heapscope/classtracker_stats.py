@@ -390,10 +390,10 @@ class Stats:
         """Replace the statistics with those of a file written by ``dump_stats`` (a path
         or a file object open for reading). ``ValueError`` saying why if it is not one."""
         if isinstance(fdump, (str, bytes, os.PathLike)):
-            with open(fdump, "rb") as f:
-                data = f.read()
-        else:
-            data = fdump.read()
+            # Streamed from the file by the core: memory in proportion to its content.
+            self._use(_core.TrackerCore.load(os.fsdecode(fdump)))
+            return
+        data = fdump.read()
         if isinstance(data, str):
             data = data.encode("utf-8")
         if not isinstance(data, (bytes, bytearray, memoryview)):

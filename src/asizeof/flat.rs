@@ -102,7 +102,7 @@ impl FlatSizer {
         }
         let core = foreign_sizeof(py, obj, self.rules.registry(), &mut self.missed)?;
         // SAFETY: `obj` is held strongly.
-        Ok(core + unsafe { self.pre_header(obj.as_ptr(), rule) })
+        Ok(core.saturating_add(unsafe { self.pre_header(obj.as_ptr(), rule) }))
     }
 
     /// The size by formula, `None` for a foreign `__sizeof__` (or a legacy str).
@@ -114,7 +114,7 @@ impl FlatSizer {
         // SAFETY: `obj` is alive and of the type the rule's formula was chosen for (caller).
         let core = unsafe { rule.flat.sizeof(obj) }?;
         // SAFETY: `obj` is alive.
-        Some(core + unsafe { self.pre_header(obj, rule) })
+        Some(core.saturating_add(unsafe { self.pre_header(obj, rule) }))
     }
 
     /// The bytes `sys.getsizeof` adds to `__sizeof__`.

@@ -242,7 +242,7 @@ impl Ledger {
             largest: obj.clone(),
         });
         profile.number += 1;
-        profile.total += flat;
+        profile.total = profile.total.saturating_add(flat);
         if profile.high < flat {
             profile.high = flat;
             profile.largest = obj;

@@ -3,9 +3,10 @@
 use crate::asizeof::estimates::{self, TypeDef};
 use crate::asizeof::ledger::Ledger;
 use crate::asizeof::rules::{self, ClassifyOptions, RuleCache};
-use crate::asizeof::walk::{Node, Options, Walker};
+use crate::asizeof::walk::{self, Node, Options, Walker};
 use crate::ffi;
 use ahash::AHashMap;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
@@ -44,8 +45,8 @@ impl Sizer {
         Sizer { ledger: Ledger::default(), options: Options::default(), classify: ClassifyOptions::default() }
     }
 
-    /// Sets the sizing options. They are checked once, by the Python caller
-    /// (`heapscope.asizeof`), before they get here: `align` is 0, 1 or a power of 2.
+    /// Sets the sizing options, which the Python caller (`heapscope.asizeof`) has checked;
+    /// `ValueError` for an `align` that is not 0, 1 or a power of 2 up to 2**32.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (*, align, code, ignored, limit, detail, stats, above, frames, infer, clip))]
     fn configure(
@@ -60,9 +61,10 @@ impl Sizer {
         frames: bool,
         infer: bool,
         clip: u64,
-    ) {
+    ) -> PyResult<()> {
+        let align_mask = walk::check_align(align).map_err(PyValueError::new_err)? as usize;
         self.options = Options {
-            align_mask: if align > 1 { (align - 1) as usize } else { 0 },
+            align_mask,
             code,
             ignored,
             limit: limit.map_or(u32::MAX, |l| l.min(u32::MAX as u64 - 1) as u32),
@@ -72,6 +74,7 @@ impl Sizer {
             clip: clip as usize,
         };
         self.classify = ClassifyOptions { frames, infer };
+        Ok(())
     }
 
     /// pympler's basic size, item size and length estimate for the type of `obj` (or,
@@ -95,7 +98,7 @@ impl Sizer {
         clip: u64,
     ) -> PyResult<u64> {
         let mut sizer = Sizer::new();
-        sizer.configure(align, code, ignored, limit, detail, 0, above, frames, infer, clip);
+        sizer.configure(align, code, ignored, limit, detail, 0, above, frames, infer, clip)?;
         sizer.asizeof(py, objs)
     }
 
@@ -113,7 +116,7 @@ impl Sizer {
         let mut walker = self.walker(py)?;
         let mut total = 0;
         for obj in objs.iter() {
-            total += walker.size_top(&obj, false)?;
+            total = walker.size_top(&obj, false)?.saturating_add(total);
         }
         Ok(total)
     }

@@ -130,7 +130,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                 }
                 if let Some(size) = self.size_unordered(obj, flat) {
                     self.take_pending()?;
-                    self.ledger.total += size;
+                    self.ledger.total = self.ledger.total.saturating_add(size);
                     return Ok(size);
                 }
                 // A dict with a split table (an instance's `__dict__`), whose layout
@@ -205,7 +205,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                 // for their tables.
                 unsafe {
                     if let Some(size) = leaf_size(next.0).or_else(|| self.bytes_size(next.0, next.1)) {
-                        total += self.align(size);
+                        total = total.saturating_add(self.align(size));
                     } else {
                         prefetch_interior(next.0);
                         tables.push_back(next);
@@ -223,7 +223,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             unsafe {
                 match push_container(obj, depth + 1, &mut work, self.ledger) {
                     Some(flat) => {
-                        total += self.align(flat);
+                        total = total.saturating_add(self.align(flat));
                         self.ledger.depth = self.ledger.depth.max(depth + 1);
                     }
                     None => deferred.push((Strong::from_borrowed(obj), depth)),
@@ -237,12 +237,13 @@ impl<'a, 'py> Walker<'a, 'py> {
             }
             let obj = obj.clone();
             let depth = *depth;
-            total += match self.enter_new(Held::Owned(obj), depth, RefName::Unnamed, None, root.as_ptr() as usize) {
+            let size = match self.enter_new(Held::Owned(obj), depth, RefName::Unnamed, None, root.as_ptr() as usize) {
                 Entered::Done(size) => size,
                 Entered::Pushed => self.run(),
                 // The caller returns the error.
                 Entered::Stopped => return Some(total),
             };
+            total = total.saturating_add(size);
             if self.pending.is_some() {
                 return Some(total);
             }
@@ -338,7 +339,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                 let size =
                     self.finish(Held::Owned(frame.obj), frame.total, frame.flat, frame.node, frame.depth, parent_id);
                 match self.stack.last_mut() {
-                    Some(parent) => parent.total += size,
+                    Some(parent) => parent.total = parent.total.saturating_add(size),
                     None => return size,
                 }
                 continue;
@@ -357,7 +358,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                     {
                         let size = self.align(size);
                         if let Some(parent) = self.stack.last_mut() {
-                            parent.total += size;
+                            parent.total = parent.total.saturating_add(size);
                         }
                         continue;
                     }
@@ -389,7 +390,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             match entered {
                 Entered::Done(size) => {
                     if let Some(parent) = self.stack.last_mut() {
-                        parent.total += size;
+                        parent.total = parent.total.saturating_add(size);
                     }
                 }
                 Entered::Pushed => {}
@@ -530,8 +531,7 @@ impl<'a, 'py> Walker<'a, 'py> {
 
     #[inline]
     fn align(&self, size: usize) -> u64 {
-        let mask = self.options.align_mask;
-        ((size + mask) & !mask) as u64
+        align_up(size as u64, self.options.align_mask as u64)
     }
 
     /// What `sys.getsizeof` reports, plus instance values kept outside the object;
@@ -553,11 +553,11 @@ impl<'a, 'py> Walker<'a, 'py> {
         } else {
             rule.pre_header as usize
         };
-        let mut size = core + pre_header;
+        let mut size = core.saturating_add(pre_header);
         if rule.refs == Refs::Instance {
             // SAFETY: as above; reads the instance's attribute storage only.
             if let InstanceAttrs::Values { bytes, .. } = unsafe { ffi::instance_attrs(ptr) } {
-                size += bytes;
+                size = size.saturating_add(bytes);
             }
         }
         Some(size)
@@ -831,8 +831,56 @@ impl<'a, 'py> Walker<'a, 'py> {
             self.ledger.rank(obj, size, depth, parent_id);
         }
         if depth == 0 {
-            self.ledger.total += size;
+            self.ledger.total = self.ledger.total.saturating_add(size);
         }
         size
+    }
+}
+/// The largest `align` accepted: with it, a total can only reach 2**64 after more
+/// than 2**32 objects, and every size still rounds up without overflowing.
+pub const MAX_ALIGN: u64 = 1 << 32;
+
+/// Whether `align` is an accepted alignment: 0 or 1 (no rounding) or a power of 2 up to
+/// [`MAX_ALIGN`]; the error says what is allowed.
+pub fn check_align(align: u64) -> Result<u64, String> {
+    if align <= 1 || (align.is_power_of_two() && align <= MAX_ALIGN) {
+        Ok(align.saturating_sub(1))
+    } else {
+        Err(format!("align={align} must be 0, 1 or a power of 2 up to 2**32"))
+    }
+}
+
+/// `size` rounded up to a multiple of `mask + 1` (a power of 2); sizes and totals
+/// saturate at 2**64 - 1 rather than wrap, so a lying `__sizeof__` gives the largest
+/// size, never a small one.
+#[inline]
+pub fn align_up(size: u64, mask: u64) -> u64 {
+    match size.checked_add(mask) {
+        Some(padded) => padded & !mask,
+        None => !mask,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alignments_round_up_without_wrapping() {
+        assert_eq!(align_up(1, 7), 8);
+        assert_eq!(align_up(16, 7), 16);
+        assert_eq!(align_up(5, 0), 5);
+        assert_eq!(align_up(u64::MAX, 7), !7);
+        assert_eq!(align_up(u64::MAX - 3, 0), u64::MAX - 3);
+    }
+
+    #[test]
+    fn only_powers_of_two_up_to_the_limit_are_alignments() {
+        assert_eq!(check_align(0), Ok(0));
+        assert_eq!(check_align(1), Ok(0));
+        assert_eq!(check_align(8), Ok(7));
+        assert_eq!(check_align(MAX_ALIGN), Ok(MAX_ALIGN - 1));
+        assert!(check_align(12).is_err());
+        assert!(check_align(1 << 62).unwrap_err().contains("2**32"));
     }
 }

@@ -173,7 +173,7 @@ type ClassRowTuple = (String, u64, u64, f64, f64);
 type HistoryTuple = (String, Vec<(f64, u64)>);
 
 fn rows_of(tree: &[TreeNode]) -> Vec<Row> {
-    tree.iter().map(|n| (n.parent, n.name.clone(), n.size, n.flat)).collect()
+    tree.iter().map(|n| (n.parent, n.name.to_string(), n.size, n.flat)).collect()
 }
 
 fn snapshot_tuple(s: &Snapshot) -> SnapshotTuple {
@@ -500,6 +500,15 @@ impl TrackerCore {
     #[staticmethod]
     fn from_json(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
         let log = stats_file::from_json(data)?;
+        TrackerCore::with_log(py, log, 0.0, None)
+    }
+
+    /// Statistics read from the stats file at `path`, streamed: memory in proportion to
+    /// what the file holds (`ValueError` with the reason if it is not a stats file,
+    /// `OSError` if it cannot be opened).
+    #[staticmethod]
+    fn load(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Self> {
+        let log = py.detach(|| stats_file::load(&path))?;
         TrackerCore::with_log(py, log, 0.0, None)
     }
 

@@ -76,7 +76,8 @@ pub struct Record {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TreeNode {
     pub parent: Option<u32>,
-    pub name: String,
+    /// Boxed, not a `String`: a loaded file may hold millions of nodes.
+    pub name: Box<str>,
     pub size: u64,
     pub flat: u64,
 }
@@ -275,7 +276,8 @@ impl Log {
         let mut active = vec![0u64; self.names.len()];
         for entry in &snap.entries {
             if let Some(record) = self.records.get(entry.record as usize) {
-                sums[record.name as usize] += entry.size;
+                let sum = &mut sums[record.name as usize];
+                *sum = sum.saturating_add(entry.size);
             }
         }
         for record in &self.records {
@@ -315,7 +317,7 @@ impl Log {
                 Some(tree) if !tree.is_empty() => merged.add(tree),
                 _ => merged.add(&[TreeNode {
                     parent: None,
-                    name: String::new(),
+                    name: Box::default(),
                     size: entry.size,
                     flat: snap.flat(entry.record),
                 }]),
@@ -534,8 +536,9 @@ impl Merged {
                 // A malformed tree (checked when loading; cannot come from the sizer).
                 _ => break,
             };
-            self.nodes[target as usize].size += node.size;
-            self.nodes[target as usize].flat += node.flat;
+            let merged = &mut self.nodes[target as usize];
+            merged.size = merged.size.saturating_add(node.size);
+            merged.flat = merged.flat.saturating_add(node.flat);
             landed.push(target);
         }
     }
@@ -548,7 +551,12 @@ impl Merged {
         while let Some((id, parent)) = stack.pop() {
             let here = out.len() as u32;
             let node = &mut self.nodes[id as usize];
-            out.push(TreeNode { parent, name: std::mem::take(&mut node.name), size: node.size, flat: node.flat });
+            out.push(TreeNode {
+                parent,
+                name: std::mem::take(&mut node.name).into_boxed_str(),
+                size: node.size,
+                flat: node.flat,
+            });
             for &child in node.children.iter().rev() {
                 stack.push((child, Some(here)));
             }
@@ -654,14 +662,14 @@ mod tests {
             vec![
                 TreeNode { parent: None, name: "obj".into(), size: 10 * v, flat: v },
                 TreeNode { parent: Some(0), name: "__dict__".into(), size: 8 * v, flat: v },
-                TreeNode { parent: Some(1), name: format!("[V] data: {v}"), size: 5 * v, flat: v },
+                TreeNode { parent: Some(1), name: format!("[V] data: {v}").into(), size: 5 * v, flat: v },
             ]
             .into_boxed_slice()
         };
         log.snapshots[0].set_detail(1, 1, Some(tree(1)));
         log.snapshots[0].set_detail(2, 2, Some(tree(2)));
         let merged = log.merged_tree(0, "a.A");
-        let rows: Vec<(Option<u32>, &str, u64)> = merged.iter().map(|n| (n.parent, n.name.as_str(), n.size)).collect();
+        let rows: Vec<(Option<u32>, &str, u64)> = merged.iter().map(|n| (n.parent, &*n.name, n.size)).collect();
         assert_eq!(rows, [(None, "", 30), (Some(0), "__dict__", 24), (Some(1), "[V] data", 15)]);
         // A class whose objects have no trees merges sizes only.
         assert_eq!(log.merged_tree(0, "b.B").len(), 1);

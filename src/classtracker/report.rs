@@ -421,7 +421,7 @@ pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
         let max_sizes: Vec<u64> = members.iter().map(|&r| log.max_size(r)).collect();
         let alive = members.iter().filter(|&&r| log.records[r as usize].death.is_none()).count();
         let _ = writeln!(out, "<section id=\"{}\"><h3>{}</h3>", anchor(name as usize), escape(class_name));
-        let total: u64 = max_sizes.iter().sum();
+        let total = max_sizes.iter().fold(0u64, |sum, &s| sum.saturating_add(s));
         let _ = writeln!(
             out,
             "<p>{} instance{} tracked, {} not seen to die. Largest size of each instance: average {}, smallest {}, largest {}.</p>",

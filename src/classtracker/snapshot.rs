@@ -98,7 +98,7 @@ pub fn size_everything(py: Python<'_>) -> PyResult<u64> {
     // The list is ours alone: no code the walk runs can change it.
     let mut total = 0;
     for obj in objects.iter() {
-        total += walker.size_top(&obj, false)?;
+        total = walker.size_top(&obj, false)?.saturating_add(total);
     }
     Ok(total)
 }
@@ -114,7 +114,7 @@ fn tree_of(py: Python<'_>, nodes: Vec<Node>) -> PyResult<Box<[TreeNode]>> {
                 Ok(text) => text.to_string(),
                 Err(_) => text_or_na(py, name.str())?,
             };
-            Ok(TreeNode { parent: node.parent, name, size: node.size, flat: node.flat })
+            Ok(TreeNode { parent: node.parent, name: name.into(), size: node.size, flat: node.flat })
         })
         .collect()
 }

@@ -7,7 +7,9 @@
 //! nowhere is refused with a [`FormatError`] that says why (a `ValueError` in Python).
 
 use crate::classtracker::log::{Entry, Log, ProcessMemory, Record, Snapshot, TraceFrame, TreeNode, Watch};
+use crate::jsonfile::{self, Failure, Scalar, Source};
 use ahash::AHashMap;
+use indexmap::IndexSet;
 use pyo3::exceptions::PyValueError;
 use pyo3::PyErr;
 use serde::{Deserialize, Serialize};
@@ -154,7 +156,7 @@ pub fn to_json(log: &Log) -> Result<Vec<u8>, FormatError> {
                 .filter_map(|e| {
                     s.tree(e.record).map(|t| TreeOut {
                         object: e.record,
-                        nodes: t.iter().map(|n| (n.parent, n.name.clone(), n.size, n.flat)).collect(),
+                        nodes: t.iter().map(|n| (n.parent, n.name.to_string(), n.size, n.flat)).collect(),
                     })
                 })
                 .collect(),
@@ -171,10 +173,56 @@ pub fn to_json(log: &Log) -> Result<Vec<u8>, FormatError> {
     serde_json::to_vec(&file).map_err(|e| FormatError(format!("cannot be written: {e}")))
 }
 
-/// Reads a stats file, checking that it is one and that its parts fit together.
+/// Reads a stats file held in memory; see [`read`].
 pub fn from_json(data: &[u8]) -> Result<Log, FormatError> {
-    let start = data.iter().position(|b| !b.is_ascii_whitespace());
-    match start.map(|i| data[i]) {
+    read(Source::Bytes(data))
+}
+
+/// Reads a stats file from disk, streaming it: memory in proportion to what it holds.
+pub fn load(path: &std::path::Path) -> Result<Log, LoadError> {
+    // A file that cannot be opened is an `OSError`, as for `open()`.
+    std::fs::File::open(path).map_err(LoadError::Io)?;
+    read(Source::File(path)).map_err(LoadError::Format)
+}
+
+/// Why [`load`] failed: the file could not be opened, or it is not a stats file.
+pub enum LoadError {
+    Io(std::io::Error),
+    Format(FormatError),
+}
+
+impl From<LoadError> for PyErr {
+    fn from(err: LoadError) -> PyErr {
+        match err {
+            LoadError::Io(e) => e.into(),
+            LoadError::Format(e) => e.into(),
+        }
+    }
+}
+
+thread_local! {
+    /// The reason of the latest check that failed while reading, to tell it from
+    /// serde's own errors (which are about the shape of the content).
+    static REFUSED: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A failed check, as a serde error that stops the reading.
+fn refuse<E: serde::de::Error>(reason: String) -> E {
+    let error = E::custom(&reason);
+    REFUSED.with(|r| *r.borrow_mut() = Some(reason));
+    error
+}
+
+/// Reads a stats file, checking that it is one and that its parts fit together: the
+/// whole text is checked to be JSON and to say what it is first, then read straight
+/// into the log, each part checked as it comes.
+fn read(source: Source<'_>) -> Result<Log, FormatError> {
+    let failed = |failure: Failure| match failure {
+        Failure::Io(e) => FormatError(format!("it could not be read: {e}")),
+        f if f.is_syntax() => FormatError(format!("invalid JSON: {f}")),
+        f => FormatError(format!("unexpected content: {f}")),
+    };
+    match jsonfile::first_byte(source).map_err(failed)? {
         None => return bad("the file is empty"),
         Some(0x80) => {
             return bad("it looks like a pickle (pympler's format); heapscope reads only its own JSON \
@@ -185,158 +233,320 @@ pub fn from_json(data: &[u8]) -> Result<Log, FormatError> {
     }
     // The identity members first, so a foreign or newer document is named as such
     // rather than reported by the first field it lacks.
-    #[derive(Deserialize)]
-    struct Header {
-        format: Option<serde_json::Value>,
-        version: Option<serde_json::Value>,
-    }
-    let header: Header = serde_json::from_slice(data).map_err(|e| FormatError(format!("invalid JSON: {e}")))?;
-    if header.format.as_ref().and_then(|f| f.as_str()) != Some(FORMAT) {
+    let identity = jsonfile::parse(source, jsonfile::IdentitySeed).map_err(failed)?;
+    let (format, version) = identity.unwrap_or_default();
+    if format != Some(Scalar::Str(FORMAT.to_owned())) {
         return bad(format!("its \"format\" member is not {FORMAT:?}"));
     }
-    match header.version.as_ref().and_then(|v| v.as_u64()) {
-        Some(v) if v >= 1 && v <= u64::from(VERSION) => {}
-        Some(v) if v > u64::from(VERSION) => {
+    match version {
+        Some(Scalar::Unsigned(v)) if v >= 1 && v <= u64::from(VERSION) => {}
+        Some(Scalar::Unsigned(v)) if v > u64::from(VERSION) => {
             return bad(format!(
                 "it has format version {v}, written by a newer heapscope; this one reads versions up to {VERSION}"
             ))
         }
         _ => return bad("its \"version\" member is missing or not a supported version number"),
     }
-    let file: FileOut = serde_json::from_slice(data).map_err(|e| FormatError(format!("unexpected content: {e}")))?;
-    convert(file)
+    REFUSED.with(|r| r.borrow_mut().take());
+    let file: FileIn =
+        jsonfile::parse(source, jsonfile::Plain::new()).map_err(|f| match REFUSED.with(|r| r.borrow_mut().take()) {
+            Some(reason) => FormatError(reason),
+            None => failed(f),
+        })?;
+    finish(file)
 }
 
-fn finite(value: f64, what: &str) -> Result<f64, FormatError> {
+fn finite(value: f64, what: &str) -> Result<f64, String> {
     if value.is_finite() {
         Ok(value)
     } else {
-        bad(format!("{what} is not a finite number"))
+        Err(format!("{what} is not a finite number"))
     }
 }
 
-fn convert(file: FileOut) -> Result<Log, FormatError> {
-    let mut log = Log::default();
-    for name in file.names {
-        if !log.names.insert(name.clone()) {
-            return bad(format!("the name {name:?} is listed twice"));
-        }
+/// The file as read: every part already in its final form and checked on its own.
+#[derive(Deserialize)]
+struct FileIn {
+    #[allow(dead_code)]
+    format: String,
+    #[allow(dead_code)]
+    version: u32,
+    #[serde(default)]
+    #[allow(dead_code)]
+    writer: String,
+    names: NamesIn,
+    objects: ObjectsIn,
+    snapshots: SnapshotsIn,
+}
+
+struct NamesIn(IndexSet<String>);
+struct ObjectsIn(Vec<Record>, AHashMap<u32, Box<str>>, AHashMap<u32, Box<[TraceFrame]>>);
+/// The snapshots, and the first reason to refuse one that is only reported if the
+/// references to objects are all right (an object out of range says more).
+struct SnapshotsIn(Vec<Snapshot>, Option<String>);
+
+/// A seq visitor calling `each` on every element of type `T`.
+struct Each<T, F>(F, std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>, F: FnMut(usize, T) -> Result<(), String>> serde::de::Visitor<'de> for Each<T, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array")
     }
-    for (i, object) in file.objects.into_iter().enumerate() {
-        if object.name as usize >= log.names.len() {
-            return bad(format!("object {i} refers to name {} of {}", object.name, log.names.len()));
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        while let Some(item) = seq.next_element::<T>()? {
+            (self.0)(i, item).map_err(refuse)?;
+            i += 1;
         }
-        let birth = finite(object.birth, &format!("the birth time of object {i}"))?;
-        let death = object.death.map(|d| finite(d, &format!("the death time of object {i}"))).transpose()?;
-        let Some(watch) = Watch::parse(&object.watch) else {
-            return bad(format!("object {i} has an unknown watch kind {:?}", object.watch));
-        };
-        let Ok(basicsize) = u32::try_from(object.basicsize) else {
-            return bad(format!("object {i} has an implausible basic size {}", object.basicsize));
-        };
-        let index = log.records.len() as u32;
-        log.records.push(Record {
-            id: object.id,
-            name: object.name,
-            level: object.level,
-            birth,
-            death,
-            basicsize,
-            default_repr: None,
-            watch,
-        });
-        if !object.repr.is_empty() {
-            log.reprs.insert(index, object.repr.into_boxed_str());
-        }
-        if let Some(frames) = object.trace {
-            let frames = frames
-                .into_iter()
-                .map(|(file, line, function, code)| TraceFrame { file, line, function, code })
-                .collect();
-            log.traces.insert(index, frames);
-        }
+        Ok(())
     }
-    let count = log.records.len();
-    let mut previous = f64::NEG_INFINITY;
-    for (k, snap) in file.snapshots.into_iter().enumerate() {
-        let timestamp = finite(snap.timestamp, &format!("the time of snapshot {k}"))?;
-        if timestamp < previous {
-            return bad(format!("snapshot {k} is older than the one before it"));
-        }
-        previous = timestamp;
-        let mut entries: Vec<Entry> = Vec::with_capacity(snap.sizes.len());
-        let mut flats: AHashMap<u32, u64> = AHashMap::new();
-        for &(object, size, flat) in &snap.sizes {
-            if object as usize >= count {
-                return bad(format!("snapshot {k} has a size for object {object}, but there are {count} objects"));
+}
+
+fn each<'de, D, T, F>(deserializer: D, f: F) -> Result<(), D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+    F: FnMut(usize, T) -> Result<(), String>,
+{
+    deserializer.deserialize_seq(Each(f, std::marker::PhantomData))
+}
+
+impl<'de> Deserialize<'de> for NamesIn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut names = IndexSet::new();
+        each(d, |_, name: String| {
+            if names.contains(&name) {
+                return Err(format!("the name {name:?} is listed twice"));
             }
-            entries.push(Entry { record: object, size });
+            names.insert(name);
+            Ok(())
+        })?;
+        Ok(NamesIn(names))
+    }
+}
+
+impl<'de> Deserialize<'de> for ObjectsIn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut out = ObjectsIn(Vec::new(), AHashMap::new(), AHashMap::new());
+        each(d, |i, object: ObjectOut| {
+            let birth = finite(object.birth, &format!("the birth time of object {i}"))?;
+            let death = object.death.map(|d| finite(d, &format!("the death time of object {i}"))).transpose()?;
+            let Some(watch) = Watch::parse(&object.watch) else {
+                return Err(format!("object {i} has an unknown watch kind {:?}", object.watch));
+            };
+            let Ok(basicsize) = u32::try_from(object.basicsize) else {
+                return Err(format!("object {i} has an implausible basic size {}", object.basicsize));
+            };
+            let index = u32::try_from(i).map_err(|_| "there are more than 2**32 objects".to_owned())?;
+            jsonfile::push_lean(
+                &mut out.0,
+                Record {
+                    id: object.id,
+                    name: object.name,
+                    level: object.level,
+                    birth,
+                    death,
+                    basicsize,
+                    default_repr: None,
+                    watch,
+                },
+            );
+            if !object.repr.is_empty() {
+                out.1.insert(index, object.repr.into_boxed_str());
+            }
+            if let Some(frames) = object.trace {
+                let frames = frames
+                    .into_iter()
+                    .map(|(file, line, function, code)| TraceFrame { file, line, function, code })
+                    .collect();
+                out.2.insert(index, frames);
+            }
+            Ok(())
+        })?;
+        out.0.shrink_to_fit();
+        Ok(out)
+    }
+}
+
+/// A snapshot as read, before its sizes are joined to their details.
+#[derive(Deserialize)]
+struct SnapshotIn {
+    timestamp: f64,
+    description: String,
+    tracked_total: u64,
+    asizeof_total: u64,
+    overhead: u64,
+    process: ProcessOut,
+    sizes: SizesIn,
+    #[serde(default)]
+    trees: TreesIn,
+}
+
+/// `[object, size, flat]` triples: the entries, and the flat sizes that are not 0.
+struct SizesIn(Vec<Entry>, Vec<(u32, u64)>, u128);
+
+impl<'de> Deserialize<'de> for SizesIn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut out = SizesIn(Vec::new(), Vec::new(), 0);
+        each(d, |_, (object, size, flat): (u32, u64, u64)| {
+            jsonfile::push_lean(&mut out.0, Entry { record: object, size });
+            out.2 += u128::from(size);
             if flat != 0 {
-                flats.insert(object, flat);
+                jsonfile::push_lean(&mut out.1, (object, flat));
             }
-        }
-        entries.sort_by_key(|e| e.record);
-        if let Some(pair) = entries.windows(2).find(|w| w[0].record == w[1].record) {
-            return bad(format!("snapshot {k} has two sizes for object {}", pair[0].record));
-        }
-        let mut trees: AHashMap<u32, Box<[TreeNode]>> = AHashMap::new();
-        for tree in snap.trees {
-            if entries.binary_search_by_key(&tree.object, |e| e.record).is_err() {
-                return bad(format!("snapshot {k} has a tree for object {} but no size for it", tree.object));
-            }
-            if trees.contains_key(&tree.object) {
-                return bad(format!("snapshot {k} has two trees for object {}", tree.object));
-            }
-            let mut nodes = Vec::with_capacity(tree.nodes.len());
-            for (i, (parent, name, size, flat)) in tree.nodes.into_iter().enumerate() {
-                let fits = match parent {
-                    None => i == 0,
-                    Some(p) => i > 0 && (p as usize) < i,
-                };
-                if !fits {
-                    return bad(format!(
-                        "snapshot {k}: node {i} of the tree of object {} has a bad parent",
-                        tree.object
-                    ));
-                }
-                nodes.push(TreeNode { parent, name, size, flat });
-            }
-            if nodes.is_empty() {
-                return bad(format!("snapshot {k}: the tree of object {} is empty", tree.object));
-            }
-            trees.insert(tree.object, nodes.into_boxed_slice());
-        }
-        let p = snap.process;
-        let mut snapshot = Snapshot {
-            timestamp,
-            description: snap.description,
-            tracked_total: snap.tracked_total,
-            asizeof_total: snap.asizeof_total,
-            overhead: snap.overhead,
-            process: ProcessMemory {
-                available: p.available,
-                rss: p.rss,
-                vms: p.vms,
-                data: p.data,
-                code: p.code,
-                shared: p.shared,
-                stack: p.stack,
-                peak_rss: p.peak_rss,
-                pagefaults: p.pagefaults,
-            },
-            entries,
-            details: AHashMap::new(),
-        };
-        for (record, flat) in flats {
-            let tree = trees.remove(&record);
-            snapshot.set_detail(record, flat, tree);
-        }
-        for (record, tree) in trees {
-            snapshot.set_detail(record, 0, Some(tree));
-        }
-        log.snapshots.push(snapshot);
+            Ok(())
+        })?;
+        Ok(out)
     }
-    Ok(log)
+}
+
+/// The size trees, each node checked to have an earlier parent; with the sums of their
+/// nodes' sizes and flat sizes.
+#[derive(Default)]
+struct TreesIn(Vec<(u32, NodesIn)>, u128);
+
+#[derive(Deserialize)]
+struct TreeIn {
+    object: u32,
+    nodes: NodesIn,
+}
+
+/// The nodes, the sum of their sizes, and the first node whose parent is not an
+/// earlier node.
+struct NodesIn(Box<[TreeNode]>, u128, Option<usize>);
+
+impl<'de> Deserialize<'de> for NodesIn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut nodes: Vec<TreeNode> = Vec::new();
+        let mut sum = 0u128;
+        let mut bad_parent = None;
+        each(d, |i, (parent, name, size, flat): NodeOut| {
+            let fits = match parent {
+                None => i == 0,
+                Some(p) => i > 0 && (p as usize) < i,
+            };
+            if !fits && bad_parent.is_none() {
+                bad_parent = Some(i);
+            }
+            sum += u128::from(size).max(u128::from(flat));
+            jsonfile::push_lean(&mut nodes, TreeNode { parent, name: name.into_boxed_str(), size, flat });
+            Ok(())
+        })?;
+        Ok(NodesIn(nodes.into_boxed_slice(), sum, bad_parent))
+    }
+}
+
+impl<'de> Deserialize<'de> for TreesIn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut out = TreesIn::default();
+        each(d, |_, tree: TreeIn| {
+            out.1 += tree.nodes.1;
+            out.0.push((tree.object, tree.nodes));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+impl<'de> Deserialize<'de> for SnapshotsIn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut out = Vec::new();
+        let mut later = None;
+        let mut previous = f64::NEG_INFINITY;
+        each(d, |k, snap: SnapshotIn| {
+            let snapshot = snapshot_from(k, snap, previous, &mut later)?;
+            previous = snapshot.timestamp;
+            out.push(snapshot);
+            Ok(())
+        })?;
+        Ok(SnapshotsIn(out, later))
+    }
+}
+
+fn snapshot_from(k: usize, snap: SnapshotIn, previous: f64, later: &mut Option<String>) -> Result<Snapshot, String> {
+    let timestamp = finite(snap.timestamp, &format!("the time of snapshot {k}"))?;
+    if timestamp < previous {
+        return Err(format!("snapshot {k} is older than the one before it"));
+    }
+    let SizesIn(mut entries, flats, size_sum) = snap.sizes;
+    // Every sum the statistics make of a snapshot's sizes (per class, merged trees) is a
+    // part of these, so none can overflow once these fit.
+    if size_sum > u128::from(u64::MAX) {
+        return Err(format!("snapshot {k}: the \"sizes\" of its objects add up to more than 2**64 - 1 bytes"));
+    }
+    if snap.trees.1 > u128::from(u64::MAX) {
+        return Err(format!("snapshot {k}: the node sizes of its \"trees\" add up to more than 2**64 - 1 bytes"));
+    }
+    entries.sort_by_key(|e| e.record);
+    if let Some(pair) = entries.windows(2).find(|w| w[0].record == w[1].record) {
+        return Err(format!("snapshot {k} has two sizes for object {}", pair[0].record));
+    }
+    let mut trees: AHashMap<u32, Box<[TreeNode]>> = AHashMap::new();
+    for (object, NodesIn(nodes, _, bad_parent)) in snap.trees.0 {
+        if let Some(i) = bad_parent {
+            return Err(format!("snapshot {k}: node {i} of the tree of object {object} has a bad parent"));
+        }
+        if entries.binary_search_by_key(&object, |e| e.record).is_err() {
+            later.get_or_insert_with(|| format!("snapshot {k} has a tree for object {object} but no size for it"));
+            continue;
+        }
+        if trees.contains_key(&object) {
+            return Err(format!("snapshot {k} has two trees for object {object}"));
+        }
+        if nodes.is_empty() {
+            return Err(format!("snapshot {k}: the tree of object {object} is empty"));
+        }
+        trees.insert(object, nodes);
+    }
+    let p = snap.process;
+    let mut snapshot = Snapshot {
+        timestamp,
+        description: snap.description,
+        tracked_total: snap.tracked_total,
+        asizeof_total: snap.asizeof_total,
+        overhead: snap.overhead,
+        process: ProcessMemory {
+            available: p.available,
+            rss: p.rss,
+            vms: p.vms,
+            data: p.data,
+            code: p.code,
+            shared: p.shared,
+            stack: p.stack,
+            peak_rss: p.peak_rss,
+            pagefaults: p.pagefaults,
+        },
+        entries,
+        details: AHashMap::new(),
+    };
+    for (record, flat) in flats {
+        let tree = trees.remove(&record);
+        snapshot.set_detail(record, flat, tree);
+    }
+    for (record, tree) in trees {
+        snapshot.set_detail(record, 0, Some(tree));
+    }
+    Ok(snapshot)
+}
+
+/// The checks across parts, once all are read: references to names and objects.
+fn finish(file: FileIn) -> Result<Log, FormatError> {
+    let ObjectsIn(records, reprs, traces) = file.objects;
+    let names = file.names.0;
+    if let Some((i, record)) = records.iter().enumerate().find(|(_, r)| r.name as usize >= names.len()) {
+        return bad(format!("object {i} refers to name {} of {}", record.name, names.len()));
+    }
+    let count = records.len();
+    for (k, snap) in file.snapshots.0.iter().enumerate() {
+        if let Some(entry) = snap.entries.last().filter(|e| e.record as usize >= count) {
+            return bad(format!("snapshot {k} has a size for object {}, but there are {count} objects", entry.record));
+        }
+    }
+    if let Some(reason) = file.snapshots.1 {
+        return bad(reason);
+    }
+    Ok(Log { names, records, reprs, traces, snapshots: file.snapshots.0, ..Log::default() })
 }
 
 #[cfg(test)]
@@ -433,5 +643,40 @@ mod tests {
         assert!(refused(&good.replace("[0,\"__dict__\"", "[1,\"__dict__\"")).contains("bad parent"));
         assert!(refused(&good.replace("\"watch\":\"weakref\"", "\"watch\":\"psychic\"")).contains("watch"));
         assert!(refused(&good.replace("\"birth\":0.5", "\"birth\":\"soon\"")).contains("unexpected content"));
+    }
+
+    #[test]
+    fn sums_of_sizes_that_overflow_are_refused() {
+        let good = String::from_utf8(to_json(&sample()).unwrap()).unwrap();
+        let max = u64::MAX;
+        let huge = good.replace("\"sizes\":[[0,100,56]]", &format!("\"sizes\":[[0,{max},56]]"));
+        assert!(from_json(huge.as_bytes()).is_ok());
+        let mut log = sample();
+        for _ in 0..19 {
+            log.records.push(log.records[0].clone());
+        }
+        log.snapshots[0].entries = (0..20).map(|record| Entry { record, size: max }).collect();
+        let text = to_json(&log).unwrap();
+        let reason = from_json(&text).unwrap_err().0;
+        assert!(reason.contains("\"sizes\"") && reason.contains("2**64 - 1"), "{reason}");
+        let trees = good.replace("[0,\"__dict__\",44,44]", &format!("[0,\"__dict__\",{max},44]"));
+        assert!(refused(&trees).contains("\"trees\""));
+    }
+
+    #[test]
+    fn files_stream_from_disk_with_the_same_checks() {
+        let path = std::env::temp_dir().join(format!("heapscope-stats-{}.json", std::process::id()));
+        std::fs::write(&path, to_json(&sample()).unwrap()).unwrap();
+        let back = match load(&path) {
+            Ok(log) => log,
+            Err(_) => panic!("a written file loads"),
+        };
+        assert_eq!(back.snapshots[0].details, sample().snapshots[0].details);
+        std::fs::write(&path, b"\x80\x04").unwrap();
+        assert!(matches!(load(&path), Err(LoadError::Format(e)) if e.0.contains("pickle")));
+        std::fs::write(&path, b"{\"format\": \"heapscope.classtracker.stats\", \"version\": 1, \"names\": [").unwrap();
+        assert!(matches!(load(&path), Err(LoadError::Format(e)) if e.0.contains("invalid JSON")));
+        let _ = std::fs::remove_file(&path);
+        assert!(matches!(load(&path), Err(LoadError::Io(_))));
     }
 }

@@ -51,7 +51,7 @@ pub fn total_flat_size(py: Python<'_>, objects: &Bound<'_, PyAny>) -> PyResult<u
     let mut sizer = FlatSizer::new(py)?;
     let mut total = 0u64;
     for_each_object(objects, |obj| {
-        total += sizer.size(py, obj)? as u64;
+        total = total.saturating_add(sizer.size(py, obj)? as u64);
         Ok(())
     })?;
     Ok(total)

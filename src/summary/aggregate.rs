@@ -207,8 +207,7 @@ impl<'py> Aggregator<'py> {
             }
             _ => return false,
         };
-        totals.count += 1;
-        totals.size += size as i64;
+        *totals = totals.saturating_add(Totals { count: 1, size: size.min(i64::MAX as usize) as i64 });
         true
     }
 
@@ -300,8 +299,7 @@ impl<'py> Aggregator<'py> {
         let mut rows = Rows::default();
         for (_, name, totals) in met {
             let row = rows.entry(name).or_default();
-            row.count += totals.count;
-            row.size += totals.size;
+            *row = row.saturating_add(totals);
         }
         rows
     }
@@ -338,8 +336,7 @@ impl HeapVisitor for Aggregator<'_> {
         if *row_first == first {
             self.met = first;
         }
-        totals.count += 1;
-        totals.size += size as i64;
+        *totals = totals.saturating_add(Totals { count: 1, size: size.min(i64::MAX as usize) as i64 });
         Ok(())
     }
 }

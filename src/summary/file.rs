@@ -7,7 +7,8 @@
 //! that is truncated, foreign or from a newer heapscope never yields a wrong diff.
 
 use crate::errors::Error;
-use crate::summary::rows::{Rows, Totals};
+use crate::jsonfile::{self, Failure, Scalar, Source};
+use crate::summary::rows::{sums, Rows, Totals};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -108,15 +109,18 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
-/// Version 1 of the format, field for field.
-#[derive(Serialize, Deserialize)]
+/// Version 1 of the format, field for field, as it is read: rows go straight into
+/// [`Rows`], each type once.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileV1 {
+    #[allow(dead_code)]
     format: String,
+    #[allow(dead_code)]
     version: u32,
     kind: Kind,
     created: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     label: Option<String>,
     python: String,
     implementation: String,
@@ -127,54 +131,140 @@ struct FileV1 {
     objects: i64,
     /// Sum of the rows' sizes: a check on the rows.
     bytes: i64,
-    rows: Vec<RowV1>,
+    rows: RowsIn,
+}
+
+/// Version 1 as it is written, borrowing the rows.
+#[derive(Serialize)]
+struct FileV1Out<'a> {
+    format: &'a str,
+    version: u32,
+    kind: Kind,
+    created: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: &'a Option<String>,
+    python: &'a str,
+    implementation: &'a str,
+    platform: &'a str,
+    pid: u32,
+    heapscope: &'a str,
+    objects: i64,
+    bytes: i64,
+    rows: RowsOut<'a>,
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RowV1 {
-    #[serde(rename = "type")]
-    type_name: String,
+struct RowV1<'a> {
+    #[serde(rename = "type", borrow)]
+    type_name: std::borrow::Cow<'a, str>,
     count: i64,
     size: i64,
 }
 
+struct RowsOut<'a>(&'a Rows);
+
+impl Serialize for RowsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|(name, t)| RowV1 {
+            type_name: std::borrow::Cow::Borrowed(name.as_str()),
+            count: t.count,
+            size: t.size,
+        }))
+    }
+}
+
+/// The `rows` array, read row by row into [`Rows`].
+struct RowsIn(Rows);
+
+impl<'de> Deserialize<'de> for RowsIn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RowsIn;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of rows")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<RowsIn, A::Error> {
+                use serde::de::Error as _;
+                let mut rows = Rows::default();
+                loop {
+                    let row = match seq.next_element::<RowV1<'de>>() {
+                        Ok(Some(row)) => row,
+                        Ok(None) => return Ok(RowsIn(rows)),
+                        Err(e) => return Err(A::Error::custom(format!("row {}: {e}", rows.len()))),
+                    };
+                    let name = row.type_name.into_owned();
+                    if rows.contains_key(&name) {
+                        return Err(A::Error::custom(format!("type {name:?} has two rows")));
+                    }
+                    rows.insert(name, Totals { count: row.count, size: row.size });
+                }
+            }
+        }
+        deserializer.deserialize_seq(V)
+    }
+}
+
+/// The sums of the rows as the file's `objects` and `bytes` fields, or why they do not
+/// fit there.
+fn file_sums(rows: &Rows) -> Result<(i64, i64), String> {
+    let (objects, bytes) = sums(rows);
+    let fit = |sum: i128, field: &str| {
+        i64::try_from(sum).map_err(|_| {
+            format!("the rows' {field} add up to {sum}, more than the \"{field}\" field holds (2**63 - 1)")
+        })
+    };
+    Ok((fit(objects, "objects")?, fit(bytes, "bytes")?))
+}
+
 pub fn to_json(rows: &Rows, meta: &Meta) -> Result<String, Error> {
-    let file = FileV1 {
-        format: FORMAT.to_owned(),
+    let (objects, bytes) = file_sums(rows).map_err(|detail| Error::Unsaveable { detail })?;
+    let file = FileV1Out {
+        format: FORMAT,
         version: VERSION,
         kind: meta.kind,
         created: meta.created,
-        label: meta.label.clone(),
-        python: meta.python.clone(),
-        implementation: meta.implementation.clone(),
-        platform: meta.platform.clone(),
+        label: &meta.label,
+        python: &meta.python,
+        implementation: &meta.implementation,
+        platform: &meta.platform,
         pid: meta.pid,
-        heapscope: meta.heapscope.clone(),
-        objects: rows.values().map(|t| t.count).sum(),
-        bytes: rows.values().map(|t| t.size).sum(),
-        rows: rows.iter().map(|(name, t)| RowV1 { type_name: name.clone(), count: t.count, size: t.size }).collect(),
+        heapscope: &meta.heapscope,
+        objects,
+        bytes,
+        rows: RowsOut(rows),
     };
-    serde_json::to_string_pretty(&file).map_err(|e| Error::Invalid { path: None, detail: e.to_string() })
+    serde_json::to_string_pretty(&file).map_err(|e| Error::Unsaveable { detail: e.to_string() })
 }
 
+/// Reads a summary from JSON text: see the module's documentation for the checks.
 pub fn from_json(text: &str, path: Option<&str>) -> Result<(Rows, Meta), Error> {
-    let path = path.map(str::to_owned);
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| Error::NotJson { path: path.clone(), detail: e.to_string() })?;
+    read(Source::Bytes(text.as_bytes()), path.map(str::to_owned))
+}
+
+/// The two passes of [`jsonfile`] over `source`: identity and syntax, then content.
+fn read(source: Source<'_>, path: Option<String>) -> Result<(Rows, Meta), Error> {
+    let failed = |failure: Failure, path: &Option<String>| match failure {
+        Failure::Io(source) => Error::Io { path: path.clone().unwrap_or_default(), source },
+        f if f.is_syntax() => Error::NotJson { path: path.clone(), detail: f.to_string() },
+        f => Error::Invalid { path: path.clone(), detail: f.to_string() },
+    };
+    jsonfile::check_utf8(source).map_err(|f| failed(f, &path))?;
+    let identity = jsonfile::parse(source, jsonfile::IdentitySeed).map_err(|f| failed(f, &path))?;
     // What the file is, from the two fields that say it, before anything else.
-    let Some(fields) = value.as_object() else {
+    let Some((format, version)) = identity else {
         return Err(Error::Foreign { path, found: "missing: the JSON is not an object".to_owned() });
     };
-    match fields.get("format") {
-        Some(serde_json::Value::String(format)) if format == FORMAT => {}
+    match format {
+        Some(Scalar::Str(format)) if format == FORMAT => {}
         Some(other) => return Err(Error::Foreign { path, found: other.to_string() }),
         None => return Err(Error::Foreign { path, found: "missing".to_owned() }),
     }
-    let version = match fields.get("version") {
-        Some(serde_json::Value::Number(n)) if n.as_u64().is_some() => n.as_u64().unwrap_or_default(),
+    let version = match version {
+        Some(Scalar::Unsigned(n)) => n,
         other => {
-            let found = other.as_ref().map_or_else(|| "missing".to_owned(), |v| v.to_string());
+            let found = other.map_or_else(|| "missing".to_owned(), |v| v.to_string());
             return Err(Error::Invalid { path, detail: format!("version {found} is not a positive integer") });
         }
     };
@@ -184,23 +274,18 @@ pub fn from_json(text: &str, path: Option<&str>) -> Result<(Rows, Meta), Error> 
     if version != 1 {
         return Err(Error::Invalid { path, detail: format!("unknown format version {version}") });
     }
-    let file: FileV1 =
-        serde_json::from_value(value).map_err(|e| Error::Invalid { path: path.clone(), detail: e.to_string() })?;
+    let file: FileV1 = jsonfile::parse(source, jsonfile::Plain::new()).map_err(|f| failed(f, &path))?;
     let invalid = |detail: String| Error::Invalid { path: path.clone(), detail };
-    let mut rows = Rows::default();
-    for row in file.rows {
-        if file.kind == Kind::Summary && (row.count < 0 || row.size < 0) {
-            return Err(invalid(format!("row {:?} has a negative count or size in a summary", row.type_name)));
-        }
-        if rows.insert(row.type_name.clone(), Totals { count: row.count, size: row.size }).is_some() {
-            return Err(invalid(format!("type {:?} has two rows", row.type_name)));
+    let rows = file.rows.0;
+    if file.kind == Kind::Summary {
+        if let Some((name, _)) = rows.iter().find(|(_, t)| t.count < 0 || t.size < 0) {
+            return Err(invalid(format!("row {name:?} has a negative count or size in a summary")));
         }
     }
-    let objects: i64 = rows.values().map(|t| t.count).sum();
-    let bytes: i64 = rows.values().map(|t| t.size).sum();
-    if objects != file.objects || bytes != file.bytes {
+    let (objects, bytes) = sums(&rows);
+    if objects != i128::from(file.objects) || bytes != i128::from(file.bytes) {
         return Err(invalid(format!(
-            "the rows add up to {objects} objects and {bytes} bytes, but the file says {} and {}",
+            "the rows add up to {objects} objects and {bytes} bytes, but the file's \"objects\" and \"bytes\" fields say {} and {}",
             file.objects, file.bytes
         )));
     }
@@ -232,12 +317,10 @@ pub fn save(path: &Path, rows: &Rows, meta: &Meta) -> Result<(), Error> {
     })
 }
 
+/// Reads a summary file, streaming it: memory in proportion to the rows it holds.
 pub fn load(path: &Path) -> Result<(Rows, Meta), Error> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: shown.clone(), source })?;
-    let text = String::from_utf8(bytes)
-        .map_err(|e| Error::NotJson { path: Some(shown.clone()), detail: format!("not UTF-8 text: {e}") })?;
-    from_json(&text, Some(&shown))
+    read(Source::File(path), Some(shown))
 }
 
 #[cfg(test)]
@@ -304,5 +387,37 @@ mod tests {
         assert_eq!(format_time(0.0), "1970-01-01T00:00:00Z");
         assert_eq!(format_time(1_700_000_000.0), "2023-11-14T22:13:20Z");
         assert_eq!(format_time(951_782_400.0), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn overflowing_and_mistyped_numbers_are_refused() {
+        let mut big = Rows::default();
+        big.insert("a".into(), Totals { count: i64::MAX, size: 1 });
+        big.insert("b".into(), Totals { count: 1, size: 1 });
+        // Cannot be written: the file's total would not fit.
+        assert!(matches!(to_json(&big, &meta()).unwrap_err(), Error::Unsaveable { .. }));
+        // A file whose rows add up past its totals (a wrapped sum).
+        let text = to_json(&rows(), &meta())
+            .unwrap()
+            .replace("\"count\": 3", &format!("\"count\": {}", i64::MAX))
+            .replace("\"objects\": 4", &format!("\"objects\": {}", i64::MIN));
+        let err = from_json(&text, None).unwrap_err().to_string();
+        assert!(err.contains("\"objects\""), "{err}");
+        let text = to_json(&rows(), &meta()).unwrap().replace("\"count\": 3", "\"count\": 99999999999999999999");
+        assert!(matches!(from_json(&text, None).unwrap_err(), Error::Invalid { .. }));
+        let text = to_json(&rows(), &meta()).unwrap().replace("\"count\": 3", "\"count\": \"3\"");
+        let err = from_json(&text, None).unwrap_err().to_string();
+        assert!(err.contains("row 0"), "{err}");
+    }
+
+    #[test]
+    fn files_stream_from_disk() {
+        let path = std::env::temp_dir().join(format!("heapscope-summary-{}.json", std::process::id()));
+        save(&path, &rows(), &meta()).unwrap();
+        assert_eq!(load(&path).unwrap(), (rows(), meta()));
+        std::fs::write(&path, b"\xff\xfe{}").unwrap();
+        assert!(load(&path).unwrap_err().to_string().contains("not UTF-8"));
+        let _ = std::fs::remove_file(&path);
+        assert!(matches!(load(&path).unwrap_err(), Error::Io { .. }));
     }
 }

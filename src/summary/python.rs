@@ -5,9 +5,9 @@
 
 use super::aggregate::Aggregator;
 use super::file::{self as snapshot, Kind, Meta};
-use super::rows::{diff_rows, same_rows, Rows, Totals};
+use super::rows::{diff_rows, same_rows, sums, Rows, Totals};
 use crate::heap::{self, Scan, ScanOptions};
-use pyo3::exceptions::PyIndexError;
+use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 /// Rows as pympler's list of `[type, count, size]` lists.
@@ -39,9 +39,19 @@ pub fn rows_from_py(rows: &Bound<'_, PyAny>) -> PyResult<Rows> {
         let name: String = row.get_item(0)?.str()?.to_string_lossy().into_owned();
         let count: i64 = row.get_item(1)?.extract()?;
         let size: i64 = row.get_item(2)?.extract()?;
-        let totals = out.entry(name).or_default();
-        totals.count += count;
-        totals.size += size;
+        let added = Totals { count, size };
+        match out.get_mut(&name) {
+            Some(totals) => {
+                *totals = totals.checked_add(added).ok_or_else(|| {
+                    PyValueError::new_err(format!(
+                        "the rows of type {name:?} add up to a count or size that does not fit in 64 bits"
+                    ))
+                })?
+            }
+            None => {
+                out.insert(name, added);
+            }
+        }
     }
     Ok(out)
 }
@@ -88,7 +98,7 @@ impl Summary {
     /// without the rows that did not change.
     fn diff(&self, later: &Bound<'_, PyAny>) -> PyResult<Summary> {
         let later_rows = rows_from_py(later)?;
-        let mut rows = diff_rows(&self.rows, &later_rows);
+        let mut rows = diff_rows(&self.rows, &later_rows).map_err(PyValueError::new_err)?;
         rows.retain(|_, t| t.count != 0 || t.size != 0);
         Ok(Summary::new(later.py(), rows, Kind::Diff, None))
     }
@@ -122,14 +132,14 @@ impl Summary {
 
     /// Number of objects summarized (the sum of the counts).
     #[getter]
-    fn total_count(&self) -> i64 {
-        self.rows.values().map(|t| t.count).sum()
+    fn total_count(&self) -> i128 {
+        sums(&self.rows).0
     }
 
     /// Total flat size in bytes (the sum of the sizes).
     #[getter]
-    fn total_size(&self) -> i64 {
-        self.rows.values().map(|t| t.size).sum()
+    fn total_size(&self) -> i128 {
+        sums(&self.rows).1
     }
 
     /// `"summary"` or `"diff"`.

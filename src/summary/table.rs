@@ -21,24 +21,55 @@ use tabled::builder::Builder;
 use tabled::settings::object::Columns;
 use tabled::settings::{Alignment, Padding, Style};
 
-/// Renders `rows` (the first one is the header) as pympler's table lines.
+/// The widest a cell is shown, in display columns: a longer text (a type name of
+/// megabytes, say) is cut and ends with [`ELLIPSIS`], so that a table stays readable and
+/// takes memory in proportion to its rows, not to its longest name. The rows themselves
+/// keep the whole text.
+pub const MAX_CELL_WIDTH: usize = 120;
+
+/// What ends a shortened cell.
+pub const ELLIPSIS: &str = "...";
+
+/// `text` as shown in a cell: itself if at most [`MAX_CELL_WIDTH`] columns wide, else its
+/// start and [`ELLIPSIS`], that wide. Reads no more of `text` than it keeps.
+pub fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut width = 0;
+    let mut cut = None;
+    let mut buffer = [0u8; 4];
+    for (at, c) in text.char_indices() {
+        width += tabled::grid::util::string::get_text_width(c.encode_utf8(&mut buffer));
+        if cut.is_none() && width > MAX_CELL_WIDTH - ELLIPSIS.len() {
+            cut = Some(at);
+        }
+        if width > MAX_CELL_WIDTH {
+            let cut = cut.unwrap_or(at);
+            return std::borrow::Cow::Owned(format!("{}{ELLIPSIS}", &text[..cut]));
+        }
+    }
+    std::borrow::Cow::Borrowed(text)
+}
+
+/// Renders `rows` (the first one is the header) as pympler's table lines, each cell at
+/// most [`MAX_CELL_WIDTH`] columns wide.
 pub fn render(rows: &[Vec<String>]) -> Vec<String> {
+    let rows: Vec<Vec<std::borrow::Cow<'_, str>>> =
+        rows.iter().map(|row| row.iter().map(|cell| shorten(cell)).collect()).collect();
     let Some(header) = rows.first() else { return Vec::new() };
     let columns = header.len();
     if columns == 0 {
         return vec![String::new(); rows.len() + 1];
     }
     let mut widths = vec![0usize; columns];
-    for row in rows {
+    for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(tabled::grid::util::string::get_text_width(cell));
+            *width = (*width).max(tabled::grid::util::string::get_text_width(cell.as_ref()));
         }
     }
     let mut builder = Builder::default();
-    builder.push_record(header.iter().cloned());
+    builder.push_record(header.iter().map(|c| c.to_string()));
     builder.push_record(widths.iter().map(|w| "=".repeat(w + 2)));
     for row in &rows[1..] {
-        builder.push_record(row.iter().cloned());
+        builder.push_record(row.iter().map(|c| c.to_string()));
     }
     let mut table = builder.build();
     table.with(Style::empty().vertical('|'));
@@ -136,6 +167,20 @@ mod tests {
             table(&[HEADER]),
             vec!["  types |   # objects |   total size", "======= | =========== | ============"]
         );
+    }
+
+    #[test]
+    fn long_cells_are_shortened() {
+        let long = "x".repeat(10_000);
+        let lines = table(&[HEADER, [&long, "1", "8"]]);
+        let shown = format!("{}{ELLIPSIS}", "x".repeat(MAX_CELL_WIDTH - ELLIPSIS.len()));
+        assert_eq!(lines[2], format!("  {shown} |           1 |            8"));
+        assert_eq!(shorten(&"y".repeat(MAX_CELL_WIDTH)), "y".repeat(MAX_CELL_WIDTH));
+        // Wide characters count two columns.
+        let text = "\u{4e2d}".repeat(MAX_CELL_WIDTH);
+        let wide = shorten(&text);
+        assert_eq!(tabled::grid::util::string::get_text_width(&wide), MAX_CELL_WIDTH - 1);
+        assert!(wide.ends_with(ELLIPSIS));
     }
 
     #[test]
