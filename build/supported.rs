@@ -14,7 +14,7 @@ pub fn unsupported_reason(implementation: &str, major: u8, minor: u8, free_threa
              use CPython 3.{OLDEST_MINOR} to 3.{NEWEST_MINOR}"
         ));
     }
-    if major != 3 || minor < OLDEST_MINOR || minor > NEWEST_MINOR {
+    if major != 3 || !(OLDEST_MINOR..=NEWEST_MINOR).contains(&minor) {
         return Some(format!(
             "heapscope supports CPython 3.{OLDEST_MINOR} to 3.{NEWEST_MINOR}, not {version}; \
              install it with one of those interpreters"

@@ -63,7 +63,7 @@ PYMPLER_DEBUG_HEADER = 2 * WORD if hasattr(sys, "gettotalrefcount") else 0
 
 def test_basicsize_is_the_real_one_on_every_build(hs):
     assert hs.basicsize(object()) == object.__basicsize__
-    assert hs.basicsize([]) == list.__basicsize__
+    assert hs.basicsize(1.5) == float.__basicsize__
 
 
 @pytest.mark.parametrize("name", CATALOG_NAMES)
