@@ -69,7 +69,7 @@ def render(results: list) -> str:
         rows.append(
             f"Python {meta['python'].split()[0]}: {meta['cpus']} CPUs, load average "
             f"{meta['loadavg_at_start']} at start; heapscope best of {meta['repeats']['heapscope']}, "
-            f"pympler {meta['repeats']['pympler']} run(s), guppy3 best of {meta['repeats']['guppy3']}. "
+            f"pympler {meta['repeats']['pympler']} run(s), guppy3 best of {meta['repeats']['guppy3']}."
         )
     rows.append("")
     rows.append(f"Peak extra bytes/obj is from the first run ({versions[0]}).")
