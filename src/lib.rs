@@ -5,6 +5,7 @@
 //! - `summary`: per-type rows, diffs, the snapshot file and the table of `heapscope.summary`;
 //! - `classtracker`: tracked instances, snapshots, statistics and reports of `heapscope.classtracker`;
 //! - `process`: the process's memory as the operating system reports it;
+//! - `grow`: fallible growth of buffers that follow the heap's size (`MemoryError`, not an abort);
 //! - `units`: byte counts for people (`1.5 KiB`);
 //! - `visited`: the address bitmap that marks objects already seen.
 //!
@@ -14,6 +15,7 @@ mod asizeof;
 mod classtracker;
 mod errors;
 mod ffi;
+mod grow;
 mod heap;
 mod process;
 mod summary;

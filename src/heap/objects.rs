@@ -134,7 +134,7 @@ pub fn referents<'py>(py: Python<'py>, objects: &Bound<'py, PyTuple>) -> PyResul
     for obj in objects.iter() {
         // SAFETY: `obj` is held by the argument tuple; traversal runs no Python code and
         // the referents come back as strong references.
-        for referent in unsafe { ffi::traverse_referents(obj.as_ptr()) } {
+        for referent in unsafe { ffi::traverse_referents(obj.as_ptr()) }? {
             out.append(bound(py, &referent))?;
         }
     }
