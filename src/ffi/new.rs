@@ -13,6 +13,12 @@ pub fn new_int(py: Python<'_>, value: u64) -> PyResult<Bound<'_, PyAny>> {
     unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyLong_FromUnsignedLongLong(value)) }
 }
 
+/// A Python `int` equal to `value`.
+pub fn new_i64(py: Python<'_>, value: i64) -> PyResult<Bound<'_, PyAny>> {
+    // SAFETY: as in `new_int`.
+    unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyLong_FromLongLong(value)) }
+}
+
 /// A Python `str` equal to `text`.
 pub fn new_str<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyString>> {
     // SAFETY: the GIL is held; `text` is valid UTF-8 of the given length; the call

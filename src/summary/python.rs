@@ -6,6 +6,7 @@
 use super::aggregate::Aggregator;
 use super::file::{self as snapshot, Kind, Meta};
 use super::rows::{diff_rows, same_rows, Rows, Totals};
+use crate::ffi;
 use crate::heap::{self, Scan, ScanOptions};
 use pyo3::exceptions::PyIndexError;
 use pyo3::prelude::*;
@@ -122,14 +123,14 @@ impl Summary {
 
     /// Number of objects summarized (the sum of the counts).
     #[getter]
-    fn total_count(&self) -> i64 {
-        self.rows.values().map(|t| t.count).sum()
+    fn total_count<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        ffi::new_i64(py, self.rows.values().map(|t| t.count).sum())
     }
 
     /// Total flat size in bytes (the sum of the sizes).
     #[getter]
-    fn total_size(&self) -> i64 {
-        self.rows.values().map(|t| t.size).sum()
+    fn total_size<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        ffi::new_i64(py, self.rows.values().map(|t| t.size).sum())
     }
 
     /// `"summary"` or `"diff"`.
@@ -198,8 +199,8 @@ impl Summary {
             self.meta.kind.as_str(),
             snapshot::format_time(self.meta.created),
             self.rows.len(),
-            self.total_count(),
-            self.total_size()
+            self.rows.values().map(|t| t.count).sum::<i64>(),
+            self.rows.values().map(|t| t.size).sum::<i64>()
         )
     }
 }
