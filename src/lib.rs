@@ -6,6 +6,7 @@
 //! - `classtracker`: tracked instances, snapshots, statistics and reports of `heapscope.classtracker`;
 //! - `jsonfile`: reading untrusted JSON files streamed, in bounded memory;
 //! - `process`: the process's memory as the operating system reports it;
+//! - `grow`: fallible growth of buffers that follow the heap's size (`MemoryError`, not an abort);
 //! - `units`: byte counts for people (`1.5 KiB`);
 //! - `visited`: the address bitmap that marks objects already seen.
 //!
@@ -15,6 +16,7 @@ mod asizeof;
 mod classtracker;
 mod errors;
 mod ffi;
+mod grow;
 mod heap;
 mod jsonfile;
 mod process;

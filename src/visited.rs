@@ -9,6 +9,7 @@
 //! objects share cache lines of the bitmap. The last chunk used is remembered, so most
 //! lookups do no hashing at all.
 
+use crate::grow::{self, Grow, OutOfMemory, TryPush};
 use ahash::AHashMap;
 
 const GRANULE_BITS: u32 = 4;
@@ -43,30 +44,35 @@ impl VisitedSet {
         (address >> CHUNK_BITS, word, 1u64 << (granule & 63))
     }
 
-    /// The words of chunk number `chunk`, creating them if `create`.
+    /// The words of chunk number `chunk`, creating them if `create`; `Ok(None)` when it
+    /// does not exist and is not created.
     #[inline(always)]
-    fn chunk(&mut self, chunk: usize, create: bool) -> Option<*mut u64> {
+    fn chunk(&mut self, chunk: usize, create: bool) -> Result<Option<*mut u64>, OutOfMemory> {
         let slot = chunk % RECENT;
         if self.recent[slot].0 == chunk + 1 {
-            return Some(self.recent[slot].1);
+            return Ok(Some(self.recent[slot].1));
         }
         self.chunk_slow(chunk, create)
     }
 
     #[inline(never)]
-    fn chunk_slow(&mut self, chunk: usize, create: bool) -> Option<*mut u64> {
+    fn chunk_slow(&mut self, chunk: usize, create: bool) -> Result<Option<*mut u64>, OutOfMemory> {
+        const WHAT: &str = "the set of objects already seen";
         let found = match self.index.get(&chunk) {
             Some(&i) => i,
             None if create => {
-                self.chunks.push(vec![0u64; WORDS_PER_CHUNK].into_boxed_slice());
+                // Room in both containers first, so that a refusal leaves them consistent.
+                self.index.grow(1, WHAT)?;
+                let words = grow::vec_filled(0u64, WORDS_PER_CHUNK, WHAT)?.into_boxed_slice();
+                self.chunks.try_push(words, WHAT)?;
                 self.index.insert(chunk, self.chunks.len() - 1);
                 self.chunks.len() - 1
             }
-            None => return None,
+            None => return Ok(None),
         };
         let words = self.chunks[found].as_mut_ptr();
         self.recent[chunk % RECENT] = (chunk + 1, words);
-        Some(words)
+        Ok(Some(words))
     }
 
     /// The words of chunk number `chunk` if it exists, without creating or caching it.
@@ -79,26 +85,27 @@ impl VisitedSet {
         self.index.get(&chunk).map(|&i| self.chunks[i].as_ptr())
     }
 
-    /// Adds `address`; returns `false` if it was already present.
+    /// Adds `address`; returns `false` if it was already present. `Err` (and nothing
+    /// added) when the bitmap must grow and the allocator refuses.
     #[inline(always)]
-    pub fn insert(&mut self, address: usize) -> bool {
+    pub fn insert(&mut self, address: usize) -> Result<bool, OutOfMemory> {
         let (chunk, word, bit) = Self::split(address);
-        let Some(words) = self.chunk(chunk, true) else { return false };
+        let Some(words) = self.chunk(chunk, true)? else { return Ok(false) };
         // SAFETY: `words` points to a live chunk of WORDS_PER_CHUNK words, owned by
         // `self.chunks` and never freed while `self` lives; `word` < WORDS_PER_CHUNK.
         let mask = unsafe { &mut *words.add(word) };
         if *mask & bit != 0 {
-            return false;
+            return Ok(false);
         }
         *mask |= bit;
         self.len += 1;
-        true
+        Ok(true)
     }
 
     /// Removes `address` (after an [`insert`](Self::insert) that must be undone).
     pub fn remove(&mut self, address: usize) {
         let (chunk, word, bit) = Self::split(address);
-        if let Some(words) = self.chunk(chunk, false) {
+        if let Ok(Some(words)) = self.chunk(chunk, false) {
             // SAFETY: as in `insert`.
             let mask = unsafe { &mut *words.add(word) };
             if *mask & bit != 0 {
@@ -128,12 +135,12 @@ mod tests {
     #[test]
     fn neighbouring_objects_are_distinct() {
         let mut set = VisitedSet::default();
-        assert!(set.insert(0x1000));
-        assert!(set.insert(0x1010));
-        assert!(!set.insert(0x1000));
+        assert!(set.insert(0x1000).unwrap());
+        assert!(set.insert(0x1010).unwrap());
+        assert!(!set.insert(0x1000).unwrap());
         set.remove(0x1000);
         assert!(!set.contains(0x1000) && set.contains(0x1010));
-        assert!(set.insert(0x1000));
+        assert!(set.insert(0x1000).unwrap());
         assert!(set.contains(0x1010));
         assert!(!set.contains(0x1020));
         assert_eq!(set.len(), 2);
@@ -143,13 +150,13 @@ mod tests {
     fn region_boundaries() {
         let mut set = VisitedSet::default();
         // Last granule of one region and first of the next.
-        assert!(set.insert(0x3f0));
-        assert!(set.insert(0x400));
+        assert!(set.insert(0x3f0).unwrap());
+        assert!(set.insert(0x400).unwrap());
         assert!(set.contains(0x3f0) && set.contains(0x400));
         assert!(!set.contains(0x3e0));
         // Neighbouring 1 MiB chunks.
-        assert!(set.insert(0xff_fff0));
-        assert!(set.insert(0x100_0000));
+        assert!(set.insert(0xff_fff0).unwrap());
+        assert!(set.insert(0x100_0000).unwrap());
         assert!(set.contains(0xff_fff0) && set.contains(0x100_0000));
         assert_eq!(set.len(), 4);
     }
@@ -158,10 +165,10 @@ mod tests {
     fn many_addresses() {
         let mut set = VisitedSet::default();
         for i in 0..100_000usize {
-            assert!(set.insert(0x7f00_0000_0000 + i * 48));
+            assert!(set.insert(0x7f00_0000_0000 + i * 48).unwrap());
         }
         for i in 0..100_000usize {
-            assert!(!set.insert(0x7f00_0000_0000 + i * 48));
+            assert!(!set.insert(0x7f00_0000_0000 + i * 48).unwrap());
         }
         assert_eq!(set.len(), 100_000);
     }

@@ -241,6 +241,11 @@ class Asizer:
     An object counted by one call is not counted again by the next until ``reset()``,
     so ``total`` is the size of everything sized so far. Options are those of
     ``asizeof``; ``set()`` changes some of them without forgetting anything.
+
+    An ``Asizer`` may be used and freed on any thread; calls from two threads at once
+    run one after the other. Calling it again from code its own sizing runs (an
+    object's ``__sizeof__``, a property) raises ``RuntimeError``: use another
+    ``Asizer`` there.
     """
 
     def __init__(self, **opts: Any) -> None:

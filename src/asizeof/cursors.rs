@@ -9,6 +9,7 @@
 use crate::asizeof::ledger::Ledger;
 use crate::asizeof::rules::{Refs, RuleCache, Slot};
 use crate::ffi::{self, prefetch, Borrowed, InstanceAttrs, RawObj, Strong};
+use crate::grow::{OutOfMemory, TryPush};
 use crate::heap::edges as names;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -365,7 +366,8 @@ pub(super) fn container_start(obj: Borrowed<'_>) -> Option<(usize, Cursor)> {
 /// For an exact list, tuple or dict with a combined table: pushes its referents (in
 /// reverse, so that they are taken in order) and returns its flat size, looking at the
 /// type once. A dict key seen before is counted as a repeat instead of being pushed.
-/// `None`, pushing nothing, for anything else (a dict with a split table among them).
+/// `Ok(None)`, pushing nothing, for anything else (a dict with a split table among
+/// them); `Err` when the work list (or the set of repeats) cannot grow.
 ///
 /// The work list holds borrowed pointers whose liveness depends on no Python code
 /// running until it is drained, which no lifetime expresses: hence raw pointers.
@@ -378,38 +380,53 @@ pub(super) unsafe fn push_container(
     depth: u32,
     work: &mut Vec<(RawObj, u32)>,
     ledger: &mut Ledger,
-) -> Option<usize> {
+) -> Result<Option<usize>, OutOfMemory> {
+    const WHAT: &str = "the list of objects to size";
+    // The first refusal is kept and the rest of the container skipped.
+    let mut failed: Option<OutOfMemory> = None;
+    let mut push = |item: RawObj, failed: &mut Option<OutOfMemory>| {
+        if failed.is_none() {
+            if let Err(error) = work.try_push((item, depth), WHAT) {
+                *failed = Some(error);
+            }
+        }
+    };
     // SAFETY: `obj` is alive; each layout is read for its exact type only, and no
     // Python code runs.
-    unsafe {
+    let size = unsafe {
         let tp = ffi::type_of(obj);
-        let size = if ffi::is_dict_type(tp) {
-            let size = ffi::dict_sizeof(obj)?;
+        if ffi::is_dict_type(tp) {
+            let Some(size) = ffi::dict_sizeof(obj) else { return Ok(None) };
             if !ffi::dict_entries_rev(obj, |key, value| {
-                work.push((value, depth));
+                push(value, &mut failed);
                 // Keys are often shared (the same str in many dicts): one seen before
                 // is a repeat now rather than after a trip through the pipeline.
                 let address = ffi::address(key);
                 if ledger.visited.contains(address) {
-                    ledger.repeat(address);
+                    if let Err(error) = ledger.repeat(address) {
+                        failed.get_or_insert(error);
+                    }
                 } else {
-                    work.push((key, depth));
+                    push(key, &mut failed);
                 }
             }) {
-                return None;
+                return Ok(None);
             }
             size
         } else if ffi::is_list_type(tp) {
-            let size = ffi::list_sizeof(obj)?;
-            ffi::list_items_rev(obj, |item| work.push((item, depth)));
+            let Some(size) = ffi::list_sizeof(obj) else { return Ok(None) };
+            ffi::list_items_rev(obj, |item| push(item, &mut failed));
             size
         } else if ffi::is_tuple_type(tp) {
-            ffi::tuple_items_rev(obj, |item| work.push((item, depth)));
+            ffi::tuple_items_rev(obj, |item| push(item, &mut failed));
             ffi::object_sizeof(obj)
         } else {
-            return None;
-        };
-        Some(size + ffi::GC_HEAD)
+            return Ok(None);
+        }
+    };
+    match failed {
+        Some(error) => Err(error),
+        None => Ok(Some(size + ffi::GC_HEAD)),
     }
 }
 

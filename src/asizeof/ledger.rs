@@ -2,6 +2,7 @@
 //! often), objects and types excluded, totals, the largest objects and per-type profiles.
 
 use crate::ffi::{self, Borrowed, RawObj, Strong};
+use crate::grow::{Grow, OutOfMemory};
 use crate::visited::VisitedSet;
 use ahash::AHashMap;
 use indexmap::IndexMap;
@@ -119,13 +120,17 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// Forgets everything but the excluded types (whose counts restart at zero).
-    pub fn clear(&mut self) {
+    /// Forgets everything but the excluded types (whose counts restart at zero). Returns
+    /// what was forgotten, for the caller to drop when releasing the references it holds
+    /// (which may run finalizers) cannot re-enter the caller.
+    #[must_use = "the forgotten references are released when the result is dropped"]
+    pub fn clear(&mut self) -> Ledger {
         let instances = std::mem::take(&mut self.excluded_instances);
         let classes = std::mem::take(&mut self.excluded_classes);
-        *self = Ledger::default();
+        let forgotten = std::mem::take(self);
         self.excluded_instances = instances.into_iter().map(|(k, (o, _))| (k, (o, 0))).collect();
         self.excluded_classes = classes.into_iter().map(|(k, (o, _))| (k, (o, 0))).collect();
+        forgotten
     }
 
     /// Number of distinct objects reached.
@@ -157,21 +162,25 @@ impl Ledger {
     }
 
     /// Marks `obj` to be sized only at the top level, unless already known.
-    pub fn exclude_refs(&mut self, obj: RawObj) {
+    pub fn exclude_refs(&mut self, obj: RawObj) -> Result<(), OutOfMemory> {
         let address = ffi::address(obj);
         if !self.visited.contains(address) {
+            self.marks.grow(1, "the set of excluded objects")?;
             self.marks.entry(address).or_insert(Mark::RefOnly);
             self.mark_filter.add(address);
         }
+        Ok(())
     }
 
     /// Marks `obj` never to be sized, unless already known.
-    pub fn exclude_obj(&mut self, obj: RawObj) {
+    pub fn exclude_obj(&mut self, obj: RawObj) -> Result<(), OutOfMemory> {
         let address = ffi::address(obj);
         if !self.visited.contains(address) {
+            self.marks.grow(1, "the set of excluded objects")?;
             self.marks.entry(address).or_insert(Mark::Excluded);
             self.mark_filter.add(address);
         }
+        Ok(())
     }
 
     /// Excludes the instances of class `obj` and the class itself; other objects are
@@ -215,20 +224,22 @@ impl Ledger {
 
     /// Another encounter of an object reached before.
     #[inline]
-    pub fn repeat(&mut self, address: usize) {
+    pub fn repeat(&mut self, address: usize) -> Result<(), OutOfMemory> {
+        self.repeated.insert(address)?;
         self.repeats += 1;
-        self.repeated.insert(address);
+        Ok(())
     }
 
     /// Another encounter of a top-level object given twice (pympler's `again`).
-    pub fn again(&mut self, obj: RawObj) {
+    pub fn again(&mut self, obj: RawObj) -> Result<(), OutOfMemory> {
         let address = ffi::address(obj);
         if self.visited.contains(address) {
-            self.repeat(address);
+            self.repeat(address)?;
         } else if self.marks.get(&address) == Some(&Mark::RefOnly) {
+            self.visited.insert(address)?;
             self.marks.remove(&address);
-            self.visited.insert(address);
         }
+        Ok(())
     }
 
     pub fn profile(&mut self, obj: Strong, flat: u64) {

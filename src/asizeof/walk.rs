@@ -20,6 +20,7 @@ use crate::asizeof::flat::{foreign_sizeof, leaf_size};
 use crate::asizeof::ledger::{Ledger, Mark};
 use crate::asizeof::rules::{AttrSpec, Refs, Rule, RuleCache, PER_OBJECT};
 use crate::ffi::{self, prefetch, Borrowed, InstanceAttrs, RawObj, Strong};
+use crate::grow::{self, Grow, OutOfMemory, TryPush};
 use crate::heap::edges as names;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -126,6 +127,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             if let Some((flat, _)) = container_start(obj.into()) {
                 let address = ffi::address(obj.as_ptr());
                 if self.seen_before(address, 0) {
+                    self.take_pending()?;
                     return Ok(0);
                 }
                 if let Some(size) = self.size_unordered(obj, flat) {
@@ -177,7 +179,14 @@ impl<'a, 'py> Walker<'a, 'py> {
         // the pipeline are drained, so the containers holding them cannot change.
         let mut work: Vec<(RawObj, u32)> = Vec::new();
         // SAFETY: `root` is held by the caller.
-        unsafe { push_container(root.as_ptr(), 1, &mut work, self.ledger) }?;
+        match unsafe { push_container(root.as_ptr(), 1, &mut work, self.ledger) } {
+            Ok(Some(_)) => {}
+            Ok(None) => return None,
+            Err(error) => {
+                self.out_of_memory(error);
+                return Some(0);
+            }
+        }
         let mut total = self.align(root_flat);
         let mut headers: std::collections::VecDeque<(RawObj, u32)> =
             std::collections::VecDeque::with_capacity(STAGE + 1);
@@ -192,6 +201,10 @@ impl<'a, 'py> Walker<'a, 'py> {
             // one still in flight is a repeat like any later one.
             while let Some(next) = work.pop() {
                 if self.seen_before(ffi::address(next.0), next.1) {
+                    if self.pending.is_some() {
+                        // The caller returns the error.
+                        return Some(total);
+                    }
                     continue;
                 }
                 prefetch_header(next.0);
@@ -221,12 +234,19 @@ impl<'a, 'py> Walker<'a, 'py> {
             };
             // SAFETY: as above: `obj` is alive until Python code runs, and none does here.
             unsafe {
-                match push_container(obj, depth + 1, &mut work, self.ledger) {
-                    Some(flat) => {
+                let deferred_held = match push_container(obj, depth + 1, &mut work, self.ledger) {
+                    Ok(Some(flat)) => {
                         total = total.saturating_add(self.align(flat));
                         self.ledger.depth = self.ledger.depth.max(depth + 1);
+                        Ok(())
                     }
-                    None => deferred.push((Strong::from_borrowed(obj), depth)),
+                    Ok(None) => deferred.try_push((Strong::from_borrowed(obj), depth), "the list of objects to size"),
+                    Err(error) => Err(error),
+                };
+                if let Err(error) = deferred_held {
+                    // The caller returns the error.
+                    self.out_of_memory(error);
+                    return Some(total);
                 }
             }
         }
@@ -272,8 +292,8 @@ impl<'a, 'py> Walker<'a, 'py> {
     }
 
     /// Another encounter of a top-level object given twice in one call.
-    pub fn again(&mut self, obj: RawObj) {
-        self.ledger.again(obj);
+    pub fn again(&mut self, obj: RawObj) -> PyResult<()> {
+        Ok(self.ledger.again(obj)?)
     }
 
     /// Flat size of `obj` (aligned), as `asizeof` would count it; marks nothing seen.
@@ -303,7 +323,7 @@ impl<'a, 'py> Walker<'a, 'py> {
         let Some(cursor) = self.cursor_for(&strong, &rule) else {
             return self.take_pending().map(|()| Vec::new());
         };
-        self.stack.push(Frame {
+        if let Entered::Stopped = self.push_frame(Frame {
             obj: strong,
             rule_id: rule.id,
             cursor,
@@ -312,7 +332,9 @@ impl<'a, 'py> Walker<'a, 'py> {
             named: true,
             flat: 0,
             total: 0,
-        });
+        }) {
+            return self.take_pending().map(|()| Vec::new());
+        }
         let mut out = Vec::new();
         // SAFETY: each child is held at once, before Python code runs.
         while let Some((held, name)) = unsafe { self.next_child() } {
@@ -322,7 +344,11 @@ impl<'a, 'py> Walker<'a, 'py> {
                 other => names::ref_name(self.py, &child, name_parts(&other), self.options.clip),
             };
             // SAFETY: `child` is held strongly.
-            out.push((name, unsafe { Bound::from_borrowed_ptr(self.py, child.as_ptr()) }));
+            let pair = (name, unsafe { Bound::from_borrowed_ptr(self.py, child.as_ptr()) });
+            if let Err(error) = out.try_push(pair, "the list of referents") {
+                self.stack.pop();
+                return Err(error.into());
+            }
         }
         self.stack.pop();
         Ok(out)
@@ -350,6 +376,10 @@ impl<'a, 'py> Walker<'a, 'py> {
             let entered = if node == NO_NODE {
                 // No tree node to record: a child seen before adds nothing.
                 if self.seen_before(ffi::address(held.ptr()), depth) {
+                    if self.pending.is_some() {
+                        self.stack.clear();
+                        return 0;
+                    }
                     continue;
                 }
                 if self.leaf_fast {
@@ -369,7 +399,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                             let flat = self.align(flat);
                             let obj = held.into_strong();
                             self.ledger.depth = self.ledger.depth.max(depth + 1);
-                            self.stack.push(Frame {
+                            let frame = Frame {
                                 obj,
                                 rule_id: NO_RULE,
                                 cursor,
@@ -378,7 +408,11 @@ impl<'a, 'py> Walker<'a, 'py> {
                                 named: false,
                                 flat,
                                 total: flat,
-                            });
+                            };
+                            if let Entered::Stopped = self.push_frame(frame) {
+                                self.stack.clear();
+                                return 0;
+                            }
                             continue;
                         }
                     }
@@ -408,10 +442,21 @@ impl<'a, 'py> Walker<'a, 'py> {
     /// the first time it is reached, an excluded object never, and an object given at
     /// the top level is not counted where it is referenced.
     #[inline(always)]
+    /// When the visited set cannot grow, the `MemoryError` is kept in `pending` and the
+    /// object is skipped: callers stop the walk when `pending` is set.
     fn seen_before(&mut self, address: usize, depth: u32) -> bool {
-        if !self.ledger.visited.insert(address) {
-            self.ledger.repeat(address);
-            return true;
+        match self.ledger.visited.insert(address) {
+            Ok(true) => {}
+            Ok(false) => {
+                if let Err(error) = self.ledger.repeat(address) {
+                    self.out_of_memory(error);
+                }
+                return true;
+            }
+            Err(error) => {
+                self.out_of_memory(error);
+                return true;
+            }
         }
         if !self.ledger.may_be_marked(address) {
             return false;
@@ -444,6 +489,9 @@ impl<'a, 'py> Walker<'a, 'py> {
         parent_id: usize,
     ) -> Entered {
         if self.seen_before(ffi::address(held.ptr()), depth) {
+            if self.pending.is_some() {
+                return Entered::Stopped;
+            }
             let node = self.new_node(&mut held, name, parent_node, depth);
             return Entered::Done(self.finish_zero(node, depth));
         }
@@ -461,7 +509,9 @@ impl<'a, 'py> Walker<'a, 'py> {
         parent_id: usize,
     ) -> Entered {
         let node = self.new_node(&mut held, name, parent_node, depth);
-
+        if self.pending.is_some() {
+            return Entered::Stopped;
+        }
         if self.ledger.is_type_excluded(held.obj()) {
             self.ledger.count_excluded(held.obj());
             return Entered::Done(self.finish_zero(node, depth));
@@ -495,7 +545,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             return Entered::Stopped;
         };
         self.ledger.depth = self.ledger.depth.max(depth + 1);
-        self.stack.push(Frame {
+        self.push_frame(Frame {
             obj,
             rule_id: rule.id,
             cursor,
@@ -504,8 +554,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             named,
             flat,
             total: flat,
-        });
-        Entered::Pushed
+        })
     }
 
     /// Whether the rule's objects are sized with the current options.
@@ -621,8 +670,22 @@ impl<'a, 'py> Walker<'a, 'py> {
             Refs::DictLike => Cursor::items(self.dict_like_items(obj)),
             Refs::Traverse => {
                 // SAFETY: `obj` is held strongly; traversal runs no Python code.
-                let items = unsafe { ffi::traverse_referents(obj.as_ptr()) };
-                Cursor::items(items.into_iter().map(|o| (RefName::Static("iteref"), o)).collect())
+                match unsafe { ffi::traverse_referents(obj.as_ptr()) } {
+                    Ok(items) => match grow::collect_exact(
+                        items.into_iter().map(|o| (RefName::Static("iteref"), o)),
+                        "the referents of an object",
+                    ) {
+                        Ok(items) => Cursor::items(items),
+                        Err(error) => {
+                            self.out_of_memory(error);
+                            Cursor::items(Vec::new())
+                        }
+                    },
+                    Err(error) => {
+                        self.out_of_memory(error);
+                        Cursor::items(Vec::new())
+                    }
+                }
             }
             Refs::WeakRef => {
                 // pympler sizes what calling the reference returns (None once dead).
@@ -643,7 +706,27 @@ impl<'a, 'py> Walker<'a, 'py> {
     /// their address cannot be reused by another object while the ledger remembers it.
     fn keep_if_temporary(&mut self, obj: &Strong) {
         if obj.refcount() == 1 {
-            self.ledger.keepalive.push(obj.clone());
+            if let Err(error) = self.ledger.keepalive.try_push(obj.clone(), "the temporaries kept alive") {
+                self.out_of_memory(error);
+            }
+        }
+    }
+
+    /// A buffer of the walk could not grow: the `MemoryError` stops the walk.
+    #[cold]
+    fn out_of_memory(&mut self, error: OutOfMemory) {
+        self.pending.get_or_insert(error.into());
+    }
+
+    /// Pushes a frame, or stops the walk when the stack cannot grow.
+    #[inline(always)]
+    fn push_frame(&mut self, frame: Frame) -> Entered {
+        match self.stack.try_push(frame, "the stack of objects being walked") {
+            Ok(()) => Entered::Pushed,
+            Err(error) => {
+                self.out_of_memory(error);
+                Entered::Stopped
+            }
         }
     }
 
@@ -677,7 +760,9 @@ impl<'a, 'py> Walker<'a, 'py> {
             let strong = unsafe { Strong::from_borrowed(value.as_ptr()) };
             drop(value);
             walker.keep_if_temporary(&strong);
-            items.push((name, strong));
+            if let Err(error) = items.try_push((name, strong), "the attributes of an object") {
+                walker.out_of_memory(error);
+            }
         };
         for name in spec.names {
             match target.getattr(*name) {
@@ -770,6 +855,10 @@ impl<'a, 'py> Walker<'a, 'py> {
             let Ok((key, value)) = pair.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>() else { continue };
             // SAFETY: `key` and `value` are live objects held by the Bound handles.
             let (key, value) = unsafe { (Strong::from_borrowed(key.as_ptr()), Strong::from_borrowed(value.as_ptr())) };
+            if let Err(error) = items.grow(2, "the items of a mapping") {
+                self.out_of_memory(error);
+                return items;
+            }
             items.push((RefName::Key(key.clone()), key.clone()));
             items.push((RefName::Value(key), value));
         }
@@ -804,7 +893,10 @@ impl<'a, 'py> Walker<'a, 'py> {
         let index = nodes.len() as u32;
         let obj = held.hold().clone();
         let name = names::ref_name(self.py, &obj, name_parts(&name), self.options.clip);
-        self.nodes.as_mut()?.push(Node { parent, name, size: 0, flat: 0 });
+        if let Err(error) = self.nodes.as_mut()?.try_push(Node { parent, name, size: 0, flat: 0 }, "the size tree") {
+            self.out_of_memory(error);
+            return None;
+        }
         Some(index)
     }
 

@@ -50,7 +50,7 @@ impl SnapshotSizer {
     /// tracked object is counted as a referent of another.
     pub fn size_tracked(&mut self, py: Python<'_>, objects: &[Py<PyAny>], levels: &[u32]) -> PyResult<Vec<Measured>> {
         for obj in objects {
-            self.ledger.exclude_refs(obj.as_ptr());
+            self.ledger.exclude_refs(obj.as_ptr())?;
         }
         let mut measured = Vec::with_capacity(objects.len());
         let mut start = 0;
@@ -79,7 +79,7 @@ impl SnapshotSizer {
 
     /// Size of `obj` and what it reaches that was not sized before (`Asizer.asizeof`).
     pub fn size_more(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<u64> {
-        self.ledger.exclude_refs(obj.as_ptr());
+        self.ledger.exclude_refs(obj.as_ptr())?;
         self.walker(obj.py(), false).size_top(obj, false)
     }
 }
@@ -89,9 +89,9 @@ impl SnapshotSizer {
 pub fn size_everything(py: Python<'_>) -> PyResult<u64> {
     let objects = py.import("gc")?.getattr("get_objects")?.call0()?.cast_into::<PyList>()?;
     let mut ledger = Ledger::default();
-    ledger.exclude_obj(objects.as_ptr());
+    ledger.exclude_obj(objects.as_ptr())?;
     for obj in objects.iter() {
-        ledger.exclude_refs(obj.as_ptr());
+        ledger.exclude_refs(obj.as_ptr())?;
     }
     let rules = RuleCache::new(rules::registry(py)?, ClassifyOptions::default());
     let mut walker = Walker::new(py, &mut ledger, options(0, true), rules);

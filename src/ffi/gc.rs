@@ -2,6 +2,7 @@
 //! referents left in free lists, and the collector's generation lists read in place.
 
 use super::*;
+use crate::grow::{Grow, OutOfMemory, TryPush};
 
 /// Whether a pointer handed to a `tp_traverse` visitor is a dead object: one with no
 /// references left, which a module still lists in a free list of its own.
@@ -21,17 +22,22 @@ pub unsafe fn is_dead_referent(child: RawObj) -> bool {
 }
 
 /// Objects visited by the type's `tp_traverse` (what `gc.get_referents` returns), as
-/// strong references.
+/// strong references; `Err` when the list cannot grow.
 ///
 /// # Safety
 /// `obj` must be alive.
-pub unsafe fn traverse_referents(obj: RawObj) -> Vec<Strong> {
+pub unsafe fn traverse_referents(obj: RawObj) -> Result<Vec<Strong>, OutOfMemory> {
     unsafe extern "C" fn visit(child: RawObj, arg: *mut c_void) -> c_int {
         // SAFETY: `arg` is the Vec passed below, alive for the traverse call; `child` is
         // an object the traversed object holds, alive unless it sits in a free list.
         unsafe {
             if !is_dead_referent(child) {
-                (*arg.cast::<Vec<Strong>>()).push(Strong::from_borrowed(child));
+                let out = &mut *arg.cast::<Vec<Strong>>();
+                if out.grow(1, REFERENTS).is_err() {
+                    // A non-zero result stops the traversal.
+                    return -1;
+                }
+                out.push(Strong::from_borrowed(child));
             }
         }
         0
@@ -44,12 +50,17 @@ pub unsafe fn traverse_referents(obj: RawObj) -> Vec<Strong> {
         let tp = type_of(obj);
         if ffi::PyObject_IS_GC(obj) != 0 {
             if let Some(traverse) = (*tp).tp_traverse {
-                traverse(obj, visit, (&mut out as *mut Vec<Strong>).cast());
+                if traverse(obj, visit, (&mut out as *mut Vec<Strong>).cast()) != 0 {
+                    return Err(OutOfMemory(REFERENTS));
+                }
             }
         }
     }
-    out
+    Ok(out)
 }
+
+/// What the traversals' lists are called in a `MemoryError`.
+const REFERENTS: &str = "the list of an object's referents";
 
 /// Whether `obj` takes part in garbage collection (`gc.is_tracked` aside): its type has
 /// the GC flag and, for types that decide per object (type objects), the object says so.
@@ -256,17 +267,22 @@ pub fn object_of_gc_link(link: usize) -> RawObj {
 /// Appends the objects visited by the type's `tp_traverse` (what `gc.get_referents`
 /// returns) to `out`, as *borrowed* pointers. They stay valid only until Python code
 /// runs or `obj` is changed; callers take strong references before either can happen.
+/// `Err` when `out` cannot grow (it then holds the referents visited until then).
 /// As with [`for_each_referent`], dead objects may be among them and must be skipped
 /// before use (see [`is_dead_referent`]), and objects that are not [`is_gc_object`]
 /// (static types among them) are not traversed.
 ///
 /// # Safety
 /// `obj` must be alive.
-pub unsafe fn traverse_borrowed(obj: RawObj, out: &mut Vec<RawObj>) {
+pub unsafe fn traverse_borrowed(obj: RawObj, out: &mut Vec<RawObj>) -> Result<(), OutOfMemory> {
     unsafe extern "C" fn visit(child: RawObj, arg: *mut c_void) -> c_int {
         // SAFETY: `arg` is the Vec passed below, alive for the traverse call.
-        unsafe { (*arg.cast::<Vec<RawObj>>()).push(child) };
-        0
+        let out = unsafe { &mut *arg.cast::<Vec<RawObj>>() };
+        match out.try_push(child, REFERENTS) {
+            Ok(()) => 0,
+            // A non-zero result stops the traversal.
+            Err(_) => -1,
+        }
     }
     // SAFETY: `obj` is alive; traversal only reads it and runs no Python code. Only
     // objects the collector manages are traversed: the type's GC flag is not enough,
@@ -277,10 +293,13 @@ pub unsafe fn traverse_borrowed(obj: RawObj, out: &mut Vec<RawObj>) {
         if is_gc_object(obj) {
             let tp = type_of(obj);
             if let Some(traverse) = (*tp).tp_traverse {
-                traverse(obj, visit, (out as *mut Vec<RawObj>).cast());
+                if traverse(obj, visit, (out as *mut Vec<RawObj>).cast()) != 0 {
+                    return Err(OutOfMemory(REFERENTS));
+                }
             }
         }
     }
+    Ok(())
 }
 
 #[cfg(all(test, not(Py_GIL_DISABLED)))]

@@ -3,7 +3,8 @@
 //! outlive their owner (`borrowed`); type checks (`types`); dict tables (`dict`); the
 //! `__sizeof__` formulas and items of the builtin containers (`sizes`, `items`); instance
 //! attribute storage (`instance`); the collector's side of objects and its lists (`gc`);
-//! reference counts of watched objects (`weakref`); calls into Python (`call`). The rest
+//! reference counts of watched objects (`weakref`); calls into Python (`call`); new ints
+//! and strings that report a failed allocation instead of panicking (`new`). The rest
 //! of the crate works with [`Strong`], [`Borrowed`] and the helpers re-exported here, each
 //! of which documents what its caller must guarantee; nothing outside this folder calls
 //! `pyo3::ffi` or reads a CPython struct field.
@@ -18,6 +19,7 @@ mod gc;
 mod instance;
 mod items;
 mod layout;
+mod new;
 mod sizes;
 mod types;
 mod weakref;
@@ -29,6 +31,7 @@ pub use gc::*;
 pub use instance::*;
 pub use items::*;
 pub use layout::*;
+pub use new::*;
 pub use sizes::*;
 pub use types::*;
 pub use weakref::*;

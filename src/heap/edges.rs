@@ -15,6 +15,7 @@
 //! `Exception`.
 
 use crate::ffi::Strong;
+use crate::grow::Grow;
 use pyo3::exceptions::{PyAttributeError, PyException};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PySlice, PyString, PyTuple, PyType};
@@ -430,20 +431,22 @@ pub fn graph_edges<'py>(
     py: Python<'py>,
     objects: Vec<Bound<'py, PyAny>>,
 ) -> PyResult<Vec<(usize, usize, Bound<'py, PyAny>)>> {
-    let members: ahash::AHashSet<usize> = objects.iter().map(|o| o.as_ptr() as usize).collect();
+    let mut members: ahash::AHashSet<usize> = ahash::AHashSet::new();
+    members.grow(objects.len(), "the set of graph members")?;
+    members.extend(objects.iter().map(|o| o.as_ptr() as usize));
     let mut edges = Vec::new();
     for src in &objects {
         py.check_signals()?;
         // SAFETY: `src` is held by `objects`; traversal runs no Python code and the
         // referents come back as strong references.
-        let referents = unsafe { crate::ffi::traverse_referents(src.as_ptr()) };
+        let referents = unsafe { crate::ffi::traverse_referents(src.as_ptr()) }?;
         for referent in referents {
             if !members.contains(&(referent.as_ptr() as usize)) {
                 continue;
             }
             // SAFETY: `referent` is held strongly; the Bound takes its own reference.
             let dst = unsafe { Bound::from_borrowed_ptr(py, referent.as_ptr()) };
-            edges.try_reserve(1).map_err(|_| pyo3::exceptions::PyMemoryError::new_err("too many edges"))?;
+            edges.grow(1, "the list of graph edges")?;
             edges.push((src.as_ptr() as usize, dst.as_ptr() as usize, graph_edge(src, &dst)?));
         }
     }

@@ -35,11 +35,11 @@ fn bound<'py>(py: Python<'py>, obj: &Strong) -> Bound<'py, PyAny> {
 
 /// `sys.getsizeof` of each object, in order.
 #[pyfunction]
-pub fn flat_sizes(py: Python<'_>, objects: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
+pub fn flat_sizes<'py>(py: Python<'py>, objects: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
     let mut sizer = FlatSizer::new(py)?;
-    let mut sizes = Vec::new();
+    let sizes = PyList::empty(py);
     for_each_object(objects, |obj| {
-        sizes.push(sizer.size(py, obj)? as u64);
+        sizes.append(ffi::new_int(py, sizer.size(py, obj)? as u64)?)?;
         Ok(())
     })?;
     Ok(sizes)
@@ -47,14 +47,14 @@ pub fn flat_sizes(py: Python<'_>, objects: &Bound<'_, PyAny>) -> PyResult<Vec<u6
 
 /// The sum of `sys.getsizeof` over the objects (pympler's `muppy.get_size`).
 #[pyfunction]
-pub fn total_flat_size(py: Python<'_>, objects: &Bound<'_, PyAny>) -> PyResult<u64> {
+pub fn total_flat_size<'py>(py: Python<'py>, objects: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let mut sizer = FlatSizer::new(py)?;
     let mut total = 0u64;
     for_each_object(objects, |obj| {
         total = total.saturating_add(sizer.size(py, obj)? as u64);
         Ok(())
     })?;
-    Ok(total)
+    ffi::new_int(py, total)
 }
 
 /// pympler's `muppy.filter`: the objects that are instances of `type_` (if given), and
@@ -134,7 +134,7 @@ pub fn referents<'py>(py: Python<'py>, objects: &Bound<'py, PyTuple>) -> PyResul
     for obj in objects.iter() {
         // SAFETY: `obj` is held by the argument tuple; traversal runs no Python code and
         // the referents come back as strong references.
-        for referent in unsafe { ffi::traverse_referents(obj.as_ptr()) } {
+        for referent in unsafe { ffi::traverse_referents(obj.as_ptr()) }? {
             out.append(bound(py, &referent))?;
         }
     }

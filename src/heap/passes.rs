@@ -12,6 +12,7 @@
 //! second phase, handed to [`HeapVisitor::slow`]. The pass never recurses.
 
 use crate::ffi::{self, prefetch, Borrowed, RawObj, RawType, Strong};
+use crate::grow::{Grow, OutOfMemory, TryPush};
 use crate::visited::VisitedSet;
 use ahash::{AHashMap, AHashSet};
 use pyo3::exceptions::{PyException, PyReferenceError};
@@ -208,11 +209,15 @@ pub struct Scan<'py> {
     deferred: Vec<(Strong, bool)>,
     /// Tracked objects only Python can say are not frames.
     ask_frames: Vec<Strong>,
+    /// The first buffer that could not grow: the pass stops with `MemoryError`.
+    failed: Option<OutOfMemory>,
 }
 
 /// How many tracked objects are traversed ahead of the one being accounted.
 const DEPTH: usize = 8;
 const FRAME_CACHE: usize = 64;
+/// What the lists of objects put aside are called in a `MemoryError`.
+const DEFERRED: &str = "the list of objects put aside for Python code";
 
 /// A tracked object read ahead, with its referents (all borrowed).
 struct Ahead {
@@ -226,19 +231,20 @@ struct Ahead {
 /// # Safety
 /// `obj` must be alive.
 #[inline]
-unsafe fn traverse_prefetching(obj: RawObj, frame: FrameTest, refs: &mut Vec<RawObj>) {
+unsafe fn traverse_prefetching(obj: RawObj, frame: FrameTest, refs: &mut Vec<RawObj>) -> Result<(), OutOfMemory> {
     refs.clear();
     if frame != FrameTest::No {
-        return;
+        return Ok(());
     }
     // SAFETY: see the caller requirements.
-    unsafe { ffi::traverse_borrowed(obj, refs) };
+    unsafe { ffi::traverse_borrowed(obj, refs) }?;
     for &child in refs.iter() {
         prefetch(child);
         // The collector's header, read to tell whether it is tracked, is in the line
         // before when the object starts a cache line.
         prefetch(child.cast::<u8>().wrapping_sub(ffi::GC_HEAD).cast());
     }
+    Ok(())
 }
 
 impl<'py> Scan<'py> {
@@ -252,6 +258,7 @@ impl<'py> Scan<'py> {
             frame_recent: [(0, FrameTest::No); FRAME_CACHE],
             deferred: Vec::new(),
             ask_frames: Vec::new(),
+            failed: None,
         })
     }
 
@@ -269,14 +276,16 @@ impl<'py> Scan<'py> {
     pub fn run<V: HeapVisitor>(&mut self, mut tracked: TrackedObjects, visitor: &mut V) -> PyResult<()> {
         let mut ahead: std::collections::VecDeque<Ahead> = std::collections::VecDeque::with_capacity(DEPTH);
         let mut buffers: Vec<Vec<RawObj>> = (0..DEPTH).map(|_| Vec::with_capacity(32)).collect();
-        loop {
+        while self.failed.is_none() {
             while ahead.len() < DEPTH {
                 let Some(item) = tracked.next() else { break };
                 // SAFETY: `item` is alive: no Python code ran since it was read.
                 let Some(frame) = (unsafe { self.quick_frame_test(item) }) else { continue };
                 let mut refs = buffers.pop().unwrap_or_default();
                 // SAFETY: as above.
-                unsafe { traverse_prefetching(item, frame, &mut refs) };
+                if let Err(error) = unsafe { traverse_prefetching(item, frame, &mut refs) } {
+                    self.failed.get_or_insert(error);
+                }
                 ahead.push_back(Ahead { obj: item, frame, refs });
             }
             let Some(current) = ahead.pop_front() else { break };
@@ -285,6 +294,9 @@ impl<'py> Scan<'py> {
             buffers.push(current.refs);
         }
         drop(tracked);
+        if let Some(error) = self.failed.take() {
+            return Err(error.into());
+        }
         for (obj, is_tracked) in std::mem::take(&mut self.deferred) {
             visitor.slow(self.py, &obj, is_tracked)?;
         }
@@ -294,8 +306,11 @@ impl<'py> Scan<'py> {
             }
             let mut refs = Vec::new();
             // SAFETY: `obj` is held strongly.
-            unsafe { ffi::traverse_borrowed(obj.as_ptr(), &mut refs) };
+            unsafe { ffi::traverse_borrowed(obj.as_ptr(), &mut refs) }?;
             self.visit_held(&obj, &refs, visitor)?;
+            if let Some(error) = self.failed.take() {
+                return Err(error.into());
+            }
         }
         Ok(())
     }
@@ -332,22 +347,36 @@ impl<'py> Scan<'py> {
         match frame {
             FrameTest::Yes => return,
             // SAFETY: `obj` is alive (caller).
-            FrameTest::AskPython => return self.ask_frames.push(unsafe { Strong::from_borrowed(obj) }),
+            FrameTest::AskPython => {
+                // SAFETY: `obj` is alive (caller).
+                let held = unsafe { Strong::from_borrowed(obj) };
+                if let Err(error) = self.ask_frames.try_push(held, DEFERRED) {
+                    self.failed.get_or_insert(error);
+                }
+                return;
+            }
             FrameTest::No => {}
         }
         for &child in refs {
             // SAFETY: `child` is a referent of `obj`, read since the last Python code ran.
             unsafe {
                 if self.keeps_referent(child) && !visitor.quick(child, false) {
-                    self.deferred.push((Strong::from_borrowed(child), false));
+                    self.defer(Strong::from_borrowed(child), false);
                 }
             }
         }
         // SAFETY: `obj` is alive (caller).
         unsafe {
             if !visitor.quick(obj, true) {
-                self.deferred.push((Strong::from_borrowed(obj), true));
+                self.defer(Strong::from_borrowed(obj), true);
             }
+        }
+    }
+
+    /// Puts an object aside for the second phase.
+    fn defer(&mut self, obj: Strong, is_tracked: bool) {
+        if let Err(error) = self.deferred.try_push((obj, is_tracked), DEFERRED) {
+            self.failed.get_or_insert(error);
         }
     }
 
@@ -361,10 +390,19 @@ impl<'py> Scan<'py> {
         // SAFETY: see the requirements; a dead (free-listed) referent is skipped before
         // anything but its count is read.
         unsafe {
-            !(ffi::is_dead_referent(child)
-                || ffi::is_gc_tracked(child)
-                || self.options.exclusions.excludes(child)
-                || (self.options.dedup && !self.seen.insert(ffi::address(child))))
+            if ffi::is_dead_referent(child) || ffi::is_gc_tracked(child) || self.options.exclusions.excludes(child) {
+                return false;
+            }
+        }
+        if !self.options.dedup {
+            return true;
+        }
+        match self.seen.insert(ffi::address(child)) {
+            Ok(new) => new,
+            Err(error) => {
+                self.failed.get_or_insert(error);
+                false
+            }
         }
     }
 
@@ -376,7 +414,7 @@ impl<'py> Scan<'py> {
             // SAFETY: `child` is a referent of the held `obj`, traversed just now.
             unsafe {
                 if self.keeps_referent(child) {
-                    held.push(Strong::from_borrowed(child));
+                    held.try_push(Strong::from_borrowed(child), DEFERRED)?;
                 }
             }
         }
@@ -461,6 +499,8 @@ impl<'py> Scan<'py> {
 pub struct Collect {
     pub tracked: Vec<Strong>,
     pub untracked: Vec<Strong>,
+    /// Set when a list could not grow: the caller raises `MemoryError`.
+    pub failed: Option<OutOfMemory>,
 }
 
 impl HeapVisitor for Collect {
@@ -468,10 +508,9 @@ impl HeapVisitor for Collect {
     unsafe fn quick(&mut self, obj: RawObj, tracked: bool) -> bool {
         // SAFETY: `obj` is alive (trait contract).
         let obj = unsafe { Strong::from_borrowed(obj) };
-        if tracked {
-            self.tracked.push(obj)
-        } else {
-            self.untracked.push(obj)
+        let list = if tracked { &mut self.tracked } else { &mut self.untracked };
+        if let Err(error) = list.try_push(obj, "the list of the heap's objects") {
+            self.failed.get_or_insert(error);
         }
         true
     }
@@ -514,7 +553,11 @@ pub fn heap_objects<'py>(
     let tracked = TrackedObjects::take(py)?;
     let mut found = Collect::default();
     scan.run(tracked, &mut found)?;
+    if let Some(error) = found.failed {
+        return Err(error.into());
+    }
     let mut all = found.untracked;
+    all.grow(found.tracked.len(), "the list of the heap's objects")?;
     all.append(&mut found.tracked);
     let list = ffi::list_from(all).ok_or_else(|| PyErr::fetch(py))?;
     // SAFETY: `list` is a live list we own; the Bound takes its own reference.

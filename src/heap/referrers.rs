@@ -18,6 +18,7 @@
 //! chains found are taken strongly before anything that can run Python code (naming).
 
 use crate::ffi::{self, RawObj, Strong};
+use crate::grow::{self, Grow, OutOfMemory, TryPush};
 use crate::heap::edges::{self, Kinds, RootKind, Step};
 use crate::heap::passes::{GcPause, TrackedObjects};
 use ahash::{AHashMap, AHashSet};
@@ -26,6 +27,8 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use std::collections::VecDeque;
 
 const UNSEEN: u32 = u32::MAX;
+/// What the index is called in a `MemoryError`.
+const INDEX: &str = "the referrer index";
 
 /// Referrers of every node: `referrers[start[v]..start[v + 1]]` are the nodes that refer
 /// to node `v`.
@@ -49,14 +52,17 @@ impl Index {
         mut tracked: impl FnMut() -> Option<RawObj>,
         extra: &[RawObj],
         ignore: &AHashSet<usize>,
-    ) -> Result<Index, &'static str> {
+    ) -> Result<Index, OutOfMemory> {
+        const TOO_MANY: OutOfMemory = OutOfMemory("the referrer index past its 4294967294 objects");
         let mut addrs: Vec<usize> = Vec::new();
         let mut ids: AHashMap<usize, u32> = AHashMap::new();
-        let add = |addrs: &mut Vec<usize>, ids: &mut AHashMap<usize, u32>, addr: usize| -> Result<u32, &'static str> {
-            let id = u32::try_from(addrs.len()).map_err(|_| "too many objects for the referrer index")?;
+        let add = |addrs: &mut Vec<usize>, ids: &mut AHashMap<usize, u32>, addr: usize| -> Result<u32, OutOfMemory> {
+            let id = u32::try_from(addrs.len()).map_err(|_| TOO_MANY)?;
             if id == UNSEEN {
-                return Err("too many objects for the referrer index");
+                return Err(TOO_MANY);
             }
+            ids.grow(1, INDEX)?;
+            addrs.grow(1, INDEX)?;
             ids.insert(addr, id);
             addrs.push(addr);
             Ok(id)
@@ -75,7 +81,7 @@ impl Index {
         }
         let target = extra.first().map(|&t| ffi::address(t));
         // Edges as (referent, referrer); nodes appended while walking are walked too.
-        let mut edges: Vec<(u32, u32)> = Vec::with_capacity(addrs.len() * 3);
+        let mut edges: Vec<(u32, u32)> = grow::vec_with_capacity(addrs.len().saturating_mul(3), INDEX)?;
         let mut failed = None;
         let mut node = 0usize;
         while node < addrs.len() {
@@ -113,8 +119,10 @@ impl Index {
                         }
                     }
                 };
-                if id != from {
-                    edges.push((id, from));
+                if id != from && failed.is_none() {
+                    if let Err(e) = edges.try_push((id, from), INDEX) {
+                        failed = Some(e);
+                    }
                 }
             };
             // SAFETY: `obj` is a tracked object held by the list, an extra object held by
@@ -127,15 +135,15 @@ impl Index {
         }
         // Counting sort of the edges by referent.
         let n = addrs.len();
-        let mut start = vec![0u32; n + 1];
+        let mut start = grow::vec_filled(0u32, n + 1, INDEX)?;
         for &(to, _) in &edges {
             start[to as usize + 1] += 1;
         }
         for v in 0..n {
             start[v + 1] += start[v];
         }
-        let mut fill: Vec<u32> = start[..n].to_vec();
-        let mut referrers = vec![0u32; edges.len()];
+        let mut fill: Vec<u32> = grow::collect_exact(start[..n].iter().copied(), INDEX)?;
+        let mut referrers = grow::vec_filled(0u32, edges.len(), INDEX)?;
         for &(to, from) in &edges {
             let slot = &mut fill[to as usize];
             referrers[*slot as usize] = from;
@@ -151,21 +159,27 @@ impl Index {
     /// Breadth-first search from `target` along referrers, stopping at root nodes (whose
     /// own referrers are not followed). Returns up to `max_paths` chains, shortest first,
     /// one per root: (root number, node ids from the root holder to the target).
-    fn search(&self, target: u32, roots: &AHashMap<u32, usize>, max_paths: usize) -> Vec<(usize, Vec<u32>)> {
-        let mut next = vec![UNSEEN; self.addrs.len()];
+    fn search(
+        &self,
+        target: u32,
+        roots: &AHashMap<u32, usize>,
+        max_paths: usize,
+    ) -> Result<Vec<(usize, Vec<u32>)>, OutOfMemory> {
+        const WHAT: &str = "the search for chains of referrers";
+        let mut next = grow::vec_filled(UNSEEN, self.addrs.len(), WHAT)?;
         let mut queue = VecDeque::new();
         let mut found = Vec::new();
         next[target as usize] = target;
-        queue.push_back(target);
+        queue.try_push(target, WHAT)?;
         while let Some(v) = queue.pop_front() {
             if let Some(&root) = roots.get(&v) {
                 let mut chain = vec![v];
                 let mut at = v;
                 while at != target {
                     at = next[at as usize];
-                    chain.push(at);
+                    chain.try_push(at, WHAT)?;
                 }
-                found.push((root, chain));
+                found.try_push((root, chain), WHAT)?;
                 if found.len() >= max_paths {
                     break;
                 }
@@ -174,11 +188,11 @@ impl Index {
             for &u in self.referrers_of(v) {
                 if next[u as usize] == UNSEEN {
                     next[u as usize] = v;
-                    queue.push_back(u);
+                    queue.try_push(u, WHAT)?;
                 }
             }
         }
-        found
+        Ok(found)
     }
 }
 
@@ -208,18 +222,25 @@ pub fn referrers_of<'py>(
             continue;
         }
         let mut hits: Vec<usize> = Vec::new();
+        let mut failed = None;
         let mut each = |child: RawObj| {
             if let Some(slots) = slot.get(&ffi::address(child)) {
-                hits.extend_from_slice(slots);
+                match hits.grow(slots.len(), "the list of referrers") {
+                    Ok(()) => hits.extend_from_slice(slots),
+                    Err(e) => failed = Some(e),
+                }
             }
         };
         // SAFETY: `item` is alive (see above) and no Python code runs.
         unsafe { ffi::for_each_referent(item, &mut each) };
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
         hits.sort_unstable();
         hits.dedup();
         for i in hits {
             // SAFETY: `item` is alive (see above).
-            found[i].push(unsafe { Strong::from_borrowed(item) });
+            found[i].try_push(unsafe { Strong::from_borrowed(item) }, "the list of referrers")?;
         }
     }
     drop(tracked);
@@ -396,8 +417,7 @@ pub fn why_chains<'py>(
     // collector is paused: the tracked objects are borrowed from its lists.
     // SAFETY: the tracked objects are alive while no Python code runs and the collector
     // is paused (see `TrackedObjects`); the target, roots and ignored objects are held.
-    let index = unsafe { Index::build(|| tracked.next(), &extra, &ignored_addrs) }
-        .map_err(pyo3::exceptions::PyMemoryError::new_err)?;
+    let index = unsafe { Index::build(|| tracked.next(), &extra, &ignored_addrs) }?;
     let mut root_ids: AHashMap<u32, usize> = AHashMap::new();
     for (number, root) in roots.iter().enumerate() {
         if let Some(&id) = index.ids.get(&ffi::address(root.holder.as_ptr())) {
@@ -405,7 +425,7 @@ pub fn why_chains<'py>(
         }
     }
     let target_id = index.ids[&ffi::address(target.as_ptr())];
-    let found = index.search(target_id, &root_ids, max_paths.max(1));
+    let found = index.search(target_id, &root_ids, max_paths.max(1))?;
     let hold = |id: u32| {
         // SAFETY: every node is alive (see the module docs) and no Python code has run.
         // The Bound takes its own reference.

@@ -6,6 +6,7 @@
 use super::aggregate::Aggregator;
 use super::file::{self as snapshot, Kind, Meta};
 use super::rows::{diff_rows, same_rows, sums, Rows, Totals};
+use crate::ffi;
 use crate::heap::{self, Scan, ScanOptions};
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
@@ -132,14 +133,14 @@ impl Summary {
 
     /// Number of objects summarized (the sum of the counts).
     #[getter]
-    fn total_count(&self) -> i128 {
-        sums(&self.rows).0
+    fn total_count<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        ffi::new_i128(py, sums(&self.rows).0)
     }
 
     /// Total flat size in bytes (the sum of the sizes).
     #[getter]
-    fn total_size(&self) -> i128 {
-        sums(&self.rows).1
+    fn total_size<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        ffi::new_i128(py, sums(&self.rows).1)
     }
 
     /// `"summary"` or `"diff"`.
@@ -208,8 +209,8 @@ impl Summary {
             self.meta.kind.as_str(),
             snapshot::format_time(self.meta.created),
             self.rows.len(),
-            self.total_count(),
-            self.total_size()
+            sums(&self.rows).0,
+            sums(&self.rows).1
         )
     }
 }

@@ -1,4 +1,4 @@
-//! Summary tables as pympler prints them, rendered with `tabled`.
+//! Summary tables as pympler prints them.
 //!
 //! pympler's layout: every cell right-justified to its column's widest entry plus two,
 //! cells joined by `" | "`, and under the header a line of `=` as wide as each column:
@@ -9,17 +9,40 @@
 //!     str |           3 |      150     B
 //! ```
 //!
-//! The `=` line is a row of the table, so that `tabled` gives it the columns' width; the
-//! `|` separators are the table's only border, with one space of padding either side.
-//! Widths are display widths (`tabled` measures wide characters as two columns), which
-//! for the ASCII names of nearly every type equal pympler's character counts.
+//! A cell of several lines makes its row as tall, each line justified on its own.
+//! Widths are display widths (wide characters count as two columns), which for the
+//! ASCII names of nearly every type equal pympler's character counts. Every line is
+//! built in memory reserved fallibly: a table with a huge type name raises
+//! `MemoryError` instead of aborting.
 
+use crate::ffi;
+use crate::grow::{Grow, OutOfMemory, TryPush};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyFloat, PyInt};
-use tabled::builder::Builder;
-use tabled::settings::object::Columns;
-use tabled::settings::{Alignment, Padding, Style};
+use pyo3::types::{PyFloat, PyInt, PyList};
+use tabled::grid::util::string::get_text_width;
+
+const WHAT: &str = "a summary table";
+
+/// One line of the table: `cells` as (column width, text), right-justified, joined.
+fn table_line<'a>(
+    line_len: usize,
+    cells: impl Iterator<Item = (usize, &'a str)>,
+    lines: &mut Vec<String>,
+) -> Result<(), OutOfMemory> {
+    let mut line = String::new();
+    line.grow(line_len, WHAT)?;
+    for (i, (width, text)) in cells.enumerate() {
+        if i > 0 {
+            line.push_str(" | ");
+        }
+        let pad = width.saturating_sub(get_text_width(text));
+        line.grow(pad.saturating_add(text.len()), WHAT)?;
+        line.extend(std::iter::repeat(' ').take(pad));
+        line.push_str(text);
+    }
+    lines.try_push(line, WHAT)
+}
 
 /// The widest a cell is shown, in display columns: a longer text (a type name of
 /// megabytes, say) is cut and ends with [`ELLIPSIS`], so that a table stays readable and
@@ -37,7 +60,7 @@ pub fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
     let mut cut = None;
     let mut buffer = [0u8; 4];
     for (at, c) in text.char_indices() {
-        width += tabled::grid::util::string::get_text_width(c.encode_utf8(&mut buffer));
+        width += get_text_width(c.encode_utf8(&mut buffer));
         if cut.is_none() && width > MAX_CELL_WIDTH - ELLIPSIS.len() {
             cut = Some(at);
         }
@@ -51,36 +74,52 @@ pub fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// Renders `rows` (the first one is the header) as pympler's table lines, each cell at
 /// most [`MAX_CELL_WIDTH`] columns wide.
-pub fn render(rows: &[Vec<String>]) -> Vec<String> {
-    let rows: Vec<Vec<std::borrow::Cow<'_, str>>> =
-        rows.iter().map(|row| row.iter().map(|cell| shorten(cell)).collect()).collect();
-    let Some(header) = rows.first() else { return Vec::new() };
+pub fn render(rows: &[Vec<String>]) -> Result<Vec<String>, OutOfMemory> {
+    let mut shortened: Vec<Vec<std::borrow::Cow<'_, str>>> = Vec::new();
+    shortened.grow(rows.len(), WHAT)?;
+    shortened.extend(rows.iter().map(|row| row.iter().map(|cell| shorten(cell)).collect()));
+    let rows = &shortened;
+    let Some(header) = rows.first() else { return Ok(Vec::new()) };
     let columns = header.len();
+    let mut lines: Vec<String> = Vec::new();
     if columns == 0 {
-        return vec![String::new(); rows.len() + 1];
+        lines.grow(rows.len() + 1, WHAT)?;
+        lines.resize(rows.len() + 1, String::new());
+        return Ok(lines);
     }
-    let mut widths = vec![0usize; columns];
-    for row in &rows {
+    // Column widths: the widest line of any cell, plus the two of the `=` rule.
+    let mut widths: Vec<usize> = vec![0; columns];
+    for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(tabled::grid::util::string::get_text_width(cell.as_ref()));
+            for line in cell.lines() {
+                *width = (*width).max(get_text_width(line));
+            }
         }
     }
-    let mut builder = Builder::default();
-    builder.push_record(header.iter().map(|c| c.to_string()));
-    builder.push_record(widths.iter().map(|w| "=".repeat(w + 2)));
-    for row in &rows[1..] {
-        builder.push_record(row.iter().map(|c| c.to_string()));
+    for width in &mut widths {
+        *width = width.saturating_add(2);
     }
-    let mut table = builder.build();
-    table.with(Style::empty().vertical('|'));
-    table.with(Alignment::right());
-    table.with(Padding::new(1, 1, 0, 0));
-    table.modify(Columns::first(), Padding::new(0, 1, 0, 0));
-    table.modify(Columns::last(), Padding::new(1, 0, 0, 0));
-    if columns == 1 {
-        table.modify(Columns::first(), Padding::new(0, 0, 0, 0));
+    let line_len: usize = widths.iter().fold(3 * (columns - 1), |sum, w| sum.saturating_add(*w));
+    let mut rule: Vec<String> = Vec::new();
+    rule.grow(columns, WHAT)?;
+    for &width in &widths {
+        let mut text = String::new();
+        text.grow(width, WHAT)?;
+        text.extend(std::iter::repeat('=').take(width));
+        rule.push(text);
     }
-    table.to_string().lines().map(str::to_owned).collect()
+    for (number, row) in rows.iter().enumerate() {
+        let height = row.iter().map(|cell| cell.lines().count().max(1)).max().unwrap_or(1);
+        for k in 0..height {
+            let cells = widths.iter().zip(row).map(|(&width, cell)| (width, cell.lines().nth(k).unwrap_or("")));
+            table_line(line_len, cells, &mut lines)?;
+        }
+        if number == 0 {
+            let cells = widths.iter().zip(&rule).map(|(&width, text)| (width, text.as_str()));
+            table_line(line_len, cells, &mut lines)?;
+        }
+    }
+    Ok(lines)
 }
 
 /// pympler's `stringutils.pp` for an integer: bytes as `%4d     B`, larger sizes divided
@@ -127,13 +166,18 @@ pub fn pretty_size(value: &Bound<'_, PyAny>) -> PyResult<String> {
 /// Lines of pympler's summary table for `rows` of cell texts (the first row is the
 /// header, underlined with `=`).
 #[pyfunction]
-pub fn format_table(rows: Vec<Vec<String>>) -> PyResult<Vec<String>> {
+pub fn format_table(py: Python<'_>, rows: Vec<Vec<String>>) -> PyResult<Bound<'_, PyList>> {
     if let Some(columns) = rows.first().map(Vec::len) {
         if rows.iter().any(|row| row.len() != columns) {
             return Err(pyo3::exceptions::PyValueError::new_err("every row must have as many cells as the header"));
         }
     }
-    Ok(render(&rows))
+    let lines = render(&rows)?;
+    let list = PyList::empty(py);
+    for line in lines {
+        list.append(ffi::new_str(py, &line)?)?;
+    }
+    Ok(list)
 }
 
 #[cfg(test)]
@@ -144,7 +188,7 @@ mod tests {
 
     fn table(rows: &[[&str; 3]]) -> Vec<String> {
         let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
-        render(&rows)
+        render(&rows).unwrap()
     }
 
     #[test]
@@ -170,17 +214,18 @@ mod tests {
     }
 
     #[test]
-    fn long_cells_are_shortened() {
-        let long = "x".repeat(10_000);
-        let lines = table(&[HEADER, [&long, "1", "8"]]);
-        let shown = format!("{}{ELLIPSIS}", "x".repeat(MAX_CELL_WIDTH - ELLIPSIS.len()));
-        assert_eq!(lines[2], format!("  {shown} |           1 |            8"));
-        assert_eq!(shorten(&"y".repeat(MAX_CELL_WIDTH)), "y".repeat(MAX_CELL_WIDTH));
-        // Wide characters count two columns.
-        let text = "\u{4e2d}".repeat(MAX_CELL_WIDTH);
-        let wide = shorten(&text);
-        assert_eq!(tabled::grid::util::string::get_text_width(&wide), MAX_CELL_WIDTH - 1);
-        assert!(wide.ends_with(ELLIPSIS));
+    fn multiline_and_wide_cells() {
+        let lines = table(&[HEADER, ["a\nbb", "1", "2"], ["\u{4e2d}", "3", "4"]]);
+        assert_eq!(
+            lines,
+            vec![
+                "  types |   # objects |   total size",
+                "======= | =========== | ============",
+                "      a |           1 |            2",
+                "     bb |             |             ",
+                "     \u{4e2d} |           3 |            4",
+            ]
+        );
     }
 
     #[test]
@@ -194,5 +239,19 @@ mod tests {
         assert_eq!(pretty_int(5 * 1024 * 1024 + 1), "   5.00 MB");
         assert_eq!(pretty_float(3.7), "   3     B");
         assert_eq!(pretty_float(-3.7), "  -3     B");
+    }
+
+    #[test]
+    fn long_cells_are_shortened() {
+        let long = "x".repeat(10_000);
+        let lines = table(&[HEADER, [&long, "1", "8"]]);
+        let shown = format!("{}{ELLIPSIS}", "x".repeat(MAX_CELL_WIDTH - ELLIPSIS.len()));
+        assert_eq!(lines[2], format!("  {shown} |           1 |            8"));
+        assert_eq!(shorten(&"y".repeat(MAX_CELL_WIDTH)), "y".repeat(MAX_CELL_WIDTH));
+        // Wide characters count two columns.
+        let text = "\u{4e2d}".repeat(MAX_CELL_WIDTH);
+        let wide = shorten(&text);
+        assert_eq!(get_text_width(&wide), MAX_CELL_WIDTH - 1);
+        assert!(wide.ends_with(ELLIPSIS));
     }
 }
