@@ -128,7 +128,7 @@ pub(super) unsafe fn var_size(obj: RawObj) -> isize {
     unsafe { (*obj.cast::<ffi::PyVarObject>()).ob_size }
 }
 
-/// `list.__sizeof__`.; `None` where the layout did not pass its
+/// `list.__sizeof__`; `None` where the layout did not pass its
 /// check ([`Layout::List`]).
 ///
 /// # Safety
@@ -148,7 +148,7 @@ pub(super) unsafe fn list_sizeof_unchecked(obj: RawObj) -> usize {
     unsafe { basicsize(type_of(obj)) + (*obj.cast::<ffi::PyListObject>()).allocated as usize * PTR }
 }
 
-/// `set.__sizeof__` / `frozenset.__sizeof__`.; `None` where the layout did not pass its
+/// `set.__sizeof__` / `frozenset.__sizeof__`; `None` where the layout did not pass its
 /// check ([`Layout::Set`]).
 ///
 /// # Safety
@@ -175,7 +175,7 @@ pub(super) unsafe fn set_sizeof_unchecked(obj: RawObj) -> usize {
     }
 }
 
-/// `bytearray.__sizeof__`.; `None` where the layout did not pass its
+/// `bytearray.__sizeof__`; `None` where the layout did not pass its
 /// check ([`Layout::ByteArray`]).
 ///
 /// # Safety
