@@ -161,9 +161,14 @@ fn tree_to_py<'py>(py: Python<'py>, nodes: Vec<Node>) -> PyResult<Bound<'py, PyL
     let mut rows = Vec::new();
     rows.grow(nodes.len(), "the size tree")?;
     for n in nodes {
-        rows.push((n.parent, n.name, ffi::new_int(py, n.size)?, ffi::new_int(py, n.flat)?).into_pyobject(py)?);
+        let parent = match n.parent {
+            Some(parent) => ffi::new_int(py, u64::from(parent))?,
+            None => py.None().into_bound(py),
+        };
+        let row = [parent, n.name.into_bound(py), ffi::new_int(py, n.size)?, ffi::new_int(py, n.flat)?];
+        rows.push(ffi::new_tuple(py, row)?);
     }
-    PyList::new(py, rows)
+    ffi::new_list(py, rows)
 }
 
 #[pymethods]
@@ -234,7 +239,7 @@ impl Sizer {
     /// Size of each object (an `int`), or with `tree` its `asized` nodes as a list of
     /// `(parent_index, name, size, flat)` in pre-order. An object given twice gets the
     /// same result twice and is counted once.
-    fn sizes<'py>(&self, py: Python<'py>, objs: &Bound<'py, PyTuple>, tree: bool) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    fn sizes<'py>(&self, py: Python<'py>, objs: &Bound<'py, PyTuple>, tree: bool) -> PyResult<Bound<'py, PyList>> {
         let mut state = self.state(py)?;
         for obj in objs.iter() {
             state.ledger.exclude_refs(obj.as_ptr())?;
@@ -260,7 +265,7 @@ impl Sizer {
             done.insert(address, result.clone());
             results.push(result);
         }
-        Ok(results)
+        ffi::new_list(py, results)
     }
 
     /// Flat size of one object with the current options, without marking it seen.

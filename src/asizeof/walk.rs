@@ -341,7 +341,13 @@ impl<'a, 'py> Walker<'a, 'py> {
             let child = held.into_strong();
             let name = match name {
                 RefName::Unnamed => self.py.None(),
-                other => names::ref_name(self.py, &child, name_parts(&other), self.options.clip),
+                other => match names::ref_name(self.py, &child, name_parts(&other), self.options.clip) {
+                    Ok(name) => name,
+                    Err(error) => {
+                        self.stack.pop();
+                        return Err(error);
+                    }
+                },
             };
             // SAFETY: `child` is held strongly.
             let pair = (name, unsafe { Bound::from_borrowed_ptr(self.py, child.as_ptr()) });
@@ -892,7 +898,13 @@ impl<'a, 'py> Walker<'a, 'py> {
         }
         let index = nodes.len() as u32;
         let obj = held.hold().clone();
-        let name = names::ref_name(self.py, &obj, name_parts(&name), self.options.clip);
+        let name = match names::ref_name(self.py, &obj, name_parts(&name), self.options.clip) {
+            Ok(name) => name,
+            Err(error) => {
+                self.pending.get_or_insert(error);
+                return None;
+            }
+        };
         if let Err(error) = self.nodes.as_mut()?.try_push(Node { parent, name, size: 0, flat: 0 }, "the size tree") {
             self.out_of_memory(error);
             return None;

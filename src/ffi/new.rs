@@ -39,3 +39,31 @@ pub fn new_str<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyString
         Ok(Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked())
     }
 }
+
+/// A Python `tuple` of `items` (each reference moved into it).
+pub fn new_tuple<'py, const N: usize>(py: Python<'py>, items: [Bound<'py, PyAny>; N]) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: the GIL is held; a new tuple of N empty slots is filled once each with a
+    // reference it takes over (`PyTuple_SET_ITEM` steals it), before anything else can
+    // see the tuple.
+    unsafe {
+        let tuple = Bound::from_owned_ptr_or_err(py, ffi::PyTuple_New(N as ffi::Py_ssize_t))?;
+        for (i, item) in items.into_iter().enumerate() {
+            ffi::PyTuple_SET_ITEM(tuple.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr());
+        }
+        Ok(tuple)
+    }
+}
+
+/// A Python `list` of `items` (each reference moved into it).
+pub fn new_list<'py>(py: Python<'py>, items: Vec<Bound<'py, PyAny>>) -> PyResult<Bound<'py, pyo3::types::PyList>> {
+    // SAFETY: the GIL is held; a new list of `len` empty slots is filled once each with
+    // a reference it takes over (`PyList_SET_ITEM` steals it), before anything else can
+    // see the list.
+    unsafe {
+        let list = Bound::from_owned_ptr_or_err(py, ffi::PyList_New(items.len() as ffi::Py_ssize_t))?;
+        for (i, item) in items.into_iter().enumerate() {
+            ffi::PyList_SET_ITEM(list.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr());
+        }
+        Ok(list.cast_into_unchecked())
+    }
+}

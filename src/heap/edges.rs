@@ -532,16 +532,39 @@ fn node_name_of<'py>(o: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
 
 // -- names of `asized` tree nodes ----------------------------------------------------
 
+/// What the object's own code (`repr`, `str`, `__name__`) gave: `None` for an
+/// `Exception` it raised, which names are made without (pympler shows `N/A`); a
+/// `MemoryError` and errors that are not `Exception`s (`KeyboardInterrupt`) propagate.
+fn own_code<T>(py: Python<'_>, result: PyResult<T>) -> PyResult<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error)
+            if error.is_instance_of::<PyException>(py)
+                && !error.is_instance_of::<pyo3::exceptions::PyMemoryError>(py) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// A `str` made from Rust text; a failed allocation is a `MemoryError`.
+fn new_text<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    Ok(crate::ffi::new_str(py, text)?.into_any())
+}
+
 /// `repr(obj)` with line breaks escaped, shortened to `clip` characters by cutting out
-/// its middle; `"N/A"` when `repr` raises. Built with Python's string functions only: a
-/// Rust conversion would store a UTF-8 copy inside the strings being measured.
-pub fn clipped_repr<'py>(obj: &Bound<'py, PyAny>, clip: usize) -> Bound<'py, PyAny> {
+/// its middle; `"N/A"` when `repr` raises an `Exception`. Built with Python's string
+/// functions only: a Rust conversion would store a UTF-8 copy inside the strings being
+/// measured.
+pub fn clipped_repr<'py>(obj: &Bound<'py, PyAny>, clip: usize) -> PyResult<Bound<'py, PyAny>> {
     let py = obj.py();
-    let na = || PyString::new(py, "N/A").into_any();
-    let Ok(text) = obj.repr().and_then(|r| r.call_method1("replace", ("\n", "\\n"))) else {
-        return na();
-    };
-    clip_text(&text, clip).unwrap_or_else(|_| na())
+    let Some(text) = own_code(py, obj.repr())? else { return new_text(py, "N/A") };
+    let escaped = text.call_method1(pyo3::intern!(py, "replace"), (new_text(py, "\n")?, new_text(py, "\\n")?))?;
+    match own_code(py, clip_text(&escaped, clip))? {
+        Some(clipped) => Ok(clipped),
+        None => new_text(py, "N/A"),
+    }
 }
 
 fn clip_text<'py>(text: &Bound<'py, PyAny>, clip: usize) -> PyResult<Bound<'py, PyAny>> {
@@ -553,7 +576,7 @@ fn clip_text<'py>(text: &Bound<'py, PyAny>, clip: usize) -> PyResult<Bound<'py, 
     let py = text.py();
     let head = text.get_item(PySlice::new(py, 0, half as isize, 1))?;
     let tail = text.get_item(PySlice::new(py, (length - half) as isize, length as isize, 1))?;
-    head.add("....")?.add(tail)
+    head.add(new_text(py, "....")?)?.add(tail)
 }
 
 /// How a tree node is named.
@@ -571,46 +594,50 @@ pub enum NamePart<'a> {
 /// The clip used for dict values in node names (pympler's fixed default).
 const VALUE_CLIP: usize = 80;
 
-/// The name of an `asized` tree node for `obj`, made of `part`.
-pub fn ref_name(py: Python<'_>, obj: &Strong, part: NamePart<'_>, clip: usize) -> Py<PyAny> {
+/// The name of an `asized` tree node for `obj`, made of `part`. `Err` only for a
+/// `MemoryError` or an error that is not an `Exception`.
+pub fn ref_name(py: Python<'_>, obj: &Strong, part: NamePart<'_>, clip: usize) -> PyResult<Py<PyAny>> {
     // SAFETY: `obj` is held strongly.
     let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
-    let key_text = |key: &Strong| {
+    let key_text = |key: &Strong| -> PyResult<Bound<'_, PyAny>> {
         // SAFETY: the key is held strongly.
         let key = unsafe { Bound::from_borrowed_ptr(py, key.as_ptr()) };
-        key.str().map(Bound::into_any).unwrap_or_else(|_| PyString::new(py, "N/A").into_any())
+        match own_code(py, key.str())? {
+            Some(text) => Ok(text.into_any()),
+            None => new_text(py, "N/A"),
+        }
     };
-    let joined = |parts: &[Bound<'_, PyAny>]| -> Py<PyAny> {
-        let mut text = PyString::new(py, "").into_any();
+    let joined = |parts: &[Bound<'_, PyAny>]| -> PyResult<Py<PyAny>> {
+        let mut text = new_text(py, "")?;
         for part in parts {
-            text = match text.add(part) {
-                Ok(joined) => joined,
-                Err(_) => return PyString::new(py, "N/A").into_any().unbind(),
-            };
+            match own_code(py, text.add(part))? {
+                Some(joined) => text = joined,
+                None => return Ok(new_text(py, "N/A")?.unbind()),
+            }
         }
-        text.unbind()
+        Ok(text.unbind())
     };
-    let literal = |text: &str| PyString::new(py, text).into_any();
-    match part {
-        NamePart::Object => object_name(&bound, clip),
-        NamePart::Text(text) => PyString::new(py, text).into_any().unbind(),
+    Ok(match part {
+        NamePart::Object => object_name(&bound, clip)?,
+        NamePart::Text(text) => new_text(py, text)?.unbind(),
         NamePart::PyText(text) => text.clone_ref(py).into_any(),
-        NamePart::Key(key) => joined(&[literal("[K] "), key_text(key)]),
+        NamePart::Key(key) => joined(&[new_text(py, "[K] ")?, key_text(key)?])?,
         NamePart::Value(key) => {
-            joined(&[literal("[V] "), key_text(key), literal(": "), clipped_repr(&bound, VALUE_CLIP)])
+            joined(&[new_text(py, "[V] ")?, key_text(key)?, new_text(py, ": ")?, clipped_repr(&bound, VALUE_CLIP)?])?
         }
-    }
+    })
 }
 
 /// pympler's `_nameof(obj) or repr`: a non-empty `__name__` (whatever its type), else
-/// the clipped repr.
-pub fn object_name(obj: &Bound<'_, PyAny>, clip: usize) -> Py<PyAny> {
-    if let Ok(name) = obj.getattr("__name__") {
-        if name.is_truthy().unwrap_or(false) {
-            return name.unbind();
+/// the clipped repr. `Err` as for [`ref_name`].
+pub fn object_name(obj: &Bound<'_, PyAny>, clip: usize) -> PyResult<Py<PyAny>> {
+    let py = obj.py();
+    if let Some(name) = own_code(py, obj.getattr(pyo3::intern!(py, "__name__")))? {
+        if own_code(py, name.is_truthy())?.unwrap_or(false) {
+            return Ok(name.unbind());
         }
     }
-    clipped_repr(obj, clip).unbind()
+    Ok(clipped_repr(obj, clip)?.unbind())
 }
 
 #[cfg(test)]
