@@ -8,7 +8,7 @@ import pytest
 from catalog import run_isolated
 
 from heapscope import asizeof as hs
-from heapscope import muppy, summary
+from heapscope import _core, muppy, summary
 from heapscope.classtracker import ClassTracker
 from heapscope.tracker import SummaryTracker
 
@@ -323,3 +323,124 @@ def test_exception_is_still_missed():
         tracker.create_snapshot()
     finally:
         tracker.close()
+
+
+# -- lookups that heapscope's own code makes on the objects it sizes and names ---------
+
+
+class SlotBase:
+    __slots__ = ("value",)
+
+    def __init__(self):
+        SlotBase.value.__set__(self, [1, 2])
+
+
+class SlotGetterRaises(SlotBase):
+    """A property shadows the slot: heapscope reads it with `getattr`."""
+
+    __slots__ = ()
+    error = KeyboardInterrupt
+
+    @property
+    def value(self):
+        raise self.error()
+
+
+class MetaStrRaises(type):
+    error = KeyboardInterrupt
+
+    def __str__(cls):
+        raise cls.error()
+
+
+class StrRaises(metaclass=MetaStrRaises):
+    pass
+
+
+class MetaModuleRaises(type):
+    error = KeyboardInterrupt
+
+    @property
+    def __module__(cls):
+        raise cls.error()
+
+
+class ModuleRaises(metaclass=MetaModuleRaises):
+    pass
+
+
+class NameRaises:
+    error = KeyboardInterrupt
+
+    @property
+    def __name__(self):
+        raise self.error()
+
+
+class ReprRaises:
+    error = KeyboardInterrupt
+
+    def __repr__(self):
+        raise self.error()
+
+
+class GetattrRaises:
+    error = KeyboardInterrupt
+
+    def __getattr__(self, name):
+        raise self.error()
+
+
+class DictPropertyRaises:
+    error = KeyboardInterrupt
+
+    def __init__(self):
+        self.x = 1
+
+    @property
+    def __dict__(self):
+        raise type(self).error()
+
+
+ROUTES = {
+    "slot getter": (SlotGetterRaises, lambda obj: hs.asizeof(obj)),
+    "slot getter, named": (SlotGetterRaises, lambda obj: hs.named_refs(obj)),
+    "type str in a summary": (StrRaises, lambda obj: summary.summarize([obj])),
+    "class __module__": (ModuleRaises, lambda obj: hs.asizeof([obj])),
+    "class __module__, flat": (ModuleRaises, lambda obj: muppy.get_size([obj])),
+    "__name__ of a tree node": (NameRaises, lambda obj: hs.asized([obj], detail=1)),
+    "repr of a tree node": (ReprRaises, lambda obj: hs.asized([obj], detail=1)),
+    "__getattr__ with infer": (GetattrRaises, lambda obj: hs.asizeof([obj], infer=True)),
+}
+
+
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_errors_of_lookups_propagate(route):
+    cls, run = ROUTES[route]
+    obj = cls()
+    with pytest.raises(KeyboardInterrupt):
+        run(obj)
+
+
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_exceptions_of_lookups_are_passed_over(route, monkeypatch):
+    cls, run = ROUTES[route]
+    target = type(cls) if isinstance(cls, type) and type(cls) is not type else cls
+    monkeypatch.setattr(target, "error", ValueError)
+    monkeypatch.setattr(cls, "error", ValueError, raising=False)
+    run(cls())
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, ValueError])
+def test_dict_property_read_where_the_layout_is_off(error, monkeypatch):
+    # Where instance storage cannot be read in place, `__dict__` is asked for.
+    monkeypatch.setattr(DictPropertyRaises, "error", error)
+    previous = _core._use_layout("instance_values", False)
+    try:
+        if error is KeyboardInterrupt:
+            with pytest.raises(KeyboardInterrupt):
+                hs.asizeof([DictPropertyRaises()])
+        else:
+            assert hs.asizeof([DictPropertyRaises()]) > 0
+    finally:
+        _core._use_layout("instance_values", previous)

@@ -533,15 +533,18 @@ fn node_name_of<'py>(o: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
 // -- names of `asized` tree nodes ----------------------------------------------------
 
 /// `repr(obj)` with line breaks escaped, shortened to `clip` characters by cutting out
-/// its middle; `"N/A"` when `repr` raises. Built with Python's string functions only: a
-/// Rust conversion would store a UTF-8 copy inside the strings being measured.
-pub fn clipped_repr<'py>(obj: &Bound<'py, PyAny>, clip: usize) -> Bound<'py, PyAny> {
+/// its middle; `"N/A"` when `repr` raises an `Exception` (any other error, such as the
+/// `KeyboardInterrupt` that `repr` raises for a pending Ctrl-C, propagates). Built with
+/// Python's string functions only: a Rust conversion would store a UTF-8 copy inside
+/// the strings being measured.
+pub fn clipped_repr<'py>(obj: &Bound<'py, PyAny>, clip: usize) -> PyResult<Bound<'py, PyAny>> {
     let py = obj.py();
     let na = || PyString::new(py, "N/A").into_any();
-    let Ok(text) = obj.repr().and_then(|r| r.call_method1("replace", ("\n", "\\n"))) else {
-        return na();
+    let text = obj.repr().and_then(|r| r.call_method1("replace", ("\n", "\\n")));
+    let Some(text) = unless_exception(py, text)? else {
+        return Ok(na());
     };
-    clip_text(&text, clip).unwrap_or_else(|_| na())
+    Ok(unless_exception(py, clip_text(&text, clip))?.unwrap_or_else(na))
 }
 
 fn clip_text<'py>(text: &Bound<'py, PyAny>, clip: usize) -> PyResult<Bound<'py, PyAny>> {
@@ -571,46 +574,50 @@ pub enum NamePart<'a> {
 /// The clip used for dict values in node names (pympler's fixed default).
 const VALUE_CLIP: usize = 80;
 
-/// The name of an `asized` tree node for `obj`, made of `part`.
-pub fn ref_name(py: Python<'_>, obj: &Strong, part: NamePart<'_>, clip: usize) -> Py<PyAny> {
+/// The name of an `asized` tree node for `obj`, made of `part`; `N/A` stands for a part
+/// whose code raised an `Exception` (any other error propagates).
+pub fn ref_name(py: Python<'_>, obj: &Strong, part: NamePart<'_>, clip: usize) -> PyResult<Py<PyAny>> {
     // SAFETY: `obj` is held strongly.
     let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
-    let key_text = |key: &Strong| {
+    let na = || PyString::new(py, "N/A").into_any();
+    let key_text = |key: &Strong| -> PyResult<Bound<'_, PyAny>> {
         // SAFETY: the key is held strongly.
         let key = unsafe { Bound::from_borrowed_ptr(py, key.as_ptr()) };
-        key.str().map(Bound::into_any).unwrap_or_else(|_| PyString::new(py, "N/A").into_any())
+        Ok(unless_exception(py, key.str().map(Bound::into_any))?.unwrap_or_else(na))
     };
-    let joined = |parts: &[Bound<'_, PyAny>]| -> Py<PyAny> {
+    let joined = |parts: &[Bound<'_, PyAny>]| -> PyResult<Py<PyAny>> {
         let mut text = PyString::new(py, "").into_any();
         for part in parts {
-            text = match text.add(part) {
-                Ok(joined) => joined,
-                Err(_) => return PyString::new(py, "N/A").into_any().unbind(),
+            text = match unless_exception(py, text.add(part))? {
+                Some(joined) => joined,
+                None => return Ok(na().unbind()),
             };
         }
-        text.unbind()
+        Ok(text.unbind())
     };
     let literal = |text: &str| PyString::new(py, text).into_any();
-    match part {
-        NamePart::Object => object_name(&bound, clip),
+    Ok(match part {
+        NamePart::Object => object_name(&bound, clip)?,
         NamePart::Text(text) => PyString::new(py, text).into_any().unbind(),
         NamePart::PyText(text) => text.clone_ref(py).into_any(),
-        NamePart::Key(key) => joined(&[literal("[K] "), key_text(key)]),
+        NamePart::Key(key) => joined(&[literal("[K] "), key_text(key)?])?,
         NamePart::Value(key) => {
-            joined(&[literal("[V] "), key_text(key), literal(": "), clipped_repr(&bound, VALUE_CLIP)])
+            joined(&[literal("[V] "), key_text(key)?, literal(": "), clipped_repr(&bound, VALUE_CLIP)?])?
         }
-    }
+    })
 }
 
 /// pympler's `_nameof(obj) or repr`: a non-empty `__name__` (whatever its type), else
-/// the clipped repr.
-pub fn object_name(obj: &Bound<'_, PyAny>, clip: usize) -> Py<PyAny> {
-    if let Ok(name) = obj.getattr("__name__") {
-        if name.is_truthy().unwrap_or(false) {
-            return name.unbind();
+/// the clipped repr. `Exception`s raised on the way are passed over; any other error
+/// propagates.
+pub fn object_name(obj: &Bound<'_, PyAny>, clip: usize) -> PyResult<Py<PyAny>> {
+    let py = obj.py();
+    if let Some(name) = unless_exception(py, obj.getattr("__name__"))? {
+        if unless_exception(py, name.is_truthy())?.unwrap_or(false) {
+            return Ok(name.unbind());
         }
     }
-    clipped_repr(obj, clip).unbind()
+    Ok(clipped_repr(obj, clip)?.unbind())
 }
 
 #[cfg(test)]
