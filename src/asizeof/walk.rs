@@ -196,6 +196,10 @@ impl<'a, 'py> Walker<'a, 'py> {
         // Borrowed pointers with their depth. No Python code runs until the list and
         // the pipeline are drained, so the containers holding them cannot change.
         let mut work: Vec<(RawObj, u32)> = Vec::new();
+        // With Python's own SIGINT handler, which only raises, a Ctrl-C ends the call:
+        // nothing in the pipeline needs keeping then. Asked only where the walk may be
+        // long, and before any pointer is borrowed (the question runs Python code).
+        let handler_raises = root.len().unwrap_or(0) >= 4096 && ffi::sigint_handler_is_default(self.py);
         // SAFETY: `root` is held by the caller.
         match unsafe { push_container(root.as_ptr(), 1, &mut work, self.ledger) } {
             Ok(Some(_)) => {}
@@ -216,6 +220,21 @@ impl<'a, 'py> Walker<'a, 'py> {
         self.ledger.depth = self.ledger.depth.max(1);
         loop {
             if self.poll.interrupted(self.py) {
+                if handler_raises {
+                    // The borrowed pointers are dropped unused: the handler raises.
+                    work.clear();
+                    headers.clear();
+                    tables.clear();
+                    deferred.clear();
+                    if let Err(error) = ffi::check_signals(self.py) {
+                        self.pending.get_or_insert(error);
+                        return Some(total);
+                    }
+                    // Only if a finalizer run by a collection replaced the handler: the
+                    // pipeline is gone, so the call stops as the default handler would.
+                    self.pending.get_or_insert(pyo3::exceptions::PyKeyboardInterrupt::new_err(()));
+                    return Some(total);
+                }
                 // Ctrl-C: every object still in the pipeline is held and left to the
                 // ordered walk, so that the signal's handler may run (its error stops the
                 // walk; if it returns, the walk goes on, with the same total).

@@ -70,7 +70,7 @@ pub fn interrupt_pending(_py: Python<'_>) -> bool {
     // SAFETY: the GIL is held; SIGINT is a valid signal number.
     #[cfg(Py_3_10)]
     unsafe {
-        ffi::PyErr_SetInterruptEx(libc_sigint())
+        ffi::PyErr_SetInterruptEx(SIGINT)
     };
     // SAFETY: the GIL is held.
     #[cfg(not(Py_3_10))]
@@ -81,10 +81,7 @@ pub fn interrupt_pending(_py: Python<'_>) -> bool {
 }
 
 /// SIGINT's number (2 on every platform CPython supports).
-#[cfg(Py_3_10)]
-const fn libc_sigint() -> std::ffi::c_int {
-    2
-}
+const SIGINT: std::ffi::c_int = 2;
 
 /// Runs the handlers of the signals that arrived (`PyErr_CheckSignals`): `Err` with what
 /// a handler raised. Runs Python code: no borrowed pointer may be held across it.
@@ -94,4 +91,30 @@ pub fn check_signals(py: Python<'_>) -> PyResult<()> {
         return Err(PyErr::fetch(py));
     }
     Ok(())
+}
+
+struct SignalModule {
+    getsignal: Py<PyAny>,
+    default_int_handler: Py<PyAny>,
+}
+
+static SIGNAL: pyo3::sync::PyOnceLock<SignalModule> = pyo3::sync::PyOnceLock::new();
+
+/// Whether SIGINT's handler is Python's own `signal.default_int_handler`, which only
+/// raises `KeyboardInterrupt`: a loop that finds a pending SIGINT then knows the call
+/// stops, and can let go of its borrowed pointers without keeping what is left to do.
+/// Runs Python code (a call of `signal.getsignal`); `false` when that fails.
+pub fn sigint_handler_is_default(py: Python<'_>) -> bool {
+    let module = SIGNAL.get_or_try_init(py, || -> PyResult<SignalModule> {
+        let signal = py.import("signal")?;
+        Ok(SignalModule {
+            getsignal: signal.getattr("getsignal")?.unbind(),
+            default_int_handler: signal.getattr("default_int_handler")?.unbind(),
+        })
+    });
+    let Ok(module) = module else { return false };
+    match module.getsignal.bind(py).call1((SIGINT,)) {
+        Ok(handler) => handler.is(module.default_int_handler.bind(py)),
+        Err(_) => false,
+    }
 }
