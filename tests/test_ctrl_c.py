@@ -109,7 +109,7 @@ OPERATIONS = {
     "asized_detail": ("from heapscope import asizeof", "lambda: asizeof.asized(heap, detail=1)"),
     "Asizer": ("from heapscope import asizeof", "lambda: asizeof.Asizer().asizeof(heap)", BIG),
     "get_objects": ("from heapscope import muppy", "uncollected(muppy.get_objects)"),
-    "summarize_heap": ("from heapscope import summary", "uncollected(summary.summarize_heap)"),
+    "summarize_heap": ("from heapscope import summary", "uncollected(summary.summarize_heap)", BIG),
     "print_diff": (
         "from heapscope.tracker import SummaryTracker",
         "uncollected(lambda: SummaryTracker().print_diff())",
