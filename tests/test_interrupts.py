@@ -8,7 +8,7 @@ import pytest
 from catalog import run_isolated
 
 from heapscope import asizeof as hs
-from heapscope import muppy, summary
+from heapscope import _core, muppy, summary
 from heapscope.classtracker import ClassTracker
 from heapscope.tracker import SummaryTracker
 
@@ -323,3 +323,146 @@ def test_exception_is_still_missed():
         tracker.create_snapshot()
     finally:
         tracker.close()
+
+
+# -- lookups that heapscope's own code makes on the objects it sizes and names ---------
+# Each class raises its `error` once a test sets it: unset, heap-wide calls of other
+# tests meet them harmlessly.
+
+
+class SlotBase:
+    __slots__ = ("value",)
+
+    def __init__(self):
+        SlotBase.value.__set__(self, [1, 2])
+
+
+class SlotGetterRaises(SlotBase):
+    """A property shadows the slot: heapscope reads it with `getattr`."""
+
+    __slots__ = ()
+    error = None
+
+    @property
+    def value(self):
+        if self.error:
+            raise self.error()
+        return "x"
+
+
+class MetaStrRaises(type):
+    error = None
+
+    def __str__(cls):
+        if cls.error:
+            raise cls.error()
+        return "x"
+
+
+class StrRaises(metaclass=MetaStrRaises):
+    pass
+
+
+class MetaModuleRaises(type):
+    error = None
+
+    @property
+    def __module__(cls):
+        if cls.error:
+            raise cls.error()
+        return "x"
+
+
+class ModuleRaises(metaclass=MetaModuleRaises):
+    pass
+
+
+class NameRaises:
+    error = None
+
+    @property
+    def __name__(self):
+        if self.error:
+            raise self.error()
+        return "x"
+
+
+class ReprRaises:
+    error = None
+
+    def __repr__(self):
+        if self.error:
+            raise self.error()
+        return "x"
+
+
+class GetattrRaises:
+    error = None
+
+    def __getattr__(self, name):
+        if self.error:
+            raise self.error()
+        raise AttributeError(name)
+
+
+class DictPropertyRaises:
+    error = None
+
+    def __init__(self):
+        self.x = 1
+
+    @property
+    def __dict__(self):
+        if type(self).error:
+            raise type(self).error()
+        return {}
+
+
+ROUTES = {
+    "slot getter": (SlotGetterRaises, lambda obj: hs.asizeof(obj)),
+    "slot getter, named": (SlotGetterRaises, lambda obj: hs.named_refs(obj)),
+    "type str in a summary": (StrRaises, lambda obj: summary.summarize([obj])),
+    "class __module__": (ModuleRaises, lambda obj: hs.asizeof([obj])),
+    "class __module__, flat": (ModuleRaises, lambda obj: muppy.get_size([obj])),
+    "__name__ of a tree node": (NameRaises, lambda obj: hs.asized([obj], detail=1)),
+    "repr of a tree node": (ReprRaises, lambda obj: hs.asized([obj], detail=1)),
+    "__getattr__ with infer": (GetattrRaises, lambda obj: hs.asizeof([obj], infer=True)),
+}
+
+
+def _arm(monkeypatch, cls, error):
+    if type(cls) is not type:
+        monkeypatch.setattr(type(cls), "error", error)
+    monkeypatch.setattr(cls, "error", error)
+
+
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_errors_of_lookups_propagate(route, monkeypatch):
+    cls, run = ROUTES[route]
+    obj = cls()
+    _arm(monkeypatch, cls, KeyboardInterrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run(obj)
+
+
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_exceptions_of_lookups_are_passed_over(route, monkeypatch):
+    cls, run = ROUTES[route]
+    obj = cls()
+    _arm(monkeypatch, cls, ValueError)
+    run(obj)
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, ValueError])
+def test_dict_property_read_where_the_layout_is_off(error, monkeypatch):
+    # Where instance storage cannot be read in place, `__dict__` is asked for.
+    monkeypatch.setattr(DictPropertyRaises, "error", error)
+    previous = _core._use_layout("instance_values", False)
+    try:
+        if error is KeyboardInterrupt:
+            with pytest.raises(KeyboardInterrupt):
+                hs.asizeof([DictPropertyRaises()])
+        else:
+            assert hs.asizeof([DictPropertyRaises()]) > 0
+    finally:
+        _core._use_layout("instance_values", previous)

@@ -149,6 +149,9 @@ impl Cursor {
 
     /// The next child of `obj`, the object the cursor was made for, or `None` when it has
     /// no more. Children named below the `detail` level (`named` false) are `Unnamed`.
+    /// Where Python code reads a child (a `__slots__` getter, a `__dict__` property), an
+    /// `Exception` it raises skips that child; any other error is put in `error`, and
+    /// `None` returned.
     ///
     /// # Safety
     /// `obj` must be of the type the cursor's rule (`rule_id`) was made for. A borrowed
@@ -162,6 +165,7 @@ impl Cursor {
         named: bool,
         rule_id: u32,
         rules: &RuleCache,
+        error: &mut Option<PyErr>,
     ) -> Option<(Held<'c>, RefName)> {
         let ptr = obj.as_ptr();
         // SAFETY: `ptr` is alive (borrowed) and of the type the cursor was made for (this
@@ -245,8 +249,11 @@ impl Cursor {
                             }
                             InstanceAttrs::Unreadable => {
                                 *stage = InstanceStage::Class;
-                                if let Some(dict) = instance_dict(py, obj) {
+                                if let Some(dict) = instance_dict(py, obj, error) {
                                     return Some((dict, RefName::Static("__dict__")));
+                                }
+                                if error.is_some() {
+                                    return None;
                                 }
                             }
                             InstanceAttrs::Values { .. } => *stage = InstanceStage::Values,
@@ -284,7 +291,7 @@ impl Cursor {
                         }
                         InstanceStage::Slots => {
                             let slots = rules.slots(rule_id).clone();
-                            return next_slot(py, obj, &slots, index);
+                            return next_slot(py, obj, &slots, index, error);
                         }
                     }
                 },
@@ -296,8 +303,11 @@ impl Cursor {
                         }
                         1 => {
                             let slots = rules.slots(rule_id).clone();
-                            if let Some(child) = next_slot(py, obj, &slots, index) {
+                            if let Some(child) = next_slot(py, obj, &slots, index, error) {
                                 return Some(child);
+                            }
+                            if error.is_some() {
+                                return None;
                             }
                             *stage = 2;
                             *index = 0;
@@ -322,15 +332,27 @@ impl Cursor {
 
 /// An instance's `__dict__` asked of the interpreter (which makes it if need be), for
 /// attribute storage this build cannot read in place; `None` when the instance has none
-/// or the lookup raised an `Exception`.
+/// or the lookup raised an error: an `Exception` is dropped, any other is put in `error`.
 ///
 /// # Safety
 /// `obj` must be alive.
-unsafe fn instance_dict<'c>(py: Python<'_>, obj: Borrowed<'c>) -> Option<Held<'c>> {
+unsafe fn instance_dict<'c>(py: Python<'_>, obj: Borrowed<'c>, error: &mut Option<PyErr>) -> Option<Held<'c>> {
     // SAFETY: `obj` is alive (borrowed from its frame).
     let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
-    let dict = bound.getattr(pyo3::intern!(py, "__dict__")).ok()?;
-    Some(Held::Owned(Borrowed::from(&dict).to_strong()))
+    match bound.getattr(pyo3::intern!(py, "__dict__")) {
+        Ok(dict) => Some(Held::Owned(Borrowed::from(&dict).to_strong())),
+        Err(raised) => {
+            keep_unless_exception(py, raised, error);
+            None
+        }
+    }
+}
+
+/// Drops an `Exception`; keeps any other error (the first one) in `error`.
+fn keep_unless_exception(py: Python<'_>, raised: PyErr, error: &mut Option<PyErr>) {
+    if !raised.is_instance_of::<pyo3::exceptions::PyException>(py) {
+        error.get_or_insert(raised);
+    }
 }
 
 /// [`prefetch`] of the fields the unordered walk reads (type, size, a dict's or list's
@@ -505,7 +527,8 @@ pub(super) fn name_parts(name: &RefName) -> names::NamePart<'_> {
     }
 }
 
-/// The next set `__slots__` value at or after `index`.
+/// The next set `__slots__` value at or after `index`. A getter that raises an
+/// `Exception` skips its slot; any other error is put in `error` and ends the slots.
 ///
 /// # Safety
 /// `obj` must be an instance of the type the slots were computed for.
@@ -514,6 +537,7 @@ unsafe fn next_slot<'c>(
     obj: Borrowed<'c>,
     slots: &[Slot],
     index: &mut usize,
+    error: &mut Option<PyErr>,
 ) -> Option<(Held<'c>, RefName)> {
     while let Some(slot) = slots.get(*index) {
         *index += 1;
@@ -532,8 +556,14 @@ unsafe fn next_slot<'c>(
             Slot::Attr { name: attr } => {
                 // SAFETY: `obj` is alive (borrowed from its frame).
                 let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
-                if let Ok(value) = bound.getattr(attr.bind(py)) {
-                    return Some((Held::Owned(Borrowed::from(&value).to_strong()), name));
+                match bound.getattr(attr.bind(py)) {
+                    Ok(value) => return Some((Held::Owned(Borrowed::from(&value).to_strong()), name)),
+                    Err(raised) => {
+                        keep_unless_exception(py, raised, error);
+                        if error.is_some() {
+                            return None;
+                        }
+                    }
                 }
             }
         }

@@ -198,8 +198,10 @@ fn getattr_or<'py>(obj: &Bound<'py, PyAny>, name: &str, default: Bound<'py, PyAn
     }
 }
 
-fn safe_len(obj: &Bound<'_, PyAny>) -> usize {
-    obj.len().unwrap_or(0)
+/// pympler's `_len`: `len(obj)`, 0 when that raises an `Exception` (any other error
+/// propagates).
+fn safe_len(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    Ok(crate::heap::edges::unless_exception(obj.py(), obj.len())?.unwrap_or(0))
 }
 
 /// `len(obj)` as an estimate of allocated list slots.
@@ -241,7 +243,7 @@ fn length_of<'py>(leng: Leng, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Py
     let py = obj.py();
     let int = |n: usize| Ok(n.into_pyobject(py)?.into_any());
     match leng {
-        Leng::None | Leng::SafeLen => int(safe_len(obj)),
+        Leng::None | Leng::SafeLen => int(safe_len(obj)?),
         Leng::Int => {
             let int_type = py.get_type::<PyInt>();
             let total: i64 = py.import("sys")?.call_method1("getsizeof", (obj, 0))?.extract()?;
@@ -252,20 +254,20 @@ fn length_of<'py>(leng: Leng, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Py
                 if n > 0 { n.checked_div_euclid(digit).ok_or_else(|| PyAttributeError::new_err(""))? } else { 0 };
             Ok(digits.into_pyobject(py)?.into_any())
         }
-        Leng::List => int(list_slots(safe_len(obj))),
-        Leng::Dict => int(dict_slots(safe_len(obj))),
-        Leng::Set => int(set_slots(safe_len(obj))),
+        Leng::List => int(list_slots(safe_len(obj)?)),
+        Leng::Dict => int(dict_slots(safe_len(obj)?)),
+        Leng::Set => int(set_slots(safe_len(obj)?)),
         Leng::Slice => obj.getattr("stop")?.sub(obj.getattr("start")?)?.add(1)?.floor_div(obj.getattr("step")?),
         Leng::Iter => match getattr_or(obj, "__length_hint__", py.None().into_bound(py))? {
             hint if hint.is_truthy()? && hint.is_callable() => hint.call0(),
-            _ => int(safe_len(obj)),
+            _ => int(safe_len(obj)?),
         },
         Leng::Code => code_length(obj),
         Leng::Frame => match getattr_or(obj, "f_code", py.None().into_bound(py))? {
             code if code.is_truthy()? => code_length(&code),
             _ => int(0),
         },
-        Leng::Module => int(safe_len(&obj.getattr("__dict__")?)),
+        Leng::Module => int(safe_len(&obj.getattr("__dict__")?)?),
         Leng::Alloc => obj.call_method0("__alloc__"),
         Leng::StrLen => int(obj.len()? + 1),
         Leng::StructSize => getattr_or(obj, "size", 0i64.into_pyobject(py)?.into_any()),
@@ -370,7 +372,7 @@ pub fn typedef(obj: &Bound<'_, PyAny>, instance: bool) -> PyResult<TypeDef> {
     let mut rules = RuleCache::new(registry, ClassifyOptions::default());
     // SAFETY: `obj` is alive for the call.
     let held = unsafe { Strong::from_borrowed(obj.as_ptr()) };
-    let rule = rules.classify(py, &held);
+    let rule = rules.classify(py, &held)?;
     let base = || figures.own_basic(&tp, 0);
     let has_refs = rule.refs != rules::Refs::None;
     use Shape::*;

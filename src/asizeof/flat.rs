@@ -41,10 +41,11 @@ impl FlatSizer {
     }
 
     /// The rule for the type of `obj`, classifying the type if needed (which may run
-    /// Python code: `obj` is held strongly).
-    pub fn rule_for(&mut self, py: Python<'_>, obj: &Strong) -> FlatRule {
-        let rule = self.rules.classify(py, obj);
-        FlatRule { flat: rule.flat, pre_header: rule.pre_header }
+    /// Python code: `obj` is held strongly; its errors that are not `Exception`s
+    /// propagate).
+    pub fn rule_for(&mut self, py: Python<'_>, obj: &Strong) -> PyResult<FlatRule> {
+        let rule = self.rules.classify(py, obj)?;
+        Ok(FlatRule { flat: rule.flat, pre_header: rule.pre_header })
     }
 
     /// The rule for `tp` from the type alone, without classifying it; never runs Python
@@ -95,7 +96,7 @@ impl FlatSizer {
         if let Some(size) = unsafe { self.quick(obj.as_ptr()) } {
             return Ok(size);
         }
-        let rule = self.rule_for(py, obj);
+        let rule = self.rule_for(py, obj)?;
         // SAFETY: `obj` is held strongly; the rule was made for its type.
         if let Some(size) = unsafe { self.size_with(obj.as_ptr(), rule) } {
             return Ok(size);

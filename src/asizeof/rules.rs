@@ -421,16 +421,18 @@ impl RuleCache {
     }
 
     /// Classifies the type of `obj` (which the caller holds strongly: classification may
-    /// run Python code) and caches the rule.
-    pub fn classify(&mut self, py: Python<'_>, obj: &Strong) -> Rule {
+    /// run Python code) and caches the rule. An `Exception` raised by the code run is
+    /// passed over as pympler does; any other error (`KeyboardInterrupt`) is returned,
+    /// and the type stays unclassified.
+    pub fn classify(&mut self, py: Python<'_>, obj: &Strong) -> PyResult<Rule> {
         // SAFETY: `obj` is held strongly, so it and its type are alive.
         let tp = unsafe { ffi::type_of(obj.as_ptr()) };
         if let Some(rule) = self.cached(tp) {
-            return rule;
+            return Ok(rule);
         }
         // SAFETY: `obj` is held strongly by the caller for as long as the borrow lives.
         let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
-        let (mut rule, slots) = self.build(&bound);
+        let (mut rule, slots) = self.build(&bound)?;
         rule.id = self.slots.len() as u32;
         // SAFETY: `tp` is a live type.
         rule.pre_header = unsafe { ffi::type_pre_header(tp) }.map_or(PER_OBJECT, |size| size as u32);
@@ -438,10 +440,10 @@ impl RuleCache {
         // SAFETY: `tp` is alive (the type of a live object); the cache keeps it so.
         let type_ref = unsafe { Strong::from_borrowed(tp.cast()) };
         self.by_type.insert(tp as usize, (type_ref, rule));
-        rule
+        Ok(rule)
     }
 
-    fn build(&self, obj: &Bound<'_, PyAny>) -> (Rule, Rc<[Slot]>) {
+    fn build(&self, obj: &Bound<'_, PyAny>) -> PyResult<(Rule, Rc<[Slot]>)> {
         let reg = self.registry;
         let class = obj.get_type();
         let tp = class.as_type_ptr();
@@ -468,22 +470,22 @@ impl RuleCache {
                 shape: Shape::Static,
                 ..rule(fixed.refs)
             };
-            return (rule, no_slots());
+            return Ok((rule, no_slots()));
         }
         // Each check below reads only the type of `ptr`, alive as `obj` is: every
         // `unsafe` here relies on that and on `tp` being its (live) type.
         // SAFETY: see above.
         if unsafe { ffi::is_module(ptr) } {
-            return (Rule { is_module: true, shape: Shape::Module, ..rule(Refs::Module) }, no_slots());
+            return Ok((Rule { is_module: true, shape: Shape::Module, ..rule(Refs::Module) }, no_slots()));
         }
         // SAFETY: see above.
         if unsafe { ffi::is_frame(ptr) } {
             let frame = Rule { ignored: !self.options.frames, shape: Shape::Frame, ..rule(Refs::Attrs(&FRAME_ATTRS)) };
-            return (frame, no_slots());
+            return Ok((frame, no_slots()));
         }
         // SAFETY: see above.
         if unsafe { ffi::is_code(ptr) } {
-            return (Rule { code_only: true, shape: Shape::Code, ..rule(Refs::Attrs(&CODE_ATTRS)) }, no_slots());
+            return Ok((Rule { code_only: true, shape: Shape::Code, ..rule(Refs::Attrs(&CODE_ATTRS)) }, no_slots()));
         }
         // SAFETY: see above.
         if unsafe { ffi::is_callable_type(tp) } {
@@ -491,23 +493,26 @@ impl RuleCache {
             if unsafe { ffi::is_type(ptr) } {
                 let class =
                     Rule { code_only: true, is_class: true, shape: Shape::Plain, ..rule(Refs::Attrs(&CLASS_ATTRS)) };
-                return (class, no_slots());
+                return Ok((class, no_slots()));
             }
             // SAFETY: see above; the registry holds the builtin function type.
             if unsafe { ffi::is_instance_of(ptr, reg.builtin_function_type.as_ptr().cast()) } {
-                return (Rule { code_only: true, ignored: true, shape: Shape::Plain, ..rule(Refs::None) }, no_slots());
+                return Ok((
+                    Rule { code_only: true, ignored: true, shape: Shape::Plain, ..rule(Refs::None) },
+                    no_slots(),
+                ));
             }
             // SAFETY: see above.
             if unsafe { ffi::is_function(ptr) } {
                 let function = Rule { code_only: true, shape: Shape::Plain, ..rule(Refs::Attrs(&FUNCTION_ATTRS)) };
-                return (function, no_slots());
+                return Ok((function, no_slots()));
             }
             // SAFETY: see above; the registry holds the method type.
             if unsafe { ffi::is_instance_of(ptr, reg.method_type.as_ptr().cast()) } {
                 let method = Rule { code_only: true, shape: Shape::Plain, ..rule(Refs::Attrs(&METHOD_ATTRS)) };
-                return (method, no_slots());
+                return Ok((method, no_slots()));
             }
-            return (rule(Refs::Instance), slots_of(&class));
+            return Ok((rule(Refs::Instance), slots_of(&class)?));
         }
         // SAFETY: see above.
         if unsafe { ffi::is_dict(ptr) } {
@@ -519,38 +524,38 @@ impl RuleCache {
             };
             let own_items = items(tp) == items(ffi::dict_type());
             let refs = if own_items { Refs::Dict } else { Refs::DictLike };
-            return (Rule { shape: Shape::Dict, ..rule(refs) }, no_slots());
+            return Ok((Rule { shape: Shape::Dict, ..rule(refs) }, no_slots()));
         }
-        if is_weak_dict_type(&class) {
-            return (Rule { shape: Shape::Dict, ..rule(Refs::DictLike) }, no_slots());
+        if is_weak_dict_type(&class)? {
+            return Ok((Rule { shape: Shape::Dict, ..rule(Refs::DictLike) }, no_slots()));
         }
         // pympler's estimates do not infer dicts: their shape stays that of an instance.
-        if self.options.infer && looks_like_dict(obj) {
-            return (rule(Refs::DictLike), no_slots());
+        if self.options.infer && looks_like_dict(obj)? {
+            return Ok((rule(Refs::DictLike), no_slots()));
         }
         // SAFETY: see above.
         if unsafe { ffi::is_cell(ptr) } {
-            return (Rule { shape: Shape::Cell, ..rule(Refs::Attrs(&CELL_ATTRS)) }, no_slots());
+            return Ok((Rule { shape: Shape::Cell, ..rule(Refs::Attrs(&CELL_ATTRS)) }, no_slots()));
         }
         // SAFETY: see above.
         if unsafe { ffi::is_tuple(ptr) } && has_class_attr(&class, &reg.names.fields) {
-            return (Rule { shape: Shape::Plain, ..rule(Refs::NamedTuple) }, slots_of(&class));
+            return Ok((Rule { shape: Shape::Plain, ..rule(Refs::NamedTuple) }, slots_of(&class)?));
         }
-        if is_numpy_type(&class, &reg.names) {
-            return (Rule { shape: Shape::Numpy, ..rule(Refs::Attrs(&NUMPY_ATTRS)) }, no_slots());
+        if is_numpy_type(&class, &reg.names)? {
+            return Ok((Rule { shape: Shape::Numpy, ..rule(Refs::Attrs(&NUMPY_ATTRS)) }, no_slots()));
         }
         // SAFETY: see above; the registry holds the array type.
         if unsafe { ffi::is_instance_of(ptr, reg.array_type.as_ptr().cast()) } {
-            return (Rule { shape: Shape::Array, ..rule(Refs::None) }, no_slots());
+            return Ok((Rule { shape: Shape::Array, ..rule(Refs::None) }, no_slots()));
         }
         if type_module(&class, &reg.names).is_some_and(|m| is_ignored_module(&m)) {
-            return (Rule { ignored: true, shape: Shape::Plain, ..rule(Refs::None) }, no_slots());
+            return Ok((Rule { ignored: true, shape: Shape::Plain, ..rule(Refs::None) }, no_slots()));
         }
         // SAFETY: see above.
         if unsafe { ffi::is_exception_type(tp) } {
-            return (rule(Refs::Attrs(&EXCEPTION_ATTRS)), no_slots());
+            return Ok((rule(Refs::Attrs(&EXCEPTION_ATTRS)), no_slots()));
         }
-        (rule(Refs::Instance), slots_of(&class))
+        Ok((rule(Refs::Instance), slots_of(&class)?))
     }
 }
 
@@ -565,10 +570,21 @@ pub fn str_equals(value: &Bound<'_, PyAny>, expected: &CStr) -> bool {
     unsafe { ffi::str_equals_ascii(value.as_ptr(), expected) }
 }
 
-/// Whether `value` is a str starting with `prefix` (compared by Python).
-pub fn str_starts_with(value: &Bound<'_, PyAny>, prefix: &str) -> bool {
-    value.is_instance_of::<PyString>()
-        && value.call_method1("startswith", (prefix,)).and_then(|r| r.is_truthy()).unwrap_or(false)
+/// Whether `value` is a str starting with `prefix` (compared by Python); `false` when
+/// that raises an `Exception` (a str subclass's own `startswith`), any other error
+/// propagates.
+pub fn str_starts_with(value: &Bound<'_, PyAny>, prefix: &str) -> PyResult<bool> {
+    if !value.is_instance_of::<PyString>() {
+        return Ok(false);
+    }
+    let starts = value.call_method1("startswith", (prefix,)).and_then(|r| r.is_truthy());
+    Ok(lenient(value.py(), starts)?.unwrap_or(false))
+}
+
+/// `Some(value)`, or `None` for an `Exception`, which classification passes over as
+/// pympler does; any other error (`KeyboardInterrupt`, `SystemExit`) is returned.
+fn lenient<T>(py: Python<'_>, result: PyResult<T>) -> PyResult<Option<T>> {
+    crate::heap::edges::unless_exception(py, result)
 }
 
 /// Whether a module name is one of the [`IGNORED_MODULES`].
@@ -599,79 +615,99 @@ fn has_class_attr(tp: &Bound<'_, PyType>, name: &Py<PyString>) -> bool {
     unsafe { !ffi::type_lookup(tp.as_type_ptr(), name.as_ptr()).is_null() }
 }
 
-/// Whether a class reports one of the ignored modules as its `__module__`.
-pub fn is_ignored_class(class: &Bound<'_, PyAny>) -> bool {
-    class.getattr("__module__").is_ok_and(|module| is_ignored_module(&module))
+/// Whether a class reports one of the ignored modules as its `__module__` (an
+/// `Exception` reading it: no).
+pub fn is_ignored_class(class: &Bound<'_, PyAny>) -> PyResult<bool> {
+    Ok(lenient(class.py(), class.getattr("__module__"))?.is_some_and(|module| is_ignored_module(&module)))
 }
 
-fn is_weak_dict_type(tp: &Bound<'_, PyType>) -> bool {
-    let in_weakref = tp.getattr("__module__").is_ok_and(|m| str_equals(&m, c"weakref"));
-    in_weakref
-        && tp
-            .getattr("__name__")
-            .is_ok_and(|n| str_equals(&n, c"WeakKeyDictionary") || str_equals(&n, c"WeakValueDictionary"))
+fn is_weak_dict_type(tp: &Bound<'_, PyType>) -> PyResult<bool> {
+    let py = tp.py();
+    if !lenient(py, tp.getattr("__module__"))?.is_some_and(|m| str_equals(&m, c"weakref")) {
+        return Ok(false);
+    }
+    let name = lenient(py, tp.getattr("__name__"))?;
+    Ok(name.is_some_and(|n| str_equals(&n, c"WeakKeyDictionary") || str_equals(&n, c"WeakValueDictionary")))
 }
 
 /// pympler's `infer` test: an object offering the mapping methods (with `has_key`).
-fn looks_like_dict(obj: &Bound<'_, PyAny>) -> bool {
-    ["items", "keys", "values", "__len__", "get", "has_key"]
-        .iter()
-        .all(|name| obj.getattr(*name).map(|a| a.is_callable()).unwrap_or(false))
+fn looks_like_dict(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    for name in ["items", "keys", "values", "__len__", "get", "has_key"] {
+        if !lenient(obj.py(), obj.getattr(name))?.is_some_and(|a| a.is_callable()) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
-fn is_numpy_type(tp: &Bound<'_, PyType>, names: &Names) -> bool {
+fn is_numpy_type(tp: &Bound<'_, PyType>, names: &Names) -> PyResult<bool> {
     let has = |name: &Py<PyString>| has_class_attr(tp, name);
     if !(has(&names.dtype) && has(&names.itemsize) && has(&names.nbytes)) {
-        return false;
+        return Ok(false);
     }
-    tp.getattr("__module__").is_ok_and(|m| str_starts_with(&m, "numpy"))
+    match lenient(tp.py(), tp.getattr("__module__"))? {
+        Some(module) => str_starts_with(&module, "numpy"),
+        None => Ok(false),
+    }
 }
 
 /// The `__slots__` values an instance of `tp` holds, named and ordered as pympler reads
 /// them: along the MRO, private names mangled with the class name, first one wins.
-fn slots_of(tp_bound: &Bound<'_, PyType>) -> Rc<[Slot]> {
+fn slots_of(tp_bound: &Bound<'_, PyType>) -> PyResult<Rc<[Slot]>> {
     let py = tp_bound.py();
     let tp = tp_bound.as_type_ptr();
     let mut slots: Vec<Slot> = Vec::new();
-    if tp_bound.hasattr("__slots__").unwrap_or(false) {
-        let mro = tp_bound.getattr("__mro__").ok();
-        for class in mro.iter().flat_map(|m| m.try_iter().into_iter().flatten()) {
-            let Ok(class) = class else { continue };
-            let Ok(class_name) = class.getattr("__name__") else { continue };
-            let Ok(declared) = class.getattr("__slots__") else { continue };
-            let Ok(names) = declared.try_iter() else { continue };
-            for name in names.flatten() {
-                if !name.is_instance_of::<PyString>() {
-                    continue;
-                }
-                let name = if str_starts_with(&name, "__") {
-                    let mangled = PyString::new(py, "_").add(&class_name).and_then(|n| n.add(&name));
-                    let Ok(mangled) = mangled else { continue };
-                    mangled
-                } else {
-                    name
-                };
-                if slots.iter().any(|slot| PyAnyMethods::eq(slot.name().bind(py).as_any(), &name).unwrap_or(false)) {
-                    continue;
-                }
-                // SAFETY: `tp` is a live type (held by `tp_bound`); `name` a live str.
-                let descr = unsafe { ffi::type_lookup(tp, name.as_ptr()) };
-                if descr.is_null() {
-                    continue;
-                }
-                let Ok(name) = name.cast_into::<PyString>() else { continue };
-                // SAFETY: `descr` is alive, borrowed from a dict along the MRO; `tp` is
-                // a live, ready type. A descriptor that is not `tp`'s own (or a base's),
-                // or whose offset lies past the instance, is read with `getattr`.
-                let slot = match unsafe { ffi::object_member_offset(descr, tp) } {
-                    Some(offset) => Slot::Member { name: name.unbind(), offset },
-                    None => Slot::Attr { name: name.unbind() },
-                };
-                slots.push(slot);
+    // An `Exception` raised on the way leaves out what it concerns, as in pympler; any
+    // other error propagates.
+    if !lenient(py, tp_bound.hasattr("__slots__"))?.unwrap_or(false) {
+        return Ok(Rc::from(slots));
+    }
+    let Some(mro) = lenient(py, tp_bound.getattr("__mro__"))? else { return Ok(Rc::from(slots)) };
+    let Some(classes) = lenient(py, mro.try_iter())? else { return Ok(Rc::from(slots)) };
+    for class in classes {
+        let Some(class) = lenient(py, class)? else { continue };
+        let Some(class_name) = lenient(py, class.getattr("__name__"))? else { continue };
+        let Some(declared) = lenient(py, class.getattr("__slots__"))? else { continue };
+        let Some(names) = lenient(py, declared.try_iter())? else { continue };
+        for name in names {
+            let Some(name) = lenient(py, name)? else { continue };
+            if !name.is_instance_of::<PyString>() {
+                continue;
             }
+            let name = if str_starts_with(&name, "__")? {
+                let mangled = PyString::new(py, "_").add(&class_name).and_then(|n| n.add(&name));
+                let Some(mangled) = lenient(py, mangled)? else { continue };
+                mangled
+            } else {
+                name
+            };
+            let mut known = false;
+            for slot in &slots {
+                if lenient(py, PyAnyMethods::eq(slot.name().bind(py).as_any(), &name))?.unwrap_or(false) {
+                    known = true;
+                    break;
+                }
+            }
+            if known {
+                continue;
+            }
+            // SAFETY: `tp` is a live type (held by `tp_bound`); `name` a live str.
+            let descr = unsafe { ffi::type_lookup(tp, name.as_ptr()) };
+            if descr.is_null() {
+                continue;
+            }
+            let Ok(name) = name.cast_into::<PyString>() else { continue };
+            // SAFETY: `descr` is alive, borrowed from a dict along the MRO; `tp` is a
+            // live, ready type. A descriptor that is not `tp`'s own (or a base's), or
+            // whose offset lies past the instance, is read with `getattr`.
+            let slot = match unsafe { ffi::object_member_offset(descr, tp) } {
+                Some(offset) => Slot::Member { name: name.unbind(), offset },
+                None => Slot::Attr { name: name.unbind() },
+            };
+            slots.push(slot);
         }
     }
-    Rc::from(slots)
+    Ok(Rc::from(slots))
 }
 
 #[cfg(test)]

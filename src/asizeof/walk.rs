@@ -18,13 +18,14 @@ use crate::asizeof::cursors::{
 };
 use crate::asizeof::flat::{foreign_sizeof, leaf_size};
 use crate::asizeof::ledger::{Ledger, Mark};
-use crate::asizeof::rules::{AttrSpec, Refs, Rule, RuleCache, PER_OBJECT};
+use crate::asizeof::rules::{Refs, Rule, RuleCache, PER_OBJECT};
 use crate::ffi::{self, prefetch, Borrowed, InstanceAttrs, RawObj, Strong};
-use crate::grow::{self, Grow, OutOfMemory, TryPush};
+use crate::grow::{self, OutOfMemory, TryPush};
 use crate::heap::edges as names;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+
+mod python_refs;
 
 /// Sizing options of one call (pympler's keyword options).
 #[derive(Clone, Copy)]
@@ -110,18 +111,35 @@ pub struct Walker<'a, 'py> {
     /// An error that is not an `Exception` (`KeyboardInterrupt`, `SystemExit`, ...),
     /// raised by a foreign `__sizeof__`: it stops the walk and is returned by the call.
     pending: Option<PyErr>,
+    /// When to look for a pending Ctrl-C next.
+    poll: ffi::SignalPoll,
 }
 
 impl<'a, 'py> Walker<'a, 'py> {
     pub fn new(py: Python<'py>, ledger: &'a mut Ledger, options: Options, rules: RuleCache) -> Self {
         let leaf_fast = options.stats == 0 && !ledger.has_excluded_types();
-        Walker { py, ledger, options, rules, stack: Vec::new(), nodes: None, leaf_fast, pending: None }
+        Walker {
+            py,
+            ledger,
+            options,
+            rules,
+            stack: Vec::new(),
+            nodes: None,
+            leaf_fast,
+            pending: None,
+            poll: ffi::SignalPoll::default(),
+        }
     }
 
     /// Sizes one top-level object; with `tree`, also builds its `asized` nodes. `Err`
     /// when a foreign `__sizeof__` raised an error that is not an `Exception`; what was
     /// seen until then stays seen, and the total is not changed.
     pub fn size_top(&mut self, obj: &Bound<'py, PyAny>, tree: bool) -> PyResult<u64> {
+        // Callers size many top-level objects in a row (a class-tracker snapshot, every
+        // object of the heap): signal handlers may run between two.
+        if self.poll.due() {
+            ffi::check_signals(self.py)?;
+        }
         self.nodes = tree.then(Vec::new);
         if !tree && self.leaf_fast && self.options.limit == u32::MAX {
             if let Some((flat, _)) = container_start(obj.into()) {
@@ -178,6 +196,10 @@ impl<'a, 'py> Walker<'a, 'py> {
         // Borrowed pointers with their depth. No Python code runs until the list and
         // the pipeline are drained, so the containers holding them cannot change.
         let mut work: Vec<(RawObj, u32)> = Vec::new();
+        // With Python's own SIGINT handler, which only raises, a Ctrl-C ends the call:
+        // nothing in the pipeline needs keeping then. Asked only where the walk may be
+        // long, and before any pointer is borrowed (the question runs Python code).
+        let handler_raises = root.len().unwrap_or(0) >= 4096 && ffi::sigint_handler_is_default(self.py);
         // SAFETY: `root` is held by the caller.
         match unsafe { push_container(root.as_ptr(), 1, &mut work, self.ledger) } {
             Ok(Some(_)) => {}
@@ -192,9 +214,46 @@ impl<'a, 'py> Walker<'a, 'py> {
             std::collections::VecDeque::with_capacity(STAGE + 1);
         let mut tables: std::collections::VecDeque<(RawObj, u32)> =
             std::collections::VecDeque::with_capacity(STAGE + 1);
-        let mut deferred: Vec<(Strong, u32)> = Vec::new();
+        // Objects sized after the pipeline, by the ordered walk: (object, depth, whether
+        // it is marked seen already).
+        let mut deferred: Vec<(Strong, u32, bool)> = Vec::new();
         self.ledger.depth = self.ledger.depth.max(1);
         loop {
+            if self.poll.interrupted(self.py) {
+                if handler_raises {
+                    // The borrowed pointers are dropped unused: the handler raises.
+                    work.clear();
+                    headers.clear();
+                    tables.clear();
+                    deferred.clear();
+                    if let Err(error) = ffi::check_signals(self.py) {
+                        self.pending.get_or_insert(error);
+                        return Some(total);
+                    }
+                    // Only if a finalizer run by a collection replaced the handler: the
+                    // pipeline is gone, so the call stops as the default handler would.
+                    self.pending.get_or_insert(pyo3::exceptions::PyKeyboardInterrupt::new_err(()));
+                    return Some(total);
+                }
+                // Ctrl-C: every object still in the pipeline is held and left to the
+                // ordered walk, so that the signal's handler may run (its error stops the
+                // walk; if it returns, the walk goes on, with the same total).
+                let in_flight = headers.drain(..).chain(tables.drain(..)).map(|(obj, depth)| (obj, depth, true));
+                let unseen = work.drain(..).map(|(obj, depth)| (obj, depth, false));
+                for (obj, depth, seen) in in_flight.chain(unseen) {
+                    // SAFETY: no Python code ran since these were read from live containers.
+                    let held = unsafe { Strong::from_borrowed(obj) };
+                    if let Err(error) = deferred.try_push((held, depth, seen), "the list of objects to size") {
+                        self.out_of_memory(error);
+                        return Some(total);
+                    }
+                }
+                if let Err(error) = ffi::check_signals(self.py) {
+                    self.pending.get_or_insert(error);
+                    return Some(total);
+                }
+                break;
+            }
             // Children seen before (shared subtrees; shared dict keys are caught when
             // their dict is read) are counted as repeats before they take a place in
             // the pipeline; the others are marked seen then, so that a second path to
@@ -240,7 +299,9 @@ impl<'a, 'py> Walker<'a, 'py> {
                         self.ledger.depth = self.ledger.depth.max(depth + 1);
                         Ok(())
                     }
-                    Ok(None) => deferred.try_push((Strong::from_borrowed(obj), depth), "the list of objects to size"),
+                    Ok(None) => {
+                        deferred.try_push((Strong::from_borrowed(obj), depth, true), "the list of objects to size")
+                    }
                     Err(error) => Err(error),
                 };
                 if let Err(error) = deferred_held {
@@ -251,13 +312,24 @@ impl<'a, 'py> Walker<'a, 'py> {
             }
         }
         drop(work);
-        for (i, (obj, depth)) in deferred.iter().enumerate() {
-            if let Some((ahead, _)) = deferred.get(i + PREFETCH_AHEAD) {
+        for (i, (obj, depth, seen)) in deferred.iter().enumerate() {
+            if self.poll.due() {
+                if let Err(error) = ffi::check_signals(self.py) {
+                    self.pending.get_or_insert(error);
+                    return Some(total);
+                }
+            }
+            if let Some((ahead, _, _)) = deferred.get(i + PREFETCH_AHEAD) {
                 prefetch(ahead.as_ptr());
             }
-            let obj = obj.clone();
-            let depth = *depth;
-            let size = match self.enter_new(Held::Owned(obj), depth, RefName::Unnamed, None, root.as_ptr() as usize) {
+            let held = Held::Owned(obj.clone());
+            let (depth, parent) = (*depth, root.as_ptr() as usize);
+            let entered = if *seen {
+                self.enter_new(held, depth, RefName::Unnamed, None, parent)
+            } else {
+                self.enter(held, depth, RefName::Unnamed, None, parent)
+            };
+            let size = match entered {
                 Entered::Done(size) => size,
                 Entered::Pushed => self.run(),
                 // The caller returns the error.
@@ -299,7 +371,7 @@ impl<'a, 'py> Walker<'a, 'py> {
     /// Flat size of `obj` (aligned), as `asizeof` would count it; marks nothing seen.
     pub fn flat_of(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<u64> {
         let mut held = Held::Owned(Borrowed::from(obj).to_strong());
-        let rule = self.rules.classify(self.py, held.hold());
+        let rule = self.rules.classify(self.py, held.hold())?;
         let flat = self.flat_size(&mut held, &rule);
         self.take_pending()?;
         Ok(self.align(flat.unwrap_or(0)))
@@ -308,7 +380,7 @@ impl<'a, 'py> Walker<'a, 'py> {
     /// `sys.getsizeof(obj)`, from heapscope's formulas.
     pub fn getsizeof(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<u64> {
         let mut held = Held::Owned(Borrowed::from(obj).to_strong());
-        let rule = self.rules.classify(self.py, held.hold());
+        let rule = self.rules.classify(self.py, held.hold())?;
         let rule = Rule { refs: Refs::None, ..rule };
         let flat = self.flat_size(&mut held, &rule);
         self.take_pending()?;
@@ -318,7 +390,7 @@ impl<'a, 'py> Walker<'a, 'py> {
     /// The referents `asizeof` follows from `obj`, with their names (`None` for items).
     pub fn named_referents(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<Vec<(Py<PyAny>, Bound<'py, PyAny>)>> {
         let strong = Borrowed::from(obj).to_strong();
-        let rule = self.rules.classify(self.py, &strong);
+        let rule = self.rules.classify(self.py, &strong)?;
         // No cursor only when reading the referents raised (the error is pending).
         let Some(cursor) = self.cursor_for(&strong, &rule) else {
             return self.take_pending().map(|()| Vec::new());
@@ -357,15 +429,29 @@ impl<'a, 'py> Walker<'a, 'py> {
             }
         }
         self.stack.pop();
+        self.take_pending()?;
         Ok(out)
     }
 
     fn run(&mut self) -> u64 {
         loop {
+            // No borrowed pointer is held between two children: signal handlers may run.
+            if self.poll.due() {
+                if let Err(error) = ffi::check_signals(self.py) {
+                    self.pending.get_or_insert(error);
+                    self.stack.clear();
+                    return 0;
+                }
+            }
             // SAFETY: the child is used, or held, before any Python code runs (below, and
             // in `enter`/`enter_new`, which hold it before classifying, naming or sizing
             // it through Python).
             let Some(child) = (unsafe { self.next_child() }) else {
+                if self.pending.is_some() {
+                    // Reading the frame's next child raised: the caller takes the error.
+                    self.stack.clear();
+                    return 0;
+                }
                 let frame = self.stack.pop().expect("run() is only called with a frame on the stack");
                 let parent_id = self.stack.last().map_or(0, |f| f.obj.as_ptr() as usize);
                 let size =
@@ -499,6 +585,9 @@ impl<'a, 'py> Walker<'a, 'py> {
                 return Entered::Stopped;
             }
             let node = self.new_node(&mut held, name, parent_node, depth);
+            if self.pending.is_some() {
+                return Entered::Stopped;
+            }
             return Entered::Done(self.finish_zero(node, depth));
         }
         self.enter_new(held, depth, name, parent_node, parent_id)
@@ -527,10 +616,19 @@ impl<'a, 'py> Walker<'a, 'py> {
             Some(rule) => rule,
             None => {
                 let strong = held.hold().clone();
-                self.rules.classify(self.py, &strong)
+                match self.rules.classify(self.py, &strong) {
+                    Ok(rule) => rule,
+                    Err(error) => {
+                        self.pending.get_or_insert(error);
+                        return Entered::Stopped;
+                    }
+                }
             }
         };
         if !self.counted(&rule, &mut held) {
+            if self.pending.is_some() {
+                return Entered::Stopped;
+            }
             return Entered::Done(self.finish_zero(node, depth));
         }
         let Some(flat) = self.flat_size(&mut held, &rule) else {
@@ -563,7 +661,9 @@ impl<'a, 'py> Walker<'a, 'py> {
         })
     }
 
-    /// Whether the rule's objects are sized with the current options.
+    /// Whether the rule's objects are sized with the current options (`false`, the error
+    /// kept in `pending`, when asking a class for its module raised one that is not an
+    /// `Exception`).
     #[inline]
     fn counted(&mut self, rule: &Rule, held: &mut Held<'_>) -> bool {
         if rule.code_only && !self.options.code {
@@ -579,7 +679,13 @@ impl<'a, 'py> Walker<'a, 'py> {
             let class = held.hold().clone();
             // SAFETY: `class` is held strongly for the call.
             let class = unsafe { Bound::from_borrowed_ptr(self.py, class.as_ptr()) };
-            return !crate::asizeof::rules::is_ignored_class(&class);
+            return match crate::asizeof::rules::is_ignored_class(&class) {
+                Ok(ignored) => !ignored,
+                Err(error) => {
+                    self.pending.get_or_insert(error);
+                    false
+                }
+            };
         }
         true
     }
@@ -746,131 +852,6 @@ impl<'a, 'py> Walker<'a, 'py> {
         false
     }
 
-    fn attr_items(&mut self, obj: &Strong, spec: &'static AttrSpec) -> Vec<(RefName, Strong)> {
-        let py = self.py;
-        // SAFETY: `obj` is held strongly.
-        let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
-        let target = match spec.via {
-            Some(via) => match bound.getattr(via) {
-                Ok(target) => target,
-                Err(error) => {
-                    self.dropped(error);
-                    return Vec::new();
-                }
-            },
-            None => bound,
-        };
-        let mut items = Vec::new();
-        let mut push = |walker: &mut Self, name: RefName, value: Bound<'py, PyAny>| {
-            // SAFETY: `value` is a live object we own a reference to through `Bound`.
-            let strong = unsafe { Strong::from_borrowed(value.as_ptr()) };
-            drop(value);
-            walker.keep_if_temporary(&strong);
-            if let Err(error) = items.try_push((name, strong), "the attributes of an object") {
-                walker.out_of_memory(error);
-            }
-        };
-        for name in spec.names {
-            match target.getattr(*name) {
-                Ok(value) => push(self, RefName::Static(name), value),
-                Err(error) => {
-                    if !self.dropped(error) {
-                        return items;
-                    }
-                }
-            }
-        }
-        if let Some(prefix) = spec.prefix {
-            // `dir()` is sorted; names are matched with Python's string functions (see
-            // `rules::str_equals`).
-            let attrs: Vec<Bound<'py, PyString>> = match target.dir() {
-                Ok(names) => names.iter().filter_map(|n| n.cast_into::<PyString>().ok()).collect(),
-                Err(error) => {
-                    if !self.dropped(error) {
-                        return items;
-                    }
-                    Vec::new()
-                }
-            };
-            for attr in attrs {
-                if !crate::asizeof::rules::str_starts_with(&attr, prefix)
-                    || spec.exclude.iter().any(|excluded| PyAnyMethods::eq(attr.as_any(), *excluded).unwrap_or(false))
-                {
-                    continue;
-                }
-                match target.getattr(&attr) {
-                    Ok(value) => push(self, RefName::Str(attr.unbind()), value),
-                    Err(error) => {
-                        if !self.dropped(error) {
-                            return items;
-                        }
-                    }
-                }
-            }
-        }
-        items
-    }
-
-    /// Keys and values of a mapping that is not a dict, through its `items()`.
-    /// The items of a set taken by iterating it, where its table cannot be read in place.
-    fn set_items(&mut self, obj: &Strong) -> Vec<(RefName, Strong)> {
-        // SAFETY: `obj` is held strongly.
-        let bound = unsafe { Bound::from_borrowed_ptr(self.py, obj.as_ptr()) };
-        let mut items = Vec::new();
-        let iterator = match bound.try_iter() {
-            Ok(iterator) => iterator,
-            Err(error) => {
-                self.dropped(error);
-                return items;
-            }
-        };
-        for item in iterator {
-            match item {
-                Ok(item) => items.push((RefName::Unnamed, Borrowed::from(&item).to_strong())),
-                Err(error) => {
-                    self.dropped(error);
-                    return items;
-                }
-            }
-        }
-        items
-    }
-
-    fn dict_like_items(&mut self, obj: &Strong) -> Vec<(RefName, Strong)> {
-        let py = self.py;
-        // SAFETY: `obj` is held strongly.
-        let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
-        let mut items = Vec::new();
-        let pairs = match bound.call_method0("items").and_then(|i| i.try_iter()) {
-            Ok(pairs) => pairs,
-            Err(error) => {
-                self.dropped(error);
-                return items;
-            }
-        };
-        for pair in pairs {
-            let pair = match pair {
-                Ok(pair) => pair,
-                Err(error) => {
-                    if !self.dropped(error) {
-                        return items;
-                    }
-                    continue;
-                }
-            };
-            let Ok((key, value)) = pair.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>() else { continue };
-            // SAFETY: `key` and `value` are live objects held by the Bound handles.
-            let (key, value) = unsafe { (Strong::from_borrowed(key.as_ptr()), Strong::from_borrowed(value.as_ptr())) };
-            if let Err(error) = items.grow(2, "the items of a mapping") {
-                self.out_of_memory(error);
-                return items;
-            }
-            items.push((RefName::Key(key.clone()), key.clone()));
-            items.push((RefName::Value(key), value));
-        }
-        items
-    }
-
     /// The next child of the top frame, or `None` when it has no more.
     ///
     /// # Safety
@@ -886,7 +867,7 @@ impl<'a, 'py> Walker<'a, 'py> {
         let obj: Borrowed<'c> = unsafe { Borrowed::from_raw(frame.obj.as_ptr()) };
         // SAFETY: the cursor was made by `cursor_for` (or `container_start`) for this
         // object, with the rule `frame.rule_id`.
-        unsafe { frame.cursor.next(self.py, obj, frame.named, frame.rule_id, &self.rules) }
+        unsafe { frame.cursor.next(self.py, obj, frame.named, frame.rule_id, &self.rules, &mut self.pending) }
     }
 
     /// Creates the tree node for a reached object when building an `asized` tree.
@@ -901,6 +882,7 @@ impl<'a, 'py> Walker<'a, 'py> {
         let name = match names::ref_name(self.py, &obj, name_parts(&name), self.options.clip) {
             Ok(name) => name,
             Err(error) => {
+                // A MemoryError, or not an `Exception`: it stops the walk.
                 self.pending.get_or_insert(error);
                 return None;
             }

@@ -4,7 +4,8 @@
 //! `__sizeof__` formulas and items of the builtin containers (`sizes`, `items`); instance
 //! attribute storage (`instance`); the collector's side of objects and its lists (`gc`);
 //! reference counts of watched objects (`weakref`); calls into Python (`call`); new ints
-//! and strings that report a failed allocation instead of panicking (`new`). The rest
+//! and strings that report a failed allocation instead of panicking (`new`); pending
+//! SIGINTs noticed without running Python code (`signals`). The rest
 //! of the crate works with [`Strong`], [`Borrowed`] and the helpers re-exported here, each
 //! of which documents what its caller must guarantee; nothing outside this folder calls
 //! `pyo3::ffi` or reads a CPython struct field.
@@ -20,6 +21,7 @@ mod instance;
 mod items;
 mod layout;
 mod new;
+mod signals;
 mod sizes;
 mod types;
 mod weakref;
@@ -32,6 +34,7 @@ pub use instance::*;
 pub use items::*;
 pub use layout::*;
 pub use new::*;
+pub use signals::*;
 pub use sizes::*;
 pub use types::*;
 pub use weakref::*;

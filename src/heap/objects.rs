@@ -7,13 +7,19 @@ use ahash::AHashSet;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
-/// Calls `each` with every item of `objects` (a list, or any iterable), held strongly.
+/// Calls `each` with every item of `objects` (a list, or any iterable), held strongly;
+/// a Ctrl-C stops the loop with the error its handler raises.
 fn for_each_object<'py>(objects: &Bound<'py, PyAny>, mut each: impl FnMut(&Strong) -> PyResult<()>) -> PyResult<()> {
+    let py = objects.py();
+    let mut poll = ffi::SignalPoll::default();
     if let Ok(list) = objects.cast::<PyList>() {
         let mut index = 0;
         // SAFETY: the list is held by the caller and re-read at every step; each item is
         // taken strongly before use.
-        while let Some(item) = unsafe { ffi::list_item(list.as_ptr(), index) } {
+        loop {
+            poll.check(py)?;
+            // SAFETY: read after any Python code ran.
+            let Some(item) = (unsafe { ffi::list_item(list.as_ptr(), index) }) else { break };
             index += 1;
             // SAFETY: a live item of the list.
             each(&unsafe { Strong::from_borrowed(item) })?;
@@ -21,6 +27,7 @@ fn for_each_object<'py>(objects: &Bound<'py, PyAny>, mut each: impl FnMut(&Stron
         return Ok(());
     }
     for item in objects.try_iter()? {
+        poll.check(py)?;
         let item = item?;
         // SAFETY: held by the Bound.
         each(&unsafe { Strong::from_borrowed(item.as_ptr()) })?;

@@ -36,7 +36,7 @@ pub trait HeapVisitor {
 }
 
 /// Which objects a pass leaves out.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Exclusions {
     /// Objects of these types, found tracked or as referents.
     pub types: Vec<usize>,
@@ -61,6 +61,7 @@ impl Exclusions {
 }
 
 /// Options of one pass.
+#[derive(Clone)]
 pub struct ScanOptions {
     /// Count an untracked object once however many objects refer to it (pympler's
     /// `remove_dups`); without it, once per reference.
@@ -211,6 +212,8 @@ pub struct Scan<'py> {
     ask_frames: Vec<Strong>,
     /// The first buffer that could not grow: the pass stops with `MemoryError`.
     failed: Option<OutOfMemory>,
+    /// When to look for a pending Ctrl-C next.
+    poll: ffi::SignalPoll,
 }
 
 /// How many tracked objects are traversed ahead of the one being accounted.
@@ -259,6 +262,7 @@ impl<'py> Scan<'py> {
             deferred: Vec::new(),
             ask_frames: Vec::new(),
             failed: None,
+            poll: ffi::SignalPoll::default(),
         })
     }
 
@@ -273,10 +277,20 @@ impl<'py> Scan<'py> {
     /// put aside. The first phase is pipelined: the next [`DEPTH`] tracked objects are
     /// traversed ahead and their referents' headers prefetched, so that the cache
     /// misses of several objects overlap.
-    pub fn run<V: HeapVisitor>(&mut self, mut tracked: TrackedObjects, visitor: &mut V) -> PyResult<()> {
+    ///
+    /// A Ctrl-C stops the first phase (polled without running Python code): once the
+    /// borrowed pointers are dropped, the program's SIGINT handler runs and its error is
+    /// returned. `Ok(false)` when the handler returned without raising: `visitor` has
+    /// seen part of the heap only, and the caller starts a new pass with a new visitor.
+    pub fn run<V: HeapVisitor>(&mut self, mut tracked: TrackedObjects, visitor: &mut V) -> PyResult<bool> {
         let mut ahead: std::collections::VecDeque<Ahead> = std::collections::VecDeque::with_capacity(DEPTH);
         let mut buffers: Vec<Vec<RawObj>> = (0..DEPTH).map(|_| Vec::with_capacity(32)).collect();
+        let mut interrupted = false;
         while self.failed.is_none() {
+            if self.poll.interrupted(self.py) {
+                interrupted = true;
+                break;
+            }
             while ahead.len() < DEPTH {
                 let Some(item) = tracked.next() else { break };
                 // SAFETY: `item` is alive: no Python code ran since it was read.
@@ -293,14 +307,24 @@ impl<'py> Scan<'py> {
             unsafe { self.visit(current.obj, current.frame, &current.refs, visitor) };
             buffers.push(current.refs);
         }
+        drop(ahead);
         drop(tracked);
         if let Some(error) = self.failed.take() {
             return Err(error.into());
         }
+        if interrupted {
+            // Python code may run from here: no borrowed pointer is left.
+            self.deferred.clear();
+            self.ask_frames.clear();
+            ffi::check_signals(self.py)?;
+            return Ok(false);
+        }
         for (obj, is_tracked) in std::mem::take(&mut self.deferred) {
+            self.poll.check(self.py)?;
             visitor.slow(self.py, &obj, is_tracked)?;
         }
         for obj in std::mem::take(&mut self.ask_frames) {
+            self.poll.check(self.py)?;
             if self.ask_is_frame(&obj)? {
                 continue;
             }
@@ -312,7 +336,7 @@ impl<'py> Scan<'py> {
                 return Err(error.into());
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// `None` for a tracked object the pass leaves out (excluded, or a frame by its type);
@@ -549,10 +573,15 @@ pub fn heap_objects<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let _pause = GcPause::new(py)?;
     let options = ScanOptions { dedup: remove_dups, skip_frames, exclusions: exclusions_from(&[], exclude)? };
-    let mut scan = Scan::new(py, options)?;
-    let tracked = TrackedObjects::take(py)?;
-    let mut found = Collect::default();
-    scan.run(tracked, &mut found)?;
+    // A new pass after a Ctrl-C whose handler did not raise (see `Scan::run`).
+    let mut found = loop {
+        let mut scan = Scan::new(py, options.clone())?;
+        let tracked = TrackedObjects::take(py)?;
+        let mut found = Collect::default();
+        if scan.run(tracked, &mut found)? {
+            break found;
+        }
+    };
     if let Some(error) = found.failed {
         return Err(error.into());
     }

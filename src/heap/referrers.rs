@@ -27,6 +27,21 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use std::collections::VecDeque;
 
 const UNSEEN: u32 = u32::MAX;
+
+/// Why building the index or searching it stopped.
+enum Stop {
+    /// A buffer could not grow.
+    Memory(OutOfMemory),
+    /// A Ctrl-C is pending: the caller lets go of the borrowed pointers, then runs the
+    /// signal's handler.
+    Interrupted,
+}
+
+impl From<OutOfMemory> for Stop {
+    fn from(error: OutOfMemory) -> Stop {
+        Stop::Memory(error)
+    }
+}
 /// What the index is called in a `MemoryError`.
 const INDEX: &str = "the referrer index";
 
@@ -49,10 +64,12 @@ impl Index {
     /// call, as must every `extra` object and every address in `ignore`. No Python code
     /// may run during the call.
     unsafe fn build(
+        py: Python<'_>,
         mut tracked: impl FnMut() -> Option<RawObj>,
         extra: &[RawObj],
         ignore: &AHashSet<usize>,
-    ) -> Result<Index, OutOfMemory> {
+    ) -> Result<Index, Stop> {
+        let mut poll = ffi::SignalPoll::default();
         const TOO_MANY: OutOfMemory = OutOfMemory("the referrer index past its 4294967294 objects");
         let mut addrs: Vec<usize> = Vec::new();
         let mut ids: AHashMap<usize, u32> = AHashMap::new();
@@ -68,6 +85,9 @@ impl Index {
             Ok(id)
         };
         while let Some(item) = tracked() {
+            if poll.interrupted(py) {
+                return Err(Stop::Interrupted);
+            }
             let addr = ffi::address(item);
             if !ignore.contains(&addr) && !ids.contains_key(&addr) {
                 add(&mut addrs, &mut ids, addr)?;
@@ -85,6 +105,9 @@ impl Index {
         let mut failed = None;
         let mut node = 0usize;
         while node < addrs.len() {
+            if poll.interrupted(py) {
+                return Err(Stop::Interrupted);
+            }
             let obj = addrs[node] as RawObj;
             let from = node as u32;
             node += 1;
@@ -130,7 +153,7 @@ impl Index {
             // was found: no Python code has run.
             unsafe { ffi::for_each_referent(obj, &mut each) };
             if let Some(e) = failed {
-                return Err(e);
+                return Err(e.into());
             }
         }
         // Counting sort of the edges by referent.
@@ -161,10 +184,12 @@ impl Index {
     /// one per root: (root number, node ids from the root holder to the target).
     fn search(
         &self,
+        py: Python<'_>,
         target: u32,
         roots: &AHashMap<u32, usize>,
         max_paths: usize,
-    ) -> Result<Vec<(usize, Vec<u32>)>, OutOfMemory> {
+    ) -> Result<Vec<(usize, Vec<u32>)>, Stop> {
+        let mut poll = ffi::SignalPoll::default();
         const WHAT: &str = "the search for chains of referrers";
         let mut next = grow::vec_filled(UNSEEN, self.addrs.len(), WHAT)?;
         let mut queue = VecDeque::new();
@@ -172,6 +197,9 @@ impl Index {
         next[target as usize] = target;
         queue.try_push(target, WHAT)?;
         while let Some(v) = queue.pop_front() {
+            if poll.interrupted(py) {
+                return Err(Stop::Interrupted);
+            }
             if let Some(&root) = roots.get(&v) {
                 let mut chain = vec![v];
                 let mut at = v;
@@ -214,10 +242,22 @@ pub fn referrers_of<'py>(
     let mut found: Vec<Vec<Strong>> = (0..targets.len()).map(|_| Vec::new()).collect();
     let pause = GcPause::new(py)?;
     let mut tracked = TrackedObjects::take(py)?;
+    let mut poll = ffi::SignalPoll::default();
     // From here to the end of the loop no Python code runs and the collector is paused,
     // so each object `tracked` yields is alive (see `TrackedObjects`). Referents are
     // compared by address only, and the referrer is taken strongly.
     while let Some(item) = tracked.next() {
+        if poll.interrupted(py) {
+            // Ctrl-C: the handler runs once the lists are let go of, then the pass
+            // starts again (when the handler returned).
+            drop(tracked);
+            for list in &mut found {
+                list.clear();
+            }
+            ffi::check_signals(py)?;
+            tracked = TrackedObjects::take(py)?;
+            continue;
+        }
         if ignored.contains(&ffi::address(item)) {
             continue;
         }
@@ -412,20 +452,36 @@ pub fn why_chains<'py>(
     extra.extend(roots.iter().map(|r| r.holder.as_ptr()));
 
     let pause = GcPause::new(py)?;
-    let mut tracked = TrackedObjects::take(py)?;
-    // From here until the chains are held strongly, no Python code runs and the
-    // collector is paused: the tracked objects are borrowed from its lists.
-    // SAFETY: the tracked objects are alive while no Python code runs and the collector
-    // is paused (see `TrackedObjects`); the target, roots and ignored objects are held.
-    let index = unsafe { Index::build(|| tracked.next(), &extra, &ignored_addrs) }?;
-    let mut root_ids: AHashMap<u32, usize> = AHashMap::new();
-    for (number, root) in roots.iter().enumerate() {
-        if let Some(&id) = index.ids.get(&ffi::address(root.holder.as_ptr())) {
-            root_ids.entry(id).or_insert(number);
+    // `tracked` is kept until the chains are held: a `gc.get_objects()` list holds them.
+    let ((index, target_id, found), tracked) = loop {
+        let mut tracked = TrackedObjects::take(py)?;
+        // From here until the chains are held strongly, no Python code runs and the
+        // collector is paused: the tracked objects are borrowed from its lists.
+        // SAFETY: the tracked objects are alive while no Python code runs and the
+        // collector is paused (see `TrackedObjects`); the target, roots and ignored
+        // objects are held.
+        let searched = unsafe { Index::build(py, || tracked.next(), &extra, &ignored_addrs) }.and_then(|index| {
+            let mut root_ids: AHashMap<u32, usize> = AHashMap::new();
+            for (number, root) in roots.iter().enumerate() {
+                if let Some(&id) = index.ids.get(&ffi::address(root.holder.as_ptr())) {
+                    root_ids.entry(id).or_insert(number);
+                }
+            }
+            let target_id = index.ids[&ffi::address(target.as_ptr())];
+            let found = index.search(py, target_id, &root_ids, max_paths.max(1))?;
+            Ok((index, target_id, found))
+        });
+        match searched {
+            Ok(searched) => break (searched, tracked),
+            Err(Stop::Memory(error)) => return Err(error.into()),
+            Err(Stop::Interrupted) => {
+                // Ctrl-C: the signal's handler runs once no borrowed pointer is left;
+                // when it returns, the index is built again.
+                drop(tracked);
+                ffi::check_signals(py)?;
+            }
         }
-    }
-    let target_id = index.ids[&ffi::address(target.as_ptr())];
-    let found = index.search(target_id, &root_ids, max_paths.max(1))?;
+    };
     let hold = |id: u32| {
         // SAFETY: every node is alive (see the module docs) and no Python code has run.
         // The Bound takes its own reference.

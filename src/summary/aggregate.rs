@@ -12,7 +12,7 @@
 use super::rows::{Rows, Totals};
 use crate::asizeof::flat::{self, FlatRule, FlatSizer};
 use crate::ffi::{self, RawObj, Strong};
-use crate::heap::edges;
+use crate::heap::edges::{self, unless_exception};
 use crate::heap::passes::HeapVisitor;
 use ahash::AHashMap;
 use indexmap::IndexMap;
@@ -109,6 +109,8 @@ pub struct Aggregator<'py> {
     overrides: AHashMap<usize, Py<PyAny>>,
     /// How many types and names were met so far.
     met: u32,
+    /// When to look for a pending Ctrl-C next.
+    poll: ffi::SignalPoll,
 }
 
 impl<'py> Aggregator<'py> {
@@ -129,6 +131,7 @@ impl<'py> Aggregator<'py> {
             named: IndexMap::default(),
             overrides: by_address,
             met: 0,
+            poll: ffi::SignalPoll::default(),
         })
     }
 
@@ -217,8 +220,8 @@ impl<'py> Aggregator<'py> {
         // SAFETY: `obj` is held strongly.
         let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
         Ok(match &self.entries[entry as usize].naming {
-            Naming::Module => module_name(&bound),
-            Naming::Frame => frame_name(&bound),
+            Naming::Module => module_name(&bound)?,
+            Naming::Frame => frame_name(&bound)?,
             Naming::Custom(function) => {
                 let result = function.bind(py).call1((&bound,))?;
                 let text = result
@@ -234,9 +237,13 @@ impl<'py> Aggregator<'py> {
     pub fn add_all(&mut self, objects: &Bound<'py, PyAny>) -> PyResult<()> {
         if let Ok(list) = objects.cast::<PyList>() {
             let mut index = 0;
-            // SAFETY: the list is held by the caller and re-read at every step, so an item
-            // is alive until Python code runs; it is taken strongly before the slow path.
-            while let Some(item) = unsafe { ffi::list_item(list.as_ptr(), index) } {
+            loop {
+                // Signal handlers run before the next item is read.
+                self.poll.check(self.py)?;
+                // SAFETY: the list is held by the caller and re-read at every step, so an
+                // item is alive until Python code runs; it is taken strongly before the
+                // slow path.
+                let Some(item) = (unsafe { ffi::list_item(list.as_ptr(), index) }) else { break };
                 index += 1;
                 // SAFETY: a bounds-checked read of the held list; only used as a hint.
                 if let Some(ahead) = unsafe { ffi::list_item(list.as_ptr(), index + LIST_AHEAD) } {
@@ -253,6 +260,7 @@ impl<'py> Aggregator<'py> {
         }
         if let Ok(tuple) = objects.cast::<PyTuple>() {
             for item in tuple.iter() {
+                self.poll.check(self.py)?;
                 // SAFETY: `item` is held by the Bound.
                 let obj = unsafe { Strong::from_borrowed(item.as_ptr()) };
                 self.add_held(&obj)?;
@@ -260,6 +268,7 @@ impl<'py> Aggregator<'py> {
             return Ok(());
         }
         for item in objects.try_iter()? {
+            self.poll.check(self.py)?;
             let item = item?;
             // SAFETY: `item` is held by the Bound.
             let obj = unsafe { Strong::from_borrowed(item.as_ptr()) };
@@ -277,21 +286,23 @@ impl<'py> Aggregator<'py> {
     }
 
     /// The rows, in the order their names were first met (runs Python code: `str` of
-    /// each type, `__str__` of each function name).
-    pub fn into_rows(self) -> Rows {
+    /// each type, `__str__` of each function name; an error of that code that is not an
+    /// `Exception` is returned).
+    pub fn into_rows(self) -> PyResult<Rows> {
         let py = self.py;
         let mut met: Vec<(u32, String, Totals)> = Vec::new();
         for entry in &self.entries {
             if matches!(entry.naming, Naming::Type) && entry.totals.count > 0 {
                 // SAFETY: the type is held by the entry.
                 let tp = unsafe { Bound::from_borrowed_ptr(py, entry.type_ref.as_ptr()) };
-                met.push((entry.first, type_name(&tp), entry.totals));
+                met.push((entry.first, type_name(&tp)?, entry.totals));
             }
         }
         for row in self.functions.values() {
             // SAFETY: the name is held by the row.
             let name = unsafe { Bound::from_borrowed_ptr(py, row.name.as_ptr()) };
-            let text = name.str().map(|t| t.to_string_lossy().into_owned()).unwrap_or_else(|_| "?".into());
+            let text =
+                unless_exception(py, name.str())?.map_or_else(|| "?".into(), |t| t.to_string_lossy().into_owned());
             met.push((row.first, clean_name(&format!("function ({text})")), row.totals));
         }
         met.extend(self.named.into_iter().map(|(name, (totals, first))| (first, name, totals)));
@@ -301,7 +312,7 @@ impl<'py> Aggregator<'py> {
             let row = rows.entry(name).or_default();
             *row = row.saturating_add(totals);
         }
-        rows
+        Ok(rows)
     }
 }
 
@@ -341,42 +352,49 @@ impl HeapVisitor for Aggregator<'_> {
     }
 }
 
-/// `str(tp)` cleaned as pympler does; the type's C name when `str` fails.
-fn type_name(tp: &Bound<'_, PyAny>) -> String {
-    match tp.str() {
-        Ok(text) => clean_name(&text.to_string_lossy()),
+/// `str(tp)` cleaned as pympler does; the type's C name when `str` raises an
+/// `Exception` (any other error propagates).
+fn type_name(tp: &Bound<'_, PyAny>) -> PyResult<String> {
+    Ok(match unless_exception(tp.py(), tp.str())? {
+        Some(text) => clean_name(&text.to_string_lossy()),
         // Only types are named here; anything else would have no C name.
-        Err(_) => tp.cast::<PyType>().map(ffi::type_c_name).unwrap_or_default(),
-    }
+        None => tp.cast::<PyType>().map(ffi::type_c_name).unwrap_or_default(),
+    })
 }
 
 /// pympler's `"module(%s)" % getattr(m, '__name__', getattr(m, '__file__', 'nameless,
-/// id: %d' % id(m)))`; a module whose attributes raise other errors is `module(?)`.
-fn module_name(module: &Bound<'_, PyAny>) -> String {
+/// id: %d' % id(m)))`; a module whose attributes raise other `Exception`s is
+/// `module(?)`. Errors that are not `Exception`s propagate.
+fn module_name(module: &Bound<'_, PyAny>) -> PyResult<String> {
     let py = module.py();
-    let attribute = |name: &str| -> Result<Option<Bound<'_, PyAny>>, ()> {
-        match module.getattr(name) {
+    let attribute = |name: &str| -> PyResult<Result<Option<Bound<'_, PyAny>>, ()>> {
+        Ok(match module.getattr(name) {
             Ok(value) => Ok(Some(value)),
             Err(err) if err.is_instance_of::<PyAttributeError>(py) => Ok(None),
-            Err(_) => Err(()),
-        }
+            Err(err) => unless_exception::<()>(py, Err(err)).map(|_| Err(()))?,
+        })
     };
-    let name = match (attribute("__file__"), attribute("__name__")) {
-        (_, Ok(Some(name))) => name.str().map(|s| s.to_string_lossy().into_owned()).ok(),
-        (Ok(Some(file)), Ok(None)) => file.str().map(|s| s.to_string_lossy().into_owned()).ok(),
+    let text = |value: Bound<'_, PyAny>| -> PyResult<Option<String>> {
+        Ok(unless_exception(py, value.str())?.map(|s| s.to_string_lossy().into_owned()))
+    };
+    let name = match (attribute("__file__")?, attribute("__name__")?) {
+        (_, Ok(Some(name))) => text(name)?,
+        (Ok(Some(file)), Ok(None)) => text(file)?,
         (Ok(None), Ok(None)) => Some(format!("nameless, id: {}", module.as_ptr() as usize)),
         _ => None,
     };
-    clean_name(&format!("module({})", name.as_deref().unwrap_or("?")))
+    Ok(clean_name(&format!("module({})", name.as_deref().unwrap_or("?"))))
 }
 
-/// pympler's `"frame (codename: %s)" % f.f_code.co_name`.
-fn frame_name(frame: &Bound<'_, PyAny>) -> String {
+/// pympler's `"frame (codename: %s)" % f.f_code.co_name` (`?` when that raises an
+/// `Exception`; any other error propagates).
+fn frame_name(frame: &Bound<'_, PyAny>) -> PyResult<String> {
     let name = frame
         .getattr("f_code")
         .and_then(|code| code.getattr("co_name"))
         .and_then(|name| name.str().map(|s| s.to_string_lossy().into_owned()));
-    clean_name(&format!("frame (codename: {})", name.as_deref().unwrap_or("?")))
+    let name = unless_exception(frame.py(), name)?;
+    Ok(clean_name(&format!("frame (codename: {})", name.as_deref().unwrap_or("?"))))
 }
 
 #[cfg(test)]

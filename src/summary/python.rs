@@ -230,7 +230,7 @@ pub fn summarize<'py>(
     let _pause = heap::GcPause::new(py)?;
     let mut aggregator = Aggregator::new(py, overrides)?;
     aggregator.add_all(objects)?;
-    rows_to_py(py, &aggregator.into_rows())
+    rows_to_py(py, &aggregator.into_rows()?)
 }
 
 /// Summary of the whole heap in one pass, without building the object list: the objects
@@ -249,12 +249,18 @@ pub fn summarize_heap<'py>(
     let own_types: Vec<Py<PyAny>> =
         if ignore_self { vec![py.get_type::<Summary>().into_any().unbind()] } else { Vec::new() };
     let exclusions = heap::exclusions_from(&own_types, exclude)?;
-    let mut aggregator = Aggregator::new(py, overrides)?;
-    {
+    let options = ScanOptions { dedup: remove_dups, skip_frames: true, exclusions };
+    let aggregator = {
         let _pause = heap::GcPause::new(py)?;
-        let mut scan = Scan::new(py, ScanOptions { dedup: remove_dups, skip_frames: true, exclusions })?;
-        let tracked = heap::TrackedObjects::take(py)?;
-        scan.run(tracked, &mut aggregator)?;
-    }
-    Ok(Summary::new(py, aggregator.into_rows(), Kind::Summary, label))
+        // A new pass after a Ctrl-C whose handler did not raise (see `Scan::run`).
+        loop {
+            let mut aggregator = Aggregator::new(py, overrides.clone())?;
+            let mut scan = Scan::new(py, options.clone())?;
+            let tracked = heap::TrackedObjects::take(py)?;
+            if scan.run(tracked, &mut aggregator)? {
+                break aggregator;
+            }
+        }
+    };
+    Ok(Summary::new(py, aggregator.into_rows()?, Kind::Summary, label))
 }
