@@ -43,7 +43,7 @@ CHILD = """
 def run_loader_fuzz(tmp_path, seeds, check):
     inputfile = str(tmp_path / "input.bin")
     long = fuzzing.profile() == "long"
-    code = CHILD.format(seeds=seeds, check=check, ci=300, long=50000, inputfile=inputfile)
+    code = CHILD.format(seeds=seeds, check=check, ci=1000, long=50000, inputfile=inputfile)
     try:
         out = run_isolated(code, timeout=3600 if long else 120)
     except BaseException as exc:
