@@ -13,8 +13,8 @@ from catalog import aligned, run_isolated
 # options
 
 
-def _calls(hs):
-    obj = [1, 2, 3]
+def _calls(hs, obj=None):
+    obj = [1, 2, 3] if obj is None else obj
     return {
         "asizeof": lambda **kw: hs.asizeof(obj, **kw),
         "asizesof": lambda **kw: hs.asizesof(obj, [4], **kw),
@@ -68,6 +68,59 @@ def test_negative_limit(call, hs):
 def test_negative_stats(call, hs):
     with pytest.raises(ValueError):
         _calls(hs)[call](stats=-1)
+
+
+@pytest.mark.parametrize("call", ["asizeof", "asizesof", "Asizer", "Asizer.set"])
+@pytest.mark.parametrize("stats", [float("inf"), float("nan")])
+def test_stats_not_finite(call, stats, hs):
+    with pytest.raises(ValueError, match="finite"):
+        _calls(hs)[call](stats=stats)
+
+
+@pytest.mark.parametrize("call", SIZING_CALLS)
+@pytest.mark.parametrize("option", ["limit", "detail", "clip", "above", "stats", "cutoff"])
+def test_huge_int_options_mean_the_largest(call, option, hs, pa, capsys):
+    # pympler takes any int here; heapscope raised OverflowError past 64 bits (32 for
+    # stats). A depth, width or threshold that large means the same as the largest.
+    obj = [[1, "a" * 10, {"k": (1, 2)}], b"x" * 100]
+    if _set_lacks(call, option):
+        pytest.skip("Asizer.set has no clip option (nor has pympler's)")
+    result = _calls(hs, obj)[call](**{option: 10 ** 30})
+    if call in ("asizeof", "Asizer.asizeof"):
+        assert result == pa.asizeof(obj, limit=1000)
+    assert hs.Asizer(**{option: 2 ** 64}).asizeof(obj) == pa.asizeof(obj, limit=1000)
+
+
+def _set_lacks(call, option):
+    """``Asizer.set`` (hence ``Asizer.asizeof(obj, **opts)``) has no ``clip``, as in pympler."""
+    return option == "clip" and call in ("Asizer.asizeof", "Asizer.asizesof", "Asizer.asized")
+
+
+@pytest.mark.parametrize("call", SIZING_CALLS)
+@pytest.mark.parametrize("option", ["align", "clip", "detail", "above", "cutoff", "stats"])
+def test_none_option_means_the_default(call, option, hs, pa, capsys):
+    # As pympler's Asizer.set: None leaves an option at its default. `align=None` made
+    # asizeof raise TypeError and left asized()'s sizer without an alignment
+    # (AttributeError '_align'), `stats=None` without a statistics level.
+    obj = [[1, "a" * 10, {"k": (1, 2)}], b"x" * 100]
+    if _set_lacks(call, option):
+        pytest.skip("Asizer.set has no clip option (nor has pympler's)")
+    result = _calls(hs, obj)[call](**{option: None})
+    want = pa.asizeof(obj, limit=1000)
+    if call in ("asizeof", "Asizer.asizeof"):
+        assert result == want
+    elif call in ("asized", "Asizer.asized"):
+        assert result.size == want
+    sizer = hs.Asizer(**{option: None})
+    assert sizer.asizeof(obj) == want
+    assert sizer.asized(obj).size == 0  # counted already, by this accumulating sizer
+
+
+@pytest.mark.parametrize("call", ["asizeof", "asizesof", "asized", "Asizer", "Asizer.reset"])
+def test_stream_not_a_file(call, hs):
+    # was an AttributeError ('bool' object has no attribute 'write') once stats printed
+    with pytest.raises(TypeError, match="stream"):
+        _calls(hs)[call](stats=1, stream=True)
 
 
 def test_bad_all_value(hs):

@@ -205,3 +205,13 @@ def test_print_summary():
     assert lines[0].split() == ["types", "|", "#", "objects", "|", "total", "size"]
     assert set(lines[1]) == {"=", " ", "|"}
     assert len(lines) == 2 + 15
+
+
+def test_huge_bounds_and_levels():
+    # pympler takes any int; these raised OverflowError (filter) or spun through
+    # range(level - 1) after the last new referent (get_referents: a hang).
+    objs = [1, "a", [2]]
+    assert hmup.filter(objs, min=10 ** 30) == []
+    assert hmup.filter(objs, max=10 ** 30) == objs
+    assert hmup.filter(objs, min=-(10 ** 30)) == objs
+    assert len(hmup.get_referents([[1]], level=10 ** 30)) == 2

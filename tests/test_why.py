@@ -302,3 +302,8 @@ def test_same_chains_without_reading_the_collector_lists(app):
     finally:
         _core._use_layout("gc_lists", previous)
     assert direct == listed == ["module 'heapscope_test_app' → dict['cache'] → dict['k'] → list[0] → Foo"]
+
+
+def test_max_paths_past_64_bits():
+    # was OverflowError: at most one chain per root, so any larger count means all
+    assert len(heapscope.why([], max_paths=10 ** 30)) == len(heapscope.why([], max_paths=1000))

@@ -22,6 +22,7 @@ one of its local variables is reported as kept alive by that local.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Iterable, List, NamedTuple, Sequence
 
 from heapscope import _core
@@ -126,6 +127,8 @@ def why(obj: Any, max_paths: int = 1, *, ignore: Iterable[Any] = ()) -> Why:
     """
     if not isinstance(max_paths, int) or isinstance(max_paths, bool) or max_paths < 1:
         raise ValueError(f"max_paths must be a positive int, not {max_paths!r}")
+    # There is at most one chain per root: any count past 64 bits means "all of them".
+    max_paths = min(max_paths, sys.maxsize)
     target, found, direct_count, direct, indexed = _core.why_chains(obj, ignore, max_paths, _OWN_CODE)
     chains = [Chain(label, [Step(*step) for step in steps]) for label, steps in found]
     return Why(target, chains, direct_count, direct, indexed)

@@ -38,6 +38,7 @@ for every place where heapscope and pympler disagree and why.
 from __future__ import annotations
 
 import gc
+import math
 import os
 import sys
 from typing import IO, Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -116,9 +117,30 @@ def _check_options(where: str, opts: Dict[str, Any], allowed: Sequence[str]) -> 
             _check_int(where, name, opts[name])
     if opts.get("limit") is not None:
         _check_int(where, "limit", opts["limit"])
+    stream = opts.get("stream")
+    if stream is not None and not callable(getattr(type(stream), "write", None)):
+        raise TypeError(f"{where}(): option stream={stream!r} must be a text file (with a write method) or None")
     stats = opts.get("stats")
-    if stats is not None and (isinstance(stats, bool) or not isinstance(stats, (int, float)) or stats < 0):
-        raise ValueError(f"{where}(): option stats={stats!r} must be a number >= 0")
+    if stats is not None and (isinstance(stats, bool) or not isinstance(stats, (int, float)) or not stats >= 0
+                              or stats == math.inf):
+        raise ValueError(f"{where}(): option stats={stats!r} must be a finite number >= 0")
+
+
+# Options whose None is a value of its own (no limit, the default stream); for the others
+# None means the default, as in pympler.
+_NONE_IS_A_VALUE = ("limit", "stream")
+_U64_MAX = 2**64 - 1
+_U32_MAX = 2**32 - 1
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _u64(value: Optional[int]) -> Optional[int]:
+    """A count, depth or width for the core: larger ones (pympler takes any int) mean
+    the same as the largest 64-bit one."""
+    return value if value is None or value <= _U64_MAX else _U64_MAX
 
 
 def _plural(n: int) -> str:
@@ -274,7 +296,8 @@ class Asizer:
         """Restore every option to the given (default) value and forget all state."""
         _check_options(
             "reset",
-            {"above": above, "align": align, "clip": clip, "cutoff": cutoff, "detail": detail, "limit": limit, "stats": stats},
+            {"above": above, "align": align, "clip": clip, "cutoff": cutoff, "detail": detail, "limit": limit, "stats": stats,
+             "stream": stream},
             DEFAULTS,
         )
         self._reset(above, align, clip, code, cutoff, derive, detail, frames, ignored, infer, limit, stats, stream)
@@ -304,7 +327,11 @@ class Asizer:
         stats: float,
         stream: Optional[IO[str]],
     ) -> None:
-        """``reset`` with checked options."""
+        """``reset`` with checked options; ``None`` stands for an option's default (as
+        pympler's ``set`` takes it), except for ``limit`` and ``stream``."""
+        d = _DEFAULTS_AT_IMPORT
+        above, align, clip = _or(above, d["above"]), _or(align, d["align"]), _or(clip, d["clip"])
+        cutoff, detail, stats = _or(cutoff, d["cutoff"]), _or(detail, d["detail"]), _or(stats, d["stats"])
         self._above = int(above)
         self._clip = clip
         self._code = bool(code)
@@ -379,13 +406,13 @@ class Asizer:
             align=self._align,
             code=self._code,
             ignored=self._ignored,
-            limit=self._limit,
-            detail=self._detail,
-            stats=self._stats,
-            above=max(self._above, 0),
+            limit=_u64(self._limit),
+            detail=_u64(self._detail),
+            stats=min(self._stats, _U32_MAX),
+            above=_u64(max(self._above, 0)),
             frames=self._frames,
             infer=self._infer,
-            clip=max(self._clip, 0),
+            clip=_u64(max(self._clip, 0)),
         )
 
     # -- sizing -------------------------------------------------------------------------
@@ -684,18 +711,18 @@ def asizeof(*objs: Any, **opts: Any) -> int:
         return 0
     if exclude is None and not opts.get("stats"):
         # Nothing to print: one call into the core, with no Asizer for the walk to meet.
-        given = {**_DEFAULTS_AT_IMPORT, **opts}
+        given = {**_DEFAULTS_AT_IMPORT, **{k: v for k, v in opts.items() if v is not None or k in _NONE_IS_A_VALUE}}
         return _core.Sizer.size_once(
             objs,
             align=given["align"],
             code=bool(given["code"]),
             ignored=bool(given["ignored"]),
-            limit=given["limit"],
-            detail=given["detail"],
-            above=max(int(given["above"]), 0),
+            limit=_u64(given["limit"]),
+            detail=_u64(given["detail"]),
+            above=_u64(max(int(given["above"]), 0)),
             frames=bool(given["frames"]),
             infer=bool(given["infer"]),
-            clip=max(given["clip"], 0),
+            clip=_u64(max(given["clip"], 0)),
         )
     sizer = Asizer._checked(opts)
     if exclude is not None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import inspect
+import sys
 from typing import IO, Any, Callable, Dict, List, Optional
 
 from heapscope import _core, summary
@@ -87,7 +88,13 @@ def filter(objects: List[Any], Type: Optional[type] = None, min: int = -1, max: 
     ``max`` (each when above -1)."""
     if min > max and max > -1:
         raise ValueError("minimum must be smaller than maximum")
-    return _core.filter_objects(objects, Type, min, max)
+    # Bounds past 64 bits (pympler takes any int) mean the same as the largest one: no
+    # object is that large. Below -1, a bound is not set, as at -1.
+    return _core.filter_objects(objects, Type, _bound(min), _bound(max))
+
+
+def _bound(value: int) -> int:
+    return -1 if value < -1 else value if value <= sys.maxsize else sys.maxsize
 
 
 def get_referents(object: Any, level: int = 1) -> List[Any]:  # noqa: A002
@@ -104,6 +111,8 @@ def get_referents(object: Any, level: int = 1) -> List[Any]:  # noqa: A002
     seen = {id(o) for o in res}
     frontier = res
     for _ in range(level - 1):
+        if not frontier:  # nothing new at the last level: no deeper one either
+            break
         found = []
         for o in frontier:
             for ref in _core.referents(o):
