@@ -537,14 +537,8 @@ fn node_name_of<'py>(o: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
 /// `MemoryError` and errors that are not `Exception`s (`KeyboardInterrupt`) propagate.
 fn own_code<T>(py: Python<'_>, result: PyResult<T>) -> PyResult<Option<T>> {
     match result {
-        Ok(value) => Ok(Some(value)),
-        Err(error)
-            if error.is_instance_of::<PyException>(py)
-                && !error.is_instance_of::<pyo3::exceptions::PyMemoryError>(py) =>
-        {
-            Ok(None)
-        }
-        Err(error) => Err(error),
+        Err(error) if error.is_instance_of::<pyo3::exceptions::PyMemoryError>(py) => Err(error),
+        other => unless_exception(py, other),
     }
 }
 
