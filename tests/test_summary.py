@@ -259,7 +259,7 @@ def test_summarize_heap_agrees_with_summarize_of_get_objects():
     from heapscope import muppy
 
     foos = [Foo(i) for i in range(5_000)]  # noqa: F841
-    heap = by_type(hsum.summarize_heap())
+    heap = by_type(hsum.summarize_heap(census="pympler"))
     listed = by_type(hsum.summarize(muppy.get_objects()))
     name = f"{__name__}.Foo"
     assert heap[name] == listed[name]

@@ -272,8 +272,10 @@ def summarize_heap(
     ignore_self: bool = True,
     exclude: Optional[Iterable[Any]] = None,
     label: Optional[str] = None,
+    census: str = "complete",
 ) -> Summary:
-    """Summary of the whole heap in one pass (without the ``gc.collect()``)."""
+    """Summary of the whole heap in one pass (without the ``gc.collect()``): ``census`` is
+    ``"complete"`` (every object reachable through untracked ones) or ``"pympler"``."""
 
 def pretty_size(value: Union[int, float]) -> str:
     """pympler's ``stringutils.pp``."""

@@ -37,9 +37,10 @@ Codepoint = Tuple[str, str, int]
 
 def _heap_size() -> int:
     """Total flat size of the gc heap as ``muppy.get_size(muppy.get_objects())``
-    counts it, without a ``gc.collect()``. The profiler keeps no ``Summary``, so the
-    (costly) search for heapscope's own summaries is skipped."""
-    return _core.summarize_heap(ignore_self=False).total_size
+    counts it (pympler's census, so that the figures match pympler's profiler), without
+    a ``gc.collect()``. The profiler keeps no ``Summary``, so the (costly) search for
+    heapscope's own summaries is skipped."""
+    return _core.summarize_heap(ignore_self=False, census="pympler").total_size
 
 
 class MProfiler:

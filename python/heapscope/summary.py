@@ -108,17 +108,29 @@ def summarize(objects: Iterable[Any]) -> List[Row]:
     return _core.summarize(objects, _overrides())
 
 
-def summarize_heap(collect: bool = True, ignore_self: bool = True, label: Optional[str] = None) -> "_core.Summary":
-    """Summary of every object of the process, as ``summarize(muppy.get_objects())``
-    would make it, in one pass in Rust, without building the list of objects.
+def summarize_heap(
+    collect: bool = True, ignore_self: bool = True, label: Optional[str] = None, census: str = "complete"
+) -> "_core.Summary":
+    """Summary of every object of the process, in one pass in Rust, without building the
+    list of objects.
+
+    ``census="complete"`` (default) counts every object reachable from an object the
+    garbage collector tracks, through any chain of objects it does not track: the
+    strings, bytes and ints inside untracked dicts and tuples are counted, each once.
+    ``census="pympler"`` counts what ``summarize(muppy.get_objects())`` counts, as
+    pympler does: tracked objects and the untracked objects they refer to directly, so
+    the contents of an untracked dict are missed (see ``docs/differences.md``).
 
     ``collect`` runs ``gc.collect()`` first, as ``muppy.get_objects()`` does, so that
     unreachable objects are not counted. With ``ignore_self``, ``Summary`` objects (which
     hold heapscope's bookkeeping) are left out. ``label`` is stored with the summary.
+    Raises ``ValueError`` for any other ``census``.
     """
+    if census not in ("complete", "pympler"):
+        raise ValueError(f'census must be "complete" or "pympler", not {census!r}')
     if collect:
         gc.collect()
-    return _core.summarize_heap(overrides=_overrides(), ignore_self=ignore_self, label=label)
+    return _core.summarize_heap(overrides=_overrides(), ignore_self=ignore_self, label=label, census=census)
 
 
 def load(path: Any) -> "_core.Summary":

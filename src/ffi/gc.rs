@@ -264,6 +264,27 @@ pub fn object_of_gc_link(link: usize) -> RawObj {
     (link + GC_HEAD) as RawObj
 }
 
+/// [`traverse_borrowed`], plus the keys of a dict: `tp_traverse` leaves out the keys of
+/// tables that hold only str keys (strings cannot make cycles), yet the dict keeps them
+/// alive, so a census that means to count everything reachable asks for them too.
+/// A key may then be reported twice (tables with other keys visit their keys).
+///
+/// # Safety
+/// `obj` must be alive.
+pub unsafe fn traverse_borrowed_with_keys(obj: RawObj, out: &mut Vec<RawObj>) -> Result<(), OutOfMemory> {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { traverse_borrowed(obj, out) }?;
+    // SAFETY: `obj` is alive; `PyDict_Check` reads its type's flags only.
+    if unsafe { ffi::PyDict_Check(obj) } != 0 {
+        let mut pos = 0;
+        // SAFETY: `obj` is a live dict; no Python code runs while its entries are read.
+        while let Some((key, _)) = unsafe { dict_next(obj, &mut pos) } {
+            out.try_push(key, REFERENTS)?;
+        }
+    }
+    Ok(())
+}
+
 /// Appends the objects visited by the type's `tp_traverse` (what `gc.get_referents`
 /// returns) to `out`, as *borrowed* pointers. They stay valid only until Python code
 /// runs or `obj` is changed; callers take strong references before either can happen.

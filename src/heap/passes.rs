@@ -1,7 +1,9 @@
 //! The objects of the process as pympler's `muppy.get_objects()` sees them: every object
 //! the garbage collector tracks (frames excepted), plus the untracked objects those
 //! refer to directly (strings, numbers, untracked dicts and tuples, static types), each
-//! once.
+//! once; or, for the complete census ([`Census::Complete`]), every untracked object
+//! reachable from a tracked one through any chain of untracked ones (the strings in an
+//! untracked dict in a tracked list), each once.
 //!
 //! One pass, in two phases. First, with the collector paused, the tracked objects are
 //! read from the collector's lists ([`TrackedObjects`]) and each one's `tp_traverse`
@@ -69,6 +71,37 @@ pub struct ScanOptions {
     /// Leave frames out (pympler's `get_objects`; its `ObjectTracker` keeps them).
     pub skip_frames: bool,
     pub exclusions: Exclusions,
+    pub census: Census,
+}
+
+/// How far a pass goes from the tracked objects into the untracked ones.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Census {
+    /// The untracked objects a tracked object refers to directly (pympler's
+    /// `get_objects()`): what the collector stopped tracking one step further (the
+    /// strings of an untracked dict) is not seen.
+    Referents,
+    /// Every untracked object reachable from a tracked one through untracked ones.
+    /// Needs `dedup`: each object is counted once.
+    Complete,
+}
+
+impl Census {
+    /// The referents of `obj` this census follows, borrowed, appended to `refs`: what
+    /// `tp_traverse` reports, and for the complete census the keys of dicts as well.
+    ///
+    /// # Safety
+    /// `obj` must be alive.
+    #[inline]
+    unsafe fn traverse(self, obj: RawObj, refs: &mut Vec<RawObj>) -> Result<(), OutOfMemory> {
+        // SAFETY: forwarded caller guarantee.
+        unsafe {
+            match self {
+                Census::Referents => ffi::traverse_borrowed(obj, refs),
+                Census::Complete => ffi::traverse_borrowed_with_keys(obj, refs),
+            }
+        }
+    }
 }
 
 /// Whether the instances of a type are frames for pympler's `isframe` test.
@@ -214,7 +247,14 @@ pub struct Scan<'py> {
     failed: Option<OutOfMemory>,
     /// When to look for a pending Ctrl-C next.
     poll: ffi::SignalPoll,
+    /// Untracked containers found but not traversed yet ([`Census::Complete`]), borrowed.
+    untracked: Vec<RawObj>,
+    /// The referents of the untracked container being traversed.
+    untracked_refs: Vec<RawObj>,
 }
+
+/// What the list of untracked containers still to traverse is called in a `MemoryError`.
+const UNTRACKED: &str = "the list of untracked containers to traverse";
 
 /// How many tracked objects are traversed ahead of the one being accounted.
 const DEPTH: usize = 8;
@@ -234,13 +274,18 @@ struct Ahead {
 /// # Safety
 /// `obj` must be alive.
 #[inline]
-unsafe fn traverse_prefetching(obj: RawObj, frame: FrameTest, refs: &mut Vec<RawObj>) -> Result<(), OutOfMemory> {
+unsafe fn traverse_prefetching(
+    obj: RawObj,
+    frame: FrameTest,
+    census: Census,
+    refs: &mut Vec<RawObj>,
+) -> Result<(), OutOfMemory> {
     refs.clear();
     if frame != FrameTest::No {
         return Ok(());
     }
     // SAFETY: see the caller requirements.
-    unsafe { ffi::traverse_borrowed(obj, refs) }?;
+    unsafe { census.traverse(obj, refs) }?;
     for &child in refs.iter() {
         prefetch(child);
         // The collector's header, read to tell whether it is tracked, is in the line
@@ -263,6 +308,8 @@ impl<'py> Scan<'py> {
             ask_frames: Vec::new(),
             failed: None,
             poll: ffi::SignalPoll::default(),
+            untracked: Vec::new(),
+            untracked_refs: Vec::new(),
         })
     }
 
@@ -297,7 +344,7 @@ impl<'py> Scan<'py> {
                 let Some(frame) = (unsafe { self.quick_frame_test(item) }) else { continue };
                 let mut refs = buffers.pop().unwrap_or_default();
                 // SAFETY: as above.
-                if let Err(error) = unsafe { traverse_prefetching(item, frame, &mut refs) } {
+                if let Err(error) = unsafe { traverse_prefetching(item, frame, self.options.census, &mut refs) } {
                     self.failed.get_or_insert(error);
                 }
                 ahead.push_back(Ahead { obj: item, frame, refs });
@@ -309,6 +356,7 @@ impl<'py> Scan<'py> {
         }
         drop(ahead);
         drop(tracked);
+        self.untracked.clear();
         if let Some(error) = self.failed.take() {
             return Err(error.into());
         }
@@ -330,7 +378,7 @@ impl<'py> Scan<'py> {
             }
             let mut refs = Vec::new();
             // SAFETY: `obj` is held strongly.
-            unsafe { ffi::traverse_borrowed(obj.as_ptr(), &mut refs) }?;
+            unsafe { self.options.census.traverse(obj.as_ptr(), &mut refs) }?;
             self.visit_held(&obj, &refs, visitor)?;
             if let Some(error) = self.failed.take() {
                 return Err(error.into());
@@ -381,13 +429,11 @@ impl<'py> Scan<'py> {
             }
             FrameTest::No => {}
         }
-        for &child in refs {
-            // SAFETY: `child` is a referent of `obj`, read since the last Python code ran.
-            unsafe {
-                if self.keeps_referent(child) && !visitor.quick(child, false) {
-                    self.defer(Strong::from_borrowed(child), false);
-                }
-            }
+        // SAFETY: the referents were read since the last Python code ran (caller).
+        unsafe { self.visit_untracked(refs, visitor) };
+        if self.options.census == Census::Complete {
+            // SAFETY: what was put on the list was read since the last Python code ran.
+            unsafe { self.visit_reachable_untracked(visitor) };
         }
         // SAFETY: `obj` is alive (caller).
         unsafe {
@@ -395,6 +441,54 @@ impl<'py> Scan<'py> {
                 self.defer(Strong::from_borrowed(obj), true);
             }
         }
+    }
+
+    /// Accounts the untracked objects of `refs` not seen before (or puts them aside), and
+    /// for the complete census lists the containers among them, to be traversed.
+    ///
+    /// # Safety
+    /// `refs` must have been reported by traversals since the last Python code ran.
+    #[inline]
+    unsafe fn visit_untracked<V: HeapVisitor>(&mut self, refs: &[RawObj], visitor: &mut V) {
+        for &child in refs {
+            // SAFETY: see the requirements.
+            unsafe {
+                if !self.keeps_referent(child) {
+                    continue;
+                }
+                if !visitor.quick(child, false) {
+                    self.defer(Strong::from_borrowed(child), false);
+                }
+                if self.options.census == Census::Complete && ffi::is_gc_object(child) {
+                    if let Err(error) = self.untracked.try_push(child, UNTRACKED) {
+                        self.failed.get_or_insert(error);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Traverses the untracked containers listed by [`visit_untracked`](Self::visit_untracked)
+    /// until none is left, accounting what they hold: the complete census. A list, not
+    /// recursion, so that a million nested tuples cost no stack.
+    ///
+    /// # Safety
+    /// Every listed container was reached since the last Python code ran.
+    unsafe fn visit_reachable_untracked<V: HeapVisitor>(&mut self, visitor: &mut V) {
+        let mut refs = std::mem::take(&mut self.untracked_refs);
+        while let Some(container) = self.untracked.pop() {
+            refs.clear();
+            // SAFETY: `container` is alive: it is held by an object reached since the last
+            // Python code ran, and nothing has run since (requirements).
+            if let Err(error) = unsafe { self.options.census.traverse(container, &mut refs) } {
+                self.failed.get_or_insert(error);
+                self.untracked.clear();
+                break;
+            }
+            // SAFETY: reported by a traversal just now.
+            unsafe { self.visit_untracked(&refs, visitor) };
+        }
+        self.untracked_refs = refs;
     }
 
     /// Puts an object aside for the second phase.
@@ -439,6 +533,26 @@ impl<'py> Scan<'py> {
             unsafe {
                 if self.keeps_referent(child) {
                     held.try_push(Strong::from_borrowed(child), DEFERRED)?;
+                }
+            }
+        }
+        if self.options.census == Census::Complete {
+            // Everything reachable is taken strongly before any Python code runs (in
+            // `slow`), since that code could free what the borrowed pointers point to.
+            let mut next = 0;
+            let mut grandchildren = Vec::new();
+            while let Some(container) = held.get(next).map(Strong::as_ptr) {
+                next += 1;
+                grandchildren.clear();
+                // SAFETY: `container` is held strongly; no Python code runs in this loop.
+                unsafe { Census::Complete.traverse(container, &mut grandchildren) }?;
+                for &child in &grandchildren {
+                    // SAFETY: reported by the traversal just now.
+                    unsafe {
+                        if self.keeps_referent(child) {
+                            held.try_push(Strong::from_borrowed(child), DEFERRED)?;
+                        }
+                    }
                 }
             }
         }
@@ -572,7 +686,12 @@ pub fn heap_objects<'py>(
     exclude: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let _pause = GcPause::new(py)?;
-    let options = ScanOptions { dedup: remove_dups, skip_frames, exclusions: exclusions_from(&[], exclude)? };
+    let options = ScanOptions {
+        dedup: remove_dups,
+        skip_frames,
+        exclusions: exclusions_from(&[], exclude)?,
+        census: Census::Referents,
+    };
     // A new pass after a Ctrl-C whose handler did not raise (see `Scan::run`).
     let mut found = loop {
         let mut scan = Scan::new(py, options.clone())?;

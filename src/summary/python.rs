@@ -7,7 +7,7 @@ use super::aggregate::Aggregator;
 use super::file::{self as snapshot, Kind, Meta};
 use super::rows::{diff_rows, same_rows, sums, Rows, Totals};
 use crate::ffi;
-use crate::heap::{self, Scan, ScanOptions};
+use crate::heap::{self, Census, Scan, ScanOptions};
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -233,11 +233,14 @@ pub fn summarize<'py>(
     rows_to_py(py, &aggregator.into_rows()?)
 }
 
-/// Summary of the whole heap in one pass, without building the object list: the objects
-/// of `muppy.get_objects()` (no `gc.collect()`: the Python caller does it), aggregated
-/// by type. Leaves out `Summary` objects with `ignore_self`, and the `exclude` objects.
+/// Summary of the whole heap in one pass, without building the object list (no
+/// `gc.collect()`: the Python caller does it), aggregated by type. `census` is
+/// `"complete"` (every object reachable from a tracked object through untracked ones) or
+/// `"pympler"` (the objects of `muppy.get_objects()`: tracked objects and their direct
+/// untracked referents). Leaves out `Summary` objects with `ignore_self`, and the
+/// `exclude` objects.
 #[pyfunction]
-#[pyo3(signature = (*, overrides = None, remove_dups = true, ignore_self = true, exclude = None, label = None))]
+#[pyo3(signature = (*, overrides = None, remove_dups = true, ignore_self = true, exclude = None, label = None, census = "complete"))]
 pub fn summarize_heap<'py>(
     py: Python<'py>,
     overrides: Option<Bound<'py, PyDict>>,
@@ -245,11 +248,13 @@ pub fn summarize_heap<'py>(
     ignore_self: bool,
     exclude: Option<&Bound<'py, PyAny>>,
     label: Option<String>,
+    census: &str,
 ) -> PyResult<Summary> {
+    let census = census_named(census, remove_dups)?;
     let own_types: Vec<Py<PyAny>> =
         if ignore_self { vec![py.get_type::<Summary>().into_any().unbind()] } else { Vec::new() };
     let exclusions = heap::exclusions_from(&own_types, exclude)?;
-    let options = ScanOptions { dedup: remove_dups, skip_frames: true, exclusions };
+    let options = ScanOptions { dedup: remove_dups, skip_frames: true, exclusions, census };
     let aggregator = {
         let _pause = heap::GcPause::new(py)?;
         // A new pass after a Ctrl-C whose handler did not raise (see `Scan::run`).
@@ -263,4 +268,20 @@ pub fn summarize_heap<'py>(
         }
     };
     Ok(Summary::new(py, aggregator.into_rows()?, Kind::Summary, label))
+}
+
+/// The census a `summarize_heap(census=...)` argument names.
+fn census_named(name: &str, remove_dups: bool) -> PyResult<Census> {
+    match name {
+        "complete" if remove_dups => Ok(Census::Complete),
+        "complete" => Err(PyValueError::new_err(
+            "remove_dups=False counts an untracked object once per reference to it, which only pympler's \
+             census does: pass census=\"pympler\" with it",
+        )),
+        "pympler" => Ok(Census::Referents),
+        other => Err(PyValueError::new_err(format!(
+            "census must be \"complete\" (every reachable object) or \"pympler\" (muppy.get_objects()'s \
+             objects), not {other:?}"
+        ))),
+    }
 }
