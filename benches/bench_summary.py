@@ -9,7 +9,8 @@ pympler's ``muppy.get_objects()`` counts them), then times, on that one heap:
 * a ``SummaryTracker()`` + ``print_diff()`` cycle (two whole-heap summaries and a diff,
   printed to /dev/null) — heapscope (also with ``collect=False``) and pympler;
 * heapscope's whole-heap fast path ``summary.summarize_heap()``, with and without its
-  ``gc.collect()``;
+  ``gc.collect()``, with its complete census and with pympler's (``census="pympler"``:
+  the same objects as ``muppy.get_objects()``), to show what completeness costs;
 * guppy3's ``hpy().heap()`` (the session made once, outside the timing; best of 3,
   and its first call separately). ``heap()`` alone returns a lazy set and computes no
   per-type figures; they come when the set is partitioned, so guppy3 is also timed
@@ -21,8 +22,8 @@ pympler's ``muppy.get_objects()`` counts them), then times, on that one heap:
   the two tools' own work.
 
 Every figure is printed as time, objects per second and ns per object, with the ratio
-of the peer's time to heapscope's. ``same`` says whether heapscope's summary, taken
-right before pympler's, has the same rows as pympler's for every type with at least
+of the peer's time to heapscope's. ``same`` says whether heapscope's summary with
+pympler's census, taken right before pympler's, has the same rows as pympler's for every type with at least
 1,000 objects (``yes``), or else by how many objects the rows differ at most (``±N``:
 objects made or freed between the two passes, such as the tools' own temporaries).
 
@@ -138,6 +139,18 @@ def main(argv=None):
         "summarize_heap(collect=False)",
         time_best(lambda: hsummary.summarize_heap(collect=False), repeat=args.repeat),
     )
+    # pympler's census (tracked objects and their direct referents), for the cost of the
+    # complete one.
+    record(
+        "heapscope",
+        'summarize_heap(census="pympler")',
+        time_best(lambda: hsummary.summarize_heap(census="pympler"), repeat=args.repeat),
+    )
+    record(
+        "heapscope",
+        'summarize_heap(collect=False, census="pympler")',
+        time_best(lambda: hsummary.summarize_heap(collect=False, census="pympler"), repeat=args.repeat),
+    )
     record(
         "heapscope",
         "print_(summarize_heap())",
@@ -156,7 +169,7 @@ def main(argv=None):
         else:
             # heapscope's summary right before pympler's, kept in a Summary (one Python
             # object), so that neither sees the other's rows.
-            reference = hsummary.summarize_heap()
+            reference = hsummary.summarize_heap(census="pympler")
             t = time_best(lambda: psummary.summarize(pmuppy.get_objects()))
             same, differ = compare_rows(reference, t.result)
             record("pympler", "summarize(get_objects())", t, same=same)
@@ -246,6 +259,12 @@ def main(argv=None):
         if theirs and mine:
             ratios[label] = theirs / mine
             print(f"{label}: {theirs / mine:,.1f}x faster")
+    referents_nc = ns("heapscope", 'summarize_heap(collect=False, census="pympler")')
+    if referents_nc and hs_fast_nc:
+        print(
+            f"the complete census costs {100 * (hs_fast_nc / referents_nc - 1):+.0f}% against pympler's census "
+            f"(collect=False: {hs_fast_nc / 1e6:.1f} ms against {referents_nc / 1e6:.1f} ms)"
+        )
     collect = ns("gc.collect()", "gc.collect()")
     guppy = ns("guppy3", "hpy().heap()")
     if collect and guppy:
