@@ -70,6 +70,8 @@ def test_parts_name_and_explain_each_figure():
     for p in parts:
         assert p.label in text and p.meaning in text
     assert "not running" in text  # tracemalloc, not started here
+    pretty = pytest.importorskip("IPython.lib.pretty")
+    assert pretty.pretty(b) == text
     html = b._repr_html_()
     assert 'class="heapscope-breakdown"' in html and html.count("<tr>") == len(parts)
 

@@ -254,6 +254,9 @@ class MemoryBreakdown:
             lines.append(f"  ({self.notes['rss']})")
         return "\n".join(lines)
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))  # IPython's terminal shows the table, not the dataclass fields
+
     def print_(self, file: Optional[TextIO] = None) -> None:
         """Print the table (to ``file``, default ``sys.stdout``)."""
         print(self, file=file)
