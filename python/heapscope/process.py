@@ -296,11 +296,12 @@ def _pymalloc_free(notes: Dict[str, str]) -> Optional[int]:
     try:
         stats = _core.pymalloc_stats()
     except (OSError, ValueError) as exc:
-        notes["pymalloc_free"] = f"unknown: {exc}; it is counted in the rest"
+        allocator = f" (PYTHONMALLOC={os.environ['PYTHONMALLOC']})" if os.environ.get("PYTHONMALLOC") else ""
+        notes["pymalloc_free"] = f"unknown: {exc}{allocator}; it is counted in the rest"
         return None
     if stats is None:
         if tracemalloc.is_tracing():
-            why = "while tracemalloc is running, CPython gives no pymalloc statistics"
+            why = "while tracemalloc is running, CPython gives no pymalloc statistics (but with debug hooks, from 3.13 on)"
         elif os.environ.get("PYTHONMALLOC"):
             why = f"pymalloc is not the object allocator (PYTHONMALLOC={os.environ['PYTHONMALLOC']})"
         else:
