@@ -280,6 +280,8 @@ class MemoryBreakdown:
                 f"<td {cell}>{_esc(share if part.added else 'not added')}</td>"
                 f'<td style="padding:1px 8px;color:#666;font-size:12px">{explanation}</td></tr>'
             )
+        if "rss" in self.notes:
+            out.append(f'<tr><td colspan="4" style="padding:1px 8px;color:#666"><i>{_esc(self.notes["rss"])}</i></td></tr>')
         out.append("</table>")
         return "".join(out)
 

@@ -20,6 +20,7 @@ from heapscope.cli._common import run_script
 
 
 def add_parser(commands: Any) -> None:
+    """Add the ``memory`` subcommand to ``commands``."""
     parser = commands.add_parser(
         "memory",
         help="print where the process memory goes (Python objects, allocator, files, native)",
@@ -31,6 +32,7 @@ def add_parser(commands: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run the script if one is given, then print the breakdown; the script's exit code."""
     status = 0
     namespace: Optional[Dict[str, Any]] = None
     if args.script is not None:
