@@ -5,7 +5,7 @@
 //! - `summary`: per-type rows, diffs, the snapshot file and the table of `heapscope.summary`;
 //! - `classtracker`: tracked instances, snapshots, statistics and reports of `heapscope.classtracker`;
 //! - `jsonfile`: reading untrusted JSON files streamed, in bounded memory;
-//! - `process`: the process's memory as the operating system reports it;
+//! - `process`: the process's memory as the operating system reports it, and what it is made of;
 //! - `grow`: fallible growth of buffers that follow the heap's size (`MemoryError`, not an abort);
 //! - `units`: byte counts for people (`1.5 KiB`);
 //! - `visited`: the address bitmap that marks objects already seen.
@@ -64,5 +64,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<classtracker::core::TrackerCore>()?;
     m.add_class::<classtracker::core::DeathWatch>()?;
     m.add_function(wrap_pyfunction!(process::process_memory, m)?)?;
+    m.add_function(wrap_pyfunction!(process::breakdown::resident_memory, m)?)?;
+    m.add_function(wrap_pyfunction!(process::breakdown::pymalloc_stats, m)?)?;
     Ok(())
 }

@@ -8,6 +8,11 @@
 //! be read, `proc_memory` raises `OSError` (the Python side falls back on
 //! `resource.getrusage`) and the class tracker's figures are unavailable (the Python side
 //! falls back on `psutil` when it is installed).
+//!
+//! [`breakdown`] reads what `heapscope.process.memory_breakdown()` needs besides:
+//! `/proc/self/smaps_rollup` and pymalloc's statistics.
+
+pub mod breakdown;
 
 use crate::classtracker::log::ProcessMemory;
 use pyo3::exceptions::PyOSError;

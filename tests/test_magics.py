@@ -7,7 +7,8 @@ pytest.importorskip("IPython")
 from IPython.core.error import UsageError  # noqa: E402
 from IPython.testing.globalipapp import get_ipython  # noqa: E402
 
-from heapscope.magics import DeepSize  # noqa: E402
+from heapscope.magics import DeepSize, MemTop  # noqa: E402
+from heapscope.process import MemoryBreakdown  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,16 @@ def test_memtop_and_memdiff(ip):
     diff = ip.run_cell_magic("memdiff", "--top 4", "kept_here = [bytearray(100) for _ in range(200)]")
     assert diff.kind == "diff" and len(diff) <= 4
     assert dict((r[0], r[1]) for r in diff)["bytearray"] >= 200
+
+
+def test_memtop_has_a_memory_breakdown_section(ip):
+    top = ip.run_line_magic("memtop", "4")
+    assert isinstance(top, MemTop) and len(top) == 4 and top.kind == "summary"
+    assert isinstance(top.breakdown, MemoryBreakdown)
+    assert top.breakdown.python_objects >= sum(row[2] for row in top)
+    assert "process memory: resident set" in repr(top) and "free in pymalloc arenas" in repr(top)
+    html = top._repr_html_()
+    assert html.index('class="heapscope-summary"') < html.index('class="heapscope-breakdown"')
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,9 @@ def test_asizeof_detail_shows_tree(executed):
 def test_memtop_shows_top_types(executed):
     html = html_of(executed["%memtop 5"])
     assert "heapscope-summary" in html
-    assert html.count("<tr>") == 1 + 5
+    top_types, breakdown = html.split('class="heapscope-breakdown"')
+    assert top_types.count("<tr>") == 1 + 5
+    assert "free in pymalloc arenas" in breakdown and "native and interpreter" in breakdown
 
 
 def test_memdiff_shows_what_the_cell_left(executed):

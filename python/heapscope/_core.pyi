@@ -33,6 +33,8 @@ __all__ = [
     "TrackerCore",
     "DeathWatch",
     "process_memory",
+    "resident_memory",
+    "pymalloc_stats",
 ]
 
 __version__: str
@@ -212,6 +214,18 @@ def human_size(bytes: float, decimals: int = 1) -> str:
 
 def process_memory() -> _Process:
     """``(available, rss, vms, data, code, shared, stack, peak_rss, pagefaults)`` now."""
+
+def resident_memory() -> Tuple[int, Optional[int], str]:
+    """``(rss, file_backed, source)``: the resident set size in bytes, how much of it maps
+    files (``None`` when the kernel does not say) and the file read
+    (``/proc/self/smaps_rollup``, else ``/proc/self/status``). ``OSError`` when neither
+    can be read (not Linux)."""
+
+def pymalloc_stats() -> Optional[Tuple[int, int, Optional[int], Optional[int]]]:
+    """``(arena_bytes, allocated, free_blocks, empty_pools)`` of pymalloc in bytes, from
+    the statistics ``sys._debugmallocstats()`` prints, read without printing them;
+    ``None`` when pymalloc is not the object allocator. ``ValueError`` when they are not
+    in pymalloc's form, ``OSError`` when they cannot be read on this system."""
 
 # --- heap summaries (heapscope.muppy, heapscope.summary, heapscope.tracker) ---------
 

@@ -2,7 +2,9 @@
 
 * ``%asizeof [--detail N] EXPR`` -- the deep size of EXPR in human units (with
   ``--detail``, the size tree ``asizeof.asized(obj, detail=N)``);
-* ``%memtop [N]`` -- the N types (default 10) taking the most memory in the heap;
+* ``%memtop [N]`` -- the N types (default 10) taking the most memory in the heap, and
+  where the process memory goes (``process.memory_breakdown()``): Python objects,
+  free space in pymalloc's arenas, memory mapped from files, native and the rest;
 * ``%%memdiff [--top N]`` -- runs the cell and shows the type-summary diff it caused
   (after ``gc.collect()`` before and after).
 
@@ -18,7 +20,7 @@ from typing import Any, Dict, List, Tuple
 
 from heapscope import _html
 
-__all__ = ["load_ipython_extension", "DeepSize"]
+__all__ = ["load_ipython_extension", "DeepSize", "MemTop"]
 
 
 def _usage_error(message: str) -> Exception:
@@ -97,6 +99,36 @@ class DeepSize:
         )
 
 
+class MemTop:
+    """The answer of ``%memtop``: ``summary``, the top types (a ``Summary``, which this
+    object also behaves as: ``len``, iteration, indexing, ``kind``...), and
+    ``breakdown``, the ``process.MemoryBreakdown`` taken from the same heap pass."""
+
+    def __init__(self, summary: Any, breakdown: Any) -> None:
+        self.summary = summary
+        self.breakdown = breakdown
+
+    def __len__(self) -> int:
+        return len(self.summary)
+
+    def __iter__(self) -> Any:
+        return iter(self.summary)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.summary[index]
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("summary", "breakdown"):  # not set yet (copy, unpickling)
+            raise AttributeError(name)
+        return getattr(self.summary, name)
+
+    def __repr__(self) -> str:
+        return f"{self.summary!r}\n\n{self.breakdown}"
+
+    def _repr_html_(self) -> str:
+        return f"{self.summary._repr_html_()}<br>{self.breakdown._repr_html_()}"
+
+
 def _top(summary_: Any, n: int, label: str) -> Any:
     from heapscope import _core
 
@@ -128,12 +160,15 @@ def _magics_class() -> Any:
 
         @line_magic
         def memtop(self, line: str) -> Any:
-            """%memtop [N]: the N types (default 10) taking the most memory."""
-            from heapscope import summary
+            """%memtop [N]: the N types (default 10) taking the most memory, and where the
+            process memory goes (Python objects, allocator, files, native)."""
+            from heapscope import process, summary
 
             _, rest = _parse("memtop", line, {}, 1)
             n = _positive("memtop", rest[0], "N") if rest else 10
-            return _top(summary.summarize_heap(), n, f"top {n} types")
+            census = summary.summarize_heap()
+            top = _top(census, n, f"top {n} types")
+            return MemTop(top, process.memory_breakdown(census=census))
 
         @cell_magic
         def memdiff(self, line: str, cell: str) -> Any:

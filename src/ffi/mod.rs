@@ -5,7 +5,8 @@
 //! attribute storage (`instance`); the collector's side of objects and its lists (`gc`);
 //! reference counts of watched objects (`weakref`); calls into Python (`call`); new ints
 //! and strings that report a failed allocation instead of panicking (`new`); pending
-//! SIGINTs noticed without running Python code (`signals`). The rest
+//! SIGINTs noticed without running Python code (`signals`); pymalloc's statistics, read
+//! into memory instead of onto stderr (`malloc_stats`). The rest
 //! of the crate works with [`Strong`], [`Borrowed`] and the helpers re-exported here, each
 //! of which documents what its caller must guarantee; nothing outside this folder calls
 //! `pyo3::ffi` or reads a CPython struct field.
@@ -20,6 +21,7 @@ mod gc;
 mod instance;
 mod items;
 mod layout;
+mod malloc_stats;
 mod new;
 mod signals;
 mod sizes;
@@ -33,6 +35,7 @@ pub use gc::*;
 pub use instance::*;
 pub use items::*;
 pub use layout::*;
+pub use malloc_stats::*;
 pub use new::*;
 pub use signals::*;
 pub use sizes::*;

@@ -1,6 +1,7 @@
 """The ``python -m heapscope`` command line: one module per subcommand.
 
-``run SCRIPT [ARGS...]``, ``diff A.json B.json`` and ``size MODULE:EXPR``. Bad
+``run SCRIPT [ARGS...]``, ``diff A.json B.json``, ``size MODULE:EXPR`` and
+``memory [SCRIPT [ARGS...]]``. Bad
 arguments and unreadable files end with exit code 2 and a one-line message on stderr.
 """
 
@@ -26,12 +27,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from heapscope.cli import diff, run, size
+    from heapscope.cli import diff, memory, run, size
 
     parser = _Parser(prog="python -m heapscope", description="Inspect the memory of Python programs.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-    for module in (run, diff, size):
+    for module in (run, diff, size, memory):
         module.add_parser(commands)
     return parser
 

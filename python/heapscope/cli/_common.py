@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import os
-from typing import Any
+import sys
+import tokenize
+import traceback
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from heapscope import summary
 from heapscope.cli import UsageError
@@ -39,3 +43,45 @@ def print_diff(rows: Any, top: int) -> None:
         print("no change in the type summary")
         return
     summary.print_(rows, limit=top)
+
+
+def run_script(
+    script: str, argv: List[str], before: Optional[Callable[[], None]] = None
+) -> Tuple[int, Optional[Dict[str, Any]]]:
+    """Run ``script`` as ``__main__`` with ``argv``: ``(exit status, its globals)``, the
+    globals kept alive for what is measured next (``None`` when the script does not
+    compile, its error printed). ``before`` is called just before the script starts. The
+    script's ``SystemExit`` gives the status; another error is printed and gives 1."""
+    if not os.path.isfile(script) or not os.access(script, os.R_OK):
+        raise UsageError(f"cannot read script {script!r}")
+    try:
+        with tokenize.open(script) as fh:
+            source = fh.read()
+    except (OSError, SyntaxError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read script {script!r}: {exc}") from None
+    try:
+        code = compile(source, script, "exec")
+    except (SyntaxError, ValueError):
+        traceback.print_exc(limit=0)
+        return 1, None
+    namespace: Dict[str, Any] = {"__name__": "__main__", "__file__": script, "__builtins__": builtins,
+                                 "__package__": None, "__doc__": None, "__spec__": None, "__loader__": None}
+    saved_argv, saved_path0 = sys.argv[:], sys.path[0]
+    sys.argv = [script, *argv]
+    sys.path[0] = os.path.dirname(os.path.abspath(script))
+    status = 0
+    if before is not None:
+        before()
+    try:
+        exec(code, namespace)
+    except SystemExit as exc:
+        exit_code = exc.code
+        status = exit_code if isinstance(exit_code, int) else (0 if exit_code is None else 1)
+        if exit_code is not None and not isinstance(exit_code, int):
+            print(exit_code, file=sys.stderr)
+    except BaseException:  # the script's own error: show it, still report memory
+        traceback.print_exc()
+        status = 1
+    finally:
+        sys.argv, sys.path[0] = saved_argv, saved_path0
+    return status, namespace

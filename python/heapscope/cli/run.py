@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import builtins
-import tokenize
 import sys
-import traceback
-from typing import Any
+from typing import Any, List
 
 from heapscope import summary
 from heapscope.cli import UsageError
-from heapscope.cli._common import positive_int, print_diff
+from heapscope.cli._common import positive_int, print_diff, run_script
 
 
 def start_path(path: str) -> str:
@@ -50,38 +47,12 @@ def main(args: argparse.Namespace) -> int:
         if not os.path.isdir(folder):
             raise UsageError(f"cannot write {args.json!r}: no such folder")
 
-    try:
-        with tokenize.open(script) as fh:
-            source = fh.read()
-    except (OSError, SyntaxError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read script {script!r}: {exc}") from None
-    try:
-        code = compile(source, script, "exec")
-    except (SyntaxError, ValueError):
-        traceback.print_exc(limit=0)
-        return 1
-    # the script's globals stay alive until the end snapshot: they are what it left behind
-    namespace = {"__name__": "__main__", "__file__": script, "__builtins__": builtins,
-                 "__package__": None, "__doc__": None, "__spec__": None, "__loader__": None}
-
-    saved_argv, saved_path0 = sys.argv[:], sys.path[0]
-    sys.argv = [script, *args.args]
-    sys.path[0] = os.path.dirname(os.path.abspath(script))
-    status = 0
-    start = summary.summarize_heap(label="start")
-    try:
-        exec(code, namespace)
-    except SystemExit as exc:
-        code = exc.code
-        status = code if isinstance(code, int) else (0 if code is None else 1)
-        if code is not None and not isinstance(code, int):
-            print(code, file=sys.stderr)
-    except BaseException:  # the script's own error: show it, still report memory
-        traceback.print_exc()
-        status = 1
-    finally:
-        sys.argv, sys.path[0] = saved_argv, saved_path0
+    starts: List[Any] = []  # the start snapshot, taken once the script's argv is in place
+    status, namespace = run_script(script, args.args, before=lambda: starts.append(summary.summarize_heap(label="start")))
+    if namespace is None:
+        return status
     end = summary.summarize_heap(label="end")
+    start = starts[0]
 
     sys.stdout.flush()
     del namespace
