@@ -226,7 +226,8 @@ def test_a_large_array_and_a_million_small_objects():
     # numpy's ndarray.__sizeof__ includes the data it owns, so the census counts the
     # array's 500 MB among the Python objects, named as the largest type
     largest = out["notes"]["python_objects"]
-    assert largest.startswith("largest: numpy.ndarray 476.8 MiB (1), object ")
+    # (numpy keeps small arrays of its own, more of them in older releases)
+    assert re.match(r"largest: numpy\.ndarray 47\d\.\d MiB \([\d,]+\), object ", largest), largest
     objects = re.search(r"object ([\d.]+) MiB \(([\d,]+)\)", largest)
     assert objects and int(objects.group(2).replace(",", "")) >= 10**6
     assert out["python_objects"] >= 500 * mb + 16 * 10**6
