@@ -4,6 +4,9 @@
 use super::*;
 
 /// Where an instance keeps its attributes, read without creating anything.
+// Before 3.11 attributes live in `__dict__` only: the other variants exist for the match
+// arms of callers, which are the same on every version.
+#[cfg_attr(not(Py_3_11), allow(dead_code))]
 pub enum InstanceAttrs {
     /// No attribute storage, or storage that was never created.
     Nothing,
