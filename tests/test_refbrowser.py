@@ -178,3 +178,63 @@ def test_referrers_agree_with_and_without_reading_the_collector_lists():
     finally:
         _core._use_layout("gc_lists", previous)
     assert found[0] == found[1] and id(holder) in found[0]
+
+
+def count_nodes(tree):
+    count, stack = 0, [tree]
+    while stack:
+        node = stack.pop()
+        count += 1
+        stack.extend(getattr(node, "children", ()))
+    return count
+
+
+def test_a_huge_maxdepth_ends_with_a_bounded_tree():
+    """With repeat=True a tree grows exponentially with depth: it stops at max_nodes,
+    and a depth far beyond the referrers ends when a level has none. In a child
+    interpreter with a memory limit, so that a regression cannot take the machine down."""
+    import subprocess
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+        from heapscope import refbrowser
+        root = [1, [2, [3]]]
+        tree = refbrowser.ConsoleBrowser(root, maxdepth=10**30).get_tree()
+        count, stack, cut = 0, [tree], []
+        while stack:
+            node = stack.pop()
+            count += 1
+            if isinstance(node, str) and node.startswith("... tree cut"):
+                cut.append(node)
+            stack.extend(getattr(node, "children", ()))
+        print(count, len(cut))
+        lone = refbrowser.get_tree(refbrowser, maxdepth=10**30, repeat=False)
+        print("done")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    count, cuts = map(int, done.stdout.split()[:2])
+    assert count == refbrowser.MAX_NODES + 1 and cuts == 1, done.stdout
+    assert done.stdout.split()[-1] == "done"
+
+
+def test_max_nodes_cuts_the_tree_and_says_so(app):
+    app.keep.append(T())
+    stream = io.StringIO()
+    browser = refbrowser.StreamBrowser(app.keep[0], maxdepth=6, max_nodes=3, stream=stream)
+    tree = browser.get_tree()
+    assert count_nodes(tree) == 4
+    browser.print_tree(tree)
+    assert "tree cut at 3 nodes (pass max_nodes=None" in stream.getvalue()
+    whole = get_tree(app.keep[0], maxdepth=2, max_nodes=None)
+    assert count_nodes(whole) > 1
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, "10"])
+def test_max_nodes_must_be_a_positive_int(bad):
+    with pytest.raises(ValueError, match="max_nodes"):
+        RefBrowser([], max_nodes=bad)

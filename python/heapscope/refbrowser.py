@@ -68,17 +68,30 @@ def _safe_description(o: Any) -> str:
     return f"<{_type_name(type(o))} object at {id(o):#x}>"
 
 
+#: How many nodes a tree holds at most unless the caller asks for more. With
+#: ``repeat=True`` (pympler's default) an object shown under several parents is expanded
+#: under each, so trees grow exponentially with depth: a three-element list reaches
+#: 120,000 nodes at depth 10 and would fill the memory of the machine at depth 20.
+MAX_NODES = 100_000
+
+
 class RefBrowser:
     """Builds the tree of referrers of ``rootobject``, ``maxdepth`` levels deep.
 
     ``str_func`` names each node; with ``repeat=False`` an object already in the tree is
     shown again only as ``"<name> (already included, id <id>)"``, without its referrers.
+    The tree stops growing at ``max_nodes`` nodes (``MAX_NODES``, 100,000, by default;
+    ``None`` for no limit): the node where it stopped gets a last child saying so.
     """
 
     def __init__(self, rootobject: Any, maxdepth: int = 3, str_func: Callable[[Any], str] = _repr,
-                 repeat: bool = True, stream: Optional[TextIO] = None) -> None:
+                 repeat: bool = True, stream: Optional[TextIO] = None, *,
+                 max_nodes: Optional[int] = MAX_NODES) -> None:
         if not isinstance(maxdepth, int) or maxdepth < 0:
             raise ValueError(f"maxdepth must be a non-negative int, not {maxdepth!r}")
+        if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
+            raise ValueError(f"max_nodes must be a positive int or None, not {max_nodes!r}")
+        self.max_nodes = max_nodes
         self.root = rootobject
         self.maxdepth = maxdepth
         self.str_func = str_func
@@ -94,7 +107,11 @@ class RefBrowser:
         level = [tree]
         # Bookkeeping that refers to the objects must not show up as their referrer.
         own = [level, tree, self, self.__dict__, self.ignore, sys._getframe()]
-        for _ in range(self.maxdepth):
+        room = self.max_nodes - 1 if self.max_nodes is not None else None
+        depth = 0
+        cut = False
+        while level and depth < self.maxdepth and not cut:
+            depth += 1
             own.append(level)
             targets = [node.o for node in level]
             ignore = own + self.ignore
@@ -113,15 +130,26 @@ class RefBrowser:
                         continue
                     if kind is types.FrameType and o.f_code in _OWN_CODE:
                         continue
-                    if kind is list and any(x is node for x in o):
+                    if o is level or o is following:
                         continue  # a level list of this browser
                     if not self.repeat and id(o) in self.already_included:
                         node.children.append(f"{_name(o, self.str_func)} (already included, id {id(o)})")
                         continue
+                    if room == 0:
+                        node.children.append(
+                            f"... tree cut at {self.max_nodes:,} nodes (pass max_nodes=None, or a larger "
+                            "max_nodes, for the rest)"
+                        )
+                        cut = True
+                        break
                     self.already_included.add(id(o))
                     child = _Node(o, self.str_func)
                     node.children.append(child)
                     following.append(child)
+                    if room is not None:
+                        room -= 1
+                if cut:
+                    break
             level = following
         return tree
 
@@ -212,9 +240,11 @@ class HtmlBrowser(RefBrowser):
         return _html.refbrowser_html(self.get_tree())
 
 
-def get_tree(rootobject: Any, maxdepth: int = 3, str_func: Callable[[Any], str] = _repr, repeat: bool = True) -> _Node:
-    """The referrer tree of ``rootobject`` (``RefBrowser(...).get_tree()``)."""
-    return RefBrowser(rootobject, maxdepth, str_func, repeat).get_tree()
+def get_tree(rootobject: Any, maxdepth: int = 3, str_func: Callable[[Any], str] = _repr, repeat: bool = True, *,
+             max_nodes: Optional[int] = MAX_NODES) -> _Node:
+    """The referrer tree of ``rootobject`` (``RefBrowser(...).get_tree()``), at most
+    ``max_nodes`` nodes."""
+    return RefBrowser(rootobject, maxdepth, str_func, repeat, max_nodes=max_nodes).get_tree()
 
 
 _OWN_CODE = {RefBrowser.get_tree.__code__, get_tree.__code__, HtmlBrowser._repr_html_.__code__}
