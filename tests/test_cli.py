@@ -130,3 +130,67 @@ def test_diff_of_unreadable_files(tmp_path, script):
 def test_run_json_into_missing_folder(script, tmp_path):
     line = _one_line_error(heapscope("run", "--json", str(tmp_path / "no" / "x.json"), str(script)))
     assert "no such folder" in line
+
+
+def test_version():
+    import heapscope as hs
+
+    done = heapscope("--version")
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"heapscope {hs.__version__}"
+
+
+def test_closed_pipe_is_quiet():
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "heapscope", "size", "sys:modules", "--detail", "3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    reader.stdout.readline()
+    reader.stdout.close()  # as `| head -1` does
+    stderr = reader.stderr.read().decode()
+    assert reader.wait(timeout=120) == 141
+    assert stderr == ""
+
+
+def test_help_is_plain_text():
+    for command in ("run", "diff", "size", "memory"):
+        done = heapscope(command, "--help")
+        assert done.returncode == 0
+        assert "``" not in done.stdout, command
+
+
+@pytest.mark.parametrize(
+    "sort, first",
+    [("size", "shrunk"), ("count", "counted"), ("growth", "counted"), ("shrink", "shrunk"), (None, "shrunk")],
+)
+def test_diff_sorts_by_absolute_change(sort, first):
+    from heapscope.cli import _common
+
+    rows = [["grown", 10, 1000], ["shrunk", -499, -3_900_000], ["counted", 4_900, 5_000]]
+    import io
+    from contextlib import redirect_stdout
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        _common.print_diff(rows, 1, sort or "size")
+    text = out.getvalue()
+    assert first in text and "... 2 more types (--top N shows more)" in text
+
+
+def test_diff_command_shows_a_large_shrink_first(tmp_path):
+    code = textwrap.dedent("""
+        import sys
+        from heapscope import summary
+        big = [bytearray(100_000) for _ in range(40)]
+        summary.summarize_heap().save(sys.argv[1])
+        del big
+        small = [object() for _ in range(3)]
+        summary.summarize_heap().save(sys.argv[2])
+    """)
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    subprocess.run([sys.executable, "-c", code, str(a), str(b)], check=True, timeout=120)
+    done = heapscope("diff", str(a), str(b), "--top", "1")
+    assert done.returncode == 0, done.stderr
+    assert "bytearray" in done.stdout and "-40" in done.stdout
+    growth = heapscope("diff", str(a), str(b), "--top", "1", "--sort", "growth")
+    assert "bytearray" not in growth.stdout

@@ -36,13 +36,43 @@ def load_snapshot(path: str) -> Any:
         raise UsageError(f"cannot read {path!r}: {first}") from None
 
 
-def print_diff(rows: Any, top: int) -> None:
-    """Print the type-summary diff rows, largest size change first, ``top`` rows."""
-    rows = [row for row in rows if row[1] or row[2]]
+#: How ``--sort`` orders the rows of a diff: the largest change either way first
+#: (``size``, ``count``), or the largest growth or shrink first.
+DIFF_SORTS = {
+    "size": lambda row: (-abs(row[2]), -abs(row[1])),
+    "count": lambda row: (-abs(row[1]), -abs(row[2])),
+    "growth": lambda row: (-row[2], -row[1]),
+    "shrink": lambda row: (row[2], row[1]),
+}
+
+
+def add_sort_argument(parser: Any) -> None:
+    """The ``--sort`` option of the subcommands that print a diff."""
+    parser.add_argument(
+        "--sort",
+        choices=sorted(DIFF_SORTS),
+        default="size",
+        help="order of the rows: size or count (largest change either way, the default is size), "
+        "growth or shrink (largest growth or shrink first)",
+    )
+
+
+def print_diff(rows: Any, top: int, sort: str = "size") -> None:
+    """Print the type-summary diff rows, ``top`` rows in the ``sort`` order (see
+    ``DIFF_SORTS``), and how many more there are."""
+    rows = sorted((row for row in rows if row[1] or row[2]), key=DIFF_SORTS[sort])
     if not rows:
         print("no change in the type summary")
         return
-    summary.print_(rows, limit=top)
+    # sort="type" keeps the order given.
+    summary.print_(rows, limit=top, sort="type")
+    if len(rows) > top:
+        print(f"... {len(rows) - top:,} more types (--top N shows more)")
+
+
+def plain(text: str) -> str:
+    """A docstring as help text: without reST's double backquotes."""
+    return text.replace("``", "")
 
 
 def run_script(

@@ -16,7 +16,7 @@ import sys
 from typing import Any, Dict, Optional
 
 from heapscope import process
-from heapscope.cli._common import run_script
+from heapscope.cli._common import plain, run_script
 
 
 def add_parser(commands: Any) -> None:
@@ -24,7 +24,7 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "memory",
         help="print where the process memory goes (Python objects, allocator, files, native)",
-        description=__doc__.split("\n\n", 1)[1].strip(),
+        description=plain(__doc__.split("\n\n", 1)[1].strip()),
     )
     parser.add_argument("script", metavar="SCRIPT", nargs="?", help="a Python script to run first")
     parser.add_argument("args", metavar="ARGS", nargs=argparse.REMAINDER, help="arguments passed to the script")

@@ -16,7 +16,7 @@ from typing import Any, List
 
 from heapscope import summary
 from heapscope.cli import UsageError
-from heapscope.cli._common import positive_int, print_diff, run_script
+from heapscope.cli._common import add_sort_argument, plain, positive_int, print_diff, run_script
 
 
 def start_path(path: str) -> str:
@@ -29,11 +29,12 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "run",
         help="run a script and print the type-summary diff between its start and end",
-        description=__doc__.split("\n\n", 1)[1].strip(),
+        description=plain(__doc__.split("\n\n", 1)[1].strip()),
     )
     parser.add_argument("script", metavar="SCRIPT", help="the Python script to run")
     parser.add_argument("args", metavar="ARGS", nargs=argparse.REMAINDER, help="arguments passed to the script")
     parser.add_argument("--top", metavar="N", type=positive_int, default=15, help="rows to print (default 15)")
+    add_sort_argument(parser)
     parser.add_argument("--json", metavar="PATH", help="save the end snapshot to PATH, the start one to PATH.start.json")
     parser.set_defaults(handler=main)
 
@@ -57,7 +58,7 @@ def main(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     del namespace
     print(f"heapscope: type-summary diff of {script} (end minus start)")
-    print_diff(start.diff(end), args.top)
+    print_diff(start.diff(end), args.top, args.sort)
     if args.json:
         try:
             start.save(start_path(args.json))

@@ -15,12 +15,12 @@ from typing import Any
 
 from heapscope import asizeof
 from heapscope.cli import UsageError
-from heapscope.cli._common import positive_int
+from heapscope.cli._common import plain, positive_int
 
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
-        "size", help="print the size tree of MODULE:EXPR", description=__doc__.split("\n\n", 1)[1].strip()
+        "size", help="print the size tree of MODULE:EXPR", description=plain(__doc__.split("\n\n", 1)[1].strip())
     )
     parser.add_argument("target", metavar="MODULE:EXPR", help="a module and an expression evaluated in it")
     parser.add_argument("--detail", metavar="N", type=positive_int, default=1, help="tree depth (default 1)")
