@@ -6,6 +6,7 @@
 use super::aggregate::Aggregator;
 use super::file::{self as snapshot, Kind, Meta};
 use super::rows::{diff_rows, same_rows, sums, Rows, Totals};
+use super::text::{self, TEXT_ROWS};
 use crate::ffi;
 use crate::heap::{self, Census, Scan, ScanOptions};
 use pyo3::exceptions::{PyIndexError, PyValueError};
@@ -200,6 +201,23 @@ impl Summary {
     /// The summary as an HTML table in Jupyter (drawn by `heapscope._html.summary_html`).
     fn _repr_html_(slf: &Bound<'_, Self>) -> PyResult<String> {
         slf.py().import("heapscope._html")?.call_method1("summary_html", (slf,))?.extract()
+    }
+
+    /// The summary as text: a title line, the largest `limit` rows as a table (for a
+    /// diff, the largest change either way) and a line for the other rows.
+    #[pyo3(signature = (limit = 15))] // TEXT_ROWS, written out for the text signature
+    fn format(&self, limit: usize) -> PyResult<String> {
+        Ok(text::summary_text(&self.rows, &self.meta, limit)?)
+    }
+
+    fn __str__(&self) -> PyResult<String> {
+        self.format(TEXT_ROWS)
+    }
+
+    /// IPython's terminal shows the text of `str()`.
+    fn _repr_pretty_(&self, printer: &Bound<'_, PyAny>, _cycle: bool) -> PyResult<()> {
+        printer.call_method1("text", (self.format(TEXT_ROWS)?,))?;
+        Ok(())
     }
 
     fn __repr__(&self) -> String {

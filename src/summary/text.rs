@@ -1,0 +1,113 @@
+//! A summary as text for people: a title, the largest rows as a table and a line for the
+//! rest. What `str(summary)`, IPython's terminal and `Summary.format()` show; pympler's
+//! exact table stays `summary.print_`'s (`table::format_table`).
+
+use super::file::{format_time, Kind, Meta};
+use super::rows::{sums, Rows, Totals};
+use super::table::render;
+use crate::grow::OutOfMemory;
+use crate::units::human_size;
+
+/// How many rows `str(summary)` shows.
+pub const TEXT_ROWS: usize = 15;
+
+/// `value` with thousands separators (`-12,345`); `+` before growth in a diff.
+fn grouped(value: i128, signed: bool) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if value < 0 {
+        out.push('-');
+    } else if signed && value > 0 {
+        out.push('+');
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// A size in binary units; `+` before growth in a diff.
+fn size_text(bytes: i128, signed: bool) -> String {
+    let text = human_size(bytes as f64, 1);
+    if signed && bytes > 0 {
+        format!("+{text}")
+    } else {
+        text
+    }
+}
+
+/// The rows in the order a reader wants them: the largest first; for a diff, the largest
+/// change either way.
+fn largest_first(rows: &Rows) -> Vec<(&str, Totals)> {
+    let mut ordered: Vec<(&str, Totals)> = rows.iter().map(|(name, totals)| (name.as_str(), *totals)).collect();
+    ordered.sort_by_key(|(_, t)| (std::cmp::Reverse(t.size.unsigned_abs()), std::cmp::Reverse(t.count.unsigned_abs())));
+    ordered
+}
+
+/// The summary as lines: a title, at most `limit` rows, and what the others add up to.
+pub fn summary_text(rows: &Rows, meta: &Meta, limit: usize) -> Result<String, OutOfMemory> {
+    let diff = meta.kind == Kind::Diff;
+    let (count, size) = sums(rows);
+    let label = meta.label.as_deref().map(|l| format!(" {l:?}")).unwrap_or_default();
+    let mut text = format!(
+        "{}{label} taken {}: {} objects, {} in {} types\n",
+        meta.kind.as_str(),
+        format_time(meta.created),
+        grouped(count, diff),
+        size_text(size, diff),
+        grouped(rows.len() as i128, false),
+    );
+    if rows.is_empty() {
+        text.push_str(if diff { "(nothing changed)" } else { "(no objects)" });
+        return Ok(text);
+    }
+    let ordered = largest_first(rows);
+    let shown = &ordered[..limit.min(ordered.len())];
+    let mut cells = vec![vec!["types".to_string(), "# objects".to_string(), "total size".to_string()]];
+    cells.extend(
+        shown
+            .iter()
+            .map(|(name, t)| vec![(*name).to_string(), grouped(t.count.into(), diff), size_text(t.size.into(), diff)]),
+    );
+    text.push_str(&render(&cells)?.join("\n"));
+    let rest = &ordered[shown.len()..];
+    if !rest.is_empty() {
+        let (rest_count, rest_size) =
+            rest.iter().fold((0i128, 0i128), |(c, s), (_, t)| (c + i128::from(t.count), s + i128::from(t.size)));
+        text.push_str(&format!(
+            "\n... {} more types: {} objects, {} (format(limit=N) shows more)",
+            grouped(rest.len() as i128, false),
+            grouped(rest_count, diff),
+            size_text(rest_size, diff)
+        ));
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(grouped(0, true), "0");
+        assert_eq!(grouped(999, false), "999");
+        assert_eq!(grouped(1000, false), "1,000");
+        assert_eq!(grouped(-1_234_567, true), "-1,234,567");
+        assert_eq!(grouped(1_234_567, true), "+1,234,567");
+        assert_eq!(grouped(i128::from(i64::MIN), false), "-9,223,372,036,854,775,808");
+    }
+
+    #[test]
+    fn diffs_put_the_largest_change_either_way_first() {
+        let mut rows = Rows::default();
+        rows.insert("grown".into(), Totals { count: 10, size: 1000 });
+        rows.insert("shrunk".into(), Totals { count: -500, size: -4_000_000 });
+        rows.insert("small".into(), Totals { count: 1, size: 10 });
+        let order: Vec<&str> = largest_first(&rows).iter().map(|(n, _)| *n).collect();
+        assert_eq!(order, ["shrunk", "grown", "small"]);
+    }
+}
