@@ -252,3 +252,63 @@ def test_failed_allocations_in_naming_referrers_estimates_and_tracker(module):
     assert set(outcomes) <= {"ok", "MemoryError"}, outcomes
     assert outcomes.get("MemoryError", 0) > 0, outcomes
     assert "panicked" not in proc.stderr, proc.stderr[-3000:]
+
+
+# -- a stats file too large for the memory left ---------------------------------------
+
+
+def tiny_node_stats_file(path, nodes, name):
+    """A valid stats file of one object whose size tree has ``nodes`` nodes of about a
+    dozen bytes each: the most nodes per byte of file, so the most memory per byte."""
+    head = ('{"format": "heapscope.classtracker.stats", "version": 1, "names": ["m.A"], "objects": '
+            '[{"id": 1, "name": 0, "level": 1, "birth": 0.0, "death": null, "basicsize": 16, "repr": "", '
+            '"watch": "weakref", "trace": null}], "snapshots": [{"timestamp": 1.0, "description": "", '
+            '"tracked_total": 0, "asizeof_total": 0, "overhead": 0, "process": {"available": false, '
+            f'"rss": 0, "vms": 0}}, "sizes": [[0, {nodes}, 1]], "trees": [{{"object": 0, "nodes": '
+            f'[[null, "r", {nodes}, 1]')
+    chunk = f',[0,"{name}",1,1]' * 10_000
+    with open(path, "w") as f:
+        f.write(head)
+        for _ in range((nodes - 1) // 10_000):
+            f.write(chunk)
+        f.write(f',[0,"{name}",1,1]' * ((nodes - 1) % 10_000))
+        f.write("]}]}]}")
+    return path.stat().st_size
+
+
+STATS_CHILD = textwrap.dedent(
+    """
+    import resource, sys
+    from heapscope.classtracker_stats import ConsoleStats
+    ConsoleStats()  # imports done before the limit
+    with open("/proc/self/statm") as f:
+        used = int(f.read().split()[0]) * resource.getpagesize()
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    resource.setrlimit(resource.RLIMIT_AS, (used + int(sys.argv[2]), hard))
+    try:
+        stats = ConsoleStats(filename=sys.argv[1])
+    except MemoryError as error:
+        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+        print("MemoryError:", error)
+    else:
+        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+        print("loaded", len(stats.snapshots))
+    """
+)
+
+
+@pytest.mark.parametrize("name", ["", "a"])
+def test_a_stats_file_of_tiny_nodes_too_large_for_the_limit_raises_memory_error(tmp_path, name):
+    """A stats file of ~100 MB of tiny size-tree nodes under a limit of 3.4 times its
+    size (600 MB under 2 GiB, scaled down): loading needs more, and the buffers it is
+    read into refuse to grow (MemoryError) instead of aborting the process."""
+    path = tmp_path / "tiny-nodes.json"
+    size = tiny_node_stats_file(path, 8_500_000, name)
+    proc = subprocess.run([sys.executable, "-c", STATS_CHILD, str(path), str(int(size * 3.4))],
+                          capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"child died (exit {proc.returncode}):\n{out[-3000:]}"
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("MemoryError:"), out[-3000:]
+    assert "size-tree nodes" in last and "memory limit" in last, last  # says what and what to do
+    assert "panicked" not in out, out[-3000:]
