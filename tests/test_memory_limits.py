@@ -167,10 +167,11 @@ SCARCE_CALLS = {
             _core.referrers_of([target, holders[0]], [])
             why(target, max_paths=3)
     """,
-    # pympler's estimates (src/asizeof/estimates.rs): basicsize, itemsize, leng.
+    # pympler's estimates (src/asizeof/estimates.rs): basicsize, itemsize, leng; and the
+    # named referents of named_refs (src/asizeof/sizer.rs).
     "estimates": """
         import array
-        from heapscope import asizeof
+        from heapscope import _core, asizeof
         samples = [10**200, [1] * 300, {i: i for i in range(300)}, set(range(300)), "x" * 300,
                    array.array("d", range(300)), work_code := compile("a = 1", "f", "exec"), range(300)]
         def work():
@@ -178,6 +179,8 @@ SCARCE_CALLS = {
                 asizeof.basicsize(o)
                 asizeof.itemsize(o)
                 asizeof.leng(o)
+                _core.Sizer.typedef(o, True).leng_name
+            asizeof.named_refs(samples[2])
     """,
     # The class tracker's statistics and report (src/classtracker/).
     "classtracker": """

@@ -164,8 +164,8 @@ impl TypeDef {
 
     /// The name of the length estimate (`"n/a"` without one).
     #[getter]
-    fn leng_name(&self) -> &'static str {
-        self.leng.name()
+    fn leng_name<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
+        ffi::new_str(py, self.leng.name())
     }
 
     /// The size of one item of `obj`.

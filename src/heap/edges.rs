@@ -199,7 +199,7 @@ pub fn dict_key_for<'py>(
 /// names (read without creating an instance `__dict__`).
 fn attr_for<'py>(parent: &Bound<'py, PyAny>, child: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = parent.py();
-    let Some(named) = unless_exception(py, crate::asizeof::sizer::named_referents(py, parent))? else {
+    let Some(named) = unless_exception(py, crate::asizeof::sizer::named_referents_of(py, parent))? else {
         return Ok(None);
     };
     for (name, value) in named {
