@@ -7,6 +7,7 @@
 //! `version`), ignoring everything else; the second reads the content, which is then
 //! known to be well-formed JSON, so every error it meets is about the content.
 
+use crate::grow::OutOfMemory;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -289,13 +290,16 @@ impl<'de, T: de::DeserializeOwned> DeserializeSeed<'de> for Plain<T> {
     }
 }
 
-/// Pushes onto `vec`, growing it by a quarter at a time once it is large (not twice),
-/// so that a long array read from a file takes little more room than its items.
-pub fn push_lean<T>(vec: &mut Vec<T>, item: T) {
-    if vec.len() == vec.capacity() && vec.len() >= 1024 {
-        vec.reserve_exact(vec.len() / 4);
+/// Pushes onto `vec`, growing it by an eighth at a time once it is large (not twice),
+/// so that a long array read from a file takes little more room than its items. A
+/// growth the allocator refuses is an error (`what` names the buffer), not an abort.
+pub fn try_push_lean<T>(vec: &mut Vec<T>, item: T, what: &'static str) -> Result<(), OutOfMemory> {
+    if vec.len() == vec.capacity() {
+        let more = if vec.len() >= 1024 { vec.len() / 8 } else { vec.len().max(4) };
+        vec.try_reserve_exact(more).map_err(|_| OutOfMemory(what))?;
     }
     vec.push(item);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -336,11 +340,12 @@ mod tests {
     }
 
     #[test]
-    fn lean_vectors_grow_by_a_quarter() {
+    fn lean_vectors_grow_by_an_eighth() {
         let mut v = Vec::new();
         for i in 0..100_000u32 {
-            push_lean(&mut v, i);
+            try_push_lean(&mut v, i, "a test list").unwrap();
         }
-        assert!(v.capacity() <= 100_000 + 100_000 / 4 + 1024);
+        assert!(v.capacity() <= 100_000 + 100_000 / 8 + 1024);
+        assert_eq!(v[99_999], 99_999);
     }
 }

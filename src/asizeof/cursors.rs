@@ -339,7 +339,7 @@ impl Cursor {
 unsafe fn instance_dict<'c>(py: Python<'_>, obj: Borrowed<'c>, error: &mut Option<PyErr>) -> Option<Held<'c>> {
     // SAFETY: `obj` is alive (borrowed from its frame).
     let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
-    match bound.getattr(pyo3::intern!(py, "__dict__")) {
+    match crate::pystr!(py, "__dict__").and_then(|name| bound.getattr(name)) {
         Ok(dict) => Some(Held::Owned(Borrowed::from(&dict).to_strong())),
         Err(raised) => {
             keep_unless_exception(py, raised, error);

@@ -7,11 +7,11 @@
 //! types from the shape `rules` gives them when it classifies them.
 
 use crate::asizeof::rules::{self, ClassifyOptions, RuleCache};
-use crate::ffi::{self, Strong};
+use crate::ffi::{self, new_i64, new_int, Strong};
 use pyo3::exceptions::{PyAttributeError, PyException, PyImportError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyInt, PyType};
+use pyo3::types::{PyInt, PyString, PyType};
 
 const PTR: usize = std::mem::size_of::<usize>();
 /// One entry of a dict's table as pympler counts it (`struct.calcsize("P") * 3`).
@@ -139,9 +139,7 @@ pub enum Shape {
 /// pympler's figures for one type (or one object, for numpy arrays and `array.array`).
 #[pyclass(frozen, module = "heapscope._core")]
 pub struct TypeDef {
-    #[pyo3(get)]
     base: i64,
-    #[pyo3(get)]
     item: i64,
     leng: Leng,
     /// Items are bytes, counted in units of the object's `itemsize` attribute.
@@ -152,17 +150,30 @@ pub struct TypeDef {
 
 #[pymethods]
 impl TypeDef {
+    /// The basic size (pympler's `base`).
+    #[getter]
+    fn base<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        new_i64(py, self.base)
+    }
+
+    /// The item size (pympler's `item`).
+    #[getter]
+    fn item<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        new_i64(py, self.item)
+    }
+
     /// The name of the length estimate (`"n/a"` without one).
     #[getter]
-    fn leng_name(&self) -> &'static str {
-        self.leng.name()
+    fn leng_name<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
+        ffi::new_str(py, self.leng.name())
     }
 
     /// The size of one item of `obj`.
     fn item_size<'py>(&self, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let item = self.item.into_pyobject(obj.py())?.into_any();
+        let py = obj.py();
+        let item = new_i64(py, self.item)?;
         if self.item_attr && self.item == 1 {
-            return getattr_or(obj, "itemsize", item);
+            return getattr_or(obj, crate::pystr!(py, "itemsize")?, item);
         }
         Ok(item)
     }
@@ -176,11 +187,11 @@ impl TypeDef {
         // As pympler: an estimate that raises an `Exception` is 0.
         let mut n = match length_of(self.leng, obj) {
             Ok(n) => n,
-            Err(err) if err.is_instance_of::<PyException>(py) => 0i64.into_pyobject(py)?.into_any(),
+            Err(err) if err.is_instance_of::<PyException>(py) => new_i64(py, 0)?,
             Err(err) => return Err(err),
         };
         if self.item_attr && self.item == 1 {
-            let size = getattr_or(obj, "itemsize", 1i64.into_pyobject(py)?.into_any())?;
+            let size = getattr_or(obj, crate::pystr!(py, "itemsize")?, new_i64(py, 1)?)?;
             if size.gt(1)? {
                 n = n.floor_div(&size)?;
             }
@@ -190,7 +201,11 @@ impl TypeDef {
 }
 
 /// `getattr(obj, name, default)`: only an `AttributeError` gives the default.
-fn getattr_or<'py>(obj: &Bound<'py, PyAny>, name: &str, default: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn getattr_or<'py>(
+    obj: &Bound<'py, PyAny>,
+    name: Bound<'py, PyString>,
+    default: Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     match obj.getattr(name) {
         Ok(value) => Ok(value),
         Err(err) if err.is_instance_of::<PyAttributeError>(obj.py()) => Ok(default),
@@ -232,47 +247,56 @@ fn set_slots(n: usize) -> usize {
 }
 
 fn code_length<'py>(code: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let free = code.getattr("co_freevars")?.len()?;
-    let cells = code.getattr("co_cellvars")?.len()?;
-    let counted = code.getattr("co_stacksize")?.add(code.getattr("co_nlocals")?)?;
-    counted.add(free + cells)?.sub(1)
+    let py = code.py();
+    let free = code.getattr(crate::pystr!(py, "co_freevars")?)?.len()?;
+    let cells = code.getattr(crate::pystr!(py, "co_cellvars")?)?.len()?;
+    let counted =
+        code.getattr(crate::pystr!(py, "co_stacksize")?)?.add(code.getattr(crate::pystr!(py, "co_nlocals")?)?)?;
+    counted.add(new_int(py, (free + cells) as u64)?)?.sub(1)
 }
 
 /// pympler's length function `leng` applied to `obj`; errors are the caller's to treat.
 fn length_of<'py>(leng: Leng, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = obj.py();
-    let int = |n: usize| Ok(n.into_pyobject(py)?.into_any());
+    let int = |n: usize| new_int(py, n as u64);
     match leng {
         Leng::None | Leng::SafeLen => int(safe_len(obj)?),
         Leng::Int => {
             let int_type = py.get_type::<PyInt>();
-            let total: i64 = py.import("sys")?.call_method1("getsizeof", (obj, 0))?.extract()?;
-            let basic: i64 = int_type.getattr("__basicsize__")?.extract()?;
-            let digit: i64 = int_type.getattr("__itemsize__")?.extract()?;
+            let total: i64 = py
+                .import(crate::pystr!(py, "sys")?)?
+                .call_method1(crate::pystr!(py, "getsizeof")?, (obj, 0))?
+                .extract()?;
+            let basic: i64 = int_type.getattr(crate::pystr!(py, "__basicsize__")?)?.extract()?;
+            let digit: i64 = int_type.getattr(crate::pystr!(py, "__itemsize__")?)?.extract()?;
             let n = total - basic;
             let digits =
                 if n > 0 { n.checked_div_euclid(digit).ok_or_else(|| PyAttributeError::new_err(""))? } else { 0 };
-            Ok(digits.into_pyobject(py)?.into_any())
+            new_i64(py, digits)
         }
         Leng::List => int(list_slots(safe_len(obj)?)),
         Leng::Dict => int(dict_slots(safe_len(obj)?)),
         Leng::Set => int(set_slots(safe_len(obj)?)),
-        Leng::Slice => obj.getattr("stop")?.sub(obj.getattr("start")?)?.add(1)?.floor_div(obj.getattr("step")?),
-        Leng::Iter => match getattr_or(obj, "__length_hint__", py.None().into_bound(py))? {
+        Leng::Slice => obj
+            .getattr(crate::pystr!(py, "stop")?)?
+            .sub(obj.getattr(crate::pystr!(py, "start")?)?)?
+            .add(1)?
+            .floor_div(obj.getattr(crate::pystr!(py, "step")?)?),
+        Leng::Iter => match getattr_or(obj, crate::pystr!(py, "__length_hint__")?, py.None().into_bound(py))? {
             hint if hint.is_truthy()? && hint.is_callable() => hint.call0(),
             _ => int(safe_len(obj)?),
         },
         Leng::Code => code_length(obj),
-        Leng::Frame => match getattr_or(obj, "f_code", py.None().into_bound(py))? {
+        Leng::Frame => match getattr_or(obj, crate::pystr!(py, "f_code")?, py.None().into_bound(py))? {
             code if code.is_truthy()? => code_length(&code),
             _ => int(0),
         },
-        Leng::Module => int(safe_len(&obj.getattr("__dict__")?)?),
-        Leng::Alloc => obj.call_method0("__alloc__"),
+        Leng::Module => int(safe_len(&obj.getattr(crate::pystr!(py, "__dict__")?)?)?),
+        Leng::Alloc => obj.call_method0(crate::pystr!(py, "__alloc__")?),
         Leng::StrLen => int(obj.len()? + 1),
-        Leng::StructSize => getattr_or(obj, "size", 0i64.into_pyobject(py)?.into_any()),
-        Leng::Numpy => obj.getattr("nbytes"),
-        Leng::Array => obj.len()?.into_pyobject(py)?.into_any().mul(obj.getattr("itemsize")?),
+        Leng::StructSize => getattr_or(obj, crate::pystr!(py, "size")?, new_i64(py, 0)?),
+        Leng::Numpy => obj.getattr(crate::pystr!(py, "nbytes")?),
+        Leng::Array => new_int(py, obj.len()? as u64)?.mul(obj.getattr(crate::pystr!(py, "itemsize")?)?),
     }
 }
 
@@ -283,8 +307,8 @@ fn gc_header_estimate(py: Python<'_>) -> PyResult<usize> {
     GC_HEAD
         .get_or_try_init(py, || {
             let fallback = (3 * PTR + 15) & !15;
-            let figure = match py.import("_testcapi") {
-                Ok(module) => match module.getattr("SIZEOF_PYGC_HEAD") {
+            let figure = match py.import(crate::pystr!(py, "_testcapi")?) {
+                Ok(module) => match module.getattr(crate::pystr!(py, "SIZEOF_PYGC_HEAD")?) {
                     Ok(figure) => figure,
                     Err(err) if err.is_instance_of::<PyAttributeError>(py) => return Ok(fallback),
                     Err(err) => return Err(err),
@@ -292,7 +316,7 @@ fn gc_header_estimate(py: Python<'_>) -> PyResult<usize> {
                 Err(err) if err.is_instance_of::<PyImportError>(py) => return Ok(fallback),
                 Err(err) => return Err(err),
             };
-            figure.call_method0("__int__")?.extract()
+            figure.call_method0(crate::pystr!(py, "__int__")?)?.extract()
         })
         .copied()
 }
@@ -403,14 +427,16 @@ pub fn typedef(obj: &Bound<'_, PyAny>, instance: bool) -> PyResult<TypeDef> {
             TypeDef { base, item, leng: Leng::Dict, ..plain(0, true) }
         }
         Numpy => {
-            let nbytes = obj.getattr("nbytes")?;
-            let sys = py.import("sys")?;
-            let base = sys.call_method1("getsizeof", (obj, nbytes.add(96)?))?.sub(&nbytes)?.extract()?;
+            let nbytes = obj.getattr(crate::pystr!(py, "nbytes")?)?;
+            let sys = py.import(crate::pystr!(py, "sys")?)?;
+            let base =
+                sys.call_method1(crate::pystr!(py, "getsizeof")?, (obj, nbytes.add(96)?))?.sub(&nbytes)?.extract()?;
             TypeDef { base, item: 1, leng: Leng::Numpy, item_attr: true, has_refs: true }
         }
         Array => {
-            let data = obj.len()?.into_pyobject(py)?.mul(obj.getattr("itemsize")?)?;
-            let total = py.import("sys")?.call_method1("getsizeof", (obj, 0))?;
+            let data = new_int(py, obj.len()? as u64)?.mul(obj.getattr(crate::pystr!(py, "itemsize")?)?)?;
+            let total =
+                py.import(crate::pystr!(py, "sys")?)?.call_method1(crate::pystr!(py, "getsizeof")?, (obj, 0))?;
             let base: i64 = total.sub(data)?.extract()?;
             TypeDef { base: base.max(56), item: 1, leng: Leng::Array, item_attr: true, has_refs: false }
         }

@@ -180,11 +180,13 @@ fn call_bound_sizeof(py: Python<'_>, obj: &Strong, descr: &Strong) -> PyResult<O
     // SAFETY: both are held strongly for as long as the borrows live.
     let (obj, descr) =
         unsafe { (Bound::from_borrowed_ptr(py, obj.as_ptr()), Bound::from_borrowed_ptr(py, descr.as_ptr())) };
-    let method = match unless_exception(py, descr.get_type().getattr("__get__"))? {
-        Some(_) => match unless_exception(py, descr.call_method1("__get__", (&obj, obj.get_type())))? {
-            Some(method) => method,
-            None => return Ok(None),
-        },
+    let method = match unless_exception(py, descr.get_type().getattr(crate::pystr!(py, "__get__")?))? {
+        Some(_) => {
+            match unless_exception(py, descr.call_method1(crate::pystr!(py, "__get__")?, (&obj, obj.get_type())))? {
+                Some(method) => method,
+                None => return Ok(None),
+            }
+        }
         None => descr,
     };
     let Some(result) = unless_exception(py, method.call0())? else {
@@ -207,8 +209,12 @@ fn static_type_pre_header(py: Python<'_>) -> PyResult<usize> {
     PROBED
         .get_or_try_init(py, || {
             let int_type = py.get_type::<PyInt>();
-            let total: usize = py.import("sys")?.call_method1("getsizeof", (&int_type,))?.extract()?;
-            let core: usize = int_type.get_type().call_method1("__sizeof__", (&int_type,))?.extract()?;
+            let total: usize = py
+                .import(crate::pystr!(py, "sys")?)?
+                .call_method1(crate::pystr!(py, "getsizeof")?, (&int_type,))?
+                .extract()?;
+            let core: usize =
+                int_type.get_type().call_method1(crate::pystr!(py, "__sizeof__")?, (&int_type,))?.extract()?;
             Ok(total.saturating_sub(core))
         })
         .copied()

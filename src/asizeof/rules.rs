@@ -10,7 +10,7 @@ use crate::ffi::{self, RawObj, RawType, Strong};
 use ahash::AHashMap;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyString, PyType};
+use pyo3::types::{PyString, PyType};
 use std::ffi::CStr;
 use std::rc::Rc;
 
@@ -305,7 +305,7 @@ pub fn registry(py: Python<'_>) -> PyResult<&'static Registry> {
 
 impl Registry {
     fn build(py: Python<'_>) -> PyResult<Registry> {
-        let globals = PyDict::new(py);
+        let globals = crate::ffi::new_dict(py)?;
         py.run(c"import types, weakref, os, struct, re, array", Some(&globals), None)?;
         let eval = |expr: &CStr| py.eval(expr, Some(&globals), None);
         let sizeof = PyString::intern(py, "__sizeof__");
@@ -577,8 +577,11 @@ pub fn str_starts_with(value: &Bound<'_, PyAny>, prefix: &str) -> PyResult<bool>
     if !value.is_instance_of::<PyString>() {
         return Ok(false);
     }
-    let starts = value.call_method1("startswith", (prefix,)).and_then(|r| r.is_truthy());
-    Ok(lenient(value.py(), starts)?.unwrap_or(false))
+    let py = value.py();
+    let starts = crate::ffi::new_str(py, prefix)
+        .and_then(|prefix| value.call_method1(crate::pystr!(py, "startswith")?, (prefix,)))
+        .and_then(|r| r.is_truthy());
+    Ok(lenient(py, starts)?.unwrap_or(false))
 }
 
 /// `Some(value)`, or `None` for an `Exception`, which classification passes over as
@@ -618,22 +621,32 @@ fn has_class_attr(tp: &Bound<'_, PyType>, name: &Py<PyString>) -> bool {
 /// Whether a class reports one of the ignored modules as its `__module__` (an
 /// `Exception` reading it: no).
 pub fn is_ignored_class(class: &Bound<'_, PyAny>) -> PyResult<bool> {
-    Ok(lenient(class.py(), class.getattr("__module__"))?.is_some_and(|module| is_ignored_module(&module)))
+    let py = class.py();
+    Ok(lenient(py, class.getattr(crate::pystr!(py, "__module__")?))?.is_some_and(|module| is_ignored_module(&module)))
 }
 
 fn is_weak_dict_type(tp: &Bound<'_, PyType>) -> PyResult<bool> {
     let py = tp.py();
-    if !lenient(py, tp.getattr("__module__"))?.is_some_and(|m| str_equals(&m, c"weakref")) {
+    if !lenient(py, tp.getattr(crate::pystr!(py, "__module__")?))?.is_some_and(|m| str_equals(&m, c"weakref")) {
         return Ok(false);
     }
-    let name = lenient(py, tp.getattr("__name__"))?;
+    let name = lenient(py, tp.getattr(crate::pystr!(py, "__name__")?))?;
     Ok(name.is_some_and(|n| str_equals(&n, c"WeakKeyDictionary") || str_equals(&n, c"WeakValueDictionary")))
 }
 
 /// pympler's `infer` test: an object offering the mapping methods (with `has_key`).
 fn looks_like_dict(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
-    for name in ["items", "keys", "values", "__len__", "get", "has_key"] {
-        if !lenient(obj.py(), obj.getattr(name))?.is_some_and(|a| a.is_callable()) {
+    let py = obj.py();
+    let names = [
+        crate::pystr!(py, "items")?,
+        crate::pystr!(py, "keys")?,
+        crate::pystr!(py, "values")?,
+        crate::pystr!(py, "__len__")?,
+        crate::pystr!(py, "get")?,
+        crate::pystr!(py, "has_key")?,
+    ];
+    for name in names {
+        if !lenient(py, obj.getattr(name))?.is_some_and(|a| a.is_callable()) {
             return Ok(false);
         }
     }
@@ -645,7 +658,8 @@ fn is_numpy_type(tp: &Bound<'_, PyType>, names: &Names) -> PyResult<bool> {
     if !(has(&names.dtype) && has(&names.itemsize) && has(&names.nbytes)) {
         return Ok(false);
     }
-    match lenient(tp.py(), tp.getattr("__module__"))? {
+    let py = tp.py();
+    match lenient(py, tp.getattr(crate::pystr!(py, "__module__")?))? {
         Some(module) => str_starts_with(&module, "numpy"),
         None => Ok(false),
     }
@@ -662,12 +676,12 @@ fn slots_of(tp_bound: &Bound<'_, PyType>) -> PyResult<Rc<[Slot]>> {
     if !lenient(py, tp_bound.hasattr("__slots__"))?.unwrap_or(false) {
         return Ok(Rc::from(slots));
     }
-    let Some(mro) = lenient(py, tp_bound.getattr("__mro__"))? else { return Ok(Rc::from(slots)) };
+    let Some(mro) = lenient(py, tp_bound.getattr(crate::pystr!(py, "__mro__")?))? else { return Ok(Rc::from(slots)) };
     let Some(classes) = lenient(py, mro.try_iter())? else { return Ok(Rc::from(slots)) };
     for class in classes {
         let Some(class) = lenient(py, class)? else { continue };
-        let Some(class_name) = lenient(py, class.getattr("__name__"))? else { continue };
-        let Some(declared) = lenient(py, class.getattr("__slots__"))? else { continue };
+        let Some(class_name) = lenient(py, class.getattr(crate::pystr!(py, "__name__")?))? else { continue };
+        let Some(declared) = lenient(py, class.getattr(crate::pystr!(py, "__slots__")?))? else { continue };
         let Some(names) = lenient(py, declared.try_iter())? else { continue };
         for name in names {
             let Some(name) = lenient(py, name)? else { continue };
@@ -675,7 +689,7 @@ fn slots_of(tp_bound: &Bound<'_, PyType>) -> PyResult<Rc<[Slot]>> {
                 continue;
             }
             let name = if str_starts_with(&name, "__")? {
-                let mangled = PyString::new(py, "_").add(&class_name).and_then(|n| n.add(&name));
+                let mangled = crate::pystr!(py, "_").and_then(|u| u.add(&class_name)).and_then(|n| n.add(&name));
                 let Some(mangled) = lenient(py, mangled)? else { continue };
                 mangled
             } else {

@@ -397,16 +397,24 @@ impl Sizer {
 
 /// What `sys.getsizeof(obj)` returns, computed by heapscope's own formulas (for tests).
 #[pyfunction]
-pub fn getsizeof(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<u64> {
+pub fn getsizeof<'py>(py: Python<'py>, obj: &Bound<'_, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let mut state = State::default();
     state.options.align_mask = 0;
-    let mut walker = state.walker(py)?;
-    walker.getsizeof(obj)
+    let size = state.walker(py)?.getsizeof(obj)?;
+    ffi::new_int(py, size)
 }
 
 /// The referents `asizeof` follows for `obj` (pympler's `refs()`), with their names.
 #[pyfunction]
-pub fn named_referents<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Vec<(Py<PyAny>, Bound<'py, PyAny>)>> {
+pub fn named_referents<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    ffi::IntoNew::into_new(named_referents_of(py, obj)?, py)
+}
+
+/// [`named_referents`] as Rust values.
+pub fn named_referents_of<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<Vec<(Py<PyAny>, Bound<'py, PyAny>)>> {
     let mut state = State::default();
     state.options.detail = 1;
     let mut walker = state.walker(py)?;

@@ -15,7 +15,8 @@
 use crate::classtracker::log::{clip_repr, Entry, Log, ProcessMemory, Record, Snapshot, TraceFrame, TreeNode, Watch};
 use crate::classtracker::snapshot::{self, Measured, SnapshotSizer};
 use crate::classtracker::{report, stats_file};
-use crate::{ffi, process};
+use crate::ffi::{self, IntoNew};
+use crate::process;
 use ahash::AHashMap;
 use pyo3::exceptions::{PyIndexError, PyKeyError, PyRuntimeError, PyValueError};
 use pyo3::gc::PyVisit;
@@ -172,6 +173,11 @@ type ClassRowTuple = (String, u64, u64, f64, f64);
 /// `(name, [(time, instances alive), ...])`.
 type HistoryTuple = (String, Vec<(f64, u64)>);
 
+/// A query's result as a new Python object; a failed allocation is a `MemoryError`.
+fn out<'py, T: IntoNew<'py>>(py: Python<'py>, result: PyResult<T>) -> PyResult<Bound<'py, PyAny>> {
+    result?.into_new(py)
+}
+
 fn rows_of(tree: &[TreeNode]) -> Vec<Row> {
     tree.iter().map(|n| (n.parent, n.name.to_string(), n.size, n.flat)).collect()
 }
@@ -217,6 +223,11 @@ impl TrackerCore {
             None => (None, None),
         };
         Ok(TrackerCore { state: Mutex::new(state), deaths, watch, start, type_facts, capture_trace })
+    }
+
+    /// Approximate memory of the Rust-side bookkeeping, in bytes.
+    fn own_bytes(&self) -> PyResult<u64> {
+        Ok(self.lock()?.heap_bytes() + std::mem::size_of::<Self>() as u64)
     }
 
     /// The state, locked. Never contended with the GIL (see the module docs), so a lock
@@ -515,18 +526,18 @@ impl TrackerCore {
     /// The statistics as a stats file.
     fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let bytes = self.read(|state| Ok(stats_file::to_json(&state.log)?))?;
-        Ok(PyBytes::new(py, &bytes))
+        ffi::new_bytes(py, &bytes)
     }
 
     /// The self-contained HTML report.
     #[pyo3(signature = (title, max_instances))]
-    fn to_html(&self, title: &str, max_instances: usize) -> PyResult<String> {
-        self.read(|state| Ok(report::render(&state.log, title, max_instances)))
+    fn to_html<'py>(&self, py: Python<'py>, title: &str, max_instances: usize) -> PyResult<Bound<'py, PyAny>> {
+        out(py, self.read(|state| Ok(report::render(&state.log, title, max_instances))))
     }
 
     #[getter]
-    fn start(&self) -> f64 {
-        self.start
+    fn start<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        ffi::new_float(py, self.start)
     }
 
     /// Whether this core can track (it was not loaded from a file).
@@ -536,11 +547,21 @@ impl TrackerCore {
     }
 
     /// Registers how instances of a class are tracked; returns the observer's number.
-    fn add_observer(&self, name: &str, level: u32, keep: bool, trace: bool) -> PyResult<u32> {
+    fn add_observer<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        level: u32,
+        keep: bool,
+        trace: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let name = self.name_index(name)?;
-        let mut state = self.lock()?;
-        state.observers.push(Observer { name, level, keep, trace, active: true });
-        Ok(state.observers.len() as u32 - 1)
+        let number = {
+            let mut state = self.lock()?;
+            state.observers.push(Observer { name, level, keep, trace, active: true });
+            state.observers.len() as u32 - 1
+        };
+        number.into_new(py)
     }
 
     /// Changes an observer's options, or (`active=False`) makes it track nothing.
@@ -634,7 +655,7 @@ impl TrackerCore {
     }
 
     /// Checks polled objects now; returns the number found dead.
-    fn poll(&self, py: Python<'_>) -> PyResult<usize> {
+    fn poll<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let mut garbage = Vec::new();
         {
             let mut state = self.lock_current(&mut garbage)?;
@@ -643,7 +664,7 @@ impl TrackerCore {
         }
         let dead = garbage.len();
         drop(garbage);
-        Ok(dead)
+        dead.into_new(py)
     }
 
     /// Takes a snapshot of the objects alive, in one call: sizes them (oldest first,
@@ -654,14 +675,14 @@ impl TrackerCore {
     /// object the collector knows, and the process's memory (`fallback_process()` gives
     /// `(rss, vms)` or `None` where the system's figures are unavailable). Returns the
     /// snapshot's index and what `snapshot(index)` gives.
-    fn take_snapshot(
+    fn take_snapshot<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         tracker: &Bound<'_, PyAny>,
         description: String,
         compute_total: bool,
         fallback_process: &Bound<'_, PyAny>,
-    ) -> PyResult<(usize, SnapshotTuple)> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let data = self.gather(py)?;
         // Sizing runs Python code: the state is not locked.
         let mut sizer = SnapshotSizer::new(py)?;
@@ -670,7 +691,7 @@ impl TrackerCore {
         let mut asizeof_total = if compute_total { snapshot::size_everything(py)? } else { 0 };
         let mut overhead = 0;
         if tracked_total != 0 {
-            overhead = sizer.size_more(tracker)? + self.heap_bytes()?;
+            overhead = sizer.size_more(tracker)? + self.own_bytes()?;
             asizeof_total = asizeof_total.saturating_sub(overhead);
         }
         drop(sizer);
@@ -698,48 +719,33 @@ impl TrackerCore {
             details: AHashMap::new(),
         };
         let figures = snapshot_tuple(&snapshot);
-        Ok((self.store(data, measured, reprs, snapshot)?, figures))
+        (self.store(data, measured, reprs, snapshot)?, figures).into_new(py)
     }
 
     /// Bumped by `forget()`; record indices are only valid with the current value.
     #[getter]
-    fn generation(&self) -> PyResult<u64> {
-        Ok(self.lock()?.generation)
+    fn generation<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let generation = self.lock()?.generation;
+        generation.into_new(py)
     }
 
-    fn record_count(&self) -> PyResult<usize> {
-        Ok(self.lock()?.log.records.len())
+    fn record_count<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let count = self.lock()?.log.records.len();
+        count.into_new(py)
     }
 
     /// Number of tracked objects alive (deaths noticed so far).
-    fn alive_count(&self) -> PyResult<usize> {
-        self.read(|state| Ok(state.live.iter().filter(|l| !matches!(l, Live::Gone)).count()))
+    fn alive_count<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        out(py, self.read(|state| Ok(state.live.iter().filter(|l| !matches!(l, Live::Gone)).count())))
     }
 
     /// `(id, name, level, birth, death, repr, trace, basicsize, watch)` of a record.
-    #[allow(clippy::type_complexity)]
-    fn record(
-        &self,
-        generation: u64,
-        index: u32,
-    ) -> PyResult<(
-        u64,
-        String,
-        u32,
-        f64,
-        Option<f64>,
-        String,
-        Option<Vec<(String, u32, String, Option<String>)>>,
-        u64,
-        &'static str,
-    )> {
-        self.read(|state| {
+    fn record<'py>(&self, py: Python<'py>, generation: u64, index: u32) -> PyResult<Bound<'py, PyAny>> {
+        let record = self.read(|state| {
             let r = state.record(generation, index)?;
-            let trace = state
-                .log
-                .traces
-                .get(&index)
-                .map(|t| t.iter().map(|f| (f.file.clone(), f.line, f.function.clone(), f.code.clone())).collect());
+            let trace = state.log.traces.get(&index).map(|t| {
+                t.iter().map(|f| (f.file.clone(), f.line, f.function.clone(), f.code.clone())).collect::<Vec<_>>()
+            });
             Ok((
                 r.id,
                 state.log.name_of(r).to_owned(),
@@ -751,36 +757,45 @@ impl TrackerCore {
                 u64::from(r.basicsize),
                 r.watch.as_str(),
             ))
-        })
+        });
+        out(py, record)
     }
 
     /// `(timestamp, size, flat, rows or None)` of a record: at birth, then per snapshot.
-    #[allow(clippy::type_complexity)]
-    fn record_sizes(&self, generation: u64, index: u32) -> PyResult<Vec<(f64, u64, u64, Option<Vec<Row>>)>> {
-        self.read(|state| {
+    fn record_sizes<'py>(&self, py: Python<'py>, generation: u64, index: u32) -> PyResult<Bound<'py, PyAny>> {
+        let sizes = self.read(|state| {
             state.record(generation, index)?;
             Ok(state
                 .log
                 .sizes_of(index)
                 .into_iter()
                 .map(|(t, size, flat, tree)| (t, size, flat, tree.map(rows_of)))
-                .collect())
-        })
+                .collect::<Vec<_>>())
+        });
+        out(py, sizes)
     }
 
     /// `(max size, size at the snapshot that tracked most)` of a record.
-    fn record_size_summary(&self, generation: u64, index: u32) -> PyResult<(u64, u64)> {
-        self.read(|state| {
+    fn record_size_summary<'py>(&self, py: Python<'py>, generation: u64, index: u32) -> PyResult<Bound<'py, PyAny>> {
+        let summary = self.read(|state| {
             state.record(generation, index)?;
             Ok((state.log.max_size(index), state.log.tsize(index)))
-        })
+        });
+        out(py, summary)
     }
 
-    fn record_size_at(&self, generation: u64, index: u32, timestamp: f64) -> PyResult<u64> {
-        self.read(|state| {
+    fn record_size_at<'py>(
+        &self,
+        py: Python<'py>,
+        generation: u64,
+        index: u32,
+        timestamp: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let size = self.read(|state| {
             state.record(generation, index)?;
             Ok(state.log.size_at_time(index, timestamp))
-        })
+        });
+        out(py, size)
     }
 
     fn set_record_level(&self, generation: u64, index: u32, level: u32) -> PyResult<()> {
@@ -814,42 +829,49 @@ impl TrackerCore {
     }
 
     /// `[(name, [record, ...]), ...]`, names in the order first used.
-    fn index(&self) -> PyResult<Vec<(String, Vec<u32>)>> {
-        self.read(|state| {
-            Ok(state.log.index().into_iter().map(|(n, r)| (state.log.names[n as usize].clone(), r)).collect())
-        })
+    fn index<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let index = self.read(|state| {
+            Ok(state.log.index().into_iter().map(|(n, r)| (state.log.names[n as usize].clone(), r)).collect::<Vec<_>>())
+        });
+        out(py, index)
     }
 
     /// `[(id, record), ...]`: the latest record of every id seen.
-    fn objects(&self) -> PyResult<Vec<(u64, u32)>> {
-        self.read(|state| {
+    fn objects<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let pairs = self.read(|state| {
             let mut pairs: Vec<(u64, u32)> = state.objects.iter().map(|(&id, &r)| (id, r)).collect();
             pairs.sort_by_key(|p| p.1);
             Ok(pairs)
-        })
+        });
+        out(py, pairs)
     }
 
     /// Names with records, sorted.
-    fn tracked_classes(&self) -> PyResult<Vec<String>> {
-        self.read(|state| {
-            Ok(state.log.tracked_classes().into_iter().map(|n| state.log.names[n as usize].clone()).collect())
-        })
+    fn tracked_classes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let names = self.read(|state| {
+            Ok(state.log.tracked_classes().into_iter().map(|n| state.log.names[n as usize].clone()).collect::<Vec<_>>())
+        });
+        out(py, names)
     }
 
-    fn snapshot_count(&self) -> PyResult<usize> {
-        Ok(self.lock()?.log.snapshots.len())
+    fn snapshot_count<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let count = self.lock()?.log.snapshots.len();
+        count.into_new(py)
     }
 
     /// `(timestamp, description, tracked_total, asizeof_total, overhead, process)`.
-    fn snapshot(&self, index: usize) -> PyResult<SnapshotTuple> {
-        let state = self.lock()?;
-        let s = state.log.snapshots.get(index).ok_or_else(|| PyIndexError::new_err("no such snapshot"))?;
-        Ok(snapshot_tuple(s))
+    fn snapshot<'py>(&self, py: Python<'py>, index: usize) -> PyResult<Bound<'py, PyAny>> {
+        let figures = {
+            let state = self.lock()?;
+            let s = state.log.snapshots.get(index).ok_or_else(|| PyIndexError::new_err("no such snapshot"))?;
+            snapshot_tuple(s)
+        };
+        figures.into_new(py)
     }
 
     /// Per-class `(name, active, sum, average, percent)` of a snapshot, names sorted.
-    fn class_rows(&self, index: usize) -> PyResult<Vec<ClassRowTuple>> {
-        self.read(|state| {
+    fn class_rows<'py>(&self, py: Python<'py>, index: usize) -> PyResult<Bound<'py, PyAny>> {
+        let rows = self.read(|state| {
             if index >= state.log.snapshots.len() {
                 return Err(PyIndexError::new_err("no such snapshot"));
             }
@@ -858,35 +880,37 @@ impl TrackerCore {
                 .class_rows(index)
                 .into_iter()
                 .map(|r| (r.name, r.active, r.sum, r.average, r.percent))
-                .collect())
-        })
+                .collect::<Vec<ClassRowTuple>>())
+        });
+        out(py, rows)
     }
 
     /// The merged size tree of a class's instances at a snapshot, as `asized` rows.
-    fn merged(&self, index: usize, name: &str) -> PyResult<Vec<Row>> {
-        self.read(|state| Ok(rows_of(&state.log.merged_tree(index, name))))
+    fn merged<'py>(&self, py: Python<'py>, index: usize, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        out(py, self.read(|state| Ok(rows_of(&state.log.merged_tree(index, name)))))
     }
 
     /// Record indices sorted by pympler's `sort_stats` keys.
-    fn sorted_records(&self, keys: Vec<String>) -> PyResult<Vec<u32>> {
+    fn sorted_records<'py>(&self, py: Python<'py>, keys: Vec<String>) -> PyResult<Bound<'py, PyAny>> {
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        self.read(|state| state.log.sorted_records(&keys).map_err(PyValueError::new_err))
+        out(py, self.read(|state| state.log.sorted_records(&keys).map_err(PyValueError::new_err)))
     }
 
     /// `[(name, [(time, instances alive), ...]), ...]`.
-    fn history(&self) -> PyResult<Vec<HistoryTuple>> {
-        self.read(|state| {
+    fn history<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let history = self.read(|state| {
             Ok(state
                 .log
                 .history()
                 .into_iter()
                 .map(|(n, points)| (state.log.names[n as usize].clone(), points))
-                .collect())
-        })
+                .collect::<Vec<HistoryTuple>>())
+        });
+        out(py, history)
     }
 
     /// Approximate memory of the tracker's Rust-side bookkeeping, in bytes.
-    fn heap_bytes(&self) -> PyResult<u64> {
-        Ok(self.lock()?.heap_bytes() + std::mem::size_of::<Self>() as u64)
+    fn heap_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.own_bytes()?.into_new(py)
     }
 }

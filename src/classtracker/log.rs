@@ -76,10 +76,81 @@ pub struct Record {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TreeNode {
     pub parent: Option<u32>,
-    /// Boxed, not a `String`: a loaded file may hold millions of nodes.
-    pub name: Box<str>,
+    /// Not a `String`: a loaded file may hold millions of nodes.
+    pub name: NodeName,
     pub size: u64,
     pub flat: u64,
+}
+
+/// The name of a [`TreeNode`]: up to 7 bytes kept in place, longer ones boxed, in 16
+/// bytes either way, so that a file of millions of tiny nodes does not make millions of
+/// small allocations (each of which costs 32 bytes).
+#[derive(Clone)]
+pub enum NodeName {
+    Inline(u8, [u8; 7]),
+    Boxed(Box<str>),
+}
+
+impl NodeName {
+    /// The name `text`; `Err` when the memory for a long one is refused.
+    pub fn try_new(text: &str) -> Result<NodeName, std::collections::TryReserveError> {
+        if let Some(inline) = NodeName::inline(text) {
+            return Ok(inline);
+        }
+        let mut boxed = String::new();
+        boxed.try_reserve_exact(text.len())?;
+        boxed.push_str(text);
+        Ok(NodeName::Boxed(boxed.into_boxed_str()))
+    }
+
+    fn inline(text: &str) -> Option<NodeName> {
+        let mut bytes = [0u8; 7];
+        bytes.get_mut(..text.len())?.copy_from_slice(text.as_bytes());
+        Some(NodeName::Inline(text.len() as u8, bytes))
+    }
+
+    /// The bytes it takes outside the node.
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            NodeName::Inline(..) => 0,
+            NodeName::Boxed(text) => text.len(),
+        }
+    }
+}
+
+impl std::ops::Deref for NodeName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            // Copied from a `str` whole: always UTF-8.
+            NodeName::Inline(len, bytes) => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
+            NodeName::Boxed(text) => text,
+        }
+    }
+}
+
+impl From<&str> for NodeName {
+    fn from(text: &str) -> NodeName {
+        NodeName::inline(text).unwrap_or_else(|| NodeName::Boxed(text.into()))
+    }
+}
+
+impl From<String> for NodeName {
+    fn from(text: String) -> NodeName {
+        NodeName::inline(&text).unwrap_or_else(|| NodeName::Boxed(text.into_boxed_str()))
+    }
+}
+
+impl PartialEq for NodeName {
+    fn eq(&self, other: &NodeName) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for NodeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
 }
 
 /// The size of one tracked object at one snapshot. Kept to 16 bytes: a snapshot holds
@@ -317,7 +388,7 @@ impl Log {
                 Some(tree) if !tree.is_empty() => merged.add(tree),
                 _ => merged.add(&[TreeNode {
                     parent: None,
-                    name: Box::default(),
+                    name: NodeName::from(""),
                     size: entry.size,
                     flat: snap.flat(entry.record),
                 }]),
@@ -449,7 +520,7 @@ impl Log {
                     + s.details
                         .values()
                         .filter_map(|d| d.tree.as_ref())
-                        .map(|t| t.iter().map(|n| std::mem::size_of::<TreeNode>() + n.name.len()).sum::<usize>())
+                        .map(|t| t.iter().map(|n| std::mem::size_of::<TreeNode>() + n.name.heap_bytes()).sum::<usize>())
                         .sum::<usize>()
             })
             .sum();
@@ -553,7 +624,7 @@ impl Merged {
             let node = &mut self.nodes[id as usize];
             out.push(TreeNode {
                 parent,
-                name: std::mem::take(&mut node.name).into_boxed_str(),
+                name: std::mem::take(&mut node.name).into(),
                 size: node.size,
                 flat: node.flat,
             });
@@ -568,6 +639,21 @@ impl Merged {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_names_up_to_seven_bytes_are_kept_in_place() {
+        assert_eq!(std::mem::size_of::<NodeName>(), 16);
+        for text in ["", "a", "[K] abc", "aaaaa\u{e9}"] {
+            let name = NodeName::try_new(text).unwrap();
+            assert!(matches!(name, NodeName::Inline(..)), "{text:?}");
+            assert_eq!((&*name, name.heap_bytes()), (text, 0));
+        }
+        let long = NodeName::try_new("aaaaaa\u{e9}").unwrap();
+        assert!(matches!(long, NodeName::Boxed(_)));
+        assert_eq!((&*long, long.heap_bytes()), ("aaaaaa\u{e9}", 8));
+        assert_eq!(NodeName::from("__dict__"), NodeName::from(String::from("__dict__")));
+        assert_eq!(format!("{:?}", NodeName::from("x")), "\"x\"");
+    }
 
     fn record(name: u32, birth: f64, death: Option<f64>) -> Record {
         Record {

@@ -10,7 +10,7 @@ use crate::asizeof::ledger::Ledger;
 use crate::asizeof::rules::{self, ClassifyOptions, Registry, RuleCache};
 use crate::asizeof::walk::{Node, Options, Walker};
 use crate::classtracker::log::TreeNode;
-use pyo3::exceptions::PyException;
+use pyo3::exceptions::{PyException, PyMemoryError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
@@ -87,7 +87,11 @@ impl SnapshotSizer {
 /// `asizeof(all=True, code=True)`: the combined size of every object `gc.get_objects()`
 /// returns (the list itself left out).
 pub fn size_everything(py: Python<'_>) -> PyResult<u64> {
-    let objects = py.import("gc")?.getattr("get_objects")?.call0()?.cast_into::<PyList>()?;
+    let objects = py
+        .import(crate::pystr!(py, "gc")?)?
+        .getattr(crate::pystr!(py, "get_objects")?)?
+        .call0()?
+        .cast_into::<PyList>()?;
     let mut ledger = Ledger::default();
     ledger.exclude_obj(objects.as_ptr())?;
     for obj in objects.iter() {
@@ -111,7 +115,7 @@ fn tree_of(py: Python<'_>, nodes: Vec<Node>) -> PyResult<Box<[TreeNode]>> {
         .map(|node| {
             let name = node.name.bind(py);
             let name = match name.cast::<PyString>() {
-                Ok(text) => text.to_string(),
+                Ok(text) => crate::ffi::text_of(text)?,
                 Err(_) => text_or_na(py, name.str())?,
             };
             Ok(TreeNode { parent: node.parent, name: name.into(), size: node.size, flat: node.flat })
@@ -119,11 +123,12 @@ fn tree_of(py: Python<'_>, nodes: Vec<Node>) -> PyResult<Box<[TreeNode]>> {
         .collect()
 }
 
-/// The text of a `str()` or `repr()`, `N/A` if it raised an `Exception` (anything else,
-/// such as `KeyboardInterrupt`, propagates).
+/// The text of a `str()` or `repr()`, `N/A` if it raised an `Exception` other than
+/// `MemoryError` (that, and anything else, such as `KeyboardInterrupt`, propagates).
 pub fn text_or_na(py: Python<'_>, text: PyResult<Bound<'_, PyString>>) -> PyResult<String> {
     match text {
-        Ok(text) => Ok(text.to_string()),
+        Ok(text) => crate::ffi::text_of(&text),
+        Err(error) if error.is_instance_of::<PyMemoryError>(py) => Err(error),
         Err(error) if error.is_instance_of::<PyException>(py) => Ok("N/A".to_owned()),
         Err(error) => Err(error),
     }

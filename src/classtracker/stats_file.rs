@@ -6,13 +6,21 @@
 //! JSON, has the wrong shape, a version this build does not know, or indices pointing
 //! nowhere is refused with a [`FormatError`] that says why (a `ValueError` in Python).
 
-use crate::classtracker::log::{Entry, Log, ProcessMemory, Record, Snapshot, TraceFrame, TreeNode, Watch};
+use crate::classtracker::log::{Entry, Log, NodeName, ProcessMemory, Record, Snapshot, TraceFrame, TreeNode, Watch};
+use crate::grow::{Grow, OutOfMemory, TryPush};
 use crate::jsonfile::{self, Failure, Scalar, Source};
 use ahash::AHashMap;
 use indexmap::IndexSet;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::PyErr;
 use serde::{Deserialize, Serialize};
+
+/// The buffers a stats file is read into, as `MemoryError` names them.
+const NAMES: &str = "the class names of a stats file";
+const OBJECTS: &str = "the objects of a stats file";
+const SIZES: &str = "the sizes of a stats file";
+const NODES: &str = "the size-tree nodes of a stats file";
+const SNAPSHOTS: &str = "the snapshots of a stats file";
 
 /// The `format` member of every stats file.
 pub const FORMAT: &str = "heapscope.classtracker.stats";
@@ -174,7 +182,7 @@ pub fn to_json(log: &Log) -> Result<Vec<u8>, FormatError> {
 }
 
 /// Reads a stats file held in memory; see [`read`].
-pub fn from_json(data: &[u8]) -> Result<Log, FormatError> {
+pub fn from_json(data: &[u8]) -> Result<Log, LoadError> {
     read(Source::Bytes(data))
 }
 
@@ -182,13 +190,22 @@ pub fn from_json(data: &[u8]) -> Result<Log, FormatError> {
 pub fn load(path: &std::path::Path) -> Result<Log, LoadError> {
     // A file that cannot be opened is an `OSError`, as for `open()`.
     std::fs::File::open(path).map_err(LoadError::Io)?;
-    read(Source::File(path)).map_err(LoadError::Format)
+    read(Source::File(path))
 }
 
-/// Why [`load`] failed: the file could not be opened, or it is not a stats file.
+/// Why reading failed: the file could not be opened, it is not a stats file, or what it
+/// holds did not fit in memory.
+#[derive(Debug)]
 pub enum LoadError {
     Io(std::io::Error),
     Format(FormatError),
+    Memory(OutOfMemory),
+}
+
+impl From<FormatError> for LoadError {
+    fn from(err: FormatError) -> LoadError {
+        LoadError::Format(err)
+    }
 }
 
 impl From<LoadError> for PyErr {
@@ -196,64 +213,91 @@ impl From<LoadError> for PyErr {
         match err {
             LoadError::Io(e) => e.into(),
             LoadError::Format(e) => e.into(),
+            LoadError::Memory(OutOfMemory(what)) => PyMemoryError::new_err(format!(
+                "heapscope ran out of memory reading {what} (loading takes a few times the file's size); \
+                 free memory or raise the process's memory limit"
+            )),
         }
     }
 }
 
-thread_local! {
-    /// The reason of the latest check that failed while reading, to tell it from
-    /// serde's own errors (which are about the shape of the content).
-    static REFUSED: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+/// Why reading stopped inside the file: a check failed (the reason), or a buffer could
+/// not grow.
+enum Refusal {
+    Reason(String),
+    Memory(OutOfMemory),
 }
 
-/// A failed check, as a serde error that stops the reading.
-fn refuse<E: serde::de::Error>(reason: String) -> E {
-    let error = E::custom(&reason);
-    REFUSED.with(|r| *r.borrow_mut() = Some(reason));
+impl From<String> for Refusal {
+    fn from(reason: String) -> Refusal {
+        Refusal::Reason(reason)
+    }
+}
+
+impl From<OutOfMemory> for Refusal {
+    fn from(err: OutOfMemory) -> Refusal {
+        Refusal::Memory(err)
+    }
+}
+
+thread_local! {
+    /// The latest refusal while reading, to tell it from serde's own errors (which are
+    /// about the shape of the content).
+    static REFUSED: std::cell::RefCell<Option<Refusal>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A refusal, as a serde error that stops the reading.
+fn refuse<E: serde::de::Error>(refusal: Refusal) -> E {
+    let error = match &refusal {
+        Refusal::Reason(reason) => E::custom(reason),
+        Refusal::Memory(err) => E::custom(err),
+    };
+    REFUSED.with(|r| *r.borrow_mut() = Some(refusal));
     error
 }
 
 /// Reads a stats file, checking that it is one and that its parts fit together: the
 /// whole text is checked to be JSON and to say what it is first, then read straight
 /// into the log, each part checked as it comes.
-fn read(source: Source<'_>) -> Result<Log, FormatError> {
+fn read(source: Source<'_>) -> Result<Log, LoadError> {
     let failed = |failure: Failure| match failure {
         Failure::Io(e) => FormatError(format!("it could not be read: {e}")),
         f if f.is_syntax() => FormatError(format!("invalid JSON: {f}")),
         f => FormatError(format!("unexpected content: {f}")),
     };
     match jsonfile::first_byte(source).map_err(failed)? {
-        None => return bad("the file is empty"),
+        None => return Ok(bad("the file is empty")?),
         Some(0x80) => {
-            return bad("it looks like a pickle (pympler's format); heapscope reads only its own JSON \
-                 format, because unpickling an untrusted file can run arbitrary code")
+            return Ok(bad("it looks like a pickle (pympler's format); heapscope reads only its own JSON \
+                 format, because unpickling an untrusted file can run arbitrary code")?)
         }
         Some(b'{') => {}
-        Some(_) => return bad("it is not a JSON object"),
+        Some(_) => return Ok(bad("it is not a JSON object")?),
     }
     // The identity members first, so a foreign or newer document is named as such
     // rather than reported by the first field it lacks.
     let identity = jsonfile::parse(source, jsonfile::IdentitySeed).map_err(failed)?;
     let (format, version) = identity.unwrap_or_default();
     if format != Some(Scalar::Str(FORMAT.to_owned())) {
-        return bad(format!("its \"format\" member is not {FORMAT:?}"));
+        return Ok(bad(format!("its \"format\" member is not {FORMAT:?}"))?);
     }
     match version {
         Some(Scalar::Unsigned(v)) if v >= 1 && v <= u64::from(VERSION) => {}
         Some(Scalar::Unsigned(v)) if v > u64::from(VERSION) => {
-            return bad(format!(
+            return Ok(bad(format!(
                 "it has format version {v}, written by a newer heapscope; this one reads versions up to {VERSION}"
-            ))
+            ))?)
         }
-        _ => return bad("its \"version\" member is missing or not a supported version number"),
+        _ => return Ok(bad("its \"version\" member is missing or not a supported version number")?),
     }
     REFUSED.with(|r| r.borrow_mut().take());
     let file: FileIn =
         jsonfile::parse(source, jsonfile::Plain::new()).map_err(|f| match REFUSED.with(|r| r.borrow_mut().take()) {
-            Some(reason) => FormatError(reason),
-            None => failed(f),
+            Some(Refusal::Reason(reason)) => LoadError::Format(FormatError(reason)),
+            Some(Refusal::Memory(err)) => LoadError::Memory(err),
+            None => LoadError::Format(failed(f)),
         })?;
-    finish(file)
+    Ok(finish(file)?)
 }
 
 fn finite(value: f64, what: &str) -> Result<f64, String> {
@@ -288,7 +332,7 @@ struct SnapshotsIn(Vec<Snapshot>, Option<String>);
 /// A seq visitor calling `each` on every element of type `T`.
 struct Each<T, F>(F, std::marker::PhantomData<T>);
 
-impl<'de, T: Deserialize<'de>, F: FnMut(usize, T) -> Result<(), String>> serde::de::Visitor<'de> for Each<T, F> {
+impl<'de, T: Deserialize<'de>, F: FnMut(usize, T) -> Result<(), Refusal>> serde::de::Visitor<'de> for Each<T, F> {
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("an array")
@@ -307,7 +351,7 @@ fn each<'de, D, T, F>(deserializer: D, f: F) -> Result<(), D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,
-    F: FnMut(usize, T) -> Result<(), String>,
+    F: FnMut(usize, T) -> Result<(), Refusal>,
 {
     deserializer.deserialize_seq(Each(f, std::marker::PhantomData))
 }
@@ -317,8 +361,9 @@ impl<'de> Deserialize<'de> for NamesIn {
         let mut names = IndexSet::new();
         each(d, |_, name: String| {
             if names.contains(&name) {
-                return Err(format!("the name {name:?} is listed twice"));
+                return Err(format!("the name {name:?} is listed twice").into());
             }
+            names.try_reserve(1).map_err(|_| OutOfMemory(NAMES))?;
             names.insert(name);
             Ok(())
         })?;
@@ -333,13 +378,13 @@ impl<'de> Deserialize<'de> for ObjectsIn {
             let birth = finite(object.birth, &format!("the birth time of object {i}"))?;
             let death = object.death.map(|d| finite(d, &format!("the death time of object {i}"))).transpose()?;
             let Some(watch) = Watch::parse(&object.watch) else {
-                return Err(format!("object {i} has an unknown watch kind {:?}", object.watch));
+                return Err(format!("object {i} has an unknown watch kind {:?}", object.watch).into());
             };
             let Ok(basicsize) = u32::try_from(object.basicsize) else {
-                return Err(format!("object {i} has an implausible basic size {}", object.basicsize));
+                return Err(format!("object {i} has an implausible basic size {}", object.basicsize).into());
             };
             let index = u32::try_from(i).map_err(|_| "there are more than 2**32 objects".to_owned())?;
-            jsonfile::push_lean(
+            jsonfile::try_push_lean(
                 &mut out.0,
                 Record {
                     id: object.id,
@@ -351,8 +396,10 @@ impl<'de> Deserialize<'de> for ObjectsIn {
                     default_repr: None,
                     watch,
                 },
-            );
+                OBJECTS,
+            )?;
             if !object.repr.is_empty() {
+                out.1.grow(1, OBJECTS)?;
                 out.1.insert(index, object.repr.into_boxed_str());
             }
             if let Some(frames) = object.trace {
@@ -360,6 +407,7 @@ impl<'de> Deserialize<'de> for ObjectsIn {
                     .into_iter()
                     .map(|(file, line, function, code)| TraceFrame { file, line, function, code })
                     .collect();
+                out.2.grow(1, OBJECTS)?;
                 out.2.insert(index, frames);
             }
             Ok(())
@@ -390,10 +438,10 @@ impl<'de> Deserialize<'de> for SizesIn {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut out = SizesIn(Vec::new(), Vec::new(), 0);
         each(d, |_, (object, size, flat): (u32, u64, u64)| {
-            jsonfile::push_lean(&mut out.0, Entry { record: object, size });
+            jsonfile::try_push_lean(&mut out.0, Entry { record: object, size }, SIZES)?;
             out.2 += u128::from(size);
             if flat != 0 {
-                jsonfile::push_lean(&mut out.1, (object, flat));
+                jsonfile::try_push_lean(&mut out.1, (object, flat), SIZES)?;
             }
             Ok(())
         })?;
@@ -416,12 +464,32 @@ struct TreeIn {
 /// earlier node.
 struct NodesIn(Box<[TreeNode]>, u128, Option<usize>);
 
+/// A node's name, copied out of the reader's buffer (in place when short, else into
+/// memory of its own size, whose refusal stops the reading).
+struct NameIn(NodeName);
+
+impl<'de> Deserialize<'de> for NameIn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = NameIn;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NameIn, E> {
+                NodeName::try_new(v).map(NameIn).map_err(|_| refuse(OutOfMemory(NODES).into()))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 impl<'de> Deserialize<'de> for NodesIn {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut nodes: Vec<TreeNode> = Vec::new();
         let mut sum = 0u128;
         let mut bad_parent = None;
-        each(d, |i, (parent, name, size, flat): NodeOut| {
+        each(d, |i, (parent, NameIn(name), size, flat): (Option<u32>, NameIn, u64, u64)| {
             let fits = match parent {
                 None => i == 0,
                 Some(p) => i > 0 && (p as usize) < i,
@@ -430,7 +498,7 @@ impl<'de> Deserialize<'de> for NodesIn {
                 bad_parent = Some(i);
             }
             sum += u128::from(size).max(u128::from(flat));
-            jsonfile::push_lean(&mut nodes, TreeNode { parent, name: name.into_boxed_str(), size, flat });
+            jsonfile::try_push_lean(&mut nodes, TreeNode { parent, name, size, flat }, NODES)?;
             Ok(())
         })?;
         Ok(NodesIn(nodes.into_boxed_slice(), sum, bad_parent))
@@ -442,7 +510,7 @@ impl<'de> Deserialize<'de> for TreesIn {
         let mut out = TreesIn::default();
         each(d, |_, tree: TreeIn| {
             out.1 += tree.nodes.1;
-            out.0.push((tree.object, tree.nodes));
+            out.0.try_push((tree.object, tree.nodes), NODES)?;
             Ok(())
         })?;
         Ok(out)
@@ -457,46 +525,48 @@ impl<'de> Deserialize<'de> for SnapshotsIn {
         each(d, |k, snap: SnapshotIn| {
             let snapshot = snapshot_from(k, snap, previous, &mut later)?;
             previous = snapshot.timestamp;
-            out.push(snapshot);
+            out.try_push(snapshot, SNAPSHOTS)?;
             Ok(())
         })?;
         Ok(SnapshotsIn(out, later))
     }
 }
 
-fn snapshot_from(k: usize, snap: SnapshotIn, previous: f64, later: &mut Option<String>) -> Result<Snapshot, String> {
+fn snapshot_from(k: usize, snap: SnapshotIn, previous: f64, later: &mut Option<String>) -> Result<Snapshot, Refusal> {
     let timestamp = finite(snap.timestamp, &format!("the time of snapshot {k}"))?;
     if timestamp < previous {
-        return Err(format!("snapshot {k} is older than the one before it"));
+        return Err(format!("snapshot {k} is older than the one before it").into());
     }
     let SizesIn(mut entries, flats, size_sum) = snap.sizes;
     // Every sum the statistics make of a snapshot's sizes (per class, merged trees) is a
     // part of these, so none can overflow once these fit.
     if size_sum > u128::from(u64::MAX) {
-        return Err(format!("snapshot {k}: the \"sizes\" of its objects add up to more than 2**64 - 1 bytes"));
+        return Err(format!("snapshot {k}: the \"sizes\" of its objects add up to more than 2**64 - 1 bytes").into());
     }
     if snap.trees.1 > u128::from(u64::MAX) {
-        return Err(format!("snapshot {k}: the node sizes of its \"trees\" add up to more than 2**64 - 1 bytes"));
+        return Err(format!("snapshot {k}: the node sizes of its \"trees\" add up to more than 2**64 - 1 bytes").into());
     }
-    entries.sort_by_key(|e| e.record);
+    // Unstable: no buffer (equal records are refused below).
+    entries.sort_unstable_by_key(|e| e.record);
     if let Some(pair) = entries.windows(2).find(|w| w[0].record == w[1].record) {
-        return Err(format!("snapshot {k} has two sizes for object {}", pair[0].record));
+        return Err(format!("snapshot {k} has two sizes for object {}", pair[0].record).into());
     }
     let mut trees: AHashMap<u32, Box<[TreeNode]>> = AHashMap::new();
     for (object, NodesIn(nodes, _, bad_parent)) in snap.trees.0 {
         if let Some(i) = bad_parent {
-            return Err(format!("snapshot {k}: node {i} of the tree of object {object} has a bad parent"));
+            return Err(format!("snapshot {k}: node {i} of the tree of object {object} has a bad parent").into());
         }
         if entries.binary_search_by_key(&object, |e| e.record).is_err() {
             later.get_or_insert_with(|| format!("snapshot {k} has a tree for object {object} but no size for it"));
             continue;
         }
         if trees.contains_key(&object) {
-            return Err(format!("snapshot {k} has two trees for object {object}"));
+            return Err(format!("snapshot {k} has two trees for object {object}").into());
         }
         if nodes.is_empty() {
-            return Err(format!("snapshot {k}: the tree of object {object} is empty"));
+            return Err(format!("snapshot {k}: the tree of object {object} is empty").into());
         }
+        trees.grow(1, NODES)?;
         trees.insert(object, nodes);
     }
     let p = snap.process;
@@ -520,6 +590,7 @@ fn snapshot_from(k: usize, snap: SnapshotIn, previous: f64, later: &mut Option<S
         entries,
         details: AHashMap::new(),
     };
+    snapshot.details.grow(flats.len() + trees.len(), SIZES)?;
     for (record, flat) in flats {
         let tree = trees.remove(&record);
         snapshot.set_detail(record, flat, tree);
@@ -552,6 +623,14 @@ fn finish(file: FileIn) -> Result<Log, FormatError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Why a file was refused (a failure of another kind fails the test).
+    fn reason(err: LoadError) -> String {
+        match err {
+            LoadError::Format(FormatError(reason)) => reason,
+            other => panic!("not a refusal: {other:?}"),
+        }
+    }
 
     fn sample() -> Log {
         let mut log = Log::default();
@@ -621,7 +700,7 @@ mod tests {
     }
 
     fn refused(text: &str) -> String {
-        from_json(text.as_bytes()).unwrap_err().0
+        reason(from_json(text.as_bytes()).unwrap_err())
     }
 
     #[test]
@@ -629,7 +708,7 @@ mod tests {
         assert!(refused("").contains("empty"));
         assert!(refused("[1, 2]").contains("not a JSON object"));
         assert!(refused("{\"format\": \"x\", \"version\": 1}").contains("format"));
-        assert!(from_json(b"\x80\x04\x95").unwrap_err().0.contains("pickle"));
+        assert!(reason(from_json(b"\x80\x04\x95").unwrap_err()).contains("pickle"));
         assert!(refused("{\"format\": ").contains("invalid JSON"));
     }
 
@@ -657,7 +736,7 @@ mod tests {
         }
         log.snapshots[0].entries = (0..20).map(|record| Entry { record, size: max }).collect();
         let text = to_json(&log).unwrap();
-        let reason = from_json(&text).unwrap_err().0;
+        let reason = reason(from_json(&text).unwrap_err());
         assert!(reason.contains("\"sizes\"") && reason.contains("2**64 - 1"), "{reason}");
         let trees = good.replace("[0,\"__dict__\",44,44]", &format!("[0,\"__dict__\",{max},44]"));
         assert!(refused(&trees).contains("\"trees\""));

@@ -18,7 +18,7 @@ use crate::ffi::Strong;
 use crate::grow::Grow;
 use pyo3::exceptions::{PyAttributeError, PyException};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PySlice, PyString, PyTuple, PyType};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 
 /// The clip of dict keys in chain steps.
 const KEY_CLIP: usize = 40;
@@ -36,9 +36,12 @@ pub fn unless_exception<T>(py: Python<'_>, result: PyResult<T>) -> PyResult<Opti
 fn or_on_exception<'py>(
     py: Python<'py>,
     result: PyResult<Bound<'py, PyAny>>,
-    fallback: impl FnOnce() -> Bound<'py, PyAny>,
+    fallback: impl FnOnce() -> PyResult<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    Ok(unless_exception(py, result)?.unwrap_or_else(fallback))
+    match unless_exception(py, result)? {
+        Some(value) => Ok(value),
+        None => fallback(),
+    }
 }
 
 /// The C name of `obj`'s type (`tp_name`), read without running Python code.
@@ -48,11 +51,11 @@ fn type_c_name(obj: &Bound<'_, PyAny>) -> String {
 
 /// How an object is named when its own code raised: `<tp_name object at 0x...>` (`class
 /// tp_name` for a class), read from the type object without running Python code.
-pub fn safe_description<'py>(obj: &Bound<'py, PyAny>) -> Bound<'py, PyAny> {
+pub fn safe_description<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = obj.py();
     match obj.cast::<PyType>() {
-        Ok(class) => text(py, &format!("class {}", crate::ffi::type_c_name(class))),
-        Err(_) => text(py, &format!("<{} object at {:#x}>", type_c_name(obj), obj.as_ptr() as usize)),
+        Ok(class) => new_text(py, &format!("class {}", crate::ffi::type_c_name(class))),
+        Err(_) => new_text(py, &format!("<{} object at {:#x}>", type_c_name(obj), obj.as_ptr() as usize)),
     }
 }
 
@@ -68,8 +71,12 @@ where
     }
 }
 
-fn text<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyAny> {
-    PyString::new(py, s).into_any()
+/// `name`, or `?` without one.
+fn or_question_mark<'py>(py: Python<'py>, name: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    match name {
+        Some(name) => Ok(name),
+        None => Ok(crate::pystr!(py, "?")?.into_any()),
+    }
 }
 
 /// The types the namer tells apart, looked up once per naming. Each is compared with
@@ -84,12 +91,15 @@ pub struct Kinds<'py> {
 
 impl<'py> Kinds<'py> {
     pub fn new(py: Python<'py>) -> PyResult<Kinds<'py>> {
-        let types = py.import("types")?;
+        let types = py.import(crate::pystr!(py, "types")?)?;
         Ok(Kinds {
-            cell: types.getattr("CellType")?,
-            function: types.getattr("FunctionType")?,
-            method: types.getattr("MethodType")?,
-            object_getattribute: py.import("builtins")?.getattr("object")?.getattr("__getattribute__")?,
+            cell: types.getattr(crate::pystr!(py, "CellType")?)?,
+            function: types.getattr(crate::pystr!(py, "FunctionType")?)?,
+            method: types.getattr(crate::pystr!(py, "MethodType")?)?,
+            object_getattribute: py
+                .import(crate::pystr!(py, "builtins")?)?
+                .getattr(crate::pystr!(py, "object")?)?
+                .getattr(crate::pystr!(py, "__getattribute__")?)?,
         })
     }
 
@@ -119,17 +129,19 @@ pub fn type_name<'py>(kinds: &Kinds<'py>, obj: &Bound<'py, PyAny>) -> PyResult<B
     let py = obj.py();
     let named = (|| {
         if kinds.is_module(obj) {
-            let name = getattr_opt(obj, "__name__")?.unwrap_or_else(|| text(py, "?"));
-            return text(py, "module ").add(name.repr()?);
+            let name = or_question_mark(py, getattr_opt(obj, crate::pystr!(py, "__name__")?)?)?;
+            return crate::pystr!(py, "module ")?.into_any().add(name.repr()?);
         }
         if obj.is_instance_of::<PyType>() {
-            return text(py, "class ").add(obj.getattr("__qualname__")?.str()?);
+            return crate::pystr!(py, "class ")?
+                .into_any()
+                .add(obj.getattr(crate::pystr!(py, "__qualname__")?)?.str()?);
         }
         if kinds.is_function(obj) || kinds.is_method(obj) {
-            let name = getattr_opt(obj, "__qualname__")?.unwrap_or_else(|| text(py, "?"));
-            return text(py, "function ").add(name.str()?);
+            let name = or_question_mark(py, getattr_opt(obj, crate::pystr!(py, "__qualname__")?)?)?;
+            return crate::pystr!(py, "function ")?.into_any().add(name.str()?);
         }
-        obj.get_type().getattr("__qualname__")?.str().map(Bound::into_any)
+        obj.get_type().getattr(crate::pystr!(py, "__qualname__")?)?.str().map(Bound::into_any)
     })();
     or_on_exception(py, named, || safe_description(obj))
 }
@@ -138,8 +150,9 @@ pub fn type_name<'py>(kinds: &Kinds<'py>, obj: &Bound<'py, PyAny>) -> PyResult<B
 /// metaclass's own `__getattribute__`).
 pub fn qualname_of_type<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = obj.py();
-    let named = obj.get_type().getattr("__qualname__").and_then(|name| name.str().map(Bound::into_any));
-    or_on_exception(py, named, || text(py, &type_c_name(obj)))
+    let named =
+        obj.get_type().getattr(crate::pystr!(py, "__qualname__")?).and_then(|name| name.str().map(Bound::into_any));
+    or_on_exception(py, named, || new_text(py, &type_c_name(obj)))
 }
 
 /// `text` cut to `limit` characters, the last three of them `...`.
@@ -150,7 +163,7 @@ fn clip<'py>(text_: Bound<'py, PyAny>, limit: usize) -> PyResult<Bound<'py, PyAn
     }
     let py = text_.py();
     let cut = limit.saturating_sub(3) as isize;
-    text_.get_item(PySlice::new(py, 0, cut, 1))?.add("...")
+    crate::ffi::get_slice(&text_, 0, cut)?.add(crate::pystr!(py, "...")?)
 }
 
 /// A dict key as shown on a chain: its clipped repr, `<type>` when `repr` fails.
@@ -159,7 +172,7 @@ fn key_text<'py>(key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let repr = key.repr().map(Bound::into_any).and_then(|r| clip(r, KEY_CLIP));
     match unless_exception(py, repr)? {
         Some(shown) => Ok(shown),
-        None => text(py, "<").add(qualname_of_type(key)?)?.add(">"),
+        None => crate::pystr!(py, "<")?.into_any().add(qualname_of_type(key)?)?.add(crate::pystr!(py, ">")?),
     }
 }
 
@@ -171,7 +184,7 @@ pub fn dict_key_for<'py>(
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = mapping.py();
     let found = (|| -> PyResult<Option<Bound<'py, PyAny>>> {
-        for pair in mapping.call_method0("items")?.try_iter()? {
+        for pair in mapping.call_method0(crate::pystr!(py, "items")?)?.try_iter()? {
             let (key, value): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair?.extract()?;
             if value.is(child) {
                 return key_text(&key).map(Some);
@@ -186,7 +199,7 @@ pub fn dict_key_for<'py>(
 /// names (read without creating an instance `__dict__`).
 fn attr_for<'py>(parent: &Bound<'py, PyAny>, child: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = parent.py();
-    let Some(named) = unless_exception(py, crate::asizeof::sizer::named_referents(py, parent))? else {
+    let Some(named) = unless_exception(py, crate::asizeof::sizer::named_referents_of(py, parent))? else {
         return Ok(None);
     };
     for (name, value) in named {
@@ -194,11 +207,11 @@ fn attr_for<'py>(parent: &Bound<'py, PyAny>, child: &Bound<'py, PyAny>) -> PyRes
         if !value.is(child) || !name.is_instance_of::<PyString>() {
             continue;
         }
-        if name.call_method1("startswith", ("[V] ",))?.is_truthy()? {
-            let rest = name.get_item(PySlice::new(py, 4, isize::MAX, 1))?;
-            return Ok(Some(rest.call_method1("split", (":", 1))?.get_item(0)?));
+        if name.call_method1(crate::pystr!(py, "startswith")?, ("[V] ",))?.is_truthy()? {
+            let rest = crate::ffi::get_slice(&name, 4, isize::MAX)?;
+            return Ok(Some(rest.call_method1(crate::pystr!(py, "split")?, (":", 1))?.get_item(0)?));
         }
-        if !name.call_method1("startswith", ("[K] ",))?.is_truthy()? {
+        if !name.call_method1(crate::pystr!(py, "startswith")?, ("[K] ",))?.is_truthy()? {
             return Ok(Some(name));
         }
     }
@@ -208,11 +221,11 @@ fn attr_for<'py>(parent: &Bound<'py, PyAny>, child: &Bound<'py, PyAny>) -> PyRes
 /// `.name` for a key shown as a quoted string (`'name'`), else `None`.
 fn attribute_from_key<'py>(key: Option<Bound<'py, PyAny>>) -> PyResult<Option<Bound<'py, PyAny>>> {
     let Some(key) = key else { return Ok(None) };
-    if !key.call_method1("startswith", ("'",))?.is_truthy()? {
+    let py = key.py();
+    if !key.call_method1(crate::pystr!(py, "startswith")?, (crate::pystr!(py, "'")?,))?.is_truthy()? {
         return Ok(None);
     }
-    let py = key.py();
-    Ok(Some(text(py, ".").add(key.get_item(PySlice::new(py, 1, -1, 1))?)?))
+    Ok(Some(crate::pystr!(py, ".")?.into_any().add(crate::ffi::get_slice(&key, 1, -1)?)?))
 }
 
 /// How `parent` refers to `child`, as text to append to the parent's name, and whether
@@ -227,7 +240,10 @@ pub fn chain_edge<'py>(
 ) -> PyResult<(Bound<'py, PyAny>, bool)> {
     let py = parent.py();
     let edge = chain_edge_of(kinds, parent, child, after);
-    Ok(unless_exception(py, edge)?.unwrap_or_else(|| (text(py, ""), false)))
+    match unless_exception(py, edge)? {
+        Some(edge) => Ok(edge),
+        None => Ok((crate::pystr!(py, "")?.into_any(), false)),
+    }
 }
 
 fn chain_edge_of<'py>(
@@ -237,53 +253,53 @@ fn chain_edge_of<'py>(
     after: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(Bound<'py, PyAny>, bool)> {
     let py = parent.py();
-    let empty = || (text(py, ""), false);
+    let empty = || -> PyResult<(Bound<'py, PyAny>, bool)> { Ok((crate::pystr!(py, "")?.into_any(), false)) };
     if parent.is_instance_of::<PyDict>() {
         return Ok(match dict_key_for(parent, child)? {
-            Some(key) => (text(py, "[").add(key)?.add("]")?, false),
-            None => (text(py, " key"), false),
+            Some(key) => (crate::pystr!(py, "[")?.into_any().add(key)?.add(crate::pystr!(py, "]")?)?, false),
+            None => (crate::pystr!(py, " key")?.into_any(), false),
         });
     }
     if parent.is_instance_of::<PyList>() || parent.is_instance_of::<PyTuple>() {
         for (i, item) in parent.try_iter()?.enumerate() {
             if item?.is(child) {
-                return Ok((text(py, &format!("[{i}]")), false));
+                return Ok((new_text(py, &format!("[{i}]"))?, false));
             }
         }
-        return Ok(empty());
+        return empty();
     }
     if kinds.is_module(parent) {
-        return Ok(empty());
+        return empty();
     }
     if kinds.is_cell(parent) {
-        return Ok((text(py, ".cell_contents"), false));
+        return Ok((crate::pystr!(py, ".cell_contents")?.into_any(), false));
     }
     let child_is_dict = child.get_type().is(py.get_type::<PyDict>());
     if parent.is_instance_of::<PyType>() {
         if let (true, Some(after)) = (child_is_dict, after) {
-            let key = dict_key_for(&parent.getattr("__dict__")?, after)?;
+            let key = dict_key_for(&parent.getattr(crate::pystr!(py, "__dict__")?)?, after)?;
             if let Some(attr) = attribute_from_key(key)? {
                 return Ok((attr, true));
             }
         }
-        return Ok(empty());
+        return empty();
     }
     if kinds.is_function(parent) {
         for attr in ["__globals__", "__closure__", "__defaults__", "__kwdefaults__", "__dict__", "__code__"] {
-            if getattr_opt(parent, attr)?.is_some_and(|v| v.is(child)) {
-                return Ok((text(py, &format!(".{attr}")), false));
+            if getattr_opt(parent, crate::ffi::new_str(py, attr)?)?.is_some_and(|v| v.is(child)) {
+                return Ok((new_text(py, &format!(".{attr}"))?, false));
             }
         }
-        return Ok(empty());
+        return empty();
     }
     if let (true, Some(after)) = (child_is_dict, after) {
-        let offset = getattr_opt(&parent.get_type().into_any(), "__dictoffset__")?;
+        let offset = getattr_opt(&parent.get_type().into_any(), crate::pystr!(py, "__dictoffset__")?)?;
         let has_dict = match offset {
             Some(offset) => offset.is_truthy()?,
             None => false,
         };
         if has_dict {
-            let own = unless_exception(py, kinds.object_getattribute.call1((parent, "__dict__")))?;
+            let own = unless_exception(py, kinds.object_getattribute.call1((parent, crate::pystr!(py, "__dict__")?)))?;
             if own.is_some_and(|own| own.is(child)) {
                 if let Some(attr) = attribute_from_key(dict_key_for(child, after)?)? {
                     return Ok((attr, true));
@@ -292,8 +308,8 @@ fn chain_edge_of<'py>(
         }
     }
     Ok(match attr_for(parent, child)? {
-        Some(attr) => (text(py, ".").add(attr)?, false),
-        None => empty(),
+        Some(attr) => (crate::pystr!(py, ".")?.into_any().add(attr)?, false),
+        None => empty()?,
     })
 }
 
@@ -330,11 +346,11 @@ pub fn name_chain<'py>(
             let after = objects.get(i + 2);
             let (edge, folded) = if i == 0 && root == RootKind::Locals {
                 match dict_key_for(obj, &objects[i + 1])? {
-                    Some(key) if key.is_truthy()? => (text(py, ", local ").add(key)?, false),
-                    _ => (text(py, ""), false),
+                    Some(key) if key.is_truthy()? => (crate::pystr!(py, ", local ")?.into_any().add(key)?, false),
+                    _ => (crate::pystr!(py, "")?.into_any(), false),
                 }
             } else if i == 0 && root == RootKind::Thread {
-                (text(py, ""), false)
+                (crate::pystr!(py, "")?.into_any(), false)
             } else {
                 chain_edge(kinds, obj, &objects[i + 1], after)?
             };
@@ -355,9 +371,12 @@ fn safe_repr<'py>(obj: &Bound<'py, PyAny>, limit: usize) -> PyResult<Bound<'py, 
     match obj.repr() {
         Ok(shown) => clip(shown.into_any(), limit),
         Err(err) if err.is_instance_of::<PyException>(py) => {
-            let error = err.get_type(py).getattr("__name__")?;
-            let shown = text(py, "<").add(obj.get_type().getattr("__name__")?)?.add(": repr failed: ")?;
-            shown.add(error)?.add(">")
+            let error = err.get_type(py).getattr(crate::pystr!(py, "__name__")?)?;
+            let shown = crate::pystr!(py, "<")?
+                .into_any()
+                .add(obj.get_type().getattr(crate::pystr!(py, "__name__")?)?)?
+                .add(crate::pystr!(py, ": repr failed: ")?)?;
+            shown.add(error)?.add(crate::pystr!(py, ">")?)
         }
         Err(err) => Err(err),
     }
@@ -369,38 +388,38 @@ fn safe_repr<'py>(obj: &Bound<'py, PyAny>, limit: usize) -> PyResult<Bound<'py, 
 /// the objects' own code raises an `Exception`.
 pub fn graph_edge<'py>(src: &Bound<'py, PyAny>, dst: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = src.py();
-    or_on_exception(py, graph_edge_of(src, dst), || text(py, ""))
+    or_on_exception(py, graph_edge_of(src, dst), || crate::pystr!(py, "").map(Bound::into_any))
 }
 
 fn graph_edge_of<'py>(src: &Bound<'py, PyAny>, dst: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = src.py();
     if src.is_instance_of::<PyDict>() {
-        for pair in src.call_method0("items")?.try_iter()? {
+        for pair in src.call_method0(crate::pystr!(py, "items")?)?.try_iter()? {
             let (key, value): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair?.extract()?;
             if value.is(dst) {
                 return clip(safe_repr(&key, 128)?, 24);
             }
             if key.is(dst) {
-                return Ok(text(py, "key"));
+                return Ok(crate::pystr!(py, "key")?.into_any());
             }
         }
-        return Ok(text(py, ""));
+        return Ok(crate::pystr!(py, "")?.into_any());
     }
     if src.is_instance_of::<PyList>() || src.is_instance_of::<PyTuple>() {
         for (i, item) in src.try_iter()?.enumerate() {
             if item?.is(dst) {
-                return Ok(text(py, &format!("[{i}]")));
+                return new_text(py, &format!("[{i}]"));
             }
         }
-        return Ok(text(py, ""));
+        return Ok(crate::pystr!(py, "")?.into_any());
     }
-    let inner = getattr_opt(src, "__dict__")?;
+    let inner = getattr_opt(src, crate::pystr!(py, "__dict__")?)?;
     if let Some(inner) = inner {
         if inner.is(dst) {
-            return Ok(text(py, "__dict__"));
+            return Ok(crate::pystr!(py, "__dict__")?.into_any());
         }
         if inner.is_instance_of::<PyDict>() {
-            for pair in inner.call_method0("items")?.try_iter()? {
+            for pair in inner.call_method0(crate::pystr!(py, "items")?)?.try_iter()? {
                 let (key, value): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair?.extract()?;
                 if value.is(dst) {
                     return Ok(key.str()?.into_any());
@@ -408,7 +427,7 @@ fn graph_edge_of<'py>(src: &Bound<'py, PyAny>, dst: &Bound<'py, PyAny>) -> PyRes
             }
         }
     }
-    if let Some(slots) = getattr_opt(&src.get_type().into_any(), "__slots__")? {
+    if let Some(slots) = getattr_opt(&src.get_type().into_any(), crate::pystr!(py, "__slots__")?)? {
         if slots.is_truthy()? {
             for name in slots.try_iter()? {
                 let name = name?;
@@ -421,16 +440,13 @@ fn graph_edge_of<'py>(src: &Bound<'py, PyAny>, dst: &Bound<'py, PyAny>) -> PyRes
             }
         }
     }
-    Ok(text(py, ""))
+    Ok(crate::pystr!(py, "")?.into_any())
 }
 
 /// The references between `objects` as `(id of referrer, id of referent, label)`, each
 /// labelled by [`graph_edge`]: the edges of `refgraph.ReferenceGraph`.
 #[pyfunction]
-pub fn graph_edges<'py>(
-    py: Python<'py>,
-    objects: Vec<Bound<'py, PyAny>>,
-) -> PyResult<Vec<(usize, usize, Bound<'py, PyAny>)>> {
+pub fn graph_edges<'py>(py: Python<'py>, objects: Vec<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
     let mut members: ahash::AHashSet<usize> = ahash::AHashSet::new();
     members.grow(objects.len(), "the set of graph members")?;
     members.extend(objects.iter().map(|o| o.as_ptr() as usize));
@@ -450,7 +466,7 @@ pub fn graph_edges<'py>(
             edges.push((src.as_ptr() as usize, dst.as_ptr() as usize, graph_edge(src, &dst)?));
         }
     }
-    Ok(edges)
+    crate::ffi::IntoNew::into_new(edges, py)
 }
 
 /// `text` without its ` at 0x<hex digits>` parts (object addresses in type names), as
@@ -487,20 +503,29 @@ pub fn node_name<'py>(o: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
 fn node_name_of<'py>(o: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = o.py();
     let t = o.get_type();
-    let types = py.import("types")?;
-    let is = |name: &str| -> PyResult<bool> { Ok(t.is(&types.getattr(name)?)) };
-    if is("ModuleType")? {
-        return text(py, "module(").add(o.getattr("__name__")?.str()?)?.add(")");
+    let types = py.import(crate::pystr!(py, "types")?)?;
+    let is = |name: Bound<'py, PyString>| -> PyResult<bool> { Ok(t.is(&types.getattr(name)?)) };
+    if is(crate::pystr!(py, "ModuleType")?)? {
+        return crate::pystr!(py, "module(")?
+            .into_any()
+            .add(o.getattr(crate::pystr!(py, "__name__")?)?.str()?)?
+            .add(crate::pystr!(py, ")")?);
     }
-    if is("FrameType")? {
-        return text(py, "frame (codename: ").add(o.getattr("f_code")?.getattr("co_name")?.str()?)?.add(")");
+    if is(crate::pystr!(py, "FrameType")?)? {
+        return crate::pystr!(py, "frame (codename: ")?
+            .into_any()
+            .add(o.getattr(crate::pystr!(py, "f_code")?)?.getattr(crate::pystr!(py, "co_name")?)?.str()?)?
+            .add(crate::pystr!(py, ")")?);
     }
-    if is("FunctionType")? {
-        return text(py, "function (").add(o.getattr("__name__")?.str()?)?.add(")");
+    if is(crate::pystr!(py, "FunctionType")?)? {
+        return crate::pystr!(py, "function (")?
+            .into_any()
+            .add(o.getattr(crate::pystr!(py, "__name__")?)?.str()?)?
+            .add(crate::pystr!(py, ")")?);
     }
-    if is("MethodType")? {
-        let name = getattr_opt(o, "__name__")?.unwrap_or_else(|| text(py, "?"));
-        return text(py, "method (").add(name.str()?)?.add(")");
+    if is(crate::pystr!(py, "MethodType")?)? {
+        let name = or_question_mark(py, getattr_opt(o, crate::pystr!(py, "__name__")?)?)?;
+        return crate::pystr!(py, "method (")?.into_any().add(name.str()?)?.add(crate::pystr!(py, ")")?);
     }
     let sized = [
         py.get_type::<PyDict>(),
@@ -511,21 +536,30 @@ fn node_name_of<'py>(o: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     ];
     if sized.iter().any(|s| t.is(s)) {
         let length = o.len()?;
-        return t.getattr("__name__")?.str()?.add(format!(", len={length}"));
+        return t.getattr(crate::pystr!(py, "__name__")?)?.str()?.add(new_text(py, &format!(", len={length}"))?);
     }
     if o.is_instance_of::<PyType>() {
-        let module = o.getattr("__module__")?.str()?;
-        return text(py, "class ").add(module)?.add(".")?.add(o.getattr("__qualname__")?.str()?);
+        let module = o.getattr(crate::pystr!(py, "__module__")?)?.str()?;
+        return crate::pystr!(py, "class ")?
+            .into_any()
+            .add(module)?
+            .add(crate::pystr!(py, ".")?)?
+            .add(o.getattr(crate::pystr!(py, "__qualname__")?)?.str()?);
     }
-    let qualname = t.getattr("__qualname__")?;
-    let module = t.getattr("__module__")?;
-    let name =
-        if module.eq("builtins")? { qualname.str()? } else { module.str()?.add(".")?.add(qualname.str()?)?.str()? };
+    let qualname = t.getattr(crate::pystr!(py, "__qualname__")?)?;
+    let module = t.getattr(crate::pystr!(py, "__module__")?)?;
+    let name = if module.eq(crate::pystr!(py, "builtins")?)? {
+        qualname.str()?
+    } else {
+        module.str()?.add(crate::pystr!(py, ".")?)?.add(qualname.str()?)?.str()?
+    };
     match name.to_str() {
-        Ok(plain) => Ok(text(py, &without_addresses(plain, u8::is_ascii_hexdigit))),
+        Ok(plain) => new_text(py, &without_addresses(plain, u8::is_ascii_hexdigit)),
         Err(_) => {
-            let pattern = py.import("re")?.call_method1("compile", (" at 0x[0-9a-fA-F]+",))?;
-            pattern.call_method1("sub", ("", name))
+            let pattern = py
+                .import(crate::pystr!(py, "re")?)?
+                .call_method1(crate::pystr!(py, "compile")?, (" at 0x[0-9a-fA-F]+",))?;
+            pattern.call_method1(crate::pystr!(py, "sub")?, ("", name))
         }
     }
 }
@@ -553,11 +587,14 @@ fn new_text<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
 /// measured.
 pub fn clipped_repr<'py>(obj: &Bound<'py, PyAny>, clip: usize) -> PyResult<Bound<'py, PyAny>> {
     let py = obj.py();
-    let Some(text) = own_code(py, obj.repr())? else { return new_text(py, "N/A") };
-    let escaped = text.call_method1(pyo3::intern!(py, "replace"), (new_text(py, "\n")?, new_text(py, "\\n")?))?;
+    let Some(text) = own_code(py, obj.repr())? else { return crate::pystr!(py, "N/A").map(Bound::into_any) };
+    let escaped = text.call_method1(
+        crate::pystr!(py, "replace")?,
+        (crate::pystr!(py, "\n").map(Bound::into_any)?, crate::pystr!(py, "\\n").map(Bound::into_any)?),
+    )?;
     match own_code(py, clip_text(&escaped, clip))? {
         Some(clipped) => Ok(clipped),
-        None => new_text(py, "N/A"),
+        None => crate::pystr!(py, "N/A").map(Bound::into_any),
     }
 }
 
@@ -568,9 +605,9 @@ fn clip_text<'py>(text: &Bound<'py, PyAny>, clip: usize) -> PyResult<Bound<'py, 
         return Ok(text.clone());
     }
     let py = text.py();
-    let head = text.get_item(PySlice::new(py, 0, half as isize, 1))?;
-    let tail = text.get_item(PySlice::new(py, (length - half) as isize, length as isize, 1))?;
-    head.add(new_text(py, "....")?)?.add(tail)
+    let head = crate::ffi::get_slice(text, 0, half as isize)?;
+    let tail = crate::ffi::get_slice(text, (length - half) as isize, length as isize)?;
+    head.add(crate::pystr!(py, "....").map(Bound::into_any)?)?.add(tail)
 }
 
 /// How a tree node is named.
@@ -598,15 +635,15 @@ pub fn ref_name(py: Python<'_>, obj: &Strong, part: NamePart<'_>, clip: usize) -
         let key = unsafe { Bound::from_borrowed_ptr(py, key.as_ptr()) };
         match own_code(py, key.str())? {
             Some(text) => Ok(text.into_any()),
-            None => new_text(py, "N/A"),
+            None => crate::pystr!(py, "N/A").map(Bound::into_any),
         }
     };
     let joined = |parts: &[Bound<'_, PyAny>]| -> PyResult<Py<PyAny>> {
-        let mut text = new_text(py, "")?;
+        let mut text = crate::pystr!(py, "").map(Bound::into_any)?;
         for part in parts {
             match own_code(py, text.add(part))? {
                 Some(joined) => text = joined,
-                None => return Ok(new_text(py, "N/A")?.unbind()),
+                None => return Ok(crate::pystr!(py, "N/A").map(Bound::into_any)?.unbind()),
             }
         }
         Ok(text.unbind())
@@ -615,10 +652,13 @@ pub fn ref_name(py: Python<'_>, obj: &Strong, part: NamePart<'_>, clip: usize) -
         NamePart::Object => object_name(&bound, clip)?,
         NamePart::Text(text) => new_text(py, text)?.unbind(),
         NamePart::PyText(text) => text.clone_ref(py).into_any(),
-        NamePart::Key(key) => joined(&[new_text(py, "[K] ")?, key_text(key)?])?,
-        NamePart::Value(key) => {
-            joined(&[new_text(py, "[V] ")?, key_text(key)?, new_text(py, ": ")?, clipped_repr(&bound, VALUE_CLIP)?])?
-        }
+        NamePart::Key(key) => joined(&[crate::pystr!(py, "[K] ").map(Bound::into_any)?, key_text(key)?])?,
+        NamePart::Value(key) => joined(&[
+            crate::pystr!(py, "[V] ").map(Bound::into_any)?,
+            key_text(key)?,
+            crate::pystr!(py, ": ").map(Bound::into_any)?,
+            clipped_repr(&bound, VALUE_CLIP)?,
+        ])?,
     })
 }
 
@@ -626,7 +666,7 @@ pub fn ref_name(py: Python<'_>, obj: &Strong, part: NamePart<'_>, clip: usize) -
 /// the clipped repr. `Err` as for [`ref_name`].
 pub fn object_name(obj: &Bound<'_, PyAny>, clip: usize) -> PyResult<Py<PyAny>> {
     let py = obj.py();
-    if let Some(name) = own_code(py, obj.getattr(pyo3::intern!(py, "__name__")))? {
+    if let Some(name) = own_code(py, obj.getattr(crate::pystr!(py, "__name__")?))? {
         if own_code(py, name.is_truthy())?.unwrap_or(false) {
             return Ok(name.unbind());
         }

@@ -44,7 +44,7 @@ fn bound<'py>(py: Python<'py>, obj: &Strong) -> Bound<'py, PyAny> {
 #[pyfunction]
 pub fn flat_sizes<'py>(py: Python<'py>, objects: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
     let mut sizer = FlatSizer::new(py)?;
-    let sizes = PyList::empty(py);
+    let sizes = ffi::new_list(py, Vec::new())?;
     for_each_object(objects, |obj| {
         sizes.append(ffi::new_int(py, sizer.size(py, obj)? as u64)?)?;
         Ok(())
@@ -76,7 +76,7 @@ pub fn filter_objects<'py>(
     max: i64,
 ) -> PyResult<Bound<'py, PyList>> {
     let mut sizer = FlatSizer::new(py)?;
-    let out = PyList::empty(py);
+    let out = ffi::new_list(py, Vec::new())?;
     for_each_object(objects, |obj| {
         let item = bound(py, obj);
         if let Some(type_) = type_ {
@@ -102,7 +102,7 @@ pub fn identity_diff<'py>(
     py: Python<'py>,
     left: &Bound<'py, PyAny>,
     right: &Bound<'py, PyAny>,
-) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
+) -> PyResult<Bound<'py, PyAny>> {
     // Both lists are held by the caller, so the addresses identify their objects.
     let mut left_objects = Vec::new();
     for_each_object(left, |obj| {
@@ -116,19 +116,19 @@ pub fn identity_diff<'py>(
     })?;
     let in_left: AHashSet<usize> = left_objects.iter().map(|o| o.as_ptr() as usize).collect();
     let in_right: AHashSet<usize> = right_objects.iter().map(|o| o.as_ptr() as usize).collect();
-    let plus = PyList::empty(py);
+    let plus = ffi::new_list(py, Vec::new())?;
     for obj in &right_objects {
         if !in_left.contains(&(obj.as_ptr() as usize)) {
             plus.append(bound(py, obj))?;
         }
     }
-    let minus = PyList::empty(py);
+    let minus = ffi::new_list(py, Vec::new())?;
     for obj in &left_objects {
         if !in_right.contains(&(obj.as_ptr() as usize)) {
             minus.append(bound(py, obj))?;
         }
     }
-    Ok((plus, minus))
+    ffi::new_tuple(py, [plus.into_any(), minus.into_any()])
 }
 
 /// `gc.get_referents(*objects)` without its free-list hazard: the objects each one's
@@ -137,7 +137,7 @@ pub fn identity_diff<'py>(
 #[pyfunction]
 #[pyo3(signature = (*objects))]
 pub fn referents<'py>(py: Python<'py>, objects: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyList>> {
-    let out = PyList::empty(py);
+    let out = ffi::new_list(py, Vec::new())?;
     for obj in objects.iter() {
         // SAFETY: `obj` is held by the argument tuple; traversal runs no Python code and
         // the referents come back as strong references.

@@ -17,13 +17,13 @@
 //! untracked nodes are held by their (alive, unchanged) referrers. The objects on the
 //! chains found are taken strongly before anything that can run Python code (naming).
 
-use crate::ffi::{self, RawObj, Strong};
+use crate::ffi::{self, IntoNew, RawObj, Strong};
 use crate::grow::{self, Grow, OutOfMemory, TryPush};
 use crate::heap::edges::{self, Kinds, RootKind, Step};
 use crate::heap::passes::{GcPause, TrackedObjects};
 use ahash::{AHashMap, AHashSet};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PyTuple};
 use std::collections::VecDeque;
 
 const UNSEEN: u32 = u32::MAX;
@@ -233,7 +233,7 @@ pub fn referrers_of<'py>(
     py: Python<'py>,
     targets: Vec<Bound<'py, PyAny>>,
     ignore: Vec<Bound<'py, PyAny>>,
-) -> PyResult<Vec<Py<PyList>>> {
+) -> PyResult<Bound<'py, PyList>> {
     let ignored: AHashSet<usize> = ignore.iter().map(|o| ffi::address(o.as_ptr())).collect();
     let mut slot: AHashMap<usize, Vec<usize>> = AHashMap::new();
     for (i, t) in targets.iter().enumerate() {
@@ -285,14 +285,14 @@ pub fn referrers_of<'py>(
     }
     drop(tracked);
     drop(pause);
-    found
-        .into_iter()
-        .map(|items| {
-            // SAFETY: each item is held by its `Strong`; the Bound takes its own reference.
-            let bound = items.iter().map(|s| unsafe { Bound::from_borrowed_ptr(py, s.as_ptr()) });
-            Ok(PyList::new(py, bound)?.unbind())
-        })
-        .collect()
+    let mut lists = Vec::new();
+    lists.grow(found.len(), "the lists of referrers")?;
+    for items in found {
+        // SAFETY: each item is held by its `Strong`; the Bound takes its own reference.
+        let bound = items.iter().map(|s| unsafe { Bound::from_borrowed_ptr(py, s.as_ptr()) });
+        lists.push(ffi::new_list(py, grow::collect_exact(bound, "a list of referrers")?)?.into_any());
+    }
+    ffi::new_list(py, lists)
 }
 
 /// A root of `why()`: the object a chain starts at, how it is shown, and what it is.
@@ -304,15 +304,22 @@ struct Root<'py> {
 
 /// The globals of every module in `sys.modules`.
 fn module_roots<'py>(py: Python<'py>, kinds: &Kinds<'py>, roots: &mut Vec<Root<'py>>) -> PyResult<()> {
-    let modules = py.import("sys")?.getattr("modules")?.call_method0("items")?;
-    let modules = PyList::new(py, modules.try_iter()?.collect::<PyResult<Vec<_>>>()?)?;
+    let modules = py
+        .import(crate::pystr!(py, "sys")?)?
+        .getattr(crate::pystr!(py, "modules")?)?
+        .call_method0(crate::pystr!(py, "items")?)?;
+    let modules = ffi::new_list(py, modules.try_iter()?.collect::<PyResult<Vec<_>>>()?)?;
     for pair in modules.iter() {
         let (name, module): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair.extract()?;
         if kinds.is_module(&module) {
             // A key whose repr raises (not a str: someone else's sys.modules) is shown
             // by its type and address.
             let shown = edges::unless_exception(py, name.repr().map(Bound::into_any))?;
-            let label = PyString::new(py, "module ").add(shown.unwrap_or_else(|| edges::safe_description(&name)))?;
+            let shown = match shown {
+                Some(shown) => shown,
+                None => edges::safe_description(&name)?,
+            };
+            let label = crate::pystr!(py, "module ")?.add(shown)?;
             roots.push(Root { holder: module, label, kind: RootKind::Module });
         }
     }
@@ -321,10 +328,15 @@ fn module_roots<'py>(py: Python<'py>, kinds: &Kinds<'py>, roots: &mut Vec<Root<'
 
 /// `co_name() at file:line` for a frame.
 fn frame_place<'py>(frame: &Bound<'py, PyAny>, code: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let file = code.getattr("co_filename")?.call_method1("replace", ("\\", "/"))?.call_method1("rsplit", ("/", 1))?;
+    let py = frame.py();
+    let file = code
+        .getattr(crate::pystr!(py, "co_filename")?)?
+        .call_method1(crate::pystr!(py, "replace")?, (crate::pystr!(py, "\\")?, crate::pystr!(py, "/")?))?;
+    let file = file.call_method1(crate::pystr!(py, "rsplit")?, (crate::pystr!(py, "/")?, 1))?;
     let file = file.get_item(-1)?;
-    let place = code.getattr("co_name")?.str()?.add("() at ")?.add(file.str()?)?;
-    place.add(":")?.add(frame.getattr("f_lineno")?.str()?)
+    let place =
+        code.getattr(crate::pystr!(py, "co_name")?)?.str()?.add(crate::pystr!(py, "() at ")?)?.add(file.str()?)?;
+    place.add(crate::pystr!(py, ":")?)?.add(frame.getattr(crate::pystr!(py, "f_lineno")?)?.str()?)
 }
 
 /// The locals of every live frame of every thread (a snapshot of them), and the globals
@@ -340,55 +352,61 @@ fn frame_roots<'py>(
     for module in roots.iter().filter(|r| r.kind == RootKind::Module) {
         // A module subclass whose own `__getattribute__` raises has its globals found by
         // the frames that run in them instead.
-        if let Some(dict) = edges::unless_exception(py, module.holder.getattr("__dict__"))? {
+        if let Some(dict) = edges::unless_exception(py, module.holder.getattr(crate::pystr!(py, "__dict__")?))? {
             module_dicts.insert(ffi::address(dict.as_ptr()));
         }
     }
-    let current = py.import("sys")?.getattr("_current_frames")?.call0()?;
+    let current = py.import(crate::pystr!(py, "sys")?)?.getattr(crate::pystr!(py, "_current_frames")?)?.call0()?;
     ignored.push(current.clone());
-    let frames = current.call_method0("values")?.try_iter()?.collect::<PyResult<Vec<_>>>()?;
+    let frames = current.call_method0(crate::pystr!(py, "values")?)?.try_iter()?.collect::<PyResult<Vec<_>>>()?;
     for mut frame in frames {
         while !frame.is_none() {
             py.check_signals()?;
             ignored.push(frame.clone());
-            let code = frame.getattr("f_code")?;
+            let code = frame.getattr(crate::pystr!(py, "f_code")?)?;
             if !own_code.iter().any(|own| own.is(&code)) {
                 let place = frame_place(&frame, &code)?;
-                let globals = frame.getattr("f_globals")?;
-                let locals = frame.getattr("f_locals")?;
-                let module_level = globals.is(&locals) || code.getattr("co_name")?.eq("<module>")?;
+                let globals = frame.getattr(crate::pystr!(py, "f_globals")?)?;
+                let locals = frame.getattr(crate::pystr!(py, "f_locals")?)?;
+                let module_level = globals.is(&locals)
+                    || code.getattr(crate::pystr!(py, "co_name")?)?.eq(crate::pystr!(py, "<module>")?)?;
                 if module_level {
                     if !module_dicts.contains(&ffi::address(globals.as_ptr())) {
-                        let label = PyString::new(py, "globals of ").add(place)?;
+                        let label = crate::pystr!(py, "globals of ")?.add(place)?;
                         roots.push(Root { holder: globals, label, kind: RootKind::Locals });
                     }
                 } else {
                     let snapshot = py.get_type::<PyDict>().call1((locals,))?;
-                    let label = PyString::new(py, "frame ").add(place)?;
+                    let label = crate::pystr!(py, "frame ")?.add(place)?;
                     roots.push(Root { holder: snapshot, label, kind: RootKind::Locals });
                 }
             }
-            frame = frame.getattr("f_back")?;
+            frame = frame.getattr(crate::pystr!(py, "f_back")?)?;
+            // CPython 3.11's `f_back` gives None, with the exception still set, when it
+            // cannot allocate the frame object: that is the error.
+            if let Some(error) = PyErr::take(py) {
+                return Err(error);
+            }
         }
     }
-    current.call_method0("clear")?;
+    current.call_method0(crate::pystr!(py, "clear")?)?;
     Ok(())
 }
 
 /// The exception each thread is handling, each held by a list of its own.
 fn thread_roots<'py>(py: Python<'py>, roots: &mut Vec<Root<'py>>) -> PyResult<()> {
-    let threading = py.import("threading")?;
-    let names = PyDict::new(py);
-    for thread in threading.call_method0("enumerate")?.try_iter()? {
+    let threading = py.import(crate::pystr!(py, "threading")?)?;
+    let names = ffi::new_dict(py)?;
+    for thread in threading.call_method0(crate::pystr!(py, "enumerate")?)?.try_iter()? {
         let thread = thread?;
-        names.set_item(thread.getattr("ident")?, thread.getattr("name")?)?;
+        names.set_item(thread.getattr(crate::pystr!(py, "ident")?)?, thread.getattr(crate::pystr!(py, "name")?)?)?;
     }
-    let sys = py.import("sys")?;
+    let sys = py.import(crate::pystr!(py, "sys")?)?;
     let mut handled: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)> = Vec::new();
-    match sys.getattr("_current_exceptions") {
+    match sys.getattr(crate::pystr!(py, "_current_exceptions")?) {
         Ok(getter) => {
-            let found = PyDict::new(py);
-            for pair in getter.call0()?.call_method0("items")?.try_iter()? {
+            let found = ffi::new_dict(py)?;
+            for pair in getter.call0()?.call_method0(crate::pystr!(py, "items")?)?.try_iter()? {
                 let (ident, mut exc): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair?.extract()?;
                 if exc.is_instance_of::<PyTuple>() {
                     exc = exc.get_item(1)?; // 3.12 returns exc_info tuples on some builds
@@ -402,17 +420,18 @@ fn thread_roots<'py>(py: Python<'py>, roots: &mut Vec<Root<'py>>) -> PyResult<()
             }
         }
         Err(err) if err.is_instance_of::<pyo3::exceptions::PyAttributeError>(py) => {
-            let exc = sys.call_method0("exc_info")?.get_item(1)?;
+            let exc = sys.call_method0(crate::pystr!(py, "exc_info")?)?.get_item(1)?;
             if !exc.is_none() {
-                handled.push((threading.call_method0("get_ident")?, exc));
+                handled.push((threading.call_method0(crate::pystr!(py, "get_ident")?)?, exc));
             }
         }
         Err(err) => return Err(err),
     }
     for (ident, exc) in handled {
-        let name = names.call_method1("get", (&ident, &ident))?;
-        let label = PyString::new(py, "thread ").add(name.repr()?)?.add(": exception being handled")?;
-        roots.push(Root { holder: PyList::new(py, [exc])?.into_any(), label, kind: RootKind::Thread });
+        let name = names.call_method1(crate::pystr!(py, "get")?, (&ident, &ident))?;
+        let label =
+            crate::pystr!(py, "thread ")?.add(name.repr()?)?.add(crate::pystr!(py, ": exception being handled")?)?;
+        roots.push(Root { holder: ffi::new_list(py, vec![exc])?.into_any(), label, kind: RootKind::Thread });
     }
     Ok(())
 }
@@ -438,7 +457,7 @@ pub fn why_chains<'py>(
     ignore: &Bound<'py, PyAny>,
     max_paths: usize,
     own_code: Vec<Bound<'py, PyAny>>,
-) -> PyResult<WhyFound<'py>> {
+) -> PyResult<Bound<'py, PyAny>> {
     let kinds = Kinds::new(py)?;
     let mut ignored: Vec<Bound<'py, PyAny>> = ignore.try_iter()?.collect::<PyResult<_>>()?;
     let mut roots: Vec<Root<'py>> = Vec::new();
@@ -503,5 +522,6 @@ pub fn why_chains<'py>(
         chains.push((root.label.clone(), edges::name_chain(&kinds, &objects, root.kind, &root.label)?));
     }
     let direct_names = direct_held.iter().map(|o| edges::type_name(&kinds, o)).collect::<PyResult<Vec<_>>>()?;
-    Ok((edges::type_name(&kinds, target)?, chains, direct_count, direct_names, nodes))
+    let found: WhyFound<'py> = (edges::type_name(&kinds, target)?, chains, direct_count, direct_names, nodes);
+    found.into_new(py)
 }

@@ -126,13 +126,14 @@ impl<'py> Walker<'_, 'py> {
         // SAFETY: `obj` is held strongly.
         let bound = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
         let mut items = Vec::new();
-        let pairs = match bound.call_method0("items").and_then(|i| i.try_iter()) {
-            Ok(pairs) => pairs,
-            Err(error) => {
-                self.dropped(error);
-                return items;
-            }
-        };
+        let pairs =
+            match crate::pystr!(py, "items").and_then(|name| bound.call_method0(name)).and_then(|i| i.try_iter()) {
+                Ok(pairs) => pairs,
+                Err(error) => {
+                    self.dropped(error);
+                    return items;
+                }
+            };
         for pair in pairs {
             let pair = match pair {
                 Ok(pair) => pair,
