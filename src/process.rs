@@ -216,15 +216,17 @@ pub fn proc_memory(py: Python<'_>, pagesize: u64) -> PyResult<Py<PyAny>> {
     let info = Figures::parse(Some(&stat), Some(&status))
         .proc_memory(pagesize)
         .ok_or_else(|| PyOSError::new_err("/proc/self/stat is not in the expected form"))?;
-    let dict = pyo3::types::PyDict::new(py);
-    dict.set_item("vsz", info.vsz)?;
-    dict.set_item("rss", info.rss)?;
-    dict.set_item("pagefaults", info.pagefaults)?;
-    dict.set_item("data_segment", info.data_segment)?;
-    dict.set_item("code_segment", info.code_segment)?;
-    dict.set_item("shared_segment", info.shared_segment)?;
-    dict.set_item("stack_segment", info.stack_segment)?;
-    dict.set_item("os_specific", info.os_specific)?;
+    // Made with the fallible constructors: a failed allocation is a MemoryError.
+    use crate::ffi::IntoNew;
+    let dict = crate::ffi::new_dict(py)?;
+    dict.set_item(crate::pystr!(py, "vsz")?, info.vsz.into_new(py)?)?;
+    dict.set_item(crate::pystr!(py, "rss")?, info.rss.into_new(py)?)?;
+    dict.set_item(crate::pystr!(py, "pagefaults")?, info.pagefaults.into_new(py)?)?;
+    dict.set_item(crate::pystr!(py, "data_segment")?, info.data_segment.into_new(py)?)?;
+    dict.set_item(crate::pystr!(py, "code_segment")?, info.code_segment.into_new(py)?)?;
+    dict.set_item(crate::pystr!(py, "shared_segment")?, info.shared_segment.into_new(py)?)?;
+    dict.set_item(crate::pystr!(py, "stack_segment")?, info.stack_segment.into_new(py)?)?;
+    dict.set_item(crate::pystr!(py, "os_specific")?, info.os_specific.into_new(py)?)?;
     Ok(dict.into_any().unbind())
 }
 

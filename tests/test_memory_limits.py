@@ -203,6 +203,18 @@ SCARCE_CALLS = {
             stats = ConsoleStats(tracker=tracker, stream=io.StringIO())
             stats.print_summary()
     """,
+    # Heap summaries and their rows, text and metadata (src/summary/, src/heap/passes.rs),
+    # and the process figures (src/process.rs).
+    "summary": """
+        from heapscope import _core
+        kept = [{"key": str(i)} for i in range(200)]
+        def work():
+            heap = _core.summarize_heap()
+            heap.rows(), list(heap), heap.origin, str(heap), heap.diff(heap)
+            _core.summarize_heap(census="pympler").to_json()
+            _core.format_table([["a", "b"], ["1", "2"]])
+            _core.proc_memory(4096)
+    """,
 }
 
 SCARCE_HARNESS = """
@@ -237,9 +249,8 @@ print(sorted(outcomes.items()))
     "classtracker",
     "edges",
     "estimates",
-    pytest.param("referrers", marks=pytest.mark.xfail(
-        strict=True, reason="the collector's pause (GcPause in src/heap/passes.rs) still names gc's module "
-        "and methods with pyo3's panicking str constructor")),
+    "referrers",
+    "summary",
 ])
 def test_failed_allocations_in_naming_referrers_estimates_and_tracker(module):
     """Every Python object these calls make from Rust (names, labels, result lists and

@@ -137,9 +137,9 @@ fn interned(py: Python<'_>) -> PyResult<&'static Interned> {
             class_name: class_name.unbind(),
             getattribute_name: PyString::intern(py, "__getattribute__").unbind(),
             object_class: object_class.unbind(),
-            frame_type: py.import("types")?.getattr("FrameType")?.unbind(),
-            get_objects: py.import("gc")?.getattr("get_objects")?.unbind(),
-            get_threshold: py.import("gc")?.getattr("get_threshold")?.unbind(),
+            frame_type: py.import(crate::pystr!(py, "types")?)?.getattr(crate::pystr!(py, "FrameType")?)?.unbind(),
+            get_objects: py.import(crate::pystr!(py, "gc")?)?.getattr(crate::pystr!(py, "get_objects")?)?.unbind(),
+            get_threshold: py.import(crate::pystr!(py, "gc")?)?.getattr(crate::pystr!(py, "get_threshold")?)?.unbind(),
         })
     })
 }
@@ -188,7 +188,7 @@ impl TrackedObjects {
     fn generation_heads(py: Python<'_>) -> PyResult<Option<[usize; 3]>> {
         let thresholds: (c_int, c_int, c_int) = interned(py)?.get_threshold.bind(py).call0()?.extract()?;
         // A new list: tracked at once, at the end of the youngest generation.
-        let probe = PyList::empty(py);
+        let probe = ffi::new_list(py, Vec::new())?;
         // SAFETY: `probe` was tracked just now and no Python code ran since.
         let heads = unsafe { ffi::generation_heads(probe.as_ptr(), [thresholds.0, thresholds.1, thresholds.2]) };
         // Freeing an empty list runs no Python code; it only unlinks it.
@@ -721,10 +721,10 @@ pub struct GcPause<'py> {
 
 impl<'py> GcPause<'py> {
     pub fn new(py: Python<'py>) -> PyResult<GcPause<'py>> {
-        let gc = py.import("gc")?;
-        let was_enabled = gc.call_method0("isenabled")?.is_truthy()?;
+        let gc = py.import(crate::pystr!(py, "gc")?)?;
+        let was_enabled = gc.call_method0(crate::pystr!(py, "isenabled")?)?.is_truthy()?;
         if was_enabled {
-            gc.call_method0("disable")?;
+            gc.call_method0(crate::pystr!(py, "disable")?)?;
         }
         Ok(GcPause { py, was_enabled })
     }
@@ -733,10 +733,11 @@ impl<'py> GcPause<'py> {
 impl Drop for GcPause<'_> {
     fn drop(&mut self) {
         if self.was_enabled {
-            if let Ok(gc) = self.py.import("gc") {
+            let py = self.py;
+            if let Ok(gc) = crate::pystr!(py, "gc").and_then(|name| py.import(name)) {
                 // Re-enabling cannot fail; an error here would only come from a broken
                 // `gc` module, and there is nobody to report it to.
-                let _ = gc.call_method0("enable");
+                let _ = crate::pystr!(py, "enable").and_then(|name| gc.call_method0(name));
             }
         }
     }

@@ -365,9 +365,10 @@ fn type_name(tp: &Bound<'_, PyAny>) -> PyResult<String> {
 /// pympler's `"module(%s)" % getattr(m, '__name__', getattr(m, '__file__', 'nameless,
 /// id: %d' % id(m)))`; a module whose attributes raise other `Exception`s is
 /// `module(?)`. Errors that are not `Exception`s propagate.
-fn module_name(module: &Bound<'_, PyAny>) -> PyResult<String> {
+fn module_name<'py>(module: &Bound<'py, PyAny>) -> PyResult<String> {
     let py = module.py();
-    let attribute = |name: &str| -> PyResult<Result<Option<Bound<'_, PyAny>>, ()>> {
+    let attribute = |name: PyResult<Bound<'py, PyString>>| -> PyResult<Result<Option<Bound<'py, PyAny>>, ()>> {
+        let name = name?;
         Ok(match module.getattr(name) {
             Ok(value) => Ok(Some(value)),
             Err(err) if err.is_instance_of::<PyAttributeError>(py) => Ok(None),
@@ -377,7 +378,7 @@ fn module_name(module: &Bound<'_, PyAny>) -> PyResult<String> {
     let text = |value: Bound<'_, PyAny>| -> PyResult<Option<String>> {
         Ok(unless_exception(py, value.str())?.map(|s| s.to_string_lossy().into_owned()))
     };
-    let name = match (attribute("__file__")?, attribute("__name__")?) {
+    let name = match (attribute(crate::pystr!(py, "__file__"))?, attribute(crate::pystr!(py, "__name__"))?) {
         (_, Ok(Some(name))) => text(name)?,
         (Ok(Some(file)), Ok(None)) => text(file)?,
         (Ok(None), Ok(None)) => Some(format!("nameless, id: {}", module.as_ptr() as usize)),
@@ -389,9 +390,10 @@ fn module_name(module: &Bound<'_, PyAny>) -> PyResult<String> {
 /// pympler's `"frame (codename: %s)" % f.f_code.co_name` (`?` when that raises an
 /// `Exception`; any other error propagates).
 fn frame_name(frame: &Bound<'_, PyAny>) -> PyResult<String> {
-    let name = frame
-        .getattr("f_code")
-        .and_then(|code| code.getattr("co_name"))
+    let py = frame.py();
+    let name = crate::pystr!(py, "f_code")
+        .and_then(|attr| frame.getattr(attr))
+        .and_then(|code| code.getattr(crate::pystr!(py, "co_name")?))
         .and_then(|name| name.str().map(|s| s.to_string_lossy().into_owned()));
     let name = unless_exception(frame.py(), name)?;
     Ok(clean_name(&format!("frame (codename: {})", name.as_deref().unwrap_or("?"))))

@@ -77,13 +77,15 @@ impl Meta {
 }
 
 fn interpreter(py: Python<'_>) -> PyResult<(String, String, String)> {
-    let sys = py.import("sys")?;
+    let sys = py.import(crate::pystr!(py, "sys")?)?;
     let (major, minor, micro): (u32, u32, u32) = {
-        let info = sys.getattr("version_info")?;
-        (info.get_item(0)?.extract()?, info.get_item(1)?.extract()?, info.get_item(2)?.extract()?)
+        let info = sys.getattr(crate::pystr!(py, "version_info")?)?;
+        let part = |k: u64| -> PyResult<u32> { info.get_item(crate::ffi::new_int(py, k)?)?.extract() };
+        (part(0)?, part(1)?, part(2)?)
     };
-    let implementation: String = sys.getattr("implementation")?.getattr("name")?.extract()?;
-    let platform: String = sys.getattr("platform")?.extract()?;
+    let implementation: String =
+        sys.getattr(crate::pystr!(py, "implementation")?)?.getattr(crate::pystr!(py, "name")?)?.extract()?;
+    let platform: String = sys.getattr(crate::pystr!(py, "platform")?)?.extract()?;
     Ok((format!("{major}.{minor}.{micro}"), implementation, platform))
 }
 

@@ -11,23 +11,22 @@ use crate::ffi;
 use crate::heap::{self, Census, Scan, ScanOptions};
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyList};
 /// Rows as pympler's list of `[type, count, size]` lists.
 pub fn rows_to_py<'py>(py: Python<'py>, rows: &Rows) -> PyResult<Bound<'py, PyList>> {
-    let list = PyList::empty(py);
+    let mut items = Vec::new();
+    crate::grow::Grow::grow(&mut items, rows.len(), "the rows of a summary")?;
     for (name, totals) in rows {
-        list.append(row_to_py(py, name, totals)?)?;
+        items.push(row_to_py(py, name, totals)?.into_any());
     }
-    Ok(list)
+    ffi::new_list(py, items)
 }
 
+/// One row as pympler's `[type, count, size]` list, made with the fallible constructors.
 fn row_to_py<'py>(py: Python<'py>, name: &str, totals: &Totals) -> PyResult<Bound<'py, PyList>> {
-    let items: [Bound<'py, PyAny>; 3] = [
-        PyString::new(py, name).into_any(),
-        totals.count.into_pyobject(py)?.into_any(),
-        totals.size.into_pyobject(py)?.into_any(),
-    ];
-    PyList::new(py, items)
+    let items =
+        vec![ffi::new_str(py, name)?.into_any(), ffi::new_i64(py, totals.count)?, ffi::new_i64(py, totals.size)?];
+    ffi::new_list(py, items)
 }
 /// Rows from any iterable of `[type, count, size]` sequences (pympler's rows, or a
 /// `Summary`). Rows of the same type are added up.
@@ -164,12 +163,12 @@ impl Summary {
     /// Where the summary was taken: python, implementation, platform, pid, heapscope.
     #[getter]
     fn origin<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(py);
-        dict.set_item("python", &self.meta.python)?;
-        dict.set_item("implementation", &self.meta.implementation)?;
-        dict.set_item("platform", &self.meta.platform)?;
-        dict.set_item("pid", self.meta.pid)?;
-        dict.set_item("heapscope", &self.meta.heapscope)?;
+        let dict = ffi::new_dict(py)?;
+        dict.set_item(crate::pystr!(py, "python")?, ffi::new_str(py, &self.meta.python)?)?;
+        dict.set_item(crate::pystr!(py, "implementation")?, ffi::new_str(py, &self.meta.implementation)?)?;
+        dict.set_item(crate::pystr!(py, "platform")?, ffi::new_str(py, &self.meta.platform)?)?;
+        dict.set_item(crate::pystr!(py, "pid")?, ffi::new_int(py, u64::from(self.meta.pid))?)?;
+        dict.set_item(crate::pystr!(py, "heapscope")?, ffi::new_str(py, &self.meta.heapscope)?)?;
         Ok(dict)
     }
 
@@ -200,7 +199,10 @@ impl Summary {
 
     /// The summary as an HTML table in Jupyter (drawn by `heapscope._html.summary_html`).
     fn _repr_html_(slf: &Bound<'_, Self>) -> PyResult<String> {
-        slf.py().import("heapscope._html")?.call_method1("summary_html", (slf,))?.extract()
+        let py = slf.py();
+        py.import(crate::pystr!(py, "heapscope._html")?)?
+            .call_method1(crate::pystr!(py, "summary_html")?, (slf,))?
+            .extract()
     }
 
     /// The summary as text: a title line, the largest `limit` rows as a table (for a
@@ -216,7 +218,8 @@ impl Summary {
 
     /// IPython's terminal shows the text of `str()`.
     fn _repr_pretty_(&self, printer: &Bound<'_, PyAny>, _cycle: bool) -> PyResult<()> {
-        printer.call_method1("text", (self.format(TEXT_ROWS)?,))?;
+        let py = printer.py();
+        printer.call_method1(crate::pystr!(py, "text")?, (ffi::new_str(py, &self.format(TEXT_ROWS)?)?,))?;
         Ok(())
     }
 

@@ -173,11 +173,12 @@ pub fn format_table(py: Python<'_>, rows: Vec<Vec<String>>) -> PyResult<Bound<'_
         }
     }
     let lines = render(&rows)?;
-    let list = PyList::empty(py);
+    let mut texts = Vec::new();
+    crate::grow::Grow::grow(&mut texts, lines.len(), "the lines of a table")?;
     for line in lines {
-        list.append(ffi::new_str(py, &line)?)?;
+        texts.push(ffi::new_str(py, &line)?.into_any());
     }
-    Ok(list)
+    ffi::new_list(py, texts)
 }
 
 #[cfg(test)]
