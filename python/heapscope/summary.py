@@ -98,6 +98,48 @@ def _overrides() -> Optional[Dict[type, Callable[[Any], str]]]:
     return found
 
 
+# Rust caches filled on first use are filled here, at import: the table of builtin types
+# behind flat sizes imports `weakref`, `struct`, `array`, `re` and `os` and compiles the
+# expressions that name its types. Filled during a tracker's first summary instead, that
+# work would leave its garbage and its newly tracked tuples to the next collection, and
+# the second summary would show them as negative rows (pympler's `tuple -189`,
+# `code -12`, `str -82` on CPython 3.11).
+_core.summarize(())
+
+#: The most full collections ``_collect`` runs before a summary.
+_COLLECT_ROUNDS = 8
+
+
+def _collect() -> None:
+    """``gc.collect()`` until a collection changes the collector's lists only by the
+    objects it freed.
+
+    A collection also untracks the tuples (and, on some versions, dicts) that can no
+    longer be part of a cycle, but only those whose items are untracked already: a
+    tuple that the collector's list holds before the tuple inside it (as unmarshalled
+    constants are) is untracked one collection later, a level of nesting per
+    collection. A summary counts untracked objects only through a tracked object that
+    refers to them, so each late untracking would remove rows from the next summary
+    although nothing was freed (``tuple -3``, ``code -3``). Collecting until nothing more
+    is untracked takes that lazy work ahead of the summary; a heap that did not change
+    since the previous collection takes one.
+    """
+    # The first repr of a non-empty list or dict in a thread makes the thread's state
+    # dict and the list in it that guards repr against recursion (`Py_ReprEnter`), and
+    # they live as long as the thread: the first `print(tracker.diff())` with a row
+    # would show in the next diff as `list 1`, `dict 1`. Made here, before the summary.
+    repr([()])
+    before = _core.tracked_count()
+    for _ in range(_COLLECT_ROUNDS):
+        freed = gc.collect()
+        after = _core.tracked_count()
+        # Finalizers and weakref callbacks may allocate: the count must also account for
+        # them, or the next collection has work to do.
+        if after == before - freed or after == before:
+            return
+        before = after
+
+
 def summarize(objects: Iterable[Any]) -> List[Row]:
     """Summarize objects: a list of rows ``[type, number of objects, total size]``.
 
@@ -113,11 +155,12 @@ def summarize_heap(collect: bool = True, ignore_self: bool = True, label: Option
     would make it, in one pass in Rust, without building the list of objects.
 
     ``collect`` runs ``gc.collect()`` first, as ``muppy.get_objects()`` does, so that
-    unreachable objects are not counted. With ``ignore_self``, ``Summary`` objects (which
+    unreachable objects are not counted (again, while a collection still finds
+    something to untrack, so that two summaries of an unchanged heap are equal). With ``ignore_self``, ``Summary`` objects (which
     hold heapscope's bookkeeping) are left out. ``label`` is stored with the summary.
     """
     if collect:
-        gc.collect()
+        _collect()
     return _core.summarize_heap(overrides=_overrides(), ignore_self=ignore_self, label=label)
 
 
