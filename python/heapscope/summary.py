@@ -106,6 +106,9 @@ def _overrides() -> Optional[Dict[type, Callable[[Any], str]]]:
 # `code -12`, `str -82` on CPython 3.11).
 _core.summarize(())
 
+# `_clear_internal_caches` from 3.13 on, where `_clear_type_cache` is deprecated.
+_clear_type_cache = getattr(sys, "_clear_internal_caches", None) or sys._clear_type_cache
+
 #: The most full collections ``_collect`` runs before a summary.
 _COLLECT_ROUNDS = 8
 
@@ -129,6 +132,13 @@ def _collect() -> None:
     # they live as long as the thread: the first `print(tracker.diff())` with a row
     # would show in the next diff as `list 1`, `dict 1`. Made here, before the summary.
     repr([()])
+    # CPython's type attribute cache keeps a reference to the name of each recent
+    # lookup on a class; a name made at run time (enum's `'_%s__in_progress' % cls`)
+    # can live on that reference only, listed in the dict of interned strings. The
+    # census's own lookups evict such entries, so the name counted by one summary was
+    # freed by it and missing from the next (`str -1`, which one depending on the
+    # hash seed). Emptied here, that cache frees them before the summary.
+    _clear_type_cache()
     before = _core.tracked_count()
     for _ in range(_COLLECT_ROUNDS):
         freed = gc.collect()
