@@ -113,6 +113,27 @@ _clear_type_cache = getattr(sys, "_clear_internal_caches", None) or sys._clear_t
 _COLLECT_ROUNDS = 8
 
 
+def _settle(collect: bool = True) -> None:
+    """Readies the heap for a summary, so that two summaries of an unchanged heap are
+    equal: makes what the first repr in this thread makes, empties CPython's type
+    attribute cache and, with ``collect``, collects until nothing more is left to the
+    next collection (``_collect``)."""
+    # The first repr of a non-empty list or dict in a thread makes the thread's state
+    # dict and the list in it that guards repr against recursion (`Py_ReprEnter`), and
+    # they live as long as the thread: the first `print(tracker.diff())` with a row
+    # would show in the next diff as `list 1`, `dict 1`. Made here, before the summary.
+    repr([()])
+    # CPython's type attribute cache keeps a reference to the name of each recent
+    # lookup on a class; a name made at run time (enum's `'_%s__in_progress' % cls`)
+    # can live on that reference only, listed in the dict of interned strings. The
+    # census's own lookups evict such entries, so the name counted by one summary was
+    # freed by it and missing from the next (`str -1`, which one depending on the
+    # hash seed). Emptied here, that cache frees them before the summary.
+    _clear_type_cache()
+    if collect:
+        _collect()
+
+
 def _collect() -> None:
     """``gc.collect()`` until a collection changes the collector's lists only by the
     objects it freed.
@@ -127,18 +148,6 @@ def _collect() -> None:
     is untracked takes that lazy work ahead of the summary; a heap that did not change
     since the previous collection takes one.
     """
-    # The first repr of a non-empty list or dict in a thread makes the thread's state
-    # dict and the list in it that guards repr against recursion (`Py_ReprEnter`), and
-    # they live as long as the thread: the first `print(tracker.diff())` with a row
-    # would show in the next diff as `list 1`, `dict 1`. Made here, before the summary.
-    repr([()])
-    # CPython's type attribute cache keeps a reference to the name of each recent
-    # lookup on a class; a name made at run time (enum's `'_%s__in_progress' % cls`)
-    # can live on that reference only, listed in the dict of interned strings. The
-    # census's own lookups evict such entries, so the name counted by one summary was
-    # freed by it and missing from the next (`str -1`, which one depending on the
-    # hash seed). Emptied here, that cache frees them before the summary.
-    _clear_type_cache()
     before = _core.tracked_count()
     for _ in range(_COLLECT_ROUNDS):
         freed = gc.collect()
@@ -165,12 +174,12 @@ def summarize_heap(collect: bool = True, ignore_self: bool = True, label: Option
     would make it, in one pass in Rust, without building the list of objects.
 
     ``collect`` runs ``gc.collect()`` first, as ``muppy.get_objects()`` does, so that
-    unreachable objects are not counted (again, while a collection still finds
-    something to untrack, so that two summaries of an unchanged heap are equal). With ``ignore_self``, ``Summary`` objects (which
-    hold heapscope's bookkeeping) are left out. ``label`` is stored with the summary.
+    unreachable objects are not counted (again while a collection still finds objects
+    to untrack, so that two summaries of an unchanged heap are equal). With
+    ``ignore_self``, ``Summary`` objects (which hold heapscope's bookkeeping) are left
+    out. ``label`` is stored with the summary.
     """
-    if collect:
-        _collect()
+    _settle(collect)
     return _core.summarize_heap(overrides=_overrides(), ignore_self=ignore_self, label=label)
 
 

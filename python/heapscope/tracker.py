@@ -65,8 +65,7 @@ class SummaryTracker:
     def create_summary(self) -> "_core.Summary":
         """A summary of every object of the process now (after a ``gc.collect()``, repeated
         until the collector has nothing left to untrack)."""
-        if self.collect:
-            summary._collect()
+        summary._settle(self.collect)
         if not self.ignore_self:
             return _core.summarize_heap(overrides=summary._overrides(), ignore_self=False)
         return _core.summarize_heap(
