@@ -109,20 +109,33 @@ _core.summarize(())
 # `_clear_internal_caches` from 3.13 on, where `_clear_type_cache` is deprecated.
 _clear_type_cache = getattr(sys, "_clear_internal_caches", None) or sys._clear_type_cache
 
+# Whether a census has run in this process (see `_settle`).
+_censused = False
+
 #: The most full collections ``_collect`` runs before a summary.
 _COLLECT_ROUNDS = 8
 
 
 def _settle(collect: bool = True) -> None:
     """Readies the heap for a summary, so that two summaries of an unchanged heap are
-    equal: makes what the first repr in this thread makes, empties CPython's type
-    attribute cache and, with ``collect``, collects until nothing more is left to the
-    next collection (``_collect``)."""
+    equal: makes what the first repr in this thread makes, runs a first census once per
+    process, empties CPython's type attribute cache and, with ``collect``, collects
+    until nothing more is left to the next collection (``_collect``)."""
     # The first repr of a non-empty list or dict in a thread makes the thread's state
     # dict and the list in it that guards repr against recursion (`Py_ReprEnter`), and
     # they live as long as the thread: the first `print(tracker.diff())` with a row
     # would show in the next diff as `list 1`, `dict 1`. Made here, before the summary.
     repr([()])
+    global _censused
+    if not _censused:
+        # A census looks attributes up on the type of every object it meets (and runs
+        # Python code for a few: a metaclass's `__repr__`, a property `__class__`), and
+        # that may do work once per process: on 3.9 the first lookup on
+        # `functools._lru_list_elem`, a type CPython readies only then, adds it to
+        # `object.__subclasses__()` (`int 1`, `weakref 1` in the next diff). A first
+        # census, thrown away, gets that done before any summary.
+        _core.summarize_heap(overrides=_overrides(), ignore_self=True)
+        _censused = True
     # CPython's type attribute cache keeps a reference to the name of each recent
     # lookup on a class; a name made at run time (enum's `'_%s__in_progress' % cls`)
     # can live on that reference only, listed in the dict of interned strings. The

@@ -97,11 +97,13 @@ class SummaryTracker:
         file: Optional[IO[str]] = None,
     ) -> None:
         """Print ``diff(summary1, summary2)`` as a table to ``file`` (default stdout)."""
-        summary.print_(self.diff(summary1=summary1, summary2=summary2), file=file)
+        # Positional: a call with keywords makes a bound method object on 3.9, alive
+        # while the summary is taken (`method 1` in the first diff printed).
+        summary.print_(self.diff(summary1, summary2), file=file)
 
     def format_diff(self, summary1: Optional[Rows] = None, summary2: Optional[Rows] = None) -> Any:
         """``diff(summary1, summary2)`` as the lines of a table (an iterator)."""
-        return summary.format_(self.diff(summary1=summary1, summary2=summary2))
+        return summary.format_(self.diff(summary1, summary2))
 
     def store_summary(self, key: Hashable) -> None:
         """Take a summary and keep it in ``self.summaries[key]``."""
