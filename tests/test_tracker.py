@@ -1,5 +1,6 @@
 """heapscope.tracker against pympler.tracker (the oracle), and its steady state."""
 
+import gc
 import io
 import os
 import subprocess
@@ -161,3 +162,16 @@ def test_memory_stays_flat_over_100_cycles():
     growth, new_objects = map(int, out.stdout.split())
     assert new_objects <= 5, new_objects
     assert growth < 4 * 1024 * 1024, growth
+
+
+@pytest.mark.parametrize("in_place", [True, False])
+def test_tracked_count_is_the_length_of_gc_get_objects(in_place):
+    previous = _core._use_layout("gc_lists", in_place)
+    gc.disable()
+    try:
+        counted = _core.tracked_count()
+        listed = len(gc.get_objects())
+    finally:
+        gc.enable()
+        _core._use_layout("gc_lists", previous)
+    assert counted == listed > 1000

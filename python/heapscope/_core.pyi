@@ -30,6 +30,7 @@ __all__ = [
     "filter_objects",
     "identity_diff",
     "referents",
+    "tracked_count",
     "TrackerCore",
     "DeathWatch",
     "process_memory",
@@ -267,6 +268,9 @@ class Summary:
 
 def heap_objects(*, remove_dups: bool = True, skip_frames: bool = True, exclude: Optional[Iterable[Any]] = None) -> List[Any]:
     """pympler's ``muppy.get_objects()`` list (without the ``gc.collect()``)."""
+
+def tracked_count() -> int:
+    """How many objects the collector tracks: ``len(gc.get_objects())``, without the list."""
 
 def _layouts() -> List[Tuple[str, bool]]:
     """Each CPython layout read in place (``str``, ``dict``, ``gc_lists``, ...) and whether

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 import shlex
+import sys
+import time
 from typing import Any, Dict, List, Tuple
 
 from heapscope import _html
@@ -136,6 +138,57 @@ def _top(summary_: Any, n: int, label: str) -> Any:
     return _core.Summary.from_rows(rows, kind=summary_.kind, label=label)
 
 
+def _book_ahead(shell: Any, cell: str) -> None:
+    """Makes before the first summary the records IPython keeps of a cell it runs, so
+    that an empty cell's diff is empty.
+
+    ``run_cell`` keeps the cell's source for tracebacks (a ``linecache`` entry: a
+    tuple, a list and a str per line, plus its file name in the compiler's map) and its
+    ``ExecutionResult`` as ``last_execution_result``. Cached here under the name
+    ``run_cell`` gives it (from the same source and execution count), the entry is only
+    replaced by an equal one; the previous cell's result is let go here, and the
+    cell's own by ``_forget_result``, since the cell that runs the magic replaces it
+    when it ends. Anything IPython does not offer here is left to ``run_cell``.
+    """
+    try:
+        shell.compile.cache(shell.transform_cell(cell), shell.execution_count, raw_code=cell)
+    except Exception:
+        pass
+    _forget_result(shell)
+    _let_output_drain()
+
+
+def _let_output_drain() -> None:
+    """Waits for the output of earlier cells to be sent, in a Jupyter kernel.
+
+    ipykernel's ``sys.stdout`` and ``sys.stderr`` send what is printed from a thread of
+    their own, ``flush_interval`` seconds (0.2) after the first write, through a timer
+    of that thread's event loop; a flush sends at once but leaves the timer to expire.
+    Expiring during the cell, the timer and what it holds (a ``TimerHandle``, a
+    ``functools.partial``, a ``Context``...) would show as negative rows. Elsewhere
+    (a terminal, a script) this returns at once.
+    """
+    interval = 0.0
+    for stream in (sys.stdout, sys.stderr):
+        wait = getattr(stream, "flush_interval", None)
+        if isinstance(wait, (int, float)) and hasattr(stream, "pub_thread"):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+            interval = max(interval, float(wait))
+    if interval > 0:
+        # A little longer than the interval: the timer runs in the other thread.
+        time.sleep(min(interval, 1.0) + 0.05)
+
+
+def _forget_result(shell: Any) -> None:
+    try:
+        shell.last_execution_result = None
+    except Exception:
+        pass
+
+
 def _magics_class() -> Any:
     from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
@@ -176,13 +229,17 @@ def _magics_class() -> Any:
             from heapscope import summary
 
             options, _ = _parse("memdiff", line, {"--top": "N"}, 0)
+            _book_ahead(self.shell, cell)
             before = summary.summarize_heap(label="before")
             result = self.shell.run_cell(cell)
+            failed = result.error_in_exec is not None or result.error_before_exec is not None
+            del result
+            _forget_result(self.shell)
             after = summary.summarize_heap(label="after")
             diff = before.diff(after)
             del before, after
             top = options.get("--top", 15)
-            if result.error_in_exec is not None or result.error_before_exec is not None:
+            if failed:
                 print("%%memdiff: the cell raised; the diff is up to the error")
             return _top(diff, top, f"memory change of the cell (top {top})")
 

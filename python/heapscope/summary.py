@@ -98,6 +98,80 @@ def _overrides() -> Optional[Dict[type, Callable[[Any], str]]]:
     return found
 
 
+# Rust caches filled on first use are filled here, at import: the table of builtin types
+# behind flat sizes imports `weakref`, `struct`, `array`, `re` and `os` and compiles the
+# expressions that name its types. Filled during a tracker's first summary instead, that
+# work would leave its garbage and its newly tracked tuples to the next collection, and
+# the second summary would show them as negative rows (pympler's `tuple -189`,
+# `code -12`, `str -82` on CPython 3.11).
+_core.summarize(())
+
+# `_clear_internal_caches` from 3.13 on, where `_clear_type_cache` is deprecated.
+_clear_type_cache = getattr(sys, "_clear_internal_caches", None) or sys._clear_type_cache
+
+# Whether a census has run in this process (see `_settle`).
+_censused = False
+
+#: The most full collections ``_collect`` runs before a summary.
+_COLLECT_ROUNDS = 8
+
+
+def _settle(collect: bool = True) -> None:
+    """Readies the heap for a summary, so that two summaries of an unchanged heap are
+    equal: makes what the first repr in this thread makes, runs a first census once per
+    process, empties CPython's type attribute cache and, with ``collect``, collects
+    until nothing more is left to the next collection (``_collect``)."""
+    # The first repr of a non-empty list or dict in a thread makes the thread's state
+    # dict and the list in it that guards repr against recursion (`Py_ReprEnter`), and
+    # they live as long as the thread: the first `print(tracker.diff())` with a row
+    # would show in the next diff as `list 1`, `dict 1`. Made here, before the summary.
+    repr([()])
+    global _censused
+    if not _censused:
+        # A census looks attributes up on the type of every object it meets (and runs
+        # Python code for a few: a metaclass's `__repr__`, a property `__class__`), and
+        # that may do work once per process: on 3.9 the first lookup on
+        # `functools._lru_list_elem`, a type CPython readies only then, adds it to
+        # `object.__subclasses__()` (`int 1`, `weakref 1` in the next diff). A first
+        # census, thrown away, gets that done before any summary.
+        _core.summarize_heap(overrides=_overrides(), ignore_self=True)
+        _censused = True
+    # CPython's type attribute cache keeps a reference to the name of each recent
+    # lookup on a class; a name made at run time (enum's `'_%s__in_progress' % cls`)
+    # can live on that reference only, listed in the dict of interned strings. The
+    # census's own lookups evict such entries, so the name counted by one summary was
+    # freed by it and missing from the next (`str -1`, which one depending on the
+    # hash seed). Emptied here, that cache frees them before the summary.
+    _clear_type_cache()
+    if collect:
+        _collect()
+
+
+def _collect() -> None:
+    """``gc.collect()`` until a collection changes the collector's lists only by the
+    objects it freed.
+
+    A collection also untracks the tuples (and, on some versions, dicts) that can no
+    longer be part of a cycle, but only those whose items are untracked already: a
+    tuple that the collector's list holds before the tuple inside it (as unmarshalled
+    constants are) is untracked one collection later, a level of nesting per
+    collection. A summary counts untracked objects only through a tracked object that
+    refers to them, so each late untracking would remove rows from the next summary
+    although nothing was freed (``tuple -3``, ``code -3``). Collecting until nothing more
+    is untracked takes that lazy work ahead of the summary; a heap that did not change
+    since the previous collection takes one.
+    """
+    before = _core.tracked_count()
+    for _ in range(_COLLECT_ROUNDS):
+        freed = gc.collect()
+        after = _core.tracked_count()
+        # Finalizers and weakref callbacks may allocate: the count must also account for
+        # them, or the next collection has work to do.
+        if after == before - freed or after == before:
+            return
+        before = after
+
+
 def summarize(objects: Iterable[Any]) -> List[Row]:
     """Summarize objects: a list of rows ``[type, number of objects, total size]``.
 
@@ -122,14 +196,15 @@ def summarize_heap(
     the contents of an untracked dict are missed (see ``docs/differences.md``).
 
     ``collect`` runs ``gc.collect()`` first, as ``muppy.get_objects()`` does, so that
-    unreachable objects are not counted. With ``ignore_self``, ``Summary`` objects (which
-    hold heapscope's bookkeeping) are left out. ``label`` is stored with the summary.
-    Raises ``ValueError`` for any other ``census``.
+    unreachable objects are not counted (again while a collection still finds objects
+    to untrack, so that two summaries of an unchanged heap are equal). With
+    ``ignore_self``, ``Summary`` objects (which hold heapscope's bookkeeping) are left
+    out. ``label`` is stored with the summary. Raises ``ValueError`` for any other
+    ``census``.
     """
     if census not in ("complete", "pympler"):
         raise ValueError(f'census must be "complete" or "pympler", not {census!r}')
-    if collect:
-        gc.collect()
+    _settle(collect)
     return _core.summarize_heap(overrides=_overrides(), ignore_self=ignore_self, label=label, census=census)
 
 

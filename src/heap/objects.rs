@@ -3,6 +3,7 @@
 
 use crate::asizeof::flat::FlatSizer;
 use crate::ffi::{self, Strong};
+use crate::heap::passes::{GcPause, TrackedObjects};
 use ahash::AHashSet;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
@@ -146,4 +147,20 @@ pub fn referents<'py>(py: Python<'py>, objects: &Bound<'py, PyTuple>) -> PyResul
         }
     }
     Ok(out)
+}
+
+/// How many objects the collector tracks (`len(gc.get_objects())`), counted on its lists
+/// without building a list of them where their layout checks out. The Python layer
+/// collects until this stops changing before a summary (see `summary._collect`).
+#[pyfunction]
+pub fn tracked_count(py: Python<'_>) -> PyResult<usize> {
+    let _pause = GcPause::new(py)?;
+    let mut tracked = TrackedObjects::take(py)?;
+    let mut count = 0usize;
+    // Following the links runs no Python code and allocates nothing, so the lists do not
+    // change while they are counted.
+    while tracked.next().is_some() {
+        count += 1;
+    }
+    Ok(count)
 }
