@@ -151,7 +151,13 @@ def _book_ahead(shell: Any, cell: str) -> None:
     when it ends. Anything IPython does not offer here is left to ``run_cell``.
     """
     try:
-        shell.compile.cache(shell.transform_cell(cell), shell.execution_count, raw_code=cell)
+        transformed = shell.transform_cell(cell)
+        # Twice: the first caching of a name makes `linecache.cache`'s key, which every
+        # later caching keeps, putting a new equal name string into the entry only. Cached
+        # once, the key and the entry would share one string before the cell and hold two
+        # after it (`str 1` in a complete census, which sees dict keys).
+        for _ in range(2):
+            shell.compile.cache(transformed, shell.execution_count, raw_code=cell)
     except Exception:
         pass
     _forget_result(shell)
