@@ -60,6 +60,12 @@ class SummaryTracker:
         self.summaries: Dict[Hashable, "_core.Summary"] = {}
         self.ignore_self = ignore_self
         self.collect = collect
+        # Every attribute the diffs set exists before the first summary: an attribute
+        # name is held by its code object alone (which no census can traverse) until it
+        # becomes a key of the instance's dict, where the complete census sees it
+        # (`str 1` in the first diff, on versions where instance dicts are real dicts).
+        self.s1: Optional["_core.Summary"] = None
+        self.s0: "_core.Summary" = None  # type: ignore[assignment]  # set just below
         self.s0 = self.create_summary()
 
     def create_summary(self) -> "_core.Summary":
