@@ -827,7 +827,11 @@ def refs(obj: Any, **opts: Any) -> Optional[Iterator[Any]]:
     found = _core.named_referents(obj)
     if not found and not _core.Sizer.typedef(obj, True).has_refs:
         return None
-    if isinstance(obj, dict) or not any(_is_inline_item(name) for name, _ in found):
+    # Inline attributes come from an instance, which also gives its class; keys and values
+    # of a dict, a mappingproxy or a WeakValueDictionary's data do not. (type(), not
+    # isinstance(): the latter reads `__class__`, which may run code and raise.)
+    instance = any(name == "__class__" for name, _ in found) and not issubclass(type(obj), dict)
+    if not instance or not any(_is_inline_item(name) for name, _ in found):
         return iter([ref for _, ref in found])
     out: List[Any] = []
     attributes: Dict[Any, Any] = {}
