@@ -131,7 +131,7 @@ def main() -> int:
         # test_process.py runs on its own: its test_proc fails here (it mocks `open`,
         # heapscope reads /proc in Rust) and the failure keeps MagicMocks alive, on
         # which a later asizeof(all=True) (test_classtracker's compute_total) does not
-        # finish, a heapscope bug still open.
+        # finish: asizeof(MagicMock()) does not return, a heapscope bug still open.
         outcome: dict[str, str] = {}
         runs = [["--ignore=test_process.py"], ["test_process.py"]]
         for number, selection in enumerate(runs):
