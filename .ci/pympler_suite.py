@@ -53,7 +53,12 @@ def unpack(sdist: Path, into: Path) -> Path:
     else:
         with tarfile.open(sdist) as archive:
             members = [m for m in archive.getmembers() if "/test/" in m.name + "/"]
-            archive.extractall(into, members=members, filter="data")
+            for member in members:
+                if member.name.startswith("/") or ".." in member.name.split("/") or not (
+                    member.isfile() or member.isdir()
+                ):
+                    raise SystemExit(f"{sdist}: unexpected member {member.name!r}, not a plain file")
+            archive.extractall(into, members=members)  # checked above (Pythons before 3.12 lack filter=)
         (root,) = [p for p in into.iterdir() if p.is_dir()]
     tests = root / "test"
     if not tests.is_dir():
