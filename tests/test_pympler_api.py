@@ -105,7 +105,7 @@ def test_charts_draws_a_file(tmp_path):
     tracker.create_snapshot()
     target = tmp_path / "timespace.png"
     charts.tracker_timespace(str(target), tracker.stats)
-    assert target.stat().st_size > 0
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     tracker.close()
 
 

@@ -48,7 +48,7 @@ def _pyplot() -> Any:
 
 def tracker_timespace(filename: str, stats: Stats) -> None:
     """Saves a time-space chart of ``stats`` (a ``Stats`` of a class tracker) to
-    ``filename``: execution time across, MiB up, the tracked classes as stacked areas.
+    ``filename``: execution time across, sizes in MiB up, the tracked classes as stacked areas.
 
     Raises ``ImportError`` when matplotlib is not installed.
     """
@@ -64,13 +64,14 @@ def tracker_timespace(filename: str, stats: Stats) -> None:
         axis = figure.add_subplot(111)
         axis.set_title("Snapshot Memory")
         axis.set_xlabel("Execution Time [s]")
-        axis.set_ylabel("Virtual Memory [MiB]")
+        axis.set_ylabel("Size [MiB]")
         for name in sorted(stats.index):
             rows = [(snapshot.classes or {}).get(name) for snapshot in snapshots]
             if not any(row is not None and row["pct"] > _SHOWN_ABOVE_PCT for row in rows):
                 continue
             top = [low + (row["sum"] / _MIB if row is not None else 0.0) for low, row in zip(baseline, rows)]
-            axis.fill_between(timestamps, baseline, top, label=name)
+            # matplotlib leaves labels starting with "_" out of the legend ("__main__.Foo").
+            axis.fill_between(timestamps, baseline, top, label=" " + name if name.startswith("_") else name)
             baseline = top
         axis.plot(timestamps, [s.asizeof_total / _MIB for s in snapshots], "r--", label="Total")
         axis.plot(timestamps, [s.tracked_total / _MIB for s in snapshots], "b--", label="Tracked total")
