@@ -158,7 +158,7 @@ def test_trace_records_the_creating_stack(tracker):
     functions = [frame[2] for frame in trace]
     assert functions[-1] == "make_one"
     assert "test_trace_records_the_creating_stack" in functions
-    assert trace[-1][3] == ["return Record(1)"]
+    assert trace[-1][3] == ["        return Record(1)\n"]
     tracker.track_object([obj], trace=True)
     assert tracker.tracked_objects[1].trace[-1][2] == "test_trace_records_the_creating_stack"
     assert tracker.tracked_objects[0].trace is not None
@@ -368,7 +368,7 @@ def test_periodic_snapshots_count_and_stop(tracker):
     elapsed = time.perf_counter() - started
     count = len(tracker.snapshots)
     assert 2 <= count <= elapsed / 0.05 + 2
-    assert not [t for t in threading.enumerate() if t.name == "heapscope-periodic-snapshots"]
+    assert not [t for t in threading.enumerate() if t.name == "BackgroundMonitor"]
     time.sleep(0.1)
     assert len(tracker.snapshots) == count
     stamps = [s.timestamp for s in tracker.snapshots]

@@ -48,6 +48,8 @@ from heapscope import _core
 __all__ = [
     "Asized",
     "Asizer",
+    "adict",
+    "amapped",
     "asized",
     "asizeof",
     "asizesof",
@@ -101,14 +103,25 @@ def _check_align(where: str, align: Any) -> int:
 _MAX_ALIGN = 2**32
 
 
+class _OptionError(TypeError, KeyError):
+    """An unknown option: a ``TypeError``, as for any unexpected keyword, and a
+    ``KeyError``, which pympler raises for it (``except KeyError`` keeps working)."""
+
+    __str__ = BaseException.__str__
+
+
 def _check_options(where: str, opts: Dict[str, Any], allowed: Sequence[str]) -> None:
-    """Raise ``TypeError`` for unknown options and ``ValueError`` for bad values."""
+    """Raise ``TypeError`` (also a ``KeyError``, as in pympler) for unknown options and
+    ``ValueError`` for bad values."""
     unknown = sorted(set(opts) - set(allowed))
     if unknown:
         names = ", ".join(repr(n) for n in unknown)
-        raise TypeError(
+        hint = ""
+        if "all" in unknown:
+            hint = " (all=True, every object the collector tracks, is an option of asizeof() only)"
+        raise _OptionError(
             f"{where}() got unexpected keyword option{'s' if len(unknown) > 1 else ''} {names}; "
-            f"valid options are: {', '.join(sorted(allowed))}"
+            f"valid options are: {', '.join(sorted(allowed))}{hint}"
         )
     if opts.get("align") is not None:
         _check_align(where, opts["align"])
@@ -798,14 +811,43 @@ def flatsize(obj: Any, align: int = 0, **opts: Any) -> int:
     return sizer.flatsize(obj)
 
 
+def _is_inline_item(name: Any) -> bool:
+    return isinstance(name, str) and name.startswith(("[K] ", "[V] "))
+
+
 def refs(obj: Any, **opts: Any) -> Optional[Iterator[Any]]:
     """An iterator over the referents ``asizeof`` follows from ``obj``, or ``None`` if
-    it follows none."""
+    it follows none.
+
+    An instance's attributes come as one dict, as in pympler: its ``__dict__`` or, where
+    Python keeps the attributes inline (3.11+) and no ``__dict__`` exists yet, a new dict
+    with the same items (reading it does not create the instance's ``__dict__``).
+    """
     _check_options("refs", opts, _TYPEDEF_OPTIONS)
     found = _core.named_referents(obj)
     if not found and not _core.Sizer.typedef(obj, True).has_refs:
         return None
-    return iter([ref for _, ref in found])
+    # Inline attributes come from an instance, which also gives its class; keys and values
+    # of a dict, a mappingproxy or a WeakValueDictionary's data do not. (type(), not
+    # isinstance(): the latter reads `__class__`, which may run code and raise.)
+    instance = any(name == "__class__" for name, _ in found) and not issubclass(type(obj), dict)
+    if not instance or not any(_is_inline_item(name) for name, _ in found):
+        return iter([ref for _, ref in found])
+    out: List[Any] = []
+    attributes: Dict[Any, Any] = {}
+    key: Any = None
+    for name, ref in found:
+        if not _is_inline_item(name):
+            out.append(ref)
+            continue
+        if not attributes and key is None:
+            out.append(attributes)  # where the __dict__ would be
+        if name.startswith("[K] "):
+            key = ref
+        else:
+            attributes[key] = ref
+            key = None
+    return iter(out)
 
 
 def named_refs(obj: Any, **opts: Any) -> List[Tuple[str, Any]]:
@@ -813,3 +855,47 @@ def named_refs(obj: Any, **opts: Any) -> List[Tuple[str, Any]]:
     (attributes, dict items); items of sequences have no name and are left out."""
     _check_options("named_refs", opts, _TYPEDEF_OPTIONS)
     return [(name, ref) for name, ref in _core.named_referents(obj) if name is not None]
+
+
+# -- pympler's registries ---------------------------------------------------------------
+
+_DICT_LIKE: List[type] = []
+_AMAPPED = 0.01
+
+
+def _looks_like_a_dict(cls: Any) -> bool:
+    return isinstance(cls, type) and all(
+        callable(getattr(cls, name, None)) for name in ("__len__", "get", "items", "keys", "values")
+    )
+
+
+def adict(*classes: Any) -> bool:
+    """Registers ``classes`` as dict-like, as ``pympler.asizeof.adict`` does; ``True``
+    when every one of them is a class with ``__len__``, ``get``, ``items``, ``keys`` and
+    ``values`` (the others are not registered).
+
+    heapscope records the classes (``_DICT_LIKE``) but sizes their instances as it sizes
+    any instance; ``infer=True`` sizes every object with the mapping methods as a dict.
+    """
+    every = True
+    for cls in classes:
+        if _looks_like_a_dict(cls):
+            if cls not in _DICT_LIKE:
+                _DICT_LIKE.append(cls)
+        else:
+            every = False
+    return every
+
+
+def amapped(percentage: Optional[float] = None) -> float:
+    """Sets (when ``percentage`` is not ``None``, clamped to 0-100) and returns the
+    previous percentage of a ``numpy.memmap``'s file that pympler counts as resident,
+    1.0 by default. heapscope keeps the setting for pympler's callers; its sizes of a
+    ``memmap`` do not depend on it."""
+    global _AMAPPED
+    previous = _AMAPPED * 100.0
+    if percentage is not None:
+        if isinstance(percentage, bool) or not isinstance(percentage, (int, float)) or math.isnan(percentage):
+            raise TypeError(f"amapped(): percentage={percentage!r} must be a number from 0 to 100, or None")
+        _AMAPPED = max(0.0, min(1.0, percentage * 0.01))
+    return previous

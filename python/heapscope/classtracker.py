@@ -109,7 +109,8 @@ def _type_facts(obj: Any) -> Tuple[bool, int, Optional[str]]:
 
 
 def _capture_trace() -> List[Tuple[str, int, str, Optional[str]]]:
-    """The stack of the code that tracked an object, outermost frame first. Called from
+    """The stack of the code that tracked an object, outermost frame first, each frame
+    ``(file, line, function, source line or None)``. Called from
     the core, itself called by ``track_object`` or an injected constructor: two frames
     up is the caller."""
     frame: Optional[types.FrameType] = sys._getframe(2)
@@ -117,7 +118,8 @@ def _capture_trace() -> List[Tuple[str, int, str, Optional[str]]]:
     while frame is not None:
         code = frame.f_code
         line = frame.f_lineno or 0
-        text = linecache.getline(code.co_filename, line, frame.f_globals).strip() or None
+        # The line as ``inspect.stack()`` gives it (indented, with its newline).
+        text = linecache.getline(code.co_filename, line, frame.f_globals) or None
         frames.append((code.co_filename, line, code.co_name, text))
         frame = frame.f_back
     frames.reverse()
@@ -431,7 +433,7 @@ class ClassTracker:
             if thread is not None and thread.is_alive() and not thread.stop:
                 thread.interval = interval
                 return
-            thread = PeriodicThread(self, interval, name="heapscope-periodic-snapshots", daemon=True)
+            thread = PeriodicThread(self, interval, name="BackgroundMonitor", daemon=True)
             self._periodic_thread = thread
             thread.start()
 

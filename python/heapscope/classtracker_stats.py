@@ -217,7 +217,8 @@ class TrackedObject:
     """Lifetime and sizes of one tracked object, read from the tracker.
 
     ``id``, ``name``, ``birth``, ``death`` (``None`` while alive), ``repr`` (as last seen),
-    ``trace`` (frames ``(file, line, function, [source], 0)`` if traced), ``snapshots``
+    ``trace`` (frames ``(file, line, function, [source], 0)`` if traced, as
+    ``inspect.stack()`` gives them: ``(file, line, function, None, None)`` without source), ``snapshots``
     (``(timestamp, Asized)`` pairs: the basic size at birth, then one per snapshot taken
     while it was alive) and ``ref`` (call it for the object, or ``None`` once dead).
 
@@ -250,11 +251,15 @@ class TrackedObject:
         return self._info()[2]
 
     @property
-    def trace(self) -> Optional[List[Tuple[str, int, str, Optional[List[str]], int]]]:
+    def trace(self) -> Optional[List[Tuple[str, int, str, Optional[List[str]], Optional[int]]]]:
         frames = self._info()[6]
         if frames is None:
             return None
-        return [(file, line, function, [code] if code else None, 0) for file, line, function, code in frames]
+        # inspect.stack()'s frames: no context and no index where the source is unknown.
+        return [
+            (file, line, function, [code], 0) if code else (file, line, function, None, None)
+            for file, line, function, code in frames
+        ]
 
     @property
     def snapshots(self) -> List[Tuple[float, Asized]]:

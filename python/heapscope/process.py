@@ -112,6 +112,37 @@ class ProcessMemoryInfo:
         ]
 
 
+class _ProcessMemoryInfoProc(ProcessMemoryInfo):
+    """pympler's name for the ``/proc`` reader: the same figures as
+    ``ProcessMemoryInfo`` (which reads ``/proc/self/stat`` and ``status`` on Linux)."""
+
+
+class _ProcessMemoryInfoPS(ProcessMemoryInfo):
+    """pympler's ``ps`` reader: ``rss`` and ``vsz`` from ``ps -o rss=,vsz=`` in a
+    subprocess, for comparison with ``/proc``. Only this class starts a process, and only
+    when it is created or updated; ``available`` is ``False`` without a working ``ps``."""
+
+    def update(self) -> bool:
+        """Asks ``ps`` again; ``True`` when it answered."""
+        import subprocess
+
+        try:
+            answer = subprocess.run(
+                ["ps", "-o", "rss=,vsz=", "-p", str(self.pid)],
+                capture_output=True, text=True, timeout=10, check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return False
+        fields = answer.stdout.split()
+        if answer.returncode != 0 or len(fields) < 2:
+            return False
+        try:
+            self.rss, self.vsz = (int(fields[-2]) * 1024, int(fields[-1]) * 1024)
+        except ValueError:
+            return False
+        return True
+
+
 def is_available() -> bool:
     """Whether process memory figures can be read on this platform."""
     return ProcessMemoryInfo().available  # read once (pympler reads twice)
