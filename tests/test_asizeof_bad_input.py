@@ -762,3 +762,28 @@ def test_containers_mutated_during_walk(hs):
         print("OK", len(outcomes))
     """)
     assert out.startswith("OK")
+
+
+def test_mocks_are_sized_without_making_more_mocks():
+    """A MagicMock's ``__sizeof__`` is a descriptor that makes a child mock each time it
+    is bound, whose own ``__sizeof__`` makes the next: calling it, the walk grew the graph
+    as fast as it walked it and never returned. In a child interpreter with a timeout."""
+    import subprocess
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        from unittest import mock
+        from heapscope import asizeof
+        m = mock.MagicMock()
+        m.configure.child.value = 1
+        children = len(m._mock_children)
+        sizes = [asizeof.asizeof(m), asizeof.asizeof(m), asizeof.asized(m, detail=2).size]
+        assert len(m._mock_children) == children, "measuring made new mocks"
+        assert sizes[0] == sizes[1] == sizes[2] > 1000, sizes
+        print(asizeof.asizeof(mock.Mock()) > 0, asizeof.asizeof([mock.MagicMock() for _ in range(50)]) > 0)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]

@@ -181,6 +181,12 @@ fn call_bound_sizeof(py: Python<'_>, obj: &Strong, descr: &Strong) -> PyResult<O
     let (obj, descr) =
         unsafe { (Bound::from_borrowed_ptr(py, obj.as_ptr()), Bound::from_borrowed_ptr(py, descr.as_ptr())) };
     let method = match unless_exception(py, descr.get_type().getattr(crate::pystr!(py, "__get__")?))? {
+        // A descriptor written in Python may make a new object each time it is bound:
+        // unittest.mock's `MagicProxy` makes a child mock, whose `__sizeof__` makes the
+        // next one, so the graph would grow as fast as it is walked. Its objects are
+        // counted with their type's basic size instead.
+        // SAFETY: `descr` is held strongly, and so is its type.
+        Some(_) if unsafe { ffi::is_heap_type(ffi::type_of(descr.as_ptr())) } => return Ok(None),
         Some(_) => {
             match unless_exception(py, descr.call_method1(crate::pystr!(py, "__get__")?, (&obj, obj.get_type())))? {
                 Some(method) => method,
