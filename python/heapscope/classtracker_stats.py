@@ -37,6 +37,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optio
 
 from heapscope import _core
 from heapscope.asizeof import Asized, _build_tree
+from heapscope.util.stringutils import trunc as _cut
 
 if TYPE_CHECKING:  # heapscope.classtracker imports this module, never the reverse
     from heapscope.classtracker import ClassTracker
@@ -70,16 +71,6 @@ def _pp_time(seconds: Optional[float]) -> str:
     hours, rest = divmod(max(seconds, 0.0), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{int(hours):02d}:{int(minutes):02d}:{secs:05.2f}"
-
-
-def _cut(text: Any, width: int, left: bool = False) -> str:
-    """``text`` on one line, shortened to ``width`` with ``...`` (at the start if ``left``)."""
-    text = str(text).replace("\n", "|")
-    if len(text) <= width:
-        return text
-    if left:
-        return "..." + text[len(text) - width + 3:]
-    return text[:width - 3] + "..."
 
 
 def _indented(prefix: str, steps: int, name: Any, width: int) -> str:
