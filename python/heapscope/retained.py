@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import html
+import reprlib
 from dataclasses import dataclass
 from typing import Any, List, Optional
 
@@ -27,6 +28,14 @@ def _type_name(tp: type) -> str:
     module = getattr(tp, "__module__", None)
     name = getattr(tp, "__qualname__", None) or getattr(tp, "__name__", "?")
     return name if module in (None, "builtins") else f"{module}.{name}"
+
+
+def _describe(obj: Any) -> str:
+    """A short repr, for a table; the type's name when ``repr`` raises an Exception."""
+    try:
+        return reprlib.repr(obj)[:60]
+    except Exception:
+        return "<%s>" % _type_name(type(obj))
 
 
 def _size(n: int) -> str:
@@ -65,12 +74,12 @@ class RetainedTable(list):  # type: ignore[type-arg]
     shown as a table (``str``) and as HTML in Jupyter."""
 
     def _columns(self) -> List[List[str]]:
-        rows = [["retained", "flat", "count" if self._types() else "root", "type"]]
-        for row in self:
-            if isinstance(row, RetainedType):
-                rows.append([_size(row.retained), _size(row.flat), str(row.count), row.type_name])
-            else:
-                rows.append([_size(row.retained), _size(row.flat), row.root or "", row.type_name])
+        if self._types():
+            rows = [["retained", "flat", "count", "type"]]
+            rows += [[_size(r.retained), _size(r.flat), str(r.count), r.type_name] for r in self]
+        else:
+            rows = [["retained", "flat", "root", "type", "object"]]
+            rows += [[_size(r.retained), _size(r.flat), r.root or "", r.type_name, _describe(r.obj)] for r in self]
         return rows
 
     def _types(self) -> bool:
@@ -78,10 +87,11 @@ class RetainedTable(list):  # type: ignore[type-arg]
 
     def __str__(self) -> str:
         rows = self._columns()
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = []
         for r in rows:
-            lines.append("  ".join(r[i].rjust(widths[i]) for i in range(3)) + "  " + r[3])
+            cells = [r[i].rjust(widths[i]) for i in range(3)] + [r[i].ljust(widths[i]) for i in range(3, len(r))]
+            lines.append("  ".join(cells).rstrip())
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
