@@ -158,16 +158,18 @@ pub fn dominators(graph: Csr<'_>, adopt: bool) -> Result<Dominators, OutOfMemory
     for i in 0..m {
         pred_start[i + 1] += pred_start[i];
     }
-    let mut fill: Vec<u32> = pred_start.clone();
+    // Filled from the end of each row, moving its start down to where it belongs.
     let mut preds: Vec<u32> = grow::vec_filled(0, pred_start[m] as usize, DOMINATORS)?;
-    for (pv, &v) in vertex.iter().enumerate() {
+    for (pv, &v) in vertex.iter().enumerate().rev() {
         for &w in successors_of(v) {
             let pw = pre[w as usize] as usize;
-            preds[fill[pw] as usize] = pv as u32;
-            fill[pw] += 1;
+            pred_start[pw + 1] -= 1;
+            preds[pred_start[pw + 1] as usize] = pv as u32;
         }
     }
-    drop(fill);
+    // Row `w` now starts at `pred_start[w + 1]`: shift the starts back by one.
+    pred_start.rotate_left(1);
+    pred_start[m] = preds.len() as u32;
 
     // Semidominators, by decreasing preorder, with path-compressed link-eval.
     let mut semi: Vec<u32> = grow::collect_exact(0..m as u32, DOMINATORS)?;

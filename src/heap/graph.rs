@@ -126,6 +126,14 @@ impl HeapGraph {
         self.table.find(ffi::address(obj), &self.objects).ok()
     }
 
+    /// Frees the address table and the reference counts (once the roots and the
+    /// nodes the caller looks up are known): [`node_of`](Self::node_of) finds nothing
+    /// after this.
+    pub fn drop_index(&mut self) {
+        self.table = AddressTable::default();
+        self.refcounts = Vec::new();
+    }
+
     /// The number of nodes.
     pub fn len(&self) -> usize {
         self.objects.len()
@@ -257,6 +265,7 @@ impl HeapGraph {
             graph.offsets.try_push(end, GRAPH)?;
             node += 1;
         }
+        graph.targets.shrink_to_fit();
         Ok(graph)
     }
 

@@ -28,8 +28,12 @@ struct Computed {
     /// Seconds spent building the graph, then on roots and dominators.
     build_seconds: f64,
     dominator_seconds: f64,
-    /// Bytes of the dominator arrays kept (the graph's are in `graph.footprint()`).
+    /// Bytes of the dominator arrays kept, and of the graph's before its index was
+    /// freed.
     dominator_bytes: usize,
+    graph_bytes: usize,
+    /// The node of the first extra object.
+    target: Option<u32>,
 }
 
 impl Computed {
@@ -66,6 +70,9 @@ fn compute(py: Python<'_>, extra: &[RawObj], own_code: &[Bound<'_, PyAny>]) -> P
     let build_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let (root_nodes, root_kinds) = roots::root_nodes(&graph, &gathered)?;
+    let target = extra.first().and_then(|&obj| graph.node_of(obj));
+    let graph_bytes = graph.footprint();
+    graph.drop_index();
     let csr = Csr { offsets: &graph.offsets, targets: &graph.targets, roots: &root_nodes };
     let dom = dominators(csr, true)?;
     let retained = dom.retained(|v| graph.sizes[v as usize])?.ok_or_else(|| {
@@ -78,7 +85,7 @@ fn compute(py: Python<'_>, extra: &[RawObj], own_code: &[Bound<'_, PyAny>]) -> P
         + retained.capacity() * 8
         + root_nodes.capacity() * 4;
     ffi::check_signals(py)?;
-    Ok(Computed { graph, dom, retained, kinds, build_seconds, dominator_seconds, dominator_bytes })
+    Ok(Computed { graph, dom, retained, kinds, build_seconds, dominator_seconds, dominator_bytes, graph_bytes, target })
 }
 
 /// The bytes freed if every reference to `obj` from outside the objects it dominates
@@ -88,7 +95,7 @@ fn compute(py: Python<'_>, extra: &[RawObj], own_code: &[Bound<'_, PyAny>]) -> P
 #[pyo3(signature = (obj, own_code))]
 pub fn retained_size(py: Python<'_>, obj: &Bound<'_, PyAny>, own_code: Vec<Bound<'_, PyAny>>) -> PyResult<u64> {
     let computed = compute(py, &[obj.as_ptr()], &own_code)?;
-    let node = computed.graph.node_of(obj.as_ptr()).expect("the target is an extra node of the graph");
+    let node = computed.target.expect("the target is an extra node of the graph");
     Ok(computed.retained_of(node).unwrap_or(computed.graph.sizes[node as usize]))
 }
 
@@ -221,7 +228,7 @@ pub fn retained_stats<'py>(
     stats.set_item("nodes", computed.graph.len())?;
     stats.set_item("edges", computed.graph.targets.len())?;
     stats.set_item("roots", computed.kinds.len())?;
-    stats.set_item("graph_bytes", computed.graph.footprint())?;
+    stats.set_item("graph_bytes", computed.graph_bytes)?;
     stats.set_item("dominator_bytes", computed.dominator_bytes)?;
     stats.set_item("build_seconds", computed.build_seconds)?;
     stats.set_item("dominator_seconds", computed.dominator_seconds)?;
