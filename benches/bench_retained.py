@@ -8,7 +8,7 @@ then times, on that one heap, without ``gc.collect()`` in the timed region:
 * the whole retained-size computation (``_core.retained_stats``: the heap graph, its
   roots, the dominator tree and every object's retained size), split into the graph's
   build and the roots plus dominators;
-* ``retained_size(x)`` for one object, and guppy3's ``hpy().iso(x).domisize`` for the
+* ``retained_size(x)`` for one object (with its ``gc.collect()``, and without), and guppy3's ``hpy().iso(x).domisize`` for the
   same object when guppy3 is installed.
 
 Prints per-object nanoseconds, the ratio to ``summarize_heap``, the bytes per object
@@ -72,6 +72,7 @@ def main():
 
     target = kept[0]
     one = time_best(lambda: heapscope.retained_size(target), repeat=1)
+    bare = time_best(lambda: _core.retained_size(target, []), repeat=args.repeat, disable_gc=True)
     print(f"graph: {nodes:,} nodes, {figures['edges']:,} edges, {figures['roots']:,} roots")
     rows = [
         ("summarize_heap(collect=False)", t_sum, None),
@@ -79,6 +80,7 @@ def main():
         ("  of which the graph", figures["build_seconds"] * 1e9, None),
         ("  of which roots + dominators", figures["dominator_seconds"] * 1e9, None),
         ("retained_size(one object)", one.best_ns, one.best_ns / t_sum),
+        ("  the same without gc.collect()", bare.best_ns, bare.best_ns / t_sum),
     ]
     try:
         import guppy
