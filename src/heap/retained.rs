@@ -10,7 +10,7 @@ use crate::heap::graph::{HeapGraph, Stop};
 use crate::heap::passes::{GcPause, TrackedObjects};
 use crate::heap::roots::{self, Kind};
 use ahash::AHashMap;
-use pyo3::exceptions::{PyOverflowError, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use std::time::Instant;
 
@@ -95,7 +95,9 @@ fn compute(py: Python<'_>, extra: &[RawObj], own_code: &[Bound<'_, PyAny>]) -> P
 #[pyo3(signature = (obj, own_code))]
 pub fn retained_size(py: Python<'_>, obj: &Bound<'_, PyAny>, own_code: Vec<Bound<'_, PyAny>>) -> PyResult<u64> {
     let computed = compute(py, &[obj.as_ptr()], &own_code)?;
-    let node = computed.target.expect("the target is an extra node of the graph");
+    let node = computed.target.ok_or_else(|| {
+        PyRuntimeError::new_err("the object was not found in the heap graph it was added to; report it")
+    })?;
     Ok(computed.retained_of(node).unwrap_or(computed.graph.sizes[node as usize]))
 }
 
