@@ -43,6 +43,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(heap::referrers::referrers_of, m)?)?;
     m.add_function(wrap_pyfunction!(heap::referrers::why_chains, m)?)?;
     m.add_function(wrap_pyfunction!(heap::edges::graph_edges, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::retained::retained_size, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::retained::retained_top, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::retained::retained_by_type, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::retained::retained_stats, m)?)?;
     m.add_function(wrap_pyfunction!(heap::edges::node_name, m)?)?;
     m.add_function(wrap_pyfunction!(process::proc_memory, m)?)?;
     m.add_class::<summary::python::Summary>()?;

@@ -19,6 +19,10 @@ __all__ = [
     "process",
     "refbrowser",
     "refgraph",
+    "retained",
+    "retained_by_type",
+    "retained_size",
+    "retained_top",
     "summary",
     "tracker",
     "why",
@@ -39,6 +43,10 @@ def __getattr__(name: str):
         from heapscope._why import why
 
         return why
+    if name in ("retained_size", "retained_top", "retained_by_type"):
+        from heapscope import retained
+
+        return getattr(retained, name)
     if name in __all__:
         import importlib
 

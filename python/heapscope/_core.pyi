@@ -11,6 +11,10 @@ __all__ = [
     "named_referents",
     "referrers_of",
     "why_chains",
+    "retained_size",
+    "retained_top",
+    "retained_by_type",
+    "retained_stats",
     "graph_edges",
     "node_name",
     "proc_memory",
@@ -131,6 +135,23 @@ def why_chains(
     a root to ``target``, every step named: ``(target name, [(root label, [(text, type
     name, address)])], direct referrer count, their names (first 20), objects indexed)``.
     Frames running ``own_code`` are not roots."""
+
+def retained_size(obj: Any, own_code: Sequence[Any]) -> int:
+    """Behind ``heapscope.retained_size``: the flat size of ``obj`` plus those of every
+    object it dominates in the whole heap's graph. Frames running ``own_code`` are not
+    roots."""
+
+def retained_top(n: int, own_code: Sequence[Any]) -> List[Tuple[Any, int, int, Optional[str]]]:
+    """Behind ``heapscope.retained_top``: the ``n`` objects retaining the most, largest
+    first, as ``(object, retained size, flat size, root kind or None)``."""
+
+def retained_by_type(n: int, own_code: Sequence[Any]) -> List[Tuple[type, int, int, int]]:
+    """Behind ``heapscope.retained_by_type``: the ``n`` types retaining the most, largest
+    first, as ``(type, objects, flat size, retained size)``."""
+
+def retained_stats(own_code: Sequence[Any]) -> Dict[str, Union[int, float]]:
+    """Figures of one retained-size computation (node, edge and root counts, bytes of
+    the graph and dominator arrays, seconds of each phase, the heap's total)."""
 
 def graph_edges(objects: List[Any]) -> List[Tuple[int, int, str]]:
     """The references between ``objects`` as ``(id of referrer, id of referent, label)``."""

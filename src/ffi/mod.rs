@@ -124,6 +124,16 @@ impl Drop for Strong {
     }
 }
 
+/// The reference count of a live object, read without taking a reference.
+///
+/// # Safety
+/// `obj` must be alive.
+#[inline]
+pub unsafe fn refcount_of(obj: RawObj) -> isize {
+    // SAFETY: `obj` is alive (caller); only its header is read.
+    unsafe { ffi::Py_REFCNT(obj) }
+}
+
 /// The type of a live object.
 ///
 /// # Safety

@@ -3,9 +3,13 @@
 //! index and reference chains behind `why()` (`referrers`), and the names of references
 //! shared by `why()`, refgraph and refbrowser (`edges`).
 
+pub mod dominators;
 pub mod edges;
+pub mod graph;
 pub mod objects;
 pub mod passes;
 pub mod referrers;
+pub mod retained;
+pub mod roots;
 
 pub use passes::*;

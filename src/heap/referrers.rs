@@ -296,14 +296,14 @@ pub fn referrers_of<'py>(
 }
 
 /// A root of `why()`: the object a chain starts at, how it is shown, and what it is.
-struct Root<'py> {
-    holder: Bound<'py, PyAny>,
-    label: Bound<'py, PyAny>,
-    kind: RootKind,
+pub(crate) struct Root<'py> {
+    pub(crate) holder: Bound<'py, PyAny>,
+    pub(crate) label: Bound<'py, PyAny>,
+    pub(crate) kind: RootKind,
 }
 
 /// The globals of every module in `sys.modules`.
-fn module_roots<'py>(py: Python<'py>, kinds: &Kinds<'py>, roots: &mut Vec<Root<'py>>) -> PyResult<()> {
+pub(crate) fn module_roots<'py>(py: Python<'py>, kinds: &Kinds<'py>, roots: &mut Vec<Root<'py>>) -> PyResult<()> {
     let modules = py
         .import(crate::pystr!(py, "sys")?)?
         .getattr(crate::pystr!(py, "modules")?)?
@@ -342,7 +342,7 @@ fn frame_place<'py>(frame: &Bound<'py, PyAny>, code: &Bound<'py, PyAny>) -> PyRe
 /// The locals of every live frame of every thread (a snapshot of them), and the globals
 /// of module-level frames whose globals are not a module's. Frames of `own_code` are
 /// left out; the frames and `sys._current_frames()` are added to `ignored`.
-fn frame_roots<'py>(
+pub(crate) fn frame_roots<'py>(
     py: Python<'py>,
     own_code: &[Bound<'py, PyAny>],
     roots: &mut Vec<Root<'py>>,
@@ -394,7 +394,7 @@ fn frame_roots<'py>(
 }
 
 /// The exception each thread is handling, each held by a list of its own.
-fn thread_roots<'py>(py: Python<'py>, roots: &mut Vec<Root<'py>>) -> PyResult<()> {
+pub(crate) fn thread_roots<'py>(py: Python<'py>, roots: &mut Vec<Root<'py>>) -> PyResult<()> {
     let threading = py.import(crate::pystr!(py, "threading")?)?;
     let names = ffi::new_dict(py)?;
     for thread in threading.call_method0(crate::pystr!(py, "enumerate")?)?.try_iter()? {
