@@ -165,9 +165,10 @@ def _collect() -> None:
     for _ in range(_COLLECT_ROUNDS):
         freed = gc.collect()
         after = _core.tracked_count()
-        # Finalizers and weakref callbacks may allocate: the count must also account for
-        # them, or the next collection has work to do.
-        if after == before - freed or after == before:
+        # Only untracking makes the lists shorter by more than what was freed. More
+        # than that left (finalizers, weakref callbacks or another thread allocated)
+        # is not the collector's lazy work, and collecting again would not settle it.
+        if after >= before - freed:
             return
         before = after
 
