@@ -140,10 +140,12 @@ def test_version():
     assert done.stdout.strip() == f"heapscope {hs.__version__}"
 
 
-def test_closed_pipe_is_quiet():
+def test_closed_pipe_is_quiet(tmp_path):
+    # Megabytes of tree, far more than a pipe holds, so the writer is still writing.
+    (tmp_path / "bigtree.py").write_text("BIG = {str(i): [i] for i in range(100_000)}\n")
     reader = subprocess.Popen(
-        [sys.executable, "-m", "heapscope", "size", "sys:modules", "--detail", "3"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "heapscope", "size", "bigtree:BIG", "--detail", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
     )
     reader.stdout.readline()
     reader.stdout.close()  # as `| head -1` does
