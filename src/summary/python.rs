@@ -7,7 +7,7 @@ use super::aggregate::Aggregator;
 use super::file::{self as snapshot, Kind, Meta};
 use super::rows::{diff_rows, same_rows, sums, Rows, Totals};
 use super::text::{self, TEXT_ROWS};
-use crate::ffi;
+use crate::ffi::{self, IntoNew};
 use crate::heap::{self, Census, Scan, ScanOptions};
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
@@ -145,19 +145,19 @@ impl Summary {
 
     /// `"summary"` or `"diff"`.
     #[getter]
-    fn kind(&self) -> &'static str {
-        self.meta.kind.as_str()
+    fn kind<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.meta.kind.as_str().into_new(py)
     }
 
     /// When the summary was taken, in seconds since the epoch.
     #[getter]
-    fn created(&self) -> f64 {
-        self.meta.created
+    fn created<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.meta.created.into_new(py)
     }
 
     #[getter]
-    fn label(&self) -> Option<String> {
-        self.meta.label.clone()
+    fn label<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.meta.label.as_deref().into_new(py)
     }
 
     /// Where the summary was taken: python, implementation, platform, pid, heapscope.
@@ -173,8 +173,8 @@ impl Summary {
     }
 
     /// The summary as JSON text in the versioned snapshot format (docs/snapshot-format.md).
-    fn to_json(&self) -> PyResult<String> {
-        Ok(snapshot::to_json(&self.rows, &self.meta)?)
+    fn to_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        snapshot::to_json(&self.rows, &self.meta)?.into_new(py)
     }
 
     /// Writes the summary to `path` as JSON (replacing the file in one step).
@@ -208,22 +208,22 @@ impl Summary {
     /// The summary as text: a title line, the largest `limit` rows as a table (for a
     /// diff, the largest change either way) and a line for the other rows.
     #[pyo3(signature = (limit = 15))] // TEXT_ROWS, written out for the text signature
-    fn format(&self, limit: usize) -> PyResult<String> {
-        Ok(text::summary_text(&self.rows, &self.meta, limit)?)
+    fn format<'py>(&self, py: Python<'py>, limit: usize) -> PyResult<Bound<'py, PyAny>> {
+        text::summary_text(&self.rows, &self.meta, limit)?.into_new(py)
     }
 
-    fn __str__(&self) -> PyResult<String> {
-        self.format(TEXT_ROWS)
+    fn __str__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.format(py, TEXT_ROWS)
     }
 
     /// IPython's terminal shows the text of `str()`.
     fn _repr_pretty_(&self, printer: &Bound<'_, PyAny>, _cycle: bool) -> PyResult<()> {
         let py = printer.py();
-        printer.call_method1(crate::pystr!(py, "text")?, (ffi::new_str(py, &self.format(TEXT_ROWS)?)?,))?;
+        printer.call_method1(crate::pystr!(py, "text")?, (self.format(py, TEXT_ROWS)?,))?;
         Ok(())
     }
 
-    fn __repr__(&self) -> String {
+    fn __repr__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let label = self.meta.label.as_deref().map(|l| format!(" {l:?}")).unwrap_or_default();
         format!(
             "<heapscope Summary{label}: {} {}, {} types, {} objects, {} bytes>",
@@ -233,6 +233,7 @@ impl Summary {
             sums(&self.rows).0,
             sums(&self.rows).1
         )
+        .into_new(py)
     }
 }
 /// pympler's `summary.summarize(objects)`: a list of `[type, count, size]` rows, in the
