@@ -26,11 +26,11 @@ pub fn human_size(bytes: f64, decimals: usize) -> String {
 /// A byte count for people: `512 B`, `1.5 KiB` (`decimals` digits above 1 KiB).
 #[pyfunction]
 #[pyo3(name = "human_size", signature = (bytes, decimals = 1))]
-pub fn human_size_py(bytes: f64, decimals: usize) -> PyResult<String> {
+pub fn human_size_py(py: Python<'_>, bytes: f64, decimals: usize) -> PyResult<Bound<'_, PyAny>> {
     if decimals > 20 {
         return Err(pyo3::exceptions::PyValueError::new_err(format!("decimals must be from 0 to 20, not {decimals}")));
     }
-    Ok(human_size(bytes, decimals))
+    crate::ffi::IntoNew::into_new(human_size(bytes, decimals), py)
 }
 
 #[cfg(test)]

@@ -153,7 +153,7 @@ pub fn referents<'py>(py: Python<'py>, objects: &Bound<'py, PyTuple>) -> PyResul
 /// without building a list of them where their layout checks out. The Python layer
 /// collects until this stops changing before a summary (see `summary._collect`).
 #[pyfunction]
-pub fn tracked_count(py: Python<'_>) -> PyResult<usize> {
+pub fn tracked_count(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     let _pause = GcPause::new(py)?;
     let mut tracked = TrackedObjects::take(py)?;
     let mut count = 0usize;
@@ -162,5 +162,5 @@ pub fn tracked_count(py: Python<'_>) -> PyResult<usize> {
     while tracked.next().is_some() {
         count += 1;
     }
-    Ok(count)
+    crate::ffi::new_int(py, count as u64)
 }

@@ -3,6 +3,7 @@
 //! `retained_by_type`, one call each.
 
 use crate::asizeof::flat::FlatSizer;
+use crate::ffi::IntoNew;
 use crate::ffi::{self, RawObj};
 use crate::grow::{self, OutOfMemory};
 use crate::heap::dominators::{dominators, Csr, Dominators};
@@ -93,12 +94,16 @@ fn compute(py: Python<'_>, extra: &[RawObj], own_code: &[Bound<'_, PyAny>]) -> P
 /// running `own_code` are not roots.
 #[pyfunction]
 #[pyo3(signature = (obj, own_code))]
-pub fn retained_size(py: Python<'_>, obj: &Bound<'_, PyAny>, own_code: Vec<Bound<'_, PyAny>>) -> PyResult<u64> {
+pub fn retained_size<'py>(
+    py: Python<'py>,
+    obj: &Bound<'_, PyAny>,
+    own_code: Vec<Bound<'_, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
     let computed = compute(py, &[obj.as_ptr()], &own_code)?;
     let node = computed.target.ok_or_else(|| {
         PyRuntimeError::new_err("the object was not found in the heap graph it was added to; report it")
     })?;
-    Ok(computed.retained_of(node).unwrap_or(computed.graph.sizes[node as usize]))
+    computed.retained_of(node).unwrap_or(computed.graph.sizes[node as usize]).into_new(py)
 }
 
 /// One object of `retained_top`: `(object, retained size, flat size, root kind or None)`.
@@ -107,7 +112,7 @@ type TopEntry<'py> = (Bound<'py, PyAny>, u64, u64, Option<&'static str>);
 /// The `n` objects retaining the most, largest first.
 #[pyfunction]
 #[pyo3(signature = (n, own_code))]
-pub fn retained_top<'py>(py: Python<'py>, n: usize, own_code: Vec<Bound<'py, PyAny>>) -> PyResult<Vec<TopEntry<'py>>> {
+pub fn retained_top<'py>(py: Python<'py>, n: usize, own_code: Vec<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
     let computed = compute(py, &[], &own_code)?;
     let mut order: Vec<u32> = grow::collect_exact(1..computed.dom.vertex.len() as u32, BY_TYPE)?;
     let key = |p: &u32| std::cmp::Reverse(computed.retained[*p as usize]);
@@ -116,7 +121,7 @@ pub fn retained_top<'py>(py: Python<'py>, n: usize, own_code: Vec<Bound<'py, PyA
         order.truncate(n);
     }
     order.sort_by_key(key);
-    Ok(order
+    order
         .into_iter()
         .map(|p| {
             let node = computed.dom.vertex[p as usize];
@@ -126,7 +131,8 @@ pub fn retained_top<'py>(py: Python<'py>, n: usize, own_code: Vec<Bound<'py, PyA
             let kind = computed.kinds.get(&node).map(|k| k.name());
             (bound, computed.retained[p as usize], computed.graph.sizes[node as usize], kind)
         })
-        .collect())
+        .collect::<Vec<TopEntry<'py>>>()
+        .into_new(py)
 }
 
 /// One type of `retained_by_type`: `(type, objects, flat size, retained size)`.
@@ -141,20 +147,20 @@ pub fn retained_by_type<'py>(
     py: Python<'py>,
     n: usize,
     own_code: Vec<Bound<'py, PyAny>>,
-) -> PyResult<Vec<TypeEntry<'py>>> {
+) -> PyResult<Bound<'py, PyAny>> {
     let computed = compute(py, &[], &own_code)?;
     let totals = by_type(&computed)?;
     let mut rows: Vec<(usize, [u64; 3])> = totals.into_iter().collect();
     rows.sort_by_key(|(_, t)| std::cmp::Reverse(t[2]));
     rows.truncate(n);
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|(tp, [count, flat, retained])| {
             // SAFETY: `tp` is the type of a node the graph holds.
             let bound = unsafe { Bound::from_borrowed_ptr(py, tp as RawObj) };
             (bound, count, flat, retained)
         })
-        .collect())
+        .collect::<Vec<TypeEntry<'py>>>()
+        .into_new(py)
 }
 
 /// `[count, flat, retained]` by type address, walking the dominator tree depth first

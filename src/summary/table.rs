@@ -153,12 +153,13 @@ fn scaled(mut value: f64) -> String {
 
 /// pympler's `stringutils.pp(size)` for an int or float size.
 #[pyfunction]
-pub fn pretty_size(value: &Bound<'_, PyAny>) -> PyResult<String> {
+pub fn pretty_size<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    use crate::ffi::IntoNew;
     if value.is_instance_of::<PyInt>() {
-        return Ok(pretty_int(value.extract()?));
+        return pretty_int(value.extract()?).into_new(value.py());
     }
     if value.is_instance_of::<PyFloat>() {
-        return Ok(pretty_float(value.extract()?));
+        return pretty_float(value.extract()?).into_new(value.py());
     }
     Err(PyTypeError::new_err(format!("a size must be an int or a float, not {}", value.get_type().name()?)))
 }
