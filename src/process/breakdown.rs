@@ -117,7 +117,12 @@ pub fn parse_pymalloc_stats(text: &str) -> Result<Arenas, String> {
 /// files and what went wrong when neither gives the figures (not Linux, `/proc` not
 /// mounted).
 #[pyfunction]
-pub fn resident_memory() -> PyResult<(u64, Option<u64>, &'static str)> {
+pub fn resident_memory(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    crate::ffi::IntoNew::into_new(read_resident_memory()?, py)
+}
+
+/// [`resident_memory`]'s figures, as Rust values.
+fn read_resident_memory() -> PyResult<(u64, Option<u64>, &'static str)> {
     let from_rollup = std::fs::read_to_string(SMAPS_ROLLUP)
         .map_err(|e| format!("cannot read {SMAPS_ROLLUP}: {e}"))
         .and_then(|text| parse_smaps_rollup(&text));
@@ -139,12 +144,13 @@ pub type ArenaTuple = (u64, u64, Option<u64>, Option<u64>);
 /// is not the object allocator. `ValueError` when the statistics are not in the expected
 /// form, `OSError` when they cannot be read on this system.
 #[pyfunction]
-pub fn pymalloc_stats(py: Python<'_>) -> PyResult<Option<ArenaTuple>> {
+pub fn pymalloc_stats(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     let Some(text) = crate::ffi::pymalloc_stats_text(py).map_err(PyOSError::new_err)? else {
-        return Ok(None);
+        return crate::ffi::IntoNew::into_new(None::<u64>, py);
     };
     let arenas = parse_pymalloc_stats(&text).map_err(PyValueError::new_err)?;
-    Ok(Some((arenas.arena_bytes, arenas.allocated, arenas.free_blocks, arenas.empty_pools)))
+    let stats: ArenaTuple = (arenas.arena_bytes, arenas.allocated, arenas.free_blocks, arenas.empty_pools);
+    crate::ffi::IntoNew::into_new(stats, py)
 }
 
 #[cfg(test)]
@@ -270,7 +276,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn reads_this_process() {
-        let (rss, file_backed, _) = resident_memory().unwrap();
+        let (rss, file_backed, _) = read_resident_memory().unwrap();
         assert!(rss > 0);
         assert!(file_backed.is_some_and(|file| file <= rss));
     }

@@ -198,11 +198,9 @@ impl Summary {
     }
 
     /// The summary as an HTML table in Jupyter (drawn by `heapscope._html.summary_html`).
-    fn _repr_html_(slf: &Bound<'_, Self>) -> PyResult<String> {
+    fn _repr_html_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        py.import(crate::pystr!(py, "heapscope._html")?)?
-            .call_method1(crate::pystr!(py, "summary_html")?, (slf,))?
-            .extract()
+        py.import(crate::pystr!(py, "heapscope._html")?)?.call_method1(crate::pystr!(py, "summary_html")?, (slf,))
     }
 
     /// The summary as text: a title line, the largest `limit` rows as a table (for a
