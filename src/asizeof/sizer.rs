@@ -11,7 +11,7 @@ use crate::asizeof::estimates::{self, TypeDef};
 use crate::asizeof::ledger::Ledger;
 use crate::asizeof::rules::{self, ClassifyOptions, RuleCache};
 use crate::asizeof::walk::{self, Node, Options, Walker};
-use crate::ffi;
+use crate::ffi::{self, IntoNew};
 use crate::grow::{Grow, TryPush};
 use ahash::AHashMap;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -358,16 +358,18 @@ impl Sizer {
         ffi::new_int(py, count)
     }
 
-    fn excluded_types<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    fn excluded_types<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let state = self.state(py)?;
         // SAFETY: the ledger holds these classes strongly.
-        Ok(state.ledger.excluded_types().map(|t| unsafe { Bound::from_borrowed_ptr(py, t.as_ptr()) }).collect())
+        let types: Vec<Bound<'py, PyAny>> =
+            state.ledger.excluded_types().map(|t| unsafe { Bound::from_borrowed_ptr(py, t.as_ptr()) }).collect();
+        types.into_new(py)
     }
 
     /// The largest objects seen, largest first.
-    fn ranks<'py>(&self, py: Python<'py>) -> PyResult<Vec<RankRow<'py>>> {
+    fn ranks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let state = self.state(py)?;
-        let mut rows = Vec::new();
+        let mut rows: Vec<RankRow<'py>> = Vec::new();
         for r in &state.ledger.ranks {
             // SAFETY: the ledger holds the key and the object strongly.
             let (key, obj) =
@@ -375,13 +377,13 @@ impl Sizer {
             let row = (ffi::new_int(py, r.size)?, key, r.is_class, obj, r.depth, r.obj.as_ptr() as usize, r.parent_id);
             rows.try_push(row, "the ranking")?;
         }
-        Ok(rows)
+        rows.into_new(py)
     }
 
     /// Per-type profiles of flat sizes.
-    fn profiles<'py>(&self, py: Python<'py>) -> PyResult<Vec<ProfileRow<'py>>> {
+    fn profiles<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let state = self.state(py)?;
-        let mut rows = Vec::new();
+        let mut rows: Vec<ProfileRow<'py>> = Vec::new();
         for p in state.ledger.profiles.values() {
             // SAFETY: the ledger holds the key and the object strongly.
             let (key, obj) = unsafe {
@@ -391,7 +393,7 @@ impl Sizer {
                 (ffi::new_int(py, p.number)?, ffi::new_int(py, p.total)?, ffi::new_int(py, p.high)?);
             rows.try_push((key, p.is_class, number, total, high, obj), "the profiles")?;
         }
-        Ok(rows)
+        rows.into_new(py)
     }
 }
 
