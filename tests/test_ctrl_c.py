@@ -96,7 +96,10 @@ def _check(out, expected="KeyboardInterrupt"):
         pytest.skip("the call takes %s s in this build: too %s to interrupt" % (words[1], words[0]))
     name, delay, full = words[0], float(words[1]), float(words[2])
     assert name == expected, out
-    assert delay < min(0.5, full / 2), "the error came %.3f s after the signal (the call takes %.2f s)" % (
+    # Within half a second, as promised, and well before the call would have ended by
+    # itself (three quarters of its length: a short call on a loaded machine gets no
+    # closer to half).
+    assert delay < min(0.5, full * 0.75), "the error came %.3f s after the signal (the call takes %.2f s)" % (
         delay, full)
 
 
