@@ -66,6 +66,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(heap::objects::identity_diff, m)?)?;
     m.add_function(wrap_pyfunction!(heap::objects::referents, m)?)?;
     m.add_function(wrap_pyfunction!(heap::objects::tracked_count, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::objects::collect_until_settled, m)?)?;
     m.add_class::<classtracker::core::TrackerCore>()?;
     m.add_class::<classtracker::core::DeathWatch>()?;
     m.add_function(wrap_pyfunction!(process::process_memory, m)?)?;

@@ -35,6 +35,7 @@ __all__ = [
     "identity_diff",
     "referents",
     "tracked_count",
+    "collect_until_settled",
     "TrackerCore",
     "DeathWatch",
     "process_memory",
@@ -292,6 +293,11 @@ def heap_objects(*, remove_dups: bool = True, skip_frames: bool = True, exclude:
 
 def tracked_count() -> int:
     """How many objects the collector tracks: ``len(gc.get_objects())``, without the list."""
+
+def collect_until_settled(rounds: int = 8) -> int:
+    """``gc.collect()`` until a collection shortens the collector's lists by no more than
+    it freed (at most ``rounds`` times), without returning to Python between rounds;
+    returns how many collections ran."""
 
 def _layouts() -> List[Tuple[str, bool]]:
     """Each CPython layout read in place (``str``, ``dict``, ``gc_lists``, ...) and whether

@@ -30,7 +30,6 @@ here.
 
 from __future__ import annotations
 
-import gc
 import re
 import sys
 import types
@@ -159,18 +158,10 @@ def _collect() -> None:
     refers to them, so each late untracking would remove rows from the next summary
     although nothing was freed (``tuple -3``, ``code -3``). Collecting until nothing more
     is untracked takes that lazy work ahead of the summary; a heap that did not change
-    since the previous collection takes one.
+    since the previous collection takes one. The loop runs in Rust, where no other
+    thread can allocate between a collection and the count that judges it.
     """
-    before = _core.tracked_count()
-    for _ in range(_COLLECT_ROUNDS):
-        freed = gc.collect()
-        after = _core.tracked_count()
-        # Only untracking makes the lists shorter by more than what was freed. More
-        # than that left (finalizers, weakref callbacks or another thread allocated)
-        # is not the collector's lazy work, and collecting again would not settle it.
-        if after >= before - freed:
-            return
-        before = after
+    _core.collect_until_settled(_COLLECT_ROUNDS)
 
 
 def summarize(objects: Iterable[Any]) -> List[Row]:

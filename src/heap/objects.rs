@@ -151,9 +151,13 @@ pub fn referents<'py>(py: Python<'py>, objects: &Bound<'py, PyTuple>) -> PyResul
 
 /// How many objects the collector tracks (`len(gc.get_objects())`), counted on its lists
 /// without building a list of them where their layout checks out. The Python layer
-/// collects until this stops changing before a summary (see `summary._collect`).
+/// collects until this stops changing before a summary (see `collect_until_settled`).
 #[pyfunction]
 pub fn tracked_count(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    crate::ffi::new_int(py, count_tracked(py)? as u64)
+}
+
+fn count_tracked(py: Python<'_>) -> PyResult<usize> {
     let _pause = GcPause::new(py)?;
     let mut tracked = TrackedObjects::take(py)?;
     let mut count = 0usize;
@@ -162,5 +166,36 @@ pub fn tracked_count(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     while tracked.next().is_some() {
         count += 1;
     }
-    crate::ffi::new_int(py, count as u64)
+    Ok(count)
+}
+
+/// `gc.collect()` until a collection shortens the collector's lists by no more than the
+/// objects it freed, at most `rounds` times; returns how many collections ran.
+///
+/// A collection also untracks the tuples (and, on some versions, dicts) that can no
+/// longer be part of a cycle, but only those whose items are untracked already, a level
+/// of nesting per collection; a summary would see each late untracking as objects gone.
+/// Only untracking shortens the lists by more than what was freed, so the loop stops when
+/// that no longer happens. It runs here rather than in Python because between two
+/// bytecodes another thread may take the GIL and allocate or free (its automatic
+/// collections shorten the lists too), and the loop would then run all its rounds.
+/// `gc.collect` is looked up at every call, so that a replaced one is honoured.
+#[pyfunction]
+#[pyo3(signature = (rounds = 8))]
+pub fn collect_until_settled(py: Python<'_>, rounds: u32) -> PyResult<Bound<'_, PyAny>> {
+    let collect = py.import("gc")?.getattr("collect")?;
+    let mut before = count_tracked(py)?;
+    let mut collections = 0u32;
+    while collections < rounds {
+        let freed = collect.call0()?.extract::<i64>().unwrap_or(0).max(0) as usize;
+        collections += 1;
+        // A collection does not look for signals; a Ctrl-C during it is seen here.
+        py.check_signals()?;
+        let after = count_tracked(py)?;
+        if after >= before.saturating_sub(freed) {
+            break;
+        }
+        before = after;
+    }
+    crate::ffi::new_int(py, u64::from(collections))
 }
