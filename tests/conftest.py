@@ -1,4 +1,5 @@
 import array
+import faulthandler
 import gc
 import os
 import subprocess
@@ -41,6 +42,18 @@ def _shield_pympler_from_dead_referents():
 
 
 _shield_pympler_from_dead_referents()
+
+
+# A test that hangs ends the run with every thread's traceback after this many seconds
+# (HEAPSCOPE_TEST_TIMEOUT), rather than waiting for the CI limit with nothing to show.
+_HANG_SECONDS = float(os.environ.get("HEAPSCOPE_TEST_TIMEOUT", "900"))
+
+
+@pytest.fixture(autouse=True)
+def _traceback_if_hung():
+    faulthandler.dump_traceback_later(_HANG_SECONDS, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture
