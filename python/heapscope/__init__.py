@@ -13,8 +13,11 @@ __all__ = [
     "asizeof",
     "classtracker",
     "classtracker_stats",
+    "dominator_tree",
+    "domtree",
     "exceptions",
     "garbagegraph",
+    "leak_suspects",
     "muppy",
     "process",
     "refbrowser",
@@ -24,6 +27,7 @@ __all__ = [
     "retained_size",
     "retained_top",
     "summary",
+    "suspects",
     "tracker",
     "why",
 ]
@@ -47,6 +51,14 @@ def __getattr__(name: str):
         from heapscope import retained
 
         return getattr(retained, name)
+    if name == "dominator_tree":
+        from heapscope.domtree import dominator_tree
+
+        return dominator_tree
+    if name == "leak_suspects":
+        from heapscope.suspects import leak_suspects
+
+        return leak_suspects
     if name in __all__:
         import importlib
 
