@@ -34,7 +34,7 @@ __all__ = [
 
 
 def load_ipython_extension(ipython):  # type: ignore[no-untyped-def]
-    """``%load_ext heapscope``: the ``%asizeof``, ``%memtop`` and ``%%memdiff`` magics
+    """``%load_ext heapscope``: the ``%asizeof``, ``%retained``, ``%memtop`` and ``%%memdiff`` magics
     (see ``heapscope.magics``)."""
     from heapscope.magics import load_ipython_extension as load
 
