@@ -89,10 +89,13 @@ pub struct HeldPath<'py> {
 
 /// Holds the objects of the dominator chain of preorder number `p`: the node below the
 /// super-root first, at most [`MAX_PATH`] of them (the first, then the last ones).
-pub fn hold_path<'py>(py: Python<'py>, c: &Computed<'py>, p: u32) -> Result<HeldPath<'py>, OutOfMemory> {
+pub fn hold_path<'py>(py: Python<'py>, c: &Computed<'py>, p: u32) -> PyResult<HeldPath<'py>> {
     let mut chain: Vec<u32> = Vec::new();
     let mut at = p;
+    // A chain can be as long as the heap (a linked list of a million nodes).
+    let mut poll = crate::ffi::SignalPoll::default();
     while at != 0 {
+        poll.check(py)?;
         chain.try_push(at, VIEW)?;
         at = c.dom.idom[at as usize];
     }
@@ -255,4 +258,39 @@ pub fn dominator_tree<'py>(
         rows.push((v.parent, type_name, description, retained, flat, kids, kind, v.hidden, v.hidden_retained));
     }
     (rows, count).into_new(py)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heap::dominators::{dominators, Csr};
+
+    #[test]
+    fn children_rows_and_the_largest_of_them() {
+        // 0 -> 1, 0 -> 2, 1 -> 3, 2 -> 3, 2 -> 4: 3 is dominated by 0 only.
+        let offsets = [0u32, 2, 3, 5, 5, 5];
+        let targets = [1u32, 2, 3, 3, 4];
+        let roots = [0u32];
+        let dom = dominators(Csr { offsets: &offsets, targets: &targets, roots: &roots }, false).unwrap();
+        let children = Children::new(&dom).unwrap();
+        let node_children = |node: u32| {
+            let mut kids: Vec<u32> =
+                children.of(dom.pre[node as usize]).iter().map(|&p| dom.vertex[p as usize]).collect();
+            kids.sort();
+            kids
+        };
+        assert_eq!(node_children(5), vec![0]); // the super-root
+        assert_eq!(node_children(0), vec![1, 2, 3]);
+        assert_eq!(node_children(2), vec![4]);
+        assert!(node_children(3).is_empty());
+        let retained = dom.retained(|v| [1, 10, 20, 300, 4][v as usize]).unwrap().unwrap();
+        let top: Vec<u32> = largest(children.of(dom.pre[0]), &retained, 2)
+            .unwrap()
+            .into_iter()
+            .map(|p| dom.vertex[p as usize])
+            .collect();
+        assert_eq!(top, vec![3, 2]);
+        assert_eq!(largest(children.of(dom.pre[0]), &retained, 10).unwrap().len(), 3);
+        assert!(largest(children.of(dom.pre[0]), &retained, 0).unwrap().is_empty());
+    }
 }

@@ -38,12 +38,14 @@ fn held<'py>(py: Python<'py>, c: &Computed<'py>, p: u32) -> Bound<'py, PyAny> {
 }
 
 /// From `p` down the child retaining the most, while that child retains more than half.
-fn accumulation_point(c: &Computed<'_>, children: &Children, mut p: u32) -> u32 {
+fn accumulation_point(py: Python<'_>, c: &Computed<'_>, children: &Children, mut p: u32) -> PyResult<u32> {
+    let mut poll = ffi::SignalPoll::default();
     loop {
+        poll.check(py)?;
         let biggest = children.of(p).iter().copied().max_by_key(|&k| c.retained[k as usize]);
         match biggest {
             Some(k) if c.retained[k as usize].saturating_mul(2) > c.retained[p as usize] => p = k,
-            _ => return p,
+            _ => return Ok(p),
         }
     }
 }
@@ -140,7 +142,7 @@ pub fn leak_suspects<'py>(
     let mut suspects: Vec<Held<'py>> = Vec::new();
     suspects.grow(found.len(), SUSPECTS)?;
     for (single, p, count, retained) in found {
-        let q = accumulation_point(&computed, &children, p);
+        let q = accumulation_point(py, &computed, &children, p)?;
         let child_type = main_child_type(&computed, &children, q).map(|(k, n, r)| (held(py, &computed, k), n, r));
         suspects.push(Held {
             single,
