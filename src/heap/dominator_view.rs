@@ -172,6 +172,38 @@ pub fn name_path<'py>(
     Ok((label, steps))
 }
 
+/// Short descriptions of objects, bounded whatever their size: a non-empty `__name__`
+/// (modules, classes, functions), else `reprlib.repr` (which shows a few items of a
+/// container, never all of them), cut to a few dozen characters; the type's C name and
+/// address when the object's own code raises an `Exception`.
+pub struct Describer<'py> {
+    short_repr: Bound<'py, PyAny>,
+}
+
+impl<'py> Describer<'py> {
+    pub fn new(py: Python<'py>) -> PyResult<Describer<'py>> {
+        Ok(Describer { short_repr: py.import(crate::pystr!(py, "reprlib")?)?.getattr(crate::pystr!(py, "repr")?)? })
+    }
+
+    pub fn describe(&self, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = obj.py();
+        let named = edges::unless_exception(py, obj.getattr(crate::pystr!(py, "__name__")?))?
+            .filter(|name| name.is_instance_of::<pyo3::types::PyString>() && name.is_truthy().unwrap_or(false));
+        let text = match named {
+            Some(name) => name,
+            None => match edges::unless_exception(py, self.short_repr.call1((obj,)))? {
+                Some(text) if text.is_instance_of::<pyo3::types::PyString>() => text,
+                _ => return edges::safe_description(obj),
+            },
+        };
+        let length = text.len()?;
+        if length <= DESCRIPTION_CLIP {
+            return Ok(text);
+        }
+        crate::ffi::get_slice(&text, 0, DESCRIPTION_CLIP as isize - 3)?.add(crate::pystr!(py, "...")?)
+    }
+}
+
 /// One visible node of `dominator_tree`: its row index while the tree is cut out.
 struct Visible {
     parent: i64,
@@ -248,11 +280,12 @@ pub fn dominator_tree<'py>(
     drop(children);
     drop(computed);
     // Python code may run from here on (naming): what is shown is held.
+    let describer = Describer::new(py)?;
     let mut rows: Vec<Row<'py>> = Vec::new();
     rows.grow(held.len(), VIEW)?;
     for (v, (obj, (retained, flat, kind), kids)) in visible.iter().zip(held) {
         let (type_name, description) = match &obj {
-            Some(obj) => (edges::qualname_of_type(obj)?, edges::object_name(obj, DESCRIPTION_CLIP)?.into_bound(py)),
+            Some(obj) => (edges::qualname_of_type(obj)?, describer.describe(obj)?),
             None => (crate::pystr!(py, "heap")?.into_any(), crate::pystr!(py, "every root")?.into_any()),
         };
         rows.push((v.parent, type_name, description, retained, flat, kids, kind, v.hidden, v.hidden_retained));

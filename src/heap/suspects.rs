@@ -7,7 +7,7 @@
 
 use crate::ffi::{self, IntoNew};
 use crate::grow::{Grow, TryPush};
-use crate::heap::dominator_view::{self, Children, HeldPath, NamedPath};
+use crate::heap::dominator_view::{self, Children, Describer, HeldPath, NamedPath};
 use crate::heap::edges::{self, Kinds};
 use crate::heap::retained::{compute, Computed};
 use crate::heap::roots::Kind;
@@ -16,9 +16,6 @@ use pyo3::prelude::*;
 
 /// What the arrays of the report are called in a `MemoryError`.
 const SUSPECTS: &str = "the leak suspects";
-
-/// The clip of an object's description.
-const DESCRIPTION_CLIP: usize = 60;
 
 /// At most this many suspects are reported, largest first.
 const MAX_SUSPECTS: usize = 10;
@@ -161,18 +158,19 @@ pub fn leak_suspects<'py>(
     let gathered = computed.into_gathered();
     // Python code may run from here on (naming): what is named is held.
     let kinds = Kinds::new(py)?;
+    let describer = Describer::new(py)?;
     let mut named: Vec<Suspect<'py>> = Vec::new();
     named.grow(suspects.len(), SUSPECTS)?;
     for s in suspects {
         let type_name = if s.single { edges::type_name(&kinds, &s.obj)? } else { edges::qualname_of_type(&s.obj)? };
-        let description = edges::object_name(&s.obj, DESCRIPTION_CLIP)?.into_bound(py);
+        let description = describer.describe(&s.obj)?;
         let child_type = match s.child_type {
             Some((child, n, r)) => Some((edges::qualname_of_type(&child)?, n, r)),
             None => None,
         };
         let point = (
             edges::qualname_of_type(&s.point)?,
-            edges::object_name(&s.point, DESCRIPTION_CLIP)?.into_bound(py),
+            describer.describe(&s.point)?,
             s.point_children,
             s.point_retained,
             child_type,
