@@ -313,4 +313,9 @@ def test_tables_and_trees_escape_names_in_html():
     top = heapscope.retained_top(100, deep=False)
     assert any(e.obj is marker for e in top)
     assert "<script>" not in top._repr_html_()
-    del top, marker
+    del top
+    # The list of 30 MB is a suspect; its description shows the reprs of its items.
+    report = heapscope.leak_suspects(threshold=0.05)
+    assert "<script>" in str(report)
+    assert "<script>" not in report._repr_html_() and "&lt;script&gt;" in report._repr_html_()
+    del marker
