@@ -212,9 +212,12 @@ print(heapscope.retained_size(chain) == 1_000_000 * sys.getsizeof([None]))
     assert out.split()[-1] == "True"
 
 
-def test_ctrl_c_stops_retained_size():
+@pytest.mark.parametrize(
+    "call", ["retained_size(heap)", "dominator_tree()", "leak_suspects()", "retained_top(20)"]
+)
+def test_ctrl_c_stops_retained_size(call):
     out = run_isolated(PRELUDE + HEAP.format(n=1_000_000) + "import heapscope\n"
-                       + "show(interrupt(uncollected(lambda: heapscope.retained_size(heap))))\n", timeout=300)
+                       + f"show(interrupt(uncollected(lambda: heapscope.{call})))\n", timeout=300)
     [result] = _results(out)
     _check(result)
 
