@@ -322,3 +322,13 @@ def test_tables_and_trees_escape_names_in_html():
     assert "<script>" in str(report)
     assert "<script>" not in report._repr_html_() and "&lt;script&gt;" in report._repr_html_()
     del marker
+
+
+def test_paths_name_the_globals_of_main_after_their_module():
+    out = run_isolated("""
+import heapscope
+cache = {"k%d" % i: [float(i)] for i in range(50_000)}
+[entry] = [e for e in heapscope.retained_top(5, deep=False) if e.obj is cache]
+print(entry.path)
+""", timeout=300)
+    assert out.strip() == "held from C: module '__main__'.__dict__['cache'] → dict"

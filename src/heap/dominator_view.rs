@@ -148,7 +148,11 @@ pub fn name_path<'py>(
                 Some(kind) => format!("{}: ", kind.name()),
                 None => "several roots: ".to_string(),
             };
-            (crate::ffi::new_str(py, &note)?.into_any().add(edges::type_name(kinds, first)?)?, RootKind::Module)
+            let shown = match module_of_globals(py, gathered, first)? {
+                Some(label) => label.add(crate::pystr!(py, ".__dict__")?)?,
+                None => edges::type_name(kinds, first)?,
+            };
+            (crate::ffi::new_str(py, &note)?.into_any().add(shown)?, RootKind::Module)
         }
     };
     let mut steps = Vec::new();
@@ -170,6 +174,26 @@ pub fn name_path<'py>(
         start = end;
     }
     Ok((label, steps))
+}
+
+/// The label of the module root whose `__dict__` is `obj`, if any: the globals of
+/// `__main__` are held from C too (by the running frame), so they are a root of their
+/// own, better named after their module.
+fn module_of_globals<'py>(
+    py: Python<'py>,
+    gathered: &Gathered<'py>,
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if !obj.is_exact_instance_of::<pyo3::types::PyDict>() {
+        return Ok(None);
+    }
+    for root in gathered.roots.iter().filter(|r| r.kind == RootKind::Module) {
+        let globals = edges::unless_exception(py, root.holder.getattr(crate::pystr!(py, "__dict__")?))?;
+        if globals.is_some_and(|g| g.is(obj)) {
+            return Ok(Some(root.label.clone()));
+        }
+    }
+    Ok(None)
 }
 
 /// Short descriptions of objects, bounded whatever their size: a non-empty `__name__`
