@@ -9,7 +9,9 @@ then times, on that one heap, without ``gc.collect()`` in the timed region:
   roots, the dominator tree and every object's retained size), split into the graph's
   build and the roots plus dominators;
 * ``retained_size(x)`` for one object (with its ``gc.collect()``, and without), and guppy3's ``hpy().iso(x).domisize`` for the
-  same object when guppy3 is installed.
+  same object when guppy3 is installed;
+* the views over the same tree, each with its ``gc.collect()``: ``retained_top(20)``
+  (with and without deep sizes), ``dominator_tree()`` and ``leak_suspects()``.
 
 Prints per-object nanoseconds, the ratio to ``summarize_heap``, the bytes per object
 of the graph's and the dominator tree's arrays, and the peak extra resident memory per
@@ -82,6 +84,15 @@ def main():
         ("retained_size(one object)", one.best_ns, one.best_ns / t_sum),
         ("  the same without gc.collect()", bare.best_ns, bare.best_ns / t_sum),
     ]
+    for name, call in [
+        ("retained_top(20)", lambda: heapscope.retained_top(20)),
+        ("retained_top(20, deep=False)", lambda: heapscope.retained_top(20, deep=False)),
+        ("dominator_tree()", heapscope.dominator_tree),
+        ("leak_suspects()", heapscope.leak_suspects),
+    ]:
+        timed = time_best(call, repeat=1)
+        del timed.result
+        rows.append((name, timed.best_ns, timed.best_ns / t_sum))
     try:
         import guppy
 

@@ -47,6 +47,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(heap::retained::retained_top, m)?)?;
     m.add_function(wrap_pyfunction!(heap::retained::retained_by_type, m)?)?;
     m.add_function(wrap_pyfunction!(heap::retained::retained_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::dominator_view::dominator_tree, m)?)?;
+    m.add_function(wrap_pyfunction!(heap::suspects::leak_suspects, m)?)?;
     m.add_function(wrap_pyfunction!(heap::edges::node_name, m)?)?;
     m.add_function(wrap_pyfunction!(process::proc_memory, m)?)?;
     m.add_class::<summary::python::Summary>()?;

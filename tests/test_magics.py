@@ -7,7 +7,7 @@ pytest.importorskip("IPython")
 from IPython.core.error import UsageError  # noqa: E402
 from IPython.testing.globalipapp import get_ipython  # noqa: E402
 
-from heapscope.magics import DeepSize, MemTop  # noqa: E402
+from heapscope.magics import DeepSize, MemTop, RetainedSize  # noqa: E402
 from heapscope.process import MemoryBreakdown  # noqa: E402
 
 
@@ -47,12 +47,40 @@ def test_memtop_has_a_memory_breakdown_section(ip):
     assert html.index('class="heapscope-summary"') < html.index('class="heapscope-breakdown"')
 
 
+def test_retained(ip):
+    ip.user_ns["cache"] = {"k%d" % i: [float(i)] for i in range(5000)}
+    result = ip.run_line_magic("retained", "cache")
+    from heapscope.asizeof import asizeof
+    from heapscope.retained import retained_size
+
+    cache = ip.user_ns["cache"]
+    assert isinstance(result, RetainedSize)
+    assert result.retained == retained_size(cache) and result.deep == asizeof(cache)
+    # The keys, lists and floats are the dict's alone.
+    assert result.retained > 5000 * 100
+    assert repr(result).startswith("cache: retains ") and "deep size" in repr(result)
+    assert "<code>cache</code>" in result._repr_html_()
+    del cache
+
+
+def test_memtop_retained(ip):
+    ip.user_ns["big"] = [bytearray(10_000) for _ in range(500)]
+    top = ip.run_line_magic("memtop", "--retained 5")
+    assert len(top) == 5 and any(e.obj is ip.user_ns["big"] for e in top)
+    assert "retained" in str(top) and "kept alive by" in str(top)
+    del top
+    assert len(ip.run_line_magic("memtop", "--retained")) == 10
+
+
 @pytest.mark.parametrize(
     "magic, line, message",
     [
         ("memtop", "--largest 5", "unknown option '--largest'"),
         ("memtop", "zero", "at least 1"),
         ("memtop", "5 6", "unexpected argument '6'"),
+        ("memtop", "--retained=1 5", "option --retained takes no value"),
+        ("retained", "", "give an expression"),
+        ("retained", "1 +", "not an expression"),
         ("asizeof", "--depth 2 x", "unknown option '--depth'"),
         ("asizeof", "", "give an expression"),
         ("asizeof", "--detail", "needs a value"),

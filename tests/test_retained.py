@@ -95,7 +95,7 @@ def test_an_object_held_only_from_c_is_a_root():
     ctypes.pythonapi.Py_IncRef(ctypes.py_object(held))
     del held
     try:
-        top = heapscope.retained_top(10_000)
+        top = heapscope.retained_top(10_000, deep=False)
         [entry] = [e for e in top if id(e.obj) == address]
         assert entry.root == "held from C"
         assert entry.retained == size
@@ -212,8 +212,123 @@ print(heapscope.retained_size(chain) == 1_000_000 * sys.getsizeof([None]))
     assert out.split()[-1] == "True"
 
 
-def test_ctrl_c_stops_retained_size():
+@pytest.mark.parametrize(
+    "call", ["retained_size(heap)", "dominator_tree()", "leak_suspects()", "retained_top(20)"]
+)
+def test_ctrl_c_stops_retained_size(call):
     out = run_isolated(PRELUDE + HEAP.format(n=1_000_000) + "import heapscope\n"
-                       + "show(interrupt(uncollected(lambda: heapscope.retained_size(heap))))\n", timeout=300)
+                       + f"show(interrupt(uncollected(lambda: heapscope.{call})))\n", timeout=300)
     [result] = _results(out)
     _check(result)
+
+
+class Record:
+    def __init__(self, i):
+        self.name = fresh_str(i)
+        self.payload = [i, float(i)]
+
+
+def test_retained_top_entries_carry_deep_sizes_and_dominator_paths():
+    import types
+
+    app = types.ModuleType("retained_app")
+    sys.modules["retained_app"] = app
+    try:
+        # Held by the module only (a local would make it reached from two roots).
+        app.cache = {fresh_str(i): Record(i) for i in range(20_000)}
+        top = heapscope.retained_top(10)
+        [entry] = [e for e in top if e.obj is app.cache]
+        assert entry.deep == asizeof(app.cache)
+        assert str(entry.path) == "module 'retained_app' → dict['cache'] → dict"
+        assert entry.path.steps[-1].address == id(app.cache)
+        assert "module 'retained_app' → dict['cache'] → dict" in str(top)
+        assert "kept alive by" in str(top) and "deep" in top._repr_html_()
+        del entry, top  # the table holds the cache: another root
+        types_ = heapscope.retained_by_type(30)
+        [records] = [t for t in types_ if t.type_name.endswith("test_retained.Record")]
+        assert records.count == 20_000
+        assert records.deep == asizeof(*app.cache.values())
+        assert str(records.path).startswith("module 'retained_app' → dict['cache'] → dict[")
+        assert str(records.path).endswith("] → Record")
+        del records, types_
+        shallow = heapscope.retained_top(3, deep=False)
+        assert all(e.deep is None for e in shallow)
+    finally:
+        del sys.modules["retained_app"]
+
+
+def test_dominator_paths_mark_indirect_steps():
+    # Two lists both hold the string: their holder dominates it without referring to it.
+    shared = fresh_str(77) * 200_000
+    holder = [[shared], [shared]]
+    del shared
+    top = heapscope.retained_top(20, deep=False)
+    [entry] = [e for e in top if e.obj is holder[0][0]]
+    texts = [step.text for step in entry.path.steps]
+    assert texts[-1] == "str" and texts[-2] == "…" and texts[-3].endswith("list")
+    del entry, top
+
+
+def test_dominator_tree_is_bounded_and_largest_first():
+    keep = {fresh_str(i): Record(i) for i in range(5000)}
+    tree = heapscope.dominator_tree(max_depth=3, max_children=4, max_nodes=60)
+    assert 1 < len(tree) <= 60
+    assert tree.total == tree.root.retained and tree.objects > 10_000
+    for depth, node in tree:
+        assert depth <= 3 and len(node.children) <= 4
+        sizes = [c.retained for c in node.children]
+        assert sizes == sorted(sizes, reverse=True)
+        assert node.retained >= node.flat + sum(sizes) + node.hidden_retained - node.flat
+    text = str(tree)
+    assert text.startswith("heap: ") and "... " in text and " more (" in text
+    assert len(text.splitlines()) <= 2 * 60 + 1
+    shallow = tree.format(max_depth=1, max_children=2)
+    tops = [line for line in shallow.splitlines() if line.startswith("  ") and not line.startswith("   ")]
+    assert len(tops) == 3 and tops[-1].startswith("  ... ")  # two roots, then "... N more"
+    html = tree._repr_html_()
+    assert html.count("<details") == html.count("</details>") and "<details open" in html
+    # The dict sits under the frame's locals (or a root of its own) with its 10,000 keys
+    # and values below it.
+    full = heapscope.dominator_tree(max_depth=6, max_children=3, max_nodes=5000)
+    [node] = [n for _, n in full if n.child_count == 10_000 and n.type_name == "dict"]
+    assert node.flat == sys.getsizeof(keep) and node.retained == heapscope.retained_size(keep)
+    with pytest.raises(ValueError, match="max_children must be an int, 0 or more"):
+        heapscope.dominator_tree(max_children=-1)
+    with pytest.raises(ValueError, match="max_nodes"):
+        heapscope.dominator_tree(max_nodes=0)
+
+
+class Weird:
+    def __init__(self):
+        self.payload = bytearray(10_000)  # so that they are the largest thing in the heap
+
+    def __repr__(self):
+        return "<script>alert('x')</script>"
+
+
+def test_tables_and_trees_escape_names_in_html():
+    keep = [[Weird() for _ in range(3000)]]
+    marker = keep[0]
+    tree = heapscope.dominator_tree(max_depth=3, max_children=6, max_nodes=3000)
+    assert "<script>" in str(tree)
+    html = tree._repr_html_()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    top = heapscope.retained_top(100, deep=False)
+    assert any(e.obj is marker for e in top)
+    assert "<script>" not in top._repr_html_()
+    del top
+    # The list of 30 MB is a suspect; its description shows the reprs of its items.
+    report = heapscope.leak_suspects(threshold=0.05)
+    assert "<script>" in str(report)
+    assert "<script>" not in report._repr_html_() and "&lt;script&gt;" in report._repr_html_()
+    del marker
+
+
+def test_paths_name_the_globals_of_main_after_their_module():
+    out = run_isolated("""
+import heapscope
+cache = {"k%d" % i: [float(i)] for i in range(50_000)}
+[entry] = [e for e in heapscope.retained_top(5, deep=False) if e.obj is cache]
+print(entry.path)
+""", timeout=300)
+    assert out.strip() == "held from C: module '__main__'.__dict__['cache'] → dict"

@@ -13,8 +13,11 @@ __all__ = [
     "asizeof",
     "classtracker",
     "classtracker_stats",
+    "dominator_tree",
+    "domtree",
     "exceptions",
     "garbagegraph",
+    "leak_suspects",
     "muppy",
     "process",
     "refbrowser",
@@ -24,13 +27,14 @@ __all__ = [
     "retained_size",
     "retained_top",
     "summary",
+    "suspects",
     "tracker",
     "why",
 ]
 
 
 def load_ipython_extension(ipython):  # type: ignore[no-untyped-def]
-    """``%load_ext heapscope``: the ``%asizeof``, ``%memtop`` and ``%%memdiff`` magics
+    """``%load_ext heapscope``: the ``%asizeof``, ``%retained``, ``%memtop`` and ``%%memdiff`` magics
     (see ``heapscope.magics``)."""
     from heapscope.magics import load_ipython_extension as load
 
@@ -47,6 +51,14 @@ def __getattr__(name: str):
         from heapscope import retained
 
         return getattr(retained, name)
+    if name == "dominator_tree":
+        from heapscope.domtree import dominator_tree
+
+        return dominator_tree
+    if name == "leak_suspects":
+        from heapscope.suspects import leak_suspects
+
+        return leak_suspects
     if name in __all__:
         import importlib
 

@@ -15,6 +15,8 @@ __all__ = [
     "retained_top",
     "retained_by_type",
     "retained_stats",
+    "dominator_tree",
+    "leak_suspects",
     "graph_edges",
     "node_name",
     "proc_memory",
@@ -142,13 +144,51 @@ def retained_size(obj: Any, own_code: Sequence[Any]) -> int:
     object it dominates in the whole heap's graph. Frames running ``own_code`` are not
     roots."""
 
-def retained_top(n: int, own_code: Sequence[Any]) -> List[Tuple[Any, int, int, Optional[str]]]:
-    """Behind ``heapscope.retained_top``: the ``n`` objects retaining the most, largest
-    first, as ``(object, retained size, flat size, root kind or None)``."""
+_NamedPath = Tuple[str, List[Tuple[str, str, int]]]
 
-def retained_by_type(n: int, own_code: Sequence[Any]) -> List[Tuple[type, int, int, int]]:
+def retained_top(
+    n: int, deep: bool, own_code: Sequence[Any]
+) -> List[Tuple[Any, int, int, Optional[str], Optional[int], _NamedPath]]:
+    """Behind ``heapscope.retained_top``: the ``n`` objects retaining the most, largest
+    first, as ``(object, retained size, flat size, root kind or None, deep size or None,
+    (root label, [(step text, type name, address)]))``; the steps name the chain of
+    dominators from a root."""
+
+def retained_by_type(
+    n: int, deep: bool, own_code: Sequence[Any]
+) -> List[Tuple[type, int, int, int, Optional[int], _NamedPath]]:
     """Behind ``heapscope.retained_by_type``: the ``n`` types retaining the most, largest
-    first, as ``(type, objects, flat size, retained size)``."""
+    first, as ``(type, objects, flat size, retained size, deep size or None, dominator
+    chain of its object retaining the most)``."""
+
+def dominator_tree(
+    max_depth: int, max_children: int, max_nodes: int, own_code: Sequence[Any]
+) -> Tuple[List[Tuple[int, str, str, int, int, int, Optional[str], int, int]], int]:
+    """Behind ``heapscope.dominator_tree``: the rows shown, breadth first (row 0 the heap),
+    as ``(parent row or -1, type name, description, retained, flat, children, root kind
+    or None, children not shown, their retained size)``, and the number of objects."""
+
+def leak_suspects(
+    threshold: float, own_code: Sequence[Any]
+) -> Tuple[
+    List[
+        Tuple[
+            bool,
+            str,
+            str,
+            int,
+            int,
+            Optional[str],
+            Tuple[str, str, int, int, Optional[Tuple[str, int, int]], _NamedPath],
+        ]
+    ],
+    int,
+    int,
+]:
+    """Behind ``heapscope.leak_suspects``: ``(suspects, heap total, objects)``, each
+    suspect ``(single object?, type name, description, objects, retained, root kind or
+    None, (accumulation point's type name, description, children, retained, (main
+    child type, count, retained) or None, path))``."""
 
 def retained_stats(own_code: Sequence[Any]) -> Dict[str, Union[int, float]]:
     """Figures of one retained-size computation (node, edge and root counts, bytes of

@@ -5,6 +5,9 @@
 * ``%memtop [N]`` -- the N types (default 10) taking the most memory in the heap, and
   where the process memory goes (``process.memory_breakdown()``): Python objects,
   free space in pymalloc's arenas, memory mapped from files, native and the rest;
+  ``%memtop --retained [N]``: the N objects retaining the most (``retained_top``);
+* ``%retained EXPR`` -- what deleting EXPR would free (``retained_size``), with its
+  deep size beside it;
 * ``%%memdiff [--top N]`` -- runs the cell and shows the type-summary diff it caused
   (after ``gc.collect()`` before and after).
 
@@ -22,7 +25,7 @@ from typing import Any, Dict, List, Tuple
 
 from heapscope import _html
 
-__all__ = ["load_ipython_extension", "DeepSize", "MemTop"]
+__all__ = ["load_ipython_extension", "DeepSize", "MemTop", "RetainedSize"]
 
 
 def _usage_error(message: str) -> Exception:
@@ -31,9 +34,12 @@ def _usage_error(message: str) -> Exception:
     return UsageError(message)
 
 
-def _parse(magic: str, line: str, options: Dict[str, str], max_args: int) -> Tuple[Dict[str, int], List[str]]:
-    """Split ``line`` into integer ``options`` (``{"--top": "N"}``) and the rest;
-    the rest starts at the first word that is not an option or after ``--``."""
+def _parse(
+    magic: str, line: str, options: Dict[str, str], max_args: int, flags: Tuple[str, ...] = ()
+) -> Tuple[Dict[str, int], List[str]]:
+    """Split ``line`` into integer ``options`` (``{"--top": "N"}``), ``flags`` (1 when
+    given) and the rest; the rest starts at the first word that is not an option or
+    after ``--``."""
     try:
         words = shlex.split(line)
     except ValueError:
@@ -50,8 +56,14 @@ def _parse(magic: str, line: str, options: Dict[str, str], max_args: int) -> Tup
             rest_at = i
             break
         name, _, value = word.partition("=")
+        if name in flags:
+            if value:
+                raise _usage_error(f"%{magic}: option {name} takes no value")
+            found[name] = 1
+            i += 1
+            continue
         if name not in options:
-            accepted = ", ".join(f"{k} {v}" for k, v in options.items()) or "none"
+            accepted = ", ".join([*(f"{k} {v}" for k, v in options.items()), *flags]) or "none"
             raise _usage_error(f"%{magic}: unknown option {name!r} (accepted: {accepted})")
         if not value:
             i += 1
@@ -98,6 +110,29 @@ class DeepSize:
         return (
             f'<div class="heapscope-asizeof" style="font-family:monospace"><code>{_html._esc(self.expr)}</code>: '
             f"<b>{_html._esc(_html.pretty_size(self.size))}</b> ({self.size:,} bytes)</div>"
+        )
+
+
+class RetainedSize:
+    """The answer of ``%retained``: an expression, what deleting it would free
+    (``retained``, bytes) and its deep size (``deep``, ``asizeof``'s)."""
+
+    def __init__(self, expr: str, retained: int, deep: int) -> None:
+        self.expr = expr
+        self.retained = retained
+        self.deep = deep
+
+    def __repr__(self) -> str:
+        return (
+            f"{self.expr}: retains {_html.pretty_size(self.retained)} ({self.retained:,} bytes); "
+            f"deep size {_html.pretty_size(self.deep)} ({self.deep:,} bytes)"
+        )
+
+    def _repr_html_(self) -> str:
+        return (
+            f'<div class="heapscope-retained" style="font-family:monospace"><code>{_html._esc(self.expr)}</code>: '
+            f"retains <b>{_html._esc(_html.pretty_size(self.retained))}</b> ({self.retained:,} bytes); "
+            f"deep size {_html._esc(_html.pretty_size(self.deep))} ({self.deep:,} bytes)</div>"
         )
 
 
@@ -219,15 +254,36 @@ def _magics_class() -> Any:
 
         @line_magic
         def memtop(self, line: str) -> Any:
-            """%memtop [N]: the N types (default 10) taking the most memory, and where the
-            process memory goes (Python objects, allocator, files, native)."""
+            """%memtop [--retained] [N]: the N types (default 10) taking the most memory, and
+            where the process memory goes (Python objects, allocator, files, native);
+            with --retained, the N objects retaining the most."""
             from heapscope import process, summary
 
-            _, rest = _parse("memtop", line, {}, 1)
+            options, rest = _parse("memtop", line, {}, 1, flags=("--retained",))
             n = _positive("memtop", rest[0], "N") if rest else 10
+            if "--retained" in options:
+                from heapscope.retained import retained_top
+
+                return retained_top(n)
             census = summary.summarize_heap()
             top = _top(census, n, f"top {n} types")
             return MemTop(top, process.memory_breakdown(census=census))
+
+        @line_magic
+        def retained(self, line: str) -> Any:
+            """%retained EXPR: what deleting EXPR would free, and its deep size."""
+            from heapscope.asizeof import asizeof as deep_size
+            from heapscope.retained import retained_size
+
+            _parse("retained", line, {}, -1)
+            expr = line.strip()
+            if not expr:
+                raise _usage_error("%retained: give an expression, e.g. %retained my_cache")
+            try:
+                obj = eval(expr, self.shell.user_ns)  # noqa: S307 - the user's expression
+            except SyntaxError as exc:
+                raise _usage_error(f"%retained: not an expression: {expr!r} ({exc.msg})") from None
+            return RetainedSize(expr, retained_size(obj), deep_size(obj))
 
         @cell_magic
         def memdiff(self, line: str, cell: str) -> Any:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, List, Optional
 
 from heapscope import _core
+from heapscope._why import Chain, Step
 
 __all__ = ["RetainedObject", "RetainedTable", "RetainedType", "retained_by_type", "retained_size", "retained_top"]
 
@@ -42,6 +43,27 @@ def _size(n: int) -> str:
     return _core.human_size(n)
 
 
+#: The longest path shown in a table cell; the rest is cut out of its middle.
+_PATH_CLIP = 100
+
+
+def _chain(found: Any) -> Chain:
+    """A :class:`~heapscope._why.Chain` from the core's ``(root label, steps)``."""
+    label, steps = found
+    return Chain(label, [Step(*step) for step in steps])
+
+
+def _clip(text: str, limit: int = _PATH_CLIP) -> str:
+    if len(text) <= limit:
+        return text
+    half = (limit - 3) // 2
+    return text[:half] + "..." + text[len(text) - half :]
+
+
+def _deep(n: Optional[int]) -> str:
+    return "" if n is None else _size(n)
+
+
 @dataclass(frozen=True)
 class RetainedObject:
     """One object of :func:`retained_top`."""
@@ -55,6 +77,12 @@ class RetainedObject:
     root: Optional[str]
     """The kind of root the object is (``"module"``, ``"frame locals"``, ``"thread
     exception"``, ``"held from C"``, ``"unreachable"``), or None."""
+    deep: Optional[int] = None
+    """``asizeof(obj)`` with its defaults (None when not asked for)."""
+    path: Optional[Chain] = None
+    """What keeps it alive: the chain of its immediate dominators from a root, named as
+    :func:`heapscope.why` names steps (``…`` where a dominator does not refer to the next
+    one itself)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +95,12 @@ class RetainedType:
     """The flat sizes of all its objects."""
     retained: int
     """Bytes freed if all its objects went away (each object counted once)."""
+    deep: Optional[int] = None
+    """The combined ``asizeof`` of its objects not dominated by another of the type
+    (None when not asked for)."""
+    path: Optional[Chain] = None
+    """The dominator chain of its object retaining the most (see
+    :attr:`RetainedObject.path`)."""
 
 
 class RetainedTable(list):  # type: ignore[type-arg]
@@ -74,12 +108,18 @@ class RetainedTable(list):  # type: ignore[type-arg]
     shown as a table (``str``) and as HTML in Jupyter."""
 
     def _columns(self) -> List[List[str]]:
+        path = lambda r: "" if r.path is None else _clip(str(r.path))  # noqa: E731
         if self._types():
-            rows = [["retained", "flat", "count", "type"]]
-            rows += [[_size(r.retained), _size(r.flat), str(r.count), r.type_name] for r in self]
+            rows = [["retained", "flat", "deep", "count", "type", "largest kept alive by"]]
+            rows += [
+                [_size(r.retained), _size(r.flat), _deep(r.deep), str(r.count), r.type_name, path(r)] for r in self
+            ]
         else:
-            rows = [["retained", "flat", "root", "type", "object"]]
-            rows += [[_size(r.retained), _size(r.flat), r.root or "", r.type_name, _describe(r.obj)] for r in self]
+            rows = [["retained", "flat", "deep", "root", "type", "object", "kept alive by"]]
+            rows += [
+                [_size(r.retained), _size(r.flat), _deep(r.deep), r.root or "", r.type_name, _describe(r.obj), path(r)]
+                for r in self
+            ]
         return rows
 
     def _types(self) -> bool:
@@ -90,7 +130,7 @@ class RetainedTable(list):  # type: ignore[type-arg]
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = []
         for r in rows:
-            cells = [r[i].rjust(widths[i]) for i in range(3)] + [r[i].ljust(widths[i]) for i in range(3, len(r))]
+            cells = [r[i].rjust(widths[i]) for i in range(4)] + [r[i].ljust(widths[i]) for i in range(4, len(r))]
             lines.append("  ".join(cells).rstrip())
         return "\n".join(lines)
 
@@ -116,24 +156,37 @@ def retained_size(obj: Any) -> int:
     return _core.retained_size(obj, _own_code())
 
 
-def retained_top(n: int = 20) -> RetainedTable:
+def _check_n(n: Any) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"n must be an int, 0 or more, not {n!r}")
+
+
+def retained_top(n: int = 20, *, deep: bool = True) -> RetainedTable:
     """The ``n`` objects of the heap that retain the most, largest first, each with its
-    retained and flat size and, for a root, the kind of root it is."""
-    if n < 0:
-        raise ValueError(f"n must be 0 or more, not {n}")
+    retained and flat size, its deep size (``asizeof``'s, unless ``deep=False``: each
+    costs a walk of what the object reaches), the kind of root it is (for a root) and
+    the chain of dominators from a root that keeps it alive (``path``).
+
+    >>> print(heapscope.retained_top(3))  # doctest: +SKIP
+    """
+    _check_n(n)
     gc.collect()
-    found = _core.retained_top(n, _own_code())
+    found = _core.retained_top(n, bool(deep), _own_code())
     return RetainedTable(
-        RetainedObject(obj, _type_name(type(obj)), retained, flat, root) for obj, retained, flat, root in found
+        RetainedObject(obj, _type_name(type(obj)), retained, flat, root, deep_size, _chain(path))
+        for obj, retained, flat, root, deep_size, path in found
     )
 
 
-def retained_by_type(n: int = 20) -> RetainedTable:
+def retained_by_type(n: int = 20, *, deep: bool = True) -> RetainedTable:
     """The ``n`` types whose objects retain the most together, largest first: how many
-    objects, their flat sizes, and what deleting all of them would free (an object
-    dominated by another of its type is counted once, in that one)."""
-    if n < 0:
-        raise ValueError(f"n must be 0 or more, not {n}")
+    objects, their flat sizes, what deleting all of them would free (an object
+    dominated by another of its type is counted once, in that one), their combined deep
+    size (unless ``deep=False``) and the dominator chain of the one retaining the most."""
+    _check_n(n)
     gc.collect()
-    found = _core.retained_by_type(n, _own_code())
-    return RetainedTable(RetainedType(_type_name(tp), count, flat, retained) for tp, count, flat, retained in found)
+    found = _core.retained_by_type(n, bool(deep), _own_code())
+    return RetainedTable(
+        RetainedType(_type_name(tp), count, flat, retained, deep_size, _chain(path))
+        for tp, count, flat, retained, deep_size, path in found
+    )

@@ -422,3 +422,19 @@ pub fn named_referents_of<'py>(
     let mut walker = state.walker(py)?;
     walker.named_referents(obj)
 }
+
+/// The combined deep size of `objs` (each object counted once) with `asizeof()`'s
+/// defaults at import: what `heapscope.asizeof(*objs)` returns when no option was set.
+pub(crate) fn default_deep_size(py: Python<'_>, objs: Vec<Bound<'_, PyAny>>) -> PyResult<u64> {
+    let mut state = State::default();
+    state.configure(8, false, true, None, 0, 0, 1024, false, false, 80)?;
+    for obj in &objs {
+        state.ledger.exclude_refs(obj.as_ptr())?;
+    }
+    let mut walker = state.walker(py)?;
+    let mut total = 0u64;
+    for obj in &objs {
+        total = walker.size_top(obj, false)?.saturating_add(total);
+    }
+    Ok(total)
+}

@@ -3,6 +3,7 @@
 //! index and reference chains behind `why()` (`referrers`), and the names of references
 //! shared by `why()`, refgraph and refbrowser (`edges`).
 
+pub mod dominator_view;
 pub mod dominators;
 pub mod edges;
 pub mod graph;
@@ -11,5 +12,6 @@ pub mod passes;
 pub mod referrers;
 pub mod retained;
 pub mod roots;
+pub mod suspects;
 
 pub use passes::*;

@@ -3,10 +3,13 @@
 //! `retained_by_type`, one call each.
 
 use crate::asizeof::flat::FlatSizer;
+use crate::asizeof::sizer::default_deep_size;
 use crate::ffi::IntoNew;
 use crate::ffi::{self, RawObj};
-use crate::grow::{self, OutOfMemory};
+use crate::grow::{self, OutOfMemory, TryPush};
+use crate::heap::dominator_view::{self, Children, NamedPath};
 use crate::heap::dominators::{dominators, Csr, Dominators};
+use crate::heap::edges::Kinds;
 use crate::heap::graph::{HeapGraph, Stop};
 use crate::heap::passes::{GcPause, TrackedObjects};
 use crate::heap::roots::{self, Kind};
@@ -19,13 +22,13 @@ use std::time::Instant;
 const BY_TYPE: &str = "the retained sizes by type";
 
 /// Everything one computation makes.
-struct Computed {
-    graph: HeapGraph,
-    dom: Dominators,
+pub(crate) struct Computed<'py> {
+    pub(crate) graph: HeapGraph,
+    pub(crate) dom: Dominators,
     /// Retained size by preorder number.
-    retained: Vec<u64>,
+    pub(crate) retained: Vec<u64>,
     /// The kind of each root node.
-    kinds: AHashMap<u32, Kind>,
+    pub(crate) kinds: AHashMap<u32, Kind>,
     /// Seconds spent building the graph, then on roots and dominators.
     build_seconds: f64,
     dominator_seconds: f64,
@@ -35,10 +38,24 @@ struct Computed {
     graph_bytes: usize,
     /// The node of the first extra object.
     target: Option<u32>,
+    /// The roots `why()` knows (their holders held), and the index among them of each
+    /// root node that is one.
+    pub(crate) gathered: roots::Gathered<'py>,
+    pub(crate) root_index: AHashMap<u32, usize>,
 }
 
-impl Computed {
-    fn retained_of(&self, node: u32) -> Option<u64> {
+impl<'py> Computed<'py> {
+    /// Every preorder number but the super-root's.
+    pub(crate) fn everything(&self) -> Result<Vec<u32>, OutOfMemory> {
+        grow::collect_exact(1..self.dom.vertex.len() as u32, BY_TYPE)
+    }
+
+    /// The gathered roots, the rest (the graph and its references) dropped.
+    pub(crate) fn into_gathered(self) -> roots::Gathered<'py> {
+        self.gathered
+    }
+
+    pub(crate) fn retained_of(&self, node: u32) -> Option<u64> {
         let p = self.dom.pre[node as usize];
         (p != crate::heap::dominators::NONE).then(|| self.retained[p as usize])
     }
@@ -46,7 +63,11 @@ impl Computed {
 
 /// Builds the graph (with `extra` objects as nodes), finds its roots and its dominator
 /// tree, and sums retained sizes.
-fn compute(py: Python<'_>, extra: &[RawObj], own_code: &[Bound<'_, PyAny>]) -> PyResult<Computed> {
+pub(crate) fn compute<'py>(
+    py: Python<'py>,
+    extra: &[RawObj],
+    own_code: &[Bound<'py, PyAny>],
+) -> PyResult<Computed<'py>> {
     let gathered = roots::gather(py, own_code)?;
     let mut extra_objects: Vec<RawObj> = gathered.roots.iter().map(|r| r.holder.as_ptr()).collect();
     extra_objects.extend_from_slice(extra);
@@ -72,6 +93,12 @@ fn compute(py: Python<'_>, extra: &[RawObj], own_code: &[Bound<'_, PyAny>]) -> P
     let started = Instant::now();
     let (root_nodes, root_kinds) = roots::root_nodes(&graph, &gathered)?;
     let target = extra.first().and_then(|&obj| graph.node_of(obj));
+    let mut root_index: AHashMap<u32, usize> = AHashMap::new();
+    for (index, root) in gathered.roots.iter().enumerate() {
+        if let Some(node) = graph.node_of(root.holder.as_ptr()) {
+            root_index.entry(node).or_insert(index);
+        }
+    }
     let graph_bytes = graph.footprint();
     graph.drop_index();
     let csr = Csr { offsets: &graph.offsets, targets: &graph.targets, roots: &root_nodes };
@@ -86,7 +113,19 @@ fn compute(py: Python<'_>, extra: &[RawObj], own_code: &[Bound<'_, PyAny>]) -> P
         + retained.capacity() * 8
         + root_nodes.capacity() * 4;
     ffi::check_signals(py)?;
-    Ok(Computed { graph, dom, retained, kinds, build_seconds, dominator_seconds, dominator_bytes, graph_bytes, target })
+    Ok(Computed {
+        graph,
+        dom,
+        retained,
+        kinds,
+        build_seconds,
+        dominator_seconds,
+        dominator_bytes,
+        graph_bytes,
+        target,
+        gathered,
+        root_index,
+    })
 }
 
 /// The bytes freed if every reference to `obj` from outside the objects it dominates
@@ -106,83 +145,125 @@ pub fn retained_size<'py>(
     computed.retained_of(node).unwrap_or(computed.graph.sizes[node as usize]).into_new(py)
 }
 
-/// One object of `retained_top`: `(object, retained size, flat size, root kind or None)`.
-type TopEntry<'py> = (Bound<'py, PyAny>, u64, u64, Option<&'static str>);
+/// One object of `retained_top`: `(object, retained size, flat size, root kind or None,
+/// deep size or None, (root label, steps of its dominator chain))`.
+type TopEntry<'py> = (Bound<'py, PyAny>, u64, u64, Option<&'static str>, Option<u64>, NamedPath<'py>);
 
-/// The `n` objects retaining the most, largest first.
+/// The `n` objects retaining the most, largest first, each with the chain of its
+/// dominators from a root and, with `deep`, its deep size (`asizeof`'s defaults).
 #[pyfunction]
-#[pyo3(signature = (n, own_code))]
-pub fn retained_top<'py>(py: Python<'py>, n: usize, own_code: Vec<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-    let computed = compute(py, &[], &own_code)?;
-    let mut order: Vec<u32> = grow::collect_exact(1..computed.dom.vertex.len() as u32, BY_TYPE)?;
-    let key = |p: &u32| std::cmp::Reverse(computed.retained[*p as usize]);
-    if n < order.len() {
-        order.select_nth_unstable_by_key(n, key);
-        order.truncate(n);
-    }
-    order.sort_by_key(key);
-    order
-        .into_iter()
-        .map(|p| {
-            let node = computed.dom.vertex[p as usize];
-            let obj = computed.graph.objects[node as usize].as_ptr();
-            // SAFETY: every node is held by the graph; the Bound takes its own reference.
-            let bound = unsafe { Bound::from_borrowed_ptr(py, obj) };
-            let kind = computed.kinds.get(&node).map(|k| k.name());
-            (bound, computed.retained[p as usize], computed.graph.sizes[node as usize], kind)
-        })
-        .collect::<Vec<TopEntry<'py>>>()
-        .into_new(py)
-}
-
-/// One type of `retained_by_type`: `(type, objects, flat size, retained size)`.
-type TypeEntry<'py> = (Bound<'py, PyAny>, u64, u64, u64);
-
-/// The `n` types whose objects retain the most together, largest first. The retained
-/// size of a type counts each of its objects not dominated by another of the same type,
-/// so that nothing is counted twice.
-#[pyfunction]
-#[pyo3(signature = (n, own_code))]
-pub fn retained_by_type<'py>(
+#[pyo3(signature = (n, deep, own_code))]
+pub fn retained_top<'py>(
     py: Python<'py>,
     n: usize,
+    deep: bool,
     own_code: Vec<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let computed = compute(py, &[], &own_code)?;
-    let totals = by_type(&computed)?;
-    let mut rows: Vec<(usize, [u64; 3])> = totals.into_iter().collect();
-    rows.sort_by_key(|(_, t)| std::cmp::Reverse(t[2]));
-    rows.truncate(n);
-    rows.into_iter()
-        .map(|(tp, [count, flat, retained])| {
-            // SAFETY: `tp` is the type of a node the graph holds.
-            let bound = unsafe { Bound::from_borrowed_ptr(py, tp as RawObj) };
-            (bound, count, flat, retained)
-        })
-        .collect::<Vec<TypeEntry<'py>>>()
-        .into_new(py)
+    let order = dominator_view::largest(&computed.everything()?, &computed.retained, n)?;
+    let mut picked = Vec::new();
+    grow::Grow::grow(&mut picked, order.len(), BY_TYPE)?;
+    for p in order {
+        let node = computed.dom.vertex[p as usize];
+        let kind = computed.kinds.get(&node).map(|k| k.name());
+        let path = dominator_view::hold_path(py, &computed, p)?;
+        let bound = path
+            .objects
+            .last()
+            .cloned()
+            .ok_or_else(|| PyRuntimeError::new_err("an empty dominator chain; report it"))?;
+        picked.push((bound, computed.retained[p as usize], computed.graph.sizes[node as usize], kind, path));
+    }
+    let gathered = computed.into_gathered();
+    // Python code may run from here on: what is returned is held.
+    let kinds = Kinds::new(py)?;
+    let mut entries: Vec<TopEntry<'py>> = Vec::new();
+    grow::Grow::grow(&mut entries, picked.len(), BY_TYPE)?;
+    for (obj, retained, flat, kind, path) in picked {
+        let deep_size = if deep { Some(default_deep_size(py, vec![obj.clone()])?) } else { None };
+        let named = dominator_view::name_path(py, &kinds, &gathered, &path)?;
+        entries.push((obj, retained, flat, kind, deep_size, named));
+    }
+    entries.into_new(py)
 }
 
-/// `[count, flat, retained]` by type address, walking the dominator tree depth first
-/// with an explicit stack, and counting how many objects of each type are on the path.
-fn by_type(c: &Computed) -> Result<AHashMap<usize, [u64; 3]>, OutOfMemory> {
+/// One type of `retained_by_type`: `(type, objects, flat size, retained size, deep size
+/// or None, (root label, steps of the dominator chain of its object retaining the
+/// most))`.
+type TypeEntry<'py> = (Bound<'py, PyAny>, u64, u64, u64, Option<u64>, NamedPath<'py>);
+
+/// The `n` types whose objects retain the most together, largest first. The retained
+/// size of a type counts each of its objects not dominated by another of the same type,
+/// so that nothing is counted twice; so does its deep size (with `deep`), the combined
+/// `asizeof` of those objects.
+#[pyfunction]
+#[pyo3(signature = (n, deep, own_code))]
+pub fn retained_by_type<'py>(
+    py: Python<'py>,
+    n: usize,
+    deep: bool,
+    own_code: Vec<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let computed = compute(py, &[], &own_code)?;
+    let found = by_type(&computed)?;
+    let mut rows: Vec<usize> = grow::collect_exact(0..found.types.len(), BY_TYPE)?;
+    rows.sort_by_key(|&t| std::cmp::Reverse(found.totals[t][2]));
+    rows.truncate(n);
+    let mut rank: Vec<u32> = grow::vec_filled(u32::MAX, found.types.len(), BY_TYPE)?;
+    for (i, &t) in rows.iter().enumerate() {
+        rank[t] = i as u32;
+    }
+    // The outermost objects of each type shown, and the one retaining the most.
+    let mut outer: Vec<Vec<Bound<'py, PyAny>>> = (0..rows.len()).map(|_| Vec::new()).collect();
+    let mut largest: Vec<u32> = vec![0; rows.len()];
+    for &(t, p) in &found.outer {
+        let r = rank[t as usize];
+        if r == u32::MAX {
+            continue;
+        }
+        let r = r as usize;
+        if largest[r] == 0 || computed.retained[p as usize] > computed.retained[largest[r] as usize] {
+            largest[r] = p;
+        }
+        if deep {
+            let obj = computed.graph.objects[computed.dom.vertex[p as usize] as usize].as_ptr();
+            // SAFETY: the node is held by the graph; the Bound takes its own reference.
+            outer[r].try_push(unsafe { Bound::from_borrowed_ptr(py, obj) }, BY_TYPE)?;
+        }
+    }
+    let mut picked = Vec::new();
+    grow::Grow::grow(&mut picked, rows.len(), BY_TYPE)?;
+    for (r, &t) in rows.iter().enumerate() {
+        // SAFETY: the type of a node the graph holds.
+        let tp = unsafe { Bound::from_borrowed_ptr(py, found.types[t] as RawObj) };
+        picked.push((tp, found.totals[t], dominator_view::hold_path(py, &computed, largest[r])?));
+    }
+    let gathered = computed.into_gathered();
+    // Python code may run from here on: what is returned is held.
+    let kinds = Kinds::new(py)?;
+    let mut entries: Vec<TypeEntry<'py>> = Vec::new();
+    grow::Grow::grow(&mut entries, picked.len(), BY_TYPE)?;
+    for ((tp, [count, flat, retained], path), objects) in picked.into_iter().zip(outer) {
+        let deep_size = if deep { Some(default_deep_size(py, objects)?) } else { None };
+        let named = dominator_view::name_path(py, &kinds, &gathered, &path)?;
+        entries.push((tp, count, flat, retained, deep_size, named));
+    }
+    entries.into_new(py)
+}
+
+/// What [`by_type`] finds: each type's address and `[count, flat, retained]`, and every
+/// object not dominated by another of its type, as `(type index, preorder number)`.
+pub(crate) struct ByType {
+    pub(crate) types: Vec<usize>,
+    pub(crate) totals: Vec<[u64; 3]>,
+    pub(crate) outer: Vec<(u32, u32)>,
+}
+
+/// Walks the dominator tree depth first with an explicit stack, counting how many
+/// objects of each type are on the path.
+pub(crate) fn by_type(c: &Computed<'_>) -> Result<ByType, OutOfMemory> {
     let m = c.dom.vertex.len();
-    // Children of each node of the dominator tree, by preorder numbers.
-    let mut start: Vec<u32> = grow::vec_filled(0, m + 1, BY_TYPE)?;
-    for i in 1..m {
-        start[c.dom.idom[i] as usize + 1] += 1;
-    }
-    for i in 0..m {
-        start[i + 1] += start[i];
-    }
-    let mut fill = start.clone();
-    let mut children: Vec<u32> = grow::vec_filled(0, m.saturating_sub(1), BY_TYPE)?;
-    for i in 1..m {
-        let d = c.dom.idom[i] as usize;
-        children[fill[d] as usize] = i as u32;
-        fill[d] += 1;
-    }
-    drop(fill);
+    let children = Children::new(&c.dom)?;
     let mut ids: AHashMap<usize, u32> = AHashMap::new();
     let mut types: Vec<usize> = Vec::new();
     let mut type_of: Vec<u32> = grow::vec_filled(0, m, BY_TYPE)?;
@@ -196,23 +277,24 @@ fn by_type(c: &Computed) -> Result<AHashMap<usize, [u64; 3]>, OutOfMemory> {
         });
     }
     let mut totals: Vec<[u64; 3]> = vec![[0; 3]; types.len()];
+    let mut outer: Vec<(u32, u32)> = Vec::new();
     let mut on_path: Vec<u32> = vec![0; types.len()];
-    let mut stack: Vec<(u32, u32)> = vec![(0, start[0])];
+    let mut stack: Vec<(u32, u32)> = vec![(0, 0)];
     while let Some(top) = stack.last_mut() {
         let (p, next) = *top;
-        if next < start[p as usize + 1] {
+        if let Some(&child) = children.of(p).get(next as usize) {
             top.1 += 1;
-            let child = children[next as usize];
             let t = type_of[child as usize] as usize;
             let node = c.dom.vertex[child as usize] as usize;
             totals[t][0] += 1;
             totals[t][1] = totals[t][1].saturating_add(c.graph.sizes[node]);
             if on_path[t] == 0 {
                 totals[t][2] = totals[t][2].saturating_add(c.retained[child as usize]);
+                outer.try_push((t as u32, child), BY_TYPE)?;
             }
             on_path[t] += 1;
             grow::Grow::grow(&mut stack, 1, BY_TYPE)?;
-            stack.push((child, start[child as usize]));
+            stack.push((child, 0));
         } else {
             stack.pop();
             if p != 0 {
@@ -220,7 +302,7 @@ fn by_type(c: &Computed) -> Result<AHashMap<usize, [u64; 3]>, OutOfMemory> {
             }
         }
     }
-    Ok(types.into_iter().zip(totals).collect())
+    Ok(ByType { types, totals, outer })
 }
 
 /// Figures of one computation, for the benchmark: a dict of node, edge and root counts,

@@ -4,7 +4,9 @@ Takes a type summary of the whole heap (after a ``gc.collect()``) before the scr
 starts and after it ends (also when it raises or calls ``sys.exit``), and prints the
 difference, the largest growth first. ``--json PATH`` saves the end snapshot to
 PATH and the start snapshot next to it (``out.json`` → ``out.start.json``), for
-``python -m heapscope diff``. The exit code is the script's.
+``python -m heapscope diff``. ``--suspects`` also prints the leak suspects of the
+heap as the script left it (see ``heapscope.leak_suspects``), its globals still
+alive. The exit code is the script's.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--top", metavar="N", type=positive_int, default=15, help="rows to print (default 15)")
     add_sort_argument(parser)
     parser.add_argument("--json", metavar="PATH", help="save the end snapshot to PATH, the start one to PATH.start.json")
+    parser.add_argument(
+        "--suspects",
+        action="store_true",
+        help="also print the leak suspects (objects or types retaining 10%% of the heap or more) at the end",
+    )
     parser.set_defaults(handler=main)
 
 
@@ -54,6 +61,11 @@ def main(args: argparse.Namespace) -> int:
         return status
     end = summary.summarize_heap(label="end")
     start = starts[0]
+    report = None
+    if args.suspects:
+        from heapscope.suspects import leak_suspects
+
+        report = leak_suspects()
 
     sys.stdout.flush()
     del namespace
@@ -66,4 +78,7 @@ def main(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"cannot write {args.json!r}: {exc.strerror or exc}") from None
         print(f"snapshots saved to {start_path(args.json)} and {args.json}")
+    if report is not None:
+        print()
+        print(f"heapscope: {report}")
     return status
