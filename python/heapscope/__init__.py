@@ -9,12 +9,14 @@ A drop-in, much faster successor to pympler with a Rust core::
 from heapscope._core import __version__
 
 __all__ = [
+    "Timeline",
     "__version__",
     "asizeof",
     "classtracker",
     "classtracker_stats",
     "exceptions",
     "garbagegraph",
+    "load_timeline",
     "muppy",
     "process",
     "refbrowser",
@@ -24,6 +26,7 @@ __all__ = [
     "retained_size",
     "retained_top",
     "summary",
+    "timeline",
     "tracker",
     "why",
 ]
@@ -43,6 +46,10 @@ def __getattr__(name: str):
         from heapscope._why import why
 
         return why
+    if name in ("Timeline", "load_timeline"):
+        from heapscope import timeline
+
+        return getattr(timeline, name)
     if name in ("retained_size", "retained_top", "retained_by_type"):
         from heapscope import retained
 

@@ -4,7 +4,9 @@ Takes a type summary of the whole heap (after a ``gc.collect()``) before the scr
 starts and after it ends (also when it raises or calls ``sys.exit``), and prints the
 difference, the largest growth first. ``--json PATH`` saves the end snapshot to
 PATH and the start snapshot next to it (``out.json`` → ``out.start.json``), for
-``python -m heapscope diff``. The exit code is the script's.
+``python -m heapscope diff``. With ``--timeline``, records the script's memory over
+time instead (``--interval``, ``-o TIMELINE.json``, ``--plot CHART.html|.svg``). The
+exit code is the script's.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, List
 from heapscope import summary
 from heapscope.cli import UsageError
 from heapscope.cli._common import add_sort_argument, plain, positive_int, print_diff, run_script
+from heapscope.cli._timeline import run_with_timeline
 
 
 def start_path(path: str) -> str:
@@ -36,11 +39,19 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--top", metavar="N", type=positive_int, default=15, help="rows to print (default 15)")
     add_sort_argument(parser)
     parser.add_argument("--json", metavar="PATH", help="save the end snapshot to PATH, the start one to PATH.start.json")
+    parser.add_argument("--timeline", action="store_true", help="record memory over time instead of a diff")
+    parser.add_argument("--interval", metavar="S", type=float, default=0.1, help="seconds between samples (0.1)")
+    parser.add_argument("--plot", metavar="CHART", help="with --timeline: draw the chart (.html or .svg)")
+    parser.add_argument("-o", "--output", metavar="PATH", help="with --timeline: where to save it (JSON)")
     parser.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
     script = args.script
+    if not args.timeline and (args.plot or args.output):
+        raise UsageError("--plot and -o go with --timeline")
+    if args.timeline:
+        return run_with_timeline(args)
     if not os.path.isfile(script) or not os.access(script, os.R_OK):
         raise UsageError(f"cannot read script {script!r}")
     if args.json:
