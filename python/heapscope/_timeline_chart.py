@@ -118,6 +118,9 @@ def _svg_body(frame: _Frame) -> List[str]:
                 f'<polygon points="{points}" fill="{COLOURS[index % len(COLOURS)]}" class="area">'
                 f"<title>{escape(frame.types[index])}</title></polygon>"
             )
+    # where summaries were taken: a dot on top of the stack
+    for at, sizes in frame.stacks:
+        out.append(f'<circle cx="{frame.x(at):.1f}" cy="{frame.y(sum(sizes)):.1f}" r="2.5" class="dot"/>')
     # resident memory
     points = " ".join(f"{frame.x(t):.1f},{frame.y(b):.1f}" for t, b in _downsample(timeline.times, timeline.rss))
     if points:
@@ -136,6 +139,9 @@ def _svg_body(frame: _Frame) -> List[str]:
         out.append(f'<rect x="{lx}" y="{y - 4}" width="18" height="11" fill="{COLOURS[index % len(COLOURS)]}"/>')
         label = name if len(name) <= 24 else name[:23] + "…"
         out.append(f'<text x="{lx + 24}" y="{y + 6}" class="legend">{escape(label)}</text>')
+    y = TOP + 34 + 18 * len(frame.types)
+    out.append(f'<circle cx="{lx + 9}" cy="{y}" r="2.5" class="dot"/>')
+    out.append(f'<text x="{lx + 24}" y="{y + 4}" class="legend">type summary taken</text>')
     return out
 
 
@@ -145,7 +151,7 @@ STYLE = (
     ".tick{font-size:10px;fill:#555}.legend{font-size:11px}"
     ".grid{stroke:#e6e6e6;stroke-width:1}.axis{stroke:#999}.frame{fill:none;stroke:#bbb}"
     ".area{opacity:.85}.rss{fill:none;stroke:" + RSS_COLOUR + ";stroke-width:1.6}"
-    ".phase{stroke:#777;stroke-dasharray:4 3}.phase-name{font-size:11px;fill:#444}"
+    ".dot{fill:#fff;stroke:#333;stroke-width:1}.phase{stroke:#777;stroke-dasharray:4 3}.phase-name{font-size:11px;fill:#444}"
 )
 
 

@@ -342,6 +342,10 @@ class Timeline:
         self._require_stopped("drawn")
         _timeline_chart.write(self, os.fspath(path))
 
+    def _repr_html_(self) -> str:
+        # Jupyter: the chart as SVG (a notebook may not run the page's script).
+        return self.to_svg() if self._state == "stopped" else f"<pre>{self!r}</pre>"
+
     def _require_stopped(self, what: str) -> None:
         if self._state != "stopped":
             raise RuntimeError(f"a timeline is {what} once stopped: leave the `with` block or call stop() first")
