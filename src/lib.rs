@@ -74,5 +74,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(process::breakdown::resident_memory, m)?)?;
     m.add_function(wrap_pyfunction!(process::breakdown::pymalloc_stats, m)?)?;
     m.add_class::<timeline::sampler::RssSampler>()?;
+    m.add_class::<timeline::lines::LineRecorder>()?;
     Ok(())
 }

@@ -16,9 +16,11 @@ __all__ = [
     "classtracker_stats",
     "exceptions",
     "garbagegraph",
+    "lines",
     "load_timeline",
     "muppy",
     "process",
+    "profile",
     "refbrowser",
     "refgraph",
     "retained",
@@ -46,6 +48,10 @@ def __getattr__(name: str):
         from heapscope._why import why
 
         return why
+    if name == "profile":
+        from heapscope.lines import profile
+
+        return profile
     if name in ("Timeline", "load_timeline"):
         from heapscope import timeline
 
