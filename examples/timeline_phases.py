@@ -17,9 +17,12 @@ def report(table):
     return [f"{name}: {score:.1f}" for name, (score, _) in table.items()]
 
 mark("load")
-rows = load(); busy(0.8)
+rows = load()
+busy(0.8)
 mark("index")
-table = index(rows); busy(0.8)
+table = index(rows)
+busy(0.8)
 mark("report")
 del rows
-lines = report(table); busy(0.8)
+lines = report(table)
+busy(0.8)
