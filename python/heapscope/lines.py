@@ -16,8 +16,9 @@ text, and under lines that grew memory by 1 MiB or more, the types that grew mos
 
 The lines are followed with ``sys.monitoring`` on Python 3.12+ (``LINE`` events are
 switched on for the decorated functions' code only, so the rest of the program runs at
-full speed) and with ``sys.settrace`` before (a trace function in Rust that only traces
-the decorated functions' frames). Every event goes to a Rust recorder, which reads
+full speed) and before 3.12 with a trace function in C form (``PyEval_SetTrace``, in
+Rust, installed during the decorated calls only, which switches line events off in the
+frames of other code at their first event). Every event goes to a Rust recorder, which reads
 ``/proc/self/statm`` again only when 20 microseconds have passed since its last reading
 (and at each call's start and end): a line that allocates much runs for a while, so a
 reading follows it at once; the growth of quick lines is attributed at the next reading.
@@ -123,7 +124,7 @@ class _Profiler:
             self._take_baseline()
         if self.depth == 0 and not self.use_monitoring:
             self.saved_trace = sys.gettrace()
-            sys.settrace(self.recorder.trace)
+            self.recorder.install_c_tracer()
         self.depth += 1
         self.recorder.begin()
 
@@ -187,10 +188,9 @@ def _local_values(frame: Any) -> List[Any]:
         return []
     local_variables = frame.f_locals
     values = list(local_variables.values())
-    if (3, 12) <= sys.version_info < (3, 13):
-        # 3.12's f_locals is a copy kept on the frame, which would keep a deleted local
-        # alive until the function returns (3.13's is a view; before 3.12 sys.settrace
-        # refreshes the copy at every line anyway).
+    if sys.version_info < (3, 13):
+        # Before 3.13, f_locals is a copy kept on the frame, which would keep a deleted
+        # local alive until the function returns (3.13's is a view).
         local_variables.clear()
     return values
 

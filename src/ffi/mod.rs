@@ -7,7 +7,8 @@
 //! and strings that report a failed allocation instead of panicking (`new`); pending
 //! SIGINTs noticed without running Python code (`signals`); pymalloc's statistics, read
 //! into memory instead of onto stderr (`malloc_stats`); work queued for the main thread
-//! from another thread (`pending`, the one function here callable without the GIL). The rest
+//! from another thread (`pending`, the one function here callable without the GIL); a
+//! trace function in C form for line events (`trace`). The rest
 //! of the crate works with [`Strong`], [`Borrowed`] and the helpers re-exported here, each
 //! of which documents what its caller must guarantee; nothing outside this folder calls
 //! `pyo3::ffi` or reads a CPython struct field.
@@ -27,6 +28,7 @@ mod new;
 mod pending;
 mod signals;
 mod sizes;
+mod trace;
 mod types;
 mod weakref;
 
@@ -42,6 +44,7 @@ pub use new::*;
 pub use pending::*;
 pub use signals::*;
 pub use sizes::*;
+pub use trace::*;
 pub use types::*;
 pub use weakref::*;
 

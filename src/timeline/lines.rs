@@ -262,6 +262,13 @@ impl LineRecorder {
         }
     }
 
+    /// Installs the recorder as this thread's trace function in C form (before 3.12:
+    /// no trampoline copying the locals at each event); `sys.settrace(previous)`
+    /// removes it.
+    fn install_c_tracer(slf: &Bound<'_, Self>) {
+        crate::ffi::set_line_tracer(slf.as_any(), c_trace_event);
+    }
+
     /// Sets what `trace` returns for watched frames (the bound `trace` itself).
     fn set_local_tracer(&mut self, tracer: Option<Py<PyAny>>) {
         self.local_tracer = tracer;
@@ -289,6 +296,16 @@ impl LineRecorder {
     fn clear(&mut self) {
         self.ledger.lines.clear();
     }
+}
+
+/// An event of the C tracer: a call of watched code is wanted, a line is recorded.
+fn c_trace_event<'py>(obj: &Bound<'py, PyAny>, code: &Bound<'py, PyAny>, line: u32, is_call: bool) -> PyResult<bool> {
+    let recorder = obj.cast::<LineRecorder>()?;
+    if is_call {
+        return Ok(recorder.borrow().codes.contains_key(&(code.as_ptr() as usize)));
+    }
+    LineRecorder::line_event(recorder, code, line)?;
+    Ok(true)
 }
 
 #[cfg(test)]
