@@ -115,7 +115,8 @@ class _Profiler:
                         break
                 else:
                     raise RuntimeError("heapscope.profile: every sys.monitoring tool id it can use is taken")
-                monitoring.register_callback(self.tool, monitoring.events.LINE, self.recorder)
+                # A bound method is called with the fast calling convention (no tuple).
+                monitoring.register_callback(self.tool, monitoring.events.LINE, self.recorder.line_event)
             monitoring.set_local_events(self.tool, code, monitoring.events.LINE)
 
     def enter(self) -> None:

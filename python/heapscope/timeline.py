@@ -149,6 +149,7 @@ class Timeline:
         self._overhead: Dict[str, Any] = {}
         self._state = "new"  # "running", "stopped"; loaded timelines are "stopped"
         self._busy = False
+        self._taken = 0  # summaries taken (some may have been thinned out since)
 
     # -- running -------------------------------------------------------------------
     def start(self) -> "Timeline":
@@ -183,7 +184,7 @@ class Timeline:
             "fraction": cost / self.duration if self.duration > 0 else 0.0,
             "summary_seconds": stats["summary_seconds"],
             "sampling_seconds": stats["sampling_seconds"],
-            "summaries": int(stats["summaries"]),
+            "summaries": self._taken,
             "interval": stats["interval"],
         }
         self._state = "stopped"
@@ -242,6 +243,7 @@ class Timeline:
             rows.sort(key=lambda row: -row[2])
             types = [(str(name)[:MAX_NAME], int(count), int(size)) for name, count, size in rows[:TYPES_PER_SUMMARY]]
             self.summaries.append(TypeSample(at, function, types, time.perf_counter() - began))
+            self._taken += 1
             if len(self.summaries) > MAX_SUMMARIES:
                 self.summaries[1:-1] = self.summaries[2:-1:2]
         finally:
@@ -432,6 +434,7 @@ class Timeline:
         timeline._overhead = dict(overhead)
         timeline._state = "stopped"
         timeline._busy = False
+        timeline._taken = overhead.get("summaries", len(summaries))
         return timeline
 
 
