@@ -106,6 +106,12 @@ def test_profile_in_process_and_stats():
         assert "Filename:" in lines.format_stats()
         with pytest.raises(TypeError, match="decorates functions"):
             heapscope.profile(42)
+
+        def numbers():
+            yield 1
+
+        with pytest.raises(TypeError, match="generator or coroutine function; decorate the function that consumes"):
+            heapscope.profile(numbers)
     finally:
         lines.clear()
 

@@ -208,12 +208,20 @@ def _the_profiler() -> _Profiler:
 
 def profile(func: F) -> F:
     """Records the memory of each line of ``func`` (see the module's text); the table
-    is printed at exit, or by ``print_stats()``. Works on functions (and methods);
-    the lines of functions they call are not broken down, their memory counts in the
-    calling line."""
+    is printed at exit, or by ``print_stats()``. Works on functions (and methods), not
+    on generator or coroutine functions (``TypeError``); the lines of functions they
+    call are not broken down, their memory counts in the calling line."""
+    import inspect
+
     code = getattr(func, "__code__", None)
     if code is None:
         raise TypeError(f"heapscope.profile decorates functions, not {type(func).__name__}")
+    if inspect.isgeneratorfunction(func) or inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func):
+        # Their lines run after the call has returned, outside what the wrapper brackets.
+        raise TypeError(
+            f"heapscope.profile cannot follow {func.__qualname__}, a generator or coroutine function; "
+            "decorate the function that consumes it instead"
+        )
     profiler = _the_profiler()
     profiler.watch(code)
     if not profiler.printed_at_exit:
