@@ -232,6 +232,17 @@ def test_misuse_says_what_to_do():
         Timeline(interval="fast")
 
 
+def test_the_report_is_bounded():
+    with Timeline(interval=0.01, summaries=False) as timeline:
+        for i in range(100):
+            timeline.mark(f"step {i}")
+        time.sleep(0.05)
+    report = timeline.report()
+    assert len(report.splitlines()) == 1 + 20 + 1 + 1
+    assert "... and 80 more phases (see the chart)" in report
+    assert timeline.summaries == [] and timeline.overhead["summaries"] == 0
+
+
 def test_module_mark_is_quiet_without_a_timeline():
     heapscope.timeline.mark("nothing runs")  # no error, nothing recorded
 

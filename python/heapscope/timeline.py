@@ -49,6 +49,8 @@ MAX_MARKS = 10_000
 MAX_FILE_BYTES = 64 << 20
 #: The share of the run's time the summaries are scheduled to take.
 SUMMARY_SHARE = 0.05
+#: Phases listed by ``report()``.
+REPORTED_PHASES = 20
 #: Longest name stored (types, functions, marks).
 MAX_NAME = 1000
 
@@ -158,9 +160,14 @@ class Timeline:
             raise RuntimeError("this timeline has already run; create a new Timeline to sample again")
         self._state = "running"
         on_main = threading.current_thread() is threading.main_thread()
-        if self._with_summaries:
-            self._summarize("start")
-        self._sampler.start(self._scheduled_summary if (self._with_summaries and on_main) else None)
+        try:
+            if self._with_summaries:
+                self._summarize("start")
+            self._sampler.start(self._scheduled_summary if (self._with_summaries and on_main) else None)
+        except BaseException:
+            self._state = "new"
+            self.summaries.clear()
+            raise
         atexit.register(self.stop)
         _running.append(self)
         return self
@@ -284,8 +291,11 @@ class Timeline:
                 f"peak RSS {_core.human_size(self.rss[peak])} at {self.times[peak]:.2f} s "
                 f"of {self.duration:.2f} s ({len(self.rss)} samples, {len(self.summaries)} type summaries)"
             )
-        for name, start, end in self.phases():
+        phases = self.phases()
+        for name, start, end in phases[:REPORTED_PHASES]:
             lines.append(f"  phase {name!r}: {start:.2f}-{end:.2f} s, RSS {self._rss_change(start, end)}")
+        if len(phases) > REPORTED_PHASES:
+            lines.append(f"  ... and {len(phases) - REPORTED_PHASES} more phases (see the chart)")
         if self._overhead:
             lines.append(
                 f"timeline overhead: {self._overhead['seconds']:.3f} s, "
