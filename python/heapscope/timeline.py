@@ -193,6 +193,7 @@ class Timeline:
             "sampling_seconds": stats["sampling_seconds"],
             "summaries": self._taken,
             "interval": stats["interval"],
+            "out_of_memory": bool(stats["out_of_memory"]),
         }
         self._state = "stopped"
         return self
@@ -262,7 +263,8 @@ class Timeline:
         """What the timeline cost: ``seconds`` and ``fraction`` of the run (summaries on
         the main thread plus the sampler thread's reading), ``summaries`` taken,
         ``interval`` (seconds between samples at the end, doubled each time the samples
-        were thinned out)."""
+        were thinned out), ``out_of_memory`` (samples were lost to a refused
+        allocation)."""
         return dict(self._overhead)
 
     def phases(self) -> List[Tuple[str, float, float]]:
@@ -422,12 +424,15 @@ class Timeline:
             marks.append((check.seconds(item.get("t"), "a mark time"), check.name(item.get("name"), "a mark name")))
         overhead = data.get("overhead")
         check.is_dict(overhead, "overhead")
-        known = {"seconds", "fraction", "summary_seconds", "sampling_seconds", "summaries", "interval"}
+        known = {"seconds", "fraction", "summary_seconds", "sampling_seconds", "summaries", "interval", "out_of_memory"}
         if set(overhead) - known:
             raise TimelineError(f"{source} is not a valid timeline: unknown overhead figures {sorted(set(overhead) - known)}")
         for key, value in overhead.items():
             if key == "summaries":
                 check.count(value, "overhead.summaries")
+            elif key == "out_of_memory":
+                if not isinstance(value, bool):
+                    raise check.fail("overhead.out_of_memory is not true or false")
             else:
                 check.seconds(value, f"overhead.{key}")
 
