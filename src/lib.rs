@@ -6,6 +6,7 @@
 //! - `classtracker`: tracked instances, snapshots, statistics and reports of `heapscope.classtracker`;
 //! - `jsonfile`: reading untrusted JSON files streamed, in bounded memory;
 //! - `process`: the process's memory as the operating system reports it, and what it is made of;
+//! - `timeline`: memory over time, sampled by a thread that never takes the GIL;
 //! - `grow`: fallible growth of buffers that follow the heap's size (`MemoryError`, not an abort);
 //! - `units`: byte counts for people (`1.5 KiB`);
 //! - `visited`: the address bitmap that marks objects already seen.
@@ -21,6 +22,7 @@ mod heap;
 mod jsonfile;
 mod process;
 mod summary;
+mod timeline;
 mod units;
 mod visited;
 
@@ -74,5 +76,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(process::process_memory, m)?)?;
     m.add_function(wrap_pyfunction!(process::breakdown::resident_memory, m)?)?;
     m.add_function(wrap_pyfunction!(process::breakdown::pymalloc_stats, m)?)?;
+    m.add_class::<timeline::sampler::RssSampler>()?;
+    m.add_class::<timeline::lines::LineRecorder>()?;
     Ok(())
 }

@@ -96,3 +96,27 @@ def test_bad_line_magic_options(ip, magic, line, message):
 def test_bad_cell_magic_option(ip):
     with pytest.raises(UsageError, match="unknown option '-x'"):
         ip.run_cell_magic("memdiff", "-x", "pass")
+
+
+def test_memtimeline_charts_the_cell(ip, tmp_path):
+    from heapscope.magics import MemTimeline
+    from heapscope.timeline import load_timeline
+
+    path = tmp_path / "cell.json"
+    cell = "import time\nkept_timeline = [bytearray(1000) for _ in range(20000)]\ntime.sleep(0.2)"
+    shown = ip.run_cell_magic("memtimeline", f"--interval 0.02 -o {path}", cell)
+    assert isinstance(shown, MemTimeline)
+    assert "timeline overhead" in repr(shown) and shown._repr_html_().startswith("<svg")
+    timeline = shown.timeline
+    assert len(timeline.rss) >= 5 and load_timeline(path) == timeline
+    assert timeline.summaries[-1].size_of("bytearray") >= 20000 * 1000
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [("--every 1", "unknown option '--every'"), ("--interval x", "needs seconds"),
+     ("--interval 0", "interval must be between"), ("-o chart.png", "must end in .json, .html or .svg")],
+)
+def test_bad_memtimeline_options(ip, line, message):
+    with pytest.raises(UsageError, match=message):
+        ip.run_cell_magic("memtimeline", line, "pass")

@@ -9,6 +9,7 @@ A drop-in, much faster successor to pympler with a Rust core::
 from heapscope._core import __version__
 
 __all__ = [
+    "Timeline",
     "__version__",
     "asizeof",
     "classtracker",
@@ -18,8 +19,11 @@ __all__ = [
     "exceptions",
     "garbagegraph",
     "leak_suspects",
+    "lines",
+    "load_timeline",
     "muppy",
     "process",
+    "profile",
     "refbrowser",
     "refgraph",
     "retained",
@@ -28,6 +32,7 @@ __all__ = [
     "retained_top",
     "summary",
     "suspects",
+    "timeline",
     "tracker",
     "why",
 ]
@@ -47,6 +52,14 @@ def __getattr__(name: str):
         from heapscope._why import why
 
         return why
+    if name == "profile":
+        from heapscope.lines import profile
+
+        return profile
+    if name in ("Timeline", "load_timeline"):
+        from heapscope import timeline
+
+        return getattr(timeline, name)
     if name in ("retained_size", "retained_top", "retained_by_type"):
         from heapscope import retained
 

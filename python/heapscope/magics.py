@@ -9,7 +9,10 @@
 * ``%retained EXPR`` -- what deleting EXPR would free (``retained_size``), with its
   deep size beside it;
 * ``%%memdiff [--top N]`` -- runs the cell and shows the type-summary diff it caused
-  (after ``gc.collect()`` before and after).
+  (after ``gc.collect()`` before and after);
+* ``%%memtimeline [--interval S] [-o PATH]`` -- runs the cell inside a
+  ``heapscope.Timeline`` and shows its chart (``-o`` also saves it: ``.json``, ``.html``
+  or ``.svg``).
 
 Results render as HTML tables and trees in Jupyter and as text in a terminal. Unknown
 options raise IPython's ``UsageError`` naming the option and the accepted ones.
@@ -25,7 +28,7 @@ from typing import Any, Dict, List, Tuple
 
 from heapscope import _html
 
-__all__ = ["load_ipython_extension", "DeepSize", "MemTop", "RetainedSize"]
+__all__ = ["load_ipython_extension", "DeepSize", "MemTop", "RetainedSize", "MemTimeline"]
 
 
 def _usage_error(message: str) -> Exception:
@@ -166,6 +169,48 @@ class MemTop:
         return f"{self.summary._repr_html_()}<br>{self.breakdown._repr_html_()}"
 
 
+class MemTimeline:
+    """The answer of ``%%memtimeline``: ``timeline``, the cell's ``heapscope.Timeline``;
+    shown as its chart in Jupyter and as its report in a terminal."""
+
+    def __init__(self, timeline: Any) -> None:
+        self.timeline = timeline
+
+    def __repr__(self) -> str:
+        return str(self.timeline.report())
+
+    def _repr_html_(self) -> str:
+        return str(self.timeline._repr_html_())
+
+
+def _timeline_options(line: str) -> Tuple[float, str]:
+    """``--interval S`` and ``-o PATH`` of ``%%memtimeline``."""
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        words = line.split()
+    interval, output = 0.1, ""
+    while words:
+        word = words.pop(0)
+        name, _, value = word.partition("=")
+        if name not in ("--interval", "-o"):
+            raise _usage_error(f"%%memtimeline: unknown option {name!r} (accepted: --interval S, -o PATH)")
+        if not value:
+            if not words:
+                raise _usage_error(f"%%memtimeline: option {name} needs a value")
+            value = words.pop(0)
+        if name == "-o":
+            output = value
+            continue
+        try:
+            interval = float(value)
+        except ValueError:
+            raise _usage_error(f"%%memtimeline: --interval needs seconds, not {value!r}") from None
+    if output and not output.lower().endswith((".json", ".html", ".htm", ".svg")):
+        raise _usage_error(f"%%memtimeline: -o {output!r}: the name must end in .json, .html or .svg")
+    return interval, output
+
+
 def _top(summary_: Any, n: int, label: str) -> Any:
     from heapscope import _core
 
@@ -304,6 +349,28 @@ def _magics_class() -> Any:
             if failed:
                 print("%%memdiff: the cell raised; the diff is up to the error")
             return _top(diff, top, f"memory change of the cell (top {top})")
+
+        @cell_magic
+        def memtimeline(self, line: str, cell: str) -> Any:
+            """%%memtimeline [--interval S] [-o PATH]: run the cell, chart its memory over time."""
+            from heapscope.timeline import Timeline
+
+            interval, output = _timeline_options(line)
+            try:
+                timeline = Timeline(interval=interval)
+            except ValueError as exc:
+                raise _usage_error(f"%%memtimeline: {exc}") from None
+            timeline.title = "%%memtimeline"
+            with timeline:
+                result = self.shell.run_cell(cell)
+            if result.error_in_exec is not None or result.error_before_exec is not None:
+                print("%%memtimeline: the cell raised; the timeline is up to the error")
+            del result
+            if output.lower().endswith(".json"):
+                timeline.save(output)
+            elif output:
+                timeline.plot(output)
+            return MemTimeline(timeline)
 
     return HeapscopeMagics
 

@@ -6,7 +6,9 @@
 //! reference counts of watched objects (`weakref`); calls into Python (`call`); new ints
 //! and strings that report a failed allocation instead of panicking (`new`); pending
 //! SIGINTs noticed without running Python code (`signals`); pymalloc's statistics, read
-//! into memory instead of onto stderr (`malloc_stats`). The rest
+//! into memory instead of onto stderr (`malloc_stats`); work queued for the main thread
+//! from another thread (`pending`, the one function here callable without the GIL); a
+//! trace function in C form for line events (`trace`). The rest
 //! of the crate works with [`Strong`], [`Borrowed`] and the helpers re-exported here, each
 //! of which documents what its caller must guarantee; nothing outside this folder calls
 //! `pyo3::ffi` or reads a CPython struct field.
@@ -23,8 +25,10 @@ mod items;
 mod layout;
 mod malloc_stats;
 mod new;
+mod pending;
 mod signals;
 mod sizes;
+mod trace;
 mod types;
 mod weakref;
 
@@ -37,8 +41,10 @@ pub use items::*;
 pub use layout::*;
 pub use malloc_stats::*;
 pub use new::*;
+pub use pending::*;
 pub use signals::*;
 pub use sizes::*;
+pub use trace::*;
 pub use types::*;
 pub use weakref::*;
 

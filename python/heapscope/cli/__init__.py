@@ -1,7 +1,7 @@
 """The ``python -m heapscope`` command line: one module per subcommand.
 
 ``run SCRIPT [ARGS...]``, ``diff A.json B.json``, ``size MODULE:EXPR`` and
-``memory [SCRIPT [ARGS...]]``; ``--version``. Bad arguments and unreadable files end
+``memory [SCRIPT [ARGS...]]``, ``plot TIMELINE.json``, ``lines SCRIPT``; ``--version``. Bad arguments and unreadable files end
 with exit code 2 and a one-line message on stderr; a closed output pipe (``| head``)
 ends the command quietly with exit code 141, as a shell reports SIGPIPE.
 """
@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from heapscope.cli import diff, memory, run, size
+    from heapscope.cli import diff, lines, memory, plot, run, size
 
     from heapscope import __version__
 
@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"heapscope {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-    for module in (run, diff, size, memory):
+    for module in (run, diff, size, memory, plot, lines):
         module.add_parser(commands)
     return parser
 

@@ -6,7 +6,9 @@ difference, the largest growth first. ``--json PATH`` saves the end snapshot to
 PATH and the start snapshot next to it (``out.json`` → ``out.start.json``), for
 ``python -m heapscope diff``. ``--suspects`` also prints the leak suspects of the
 heap as the script left it (see ``heapscope.leak_suspects``), its globals still
-alive. The exit code is the script's.
+alive. With ``--timeline``, records the script's memory over time instead
+(``--interval``, ``-o TIMELINE.json``, ``--plot CHART.html|.svg``). The exit code is
+the script's.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, List
 from heapscope import summary
 from heapscope.cli import UsageError
 from heapscope.cli._common import add_sort_argument, plain, positive_int, print_diff, run_script
+from heapscope.cli._timeline import run_with_timeline
 
 
 def start_path(path: str) -> str:
@@ -43,11 +46,21 @@ def add_parser(commands: Any) -> None:
         action="store_true",
         help="also print the leak suspects (objects or types retaining 10%% of the heap or more) at the end",
     )
+    parser.add_argument("--timeline", action="store_true", help="record memory over time instead of a diff")
+    parser.add_argument("--interval", metavar="S", type=float, default=0.1, help="seconds between samples (0.1)")
+    parser.add_argument("--plot", metavar="CHART", help="with --timeline: draw the chart (.html or .svg)")
+    parser.add_argument("-o", "--output", metavar="PATH", help="with --timeline: where to save it (JSON)")
     parser.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
     script = args.script
+    if not args.timeline and (args.plot or args.output):
+        raise UsageError("--plot and -o go with --timeline")
+    if args.timeline and args.suspects:
+        raise UsageError("--suspects goes with the type-summary diff, not with --timeline: run the script twice")
+    if args.timeline:
+        return run_with_timeline(args)
     if not os.path.isfile(script) or not os.access(script, os.R_OK):
         raise UsageError(f"cannot read script {script!r}")
     if args.json:
