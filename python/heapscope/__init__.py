@@ -6,7 +6,32 @@ A drop-in, much faster successor to pympler with a Rust core::
     asizeof(my_object)
 """
 
+from typing import TYPE_CHECKING, Any
+
 from heapscope._core import __version__
+
+if TYPE_CHECKING:
+    # What __getattr__ below loads on first use, as type checkers should see it.
+    from heapscope import (
+        asizeof,
+        classtracker,
+        classtracker_stats,
+        domtree,
+        exceptions,
+        garbagegraph,
+        muppy,
+        process,
+        refbrowser,
+        refgraph,
+        retained,
+        summary,
+        suspects,
+        tracker,
+    )
+    from heapscope._why import why
+    from heapscope.domtree import dominator_tree
+    from heapscope.retained import retained_by_type, retained_size, retained_top
+    from heapscope.suspects import leak_suspects
 
 __all__ = [
     "__version__",
@@ -41,7 +66,7 @@ def load_ipython_extension(ipython):  # type: ignore[no-untyped-def]
     load(ipython)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # Submodules load on first use, so `import heapscope` stays cheap.
     if name == "why":
         from heapscope._why import why

@@ -98,7 +98,8 @@ def _format_trace(trace: Iterable[Any]) -> str:
 def _fallback_process() -> Optional[Tuple[int, int]]:
     """``(rss, vms)`` from psutil where ``/proc`` is not available."""
     try:
-        import psutil  # type: ignore[import-not-found]
+        # psutil is optional, and typed only where types-psutil is installed.
+        import psutil  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError:
         return None
     try:
@@ -220,7 +221,7 @@ class TrackedObject:
 
     __slots__ = ("__weakref__", "_core", "_generation", "_index")
 
-    def __init__(self, core: Any, generation: int, index: int) -> None:
+    def __init__(self, core: _core.TrackerCore, generation: int, index: int) -> None:
         self._core = core
         self._generation = generation
         self._index = index
@@ -239,7 +240,8 @@ class TrackedObject:
 
     @property
     def resolution_level(self) -> int:
-        return self._info()[2]
+        level: int = self._info()[2]
+        return level
 
     @property
     def trace(self) -> Optional[List[Tuple[str, int, str, Optional[List[str]], Optional[int]]]]:
@@ -263,7 +265,7 @@ class TrackedObject:
     def ref(self) -> Callable[[], Any]:
         """A weak reference to the object, or for objects held strongly a callable
         returning it (``None`` once the tracker saw it die)."""
-        reference = self._core.record_weakref(self._generation, self._index)
+        reference: Optional[Callable[[], Any]] = self._core.record_weakref(self._generation, self._index)
         if reference is not None:
             return reference
         return functools.partial(self._core.record_target, self._generation, self._index)
