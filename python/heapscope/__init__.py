@@ -66,26 +66,29 @@ def load_ipython_extension(ipython):  # type: ignore[no-untyped-def]
     load(ipython)
 
 
-def __getattr__(name: str) -> Any:
-    # Submodules load on first use, so `import heapscope` stays cheap.
-    if name == "why":
-        from heapscope._why import why
+if not TYPE_CHECKING:
+    # Hidden from type checkers, which see the imports above instead: a misspelt name
+    # is then an error for them, not Any.
+    def __getattr__(name: str) -> Any:
+        # Submodules load on first use, so `import heapscope` stays cheap.
+        if name == "why":
+            from heapscope._why import why
 
-        return why
-    if name in ("retained_size", "retained_top", "retained_by_type"):
-        from heapscope import retained
+            return why
+        if name in ("retained_size", "retained_top", "retained_by_type"):
+            from heapscope import retained
 
-        return getattr(retained, name)
-    if name == "dominator_tree":
-        from heapscope.domtree import dominator_tree
+            return getattr(retained, name)
+        if name == "dominator_tree":
+            from heapscope.domtree import dominator_tree
 
-        return dominator_tree
-    if name == "leak_suspects":
-        from heapscope.suspects import leak_suspects
+            return dominator_tree
+        if name == "leak_suspects":
+            from heapscope.suspects import leak_suspects
 
-        return leak_suspects
-    if name in __all__:
-        import importlib
+            return leak_suspects
+        if name in __all__:
+            import importlib
 
-        return importlib.import_module(f"heapscope.{name}")
-    raise AttributeError(f"module 'heapscope' has no attribute {name!r}")
+            return importlib.import_module(f"heapscope.{name}")
+        raise AttributeError(f"module 'heapscope' has no attribute {name!r}")
