@@ -96,8 +96,10 @@ def _format_trace(trace: Iterable[Any]) -> str:
 
 
 #: What ``TrackerCore.record`` tells of a tracked object: ``(id, name, resolution level,
-#: birth, death, repr, trace, ..., watch)``.
-_RecordFacts = Tuple[int, str, int, float, Optional[float], str, Optional[List[Tuple[str, int, str, Optional[str]]]], int, str]
+#: birth, death, repr, trace, basic size, watch)``.
+_RecordFacts = Tuple[
+    int, str, int, float, Optional[float], str, Optional[List[Tuple[str, int, str, Optional[str]]]], int, str
+]
 
 
 def _fallback_process() -> Optional[Tuple[int, int]]:
