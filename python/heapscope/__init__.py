@@ -6,7 +6,36 @@ A drop-in, much faster successor to pympler with a Rust core::
     asizeof(my_object)
 """
 
+from typing import TYPE_CHECKING, Any
+
 from heapscope._core import __version__
+
+if TYPE_CHECKING:
+    # What __getattr__ below loads on first use, as type checkers should see it.
+    from heapscope import (
+        asizeof,
+        classtracker,
+        classtracker_stats,
+        domtree,
+        exceptions,
+        garbagegraph,
+        lines,
+        muppy,
+        process,
+        refbrowser,
+        refgraph,
+        retained,
+        summary,
+        suspects,
+        timeline,
+        tracker,
+    )
+    from heapscope._why import why
+    from heapscope.domtree import dominator_tree
+    from heapscope.lines import profile
+    from heapscope.retained import retained_by_type, retained_size, retained_top
+    from heapscope.suspects import leak_suspects
+    from heapscope.timeline import Timeline, load_timeline
 
 __all__ = [
     "Timeline",
@@ -46,34 +75,37 @@ def load_ipython_extension(ipython):  # type: ignore[no-untyped-def]
     load(ipython)
 
 
-def __getattr__(name: str):
-    # Submodules load on first use, so `import heapscope` stays cheap.
-    if name == "why":
-        from heapscope._why import why
+if not TYPE_CHECKING:
+    # Hidden from type checkers, which see the imports above instead: a misspelt name
+    # is then an error for them, not Any.
+    def __getattr__(name: str) -> Any:
+        # Submodules load on first use, so `import heapscope` stays cheap.
+        if name == "why":
+            from heapscope._why import why
 
-        return why
-    if name == "profile":
-        from heapscope.lines import profile
+            return why
+        if name == "profile":
+            from heapscope.lines import profile
 
-        return profile
-    if name in ("Timeline", "load_timeline"):
-        from heapscope import timeline
+            return profile
+        if name in ("Timeline", "load_timeline"):
+            from heapscope import timeline
 
-        return getattr(timeline, name)
-    if name in ("retained_size", "retained_top", "retained_by_type"):
-        from heapscope import retained
+            return getattr(timeline, name)
+        if name in ("retained_size", "retained_top", "retained_by_type"):
+            from heapscope import retained
 
-        return getattr(retained, name)
-    if name == "dominator_tree":
-        from heapscope.domtree import dominator_tree
+            return getattr(retained, name)
+        if name == "dominator_tree":
+            from heapscope.domtree import dominator_tree
 
-        return dominator_tree
-    if name == "leak_suspects":
-        from heapscope.suspects import leak_suspects
+            return dominator_tree
+        if name == "leak_suspects":
+            from heapscope.suspects import leak_suspects
 
-        return leak_suspects
-    if name in __all__:
-        import importlib
+            return leak_suspects
+        if name in __all__:
+            import importlib
 
-        return importlib.import_module(f"heapscope.{name}")
-    raise AttributeError(f"module 'heapscope' has no attribute {name!r}")
+            return importlib.import_module(f"heapscope.{name}")
+        raise AttributeError(f"module 'heapscope' has no attribute {name!r}")

@@ -23,7 +23,7 @@ one of its local variables is reported as kept alive by that local.
 from __future__ import annotations
 
 import sys
-from typing import Any, Iterable, List, NamedTuple, Sequence
+from typing import Any, Iterable, List, NamedTuple, Sequence, Union, overload
 
 from heapscope import _core
 
@@ -73,7 +73,11 @@ class Why(Sequence[Chain]):
         self.direct_referrers = direct_referrers
         self.indexed = indexed
 
-    def __getitem__(self, i):  # type: ignore[override]
+    @overload
+    def __getitem__(self, i: int) -> Chain: ...
+    @overload
+    def __getitem__(self, i: slice) -> List[Chain]: ...
+    def __getitem__(self, i: Union[int, slice]) -> Union[Chain, List[Chain]]:
         return self.chains[i]
 
     def __len__(self) -> int:

@@ -41,7 +41,7 @@ import gc
 import math
 import os
 import sys
-from typing import IO, Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import IO, Any, Collection, Dict, Iterator, List, Optional, Sequence, Tuple, Union, cast, overload
 
 from heapscope import _core
 
@@ -92,10 +92,10 @@ def _check_int(where: str, name: str, value: Any, minimum: int = 0) -> int:
 
 
 def _check_align(where: str, align: Any) -> int:
-    align = _check_int(where, "align", align)
-    if align > 1 and (align & (align - 1) or align > _MAX_ALIGN):
-        raise ValueError(f"{where}(): option align={align} must be 0, 1 or a power of 2 up to 2**32")
-    return align
+    checked = _check_int(where, "align", align)
+    if checked > 1 and (checked & (checked - 1) or checked > _MAX_ALIGN):
+        raise ValueError(f"{where}(): option align={checked} must be 0, 1 or a power of 2 up to 2**32")
+    return checked
 
 
 # Larger alignments would round sizes past what 64 bits hold (pympler's Python ints do
@@ -110,7 +110,7 @@ class _OptionError(TypeError, KeyError):
     __str__ = BaseException.__str__
 
 
-def _check_options(where: str, opts: Dict[str, Any], allowed: Sequence[str]) -> None:
+def _check_options(where: str, opts: Dict[str, Any], allowed: Collection[str]) -> None:
     """Raise ``TypeError`` (also a ``KeyError``, as in pympler) for unknown options and
     ``ValueError`` for bad values."""
     unknown = sorted(set(opts) - set(allowed))
@@ -150,6 +150,12 @@ def _or(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
+@overload
+def _u64(value: int) -> int: ...
+@overload
+def _u64(value: None) -> None: ...
+@overload
+def _u64(value: Optional[int]) -> Optional[int]: ...
 def _u64(value: Optional[int]) -> Optional[int]:
     """A count, depth or width for the core: larger ones (pympler takes any int) mean
     the same as the largest 64-bit one."""
@@ -444,7 +450,19 @@ class Asizer:
         self._given += len(objs)
         return tuple(self._core.sizes(objs, False))
 
-    def asized(self, *objs: Any, **opts: Any) -> Union[Asized, Tuple[Asized, ...]]:
+    # One object gives one tree, two or three a tuple of as many; a call whose number of
+    # objects the checker cannot see (``*objs``) may give either.
+    @overload
+    def asized(self, /, **opts: Any) -> Tuple[()]: ...
+    @overload
+    def asized(self, obj: Any, /, **opts: Any) -> Asized: ...
+    @overload
+    def asized(self, obj1: Any, obj2: Any, /, **opts: Any) -> Tuple[Asized, Asized]: ...
+    @overload
+    def asized(self, obj1: Any, obj2: Any, obj3: Any, /, **opts: Any) -> Tuple[Asized, Asized, Asized]: ...
+    @overload
+    def asized(self, /, *objs: Any, **opts: Any) -> Union[Asized, Tuple[Asized, ...]]: ...
+    def asized(self, /, *objs: Any, **opts: Any) -> Union[Asized, Tuple[Asized, ...]]:
         """An ``Asized`` tree per object (a single one for a single object)."""
         if opts:
             self.set(**opts)
@@ -508,18 +526,65 @@ class Asizer:
         """The classes excluded with ``exclude_types``."""
         return tuple(self._core.excluded_types())
 
-    above = property(lambda self: self._above, doc="Size threshold of the largest-objects list.")
-    align = property(lambda self: self._align, doc="Size alignment in bytes.")
-    clip = property(lambda self: self._clip, doc="Longest repr shown.")
-    code = property(lambda self: self._code, doc="Whether functions, classes and code are sized.")
-    cutoff = property(lambda self: self._cutoff, doc="Entries shown by the statistics.")
-    derive = property(lambda self: self._derive, doc="Accepted for pympler compatibility.")
-    detail = property(lambda self: self._detail, doc="Levels of referents in Asized trees.")
-    frames = property(lambda self: self._frames, doc="Whether frames are sized.")
-    ignored = property(lambda self: self._ignored, doc="Whether shared infrastructure is skipped.")
-    infer = property(lambda self: self._infer, doc="Whether dict-like objects are inferred.")
-    limit = property(lambda self: self._limit, doc="Deepest level followed (None: no limit).")
-    stats = property(lambda self: self._stats, doc="Statistics level printed.")
+    @property
+    def above(self) -> int:
+        """Size threshold of the largest-objects list."""
+        return self._above
+
+    @property
+    def align(self) -> int:
+        """Size alignment in bytes."""
+        return self._align
+
+    @property
+    def clip(self) -> int:
+        """Longest repr shown."""
+        return self._clip
+
+    @property
+    def code(self) -> bool:
+        """Whether functions, classes and code are sized."""
+        return self._code
+
+    @property
+    def cutoff(self) -> int:
+        """Entries shown by the statistics."""
+        return self._cutoff
+
+    @property
+    def derive(self) -> bool:
+        """Accepted for pympler compatibility."""
+        return self._derive
+
+    @property
+    def detail(self) -> int:
+        """Levels of referents in Asized trees."""
+        return self._detail
+
+    @property
+    def frames(self) -> bool:
+        """Whether frames are sized."""
+        return self._frames
+
+    @property
+    def ignored(self) -> bool:
+        """Whether shared infrastructure is skipped."""
+        return self._ignored
+
+    @property
+    def infer(self) -> bool:
+        """Whether dict-like objects are inferred."""
+        return self._infer
+
+    @property
+    def limit(self) -> Optional[int]:
+        """Deepest level followed (None: no limit)."""
+        return self._limit
+
+    @property
+    def stats(self) -> int:
+        """Statistics level printed."""
+        return self._stats
 
     # -- printing -----------------------------------------------------------------------
 
@@ -528,7 +593,9 @@ class Asizer:
 
     def print_summary(self, w: int = 0, objs: Sequence[Any] = (), **print3options: Any) -> None:
         """Print the totals: bytes, alignment, objects given, sized, seen, missed, ..."""
-        out = lambda text: self._print(text, **print3options)  # noqa: E731
+        def out(text: str) -> None:
+            self._print(text, **print3options)
+
         total = self.total
         out(f"{total:{w}d} bytes{_si(total)}{' (incl. code)' if self._code else ''}")
         if self._align > 1:
@@ -605,7 +672,7 @@ class Asizer:
         self,
         objs: Sequence[Any] = (),
         opts: Optional[Dict[str, Any]] = None,
-        sized: Sequence[Any] = (),
+        sized: Union[Asized, Sequence[Asized]] = (),
         sizes: Sequence[int] = (),
         stats: float = 3,
         **print3options: Any,
@@ -622,7 +689,8 @@ class Asizer:
         if sized and objs:
             if len(objs) > 1:
                 self._print(f"{os.linesep}asized(...{sep}{options}) ...", **print3options)
-                for i, tree in enumerate(sized):
+                # Several objects were given, so ``sized`` holds one tree for each.
+                for i, tree in enumerate(cast(Sequence[Asized], sized)):
                     self._print(f"{i:{w - 1}d}: {tree}", **print3options)
             else:
                 self._print(f"{os.linesep}asized({options}): {sized}", **print3options)
@@ -756,6 +824,17 @@ def asizesof(*objs: Any, **opts: Any) -> Tuple[int, ...]:
     return sizes
 
 
+# As for ``Asizer.asized``: an ``Asized`` for one object, a tuple for none, two or three.
+@overload
+def asized(**opts: Any) -> Tuple[()]: ...
+@overload
+def asized(obj: Any, /, **opts: Any) -> Asized: ...
+@overload
+def asized(obj1: Any, obj2: Any, /, **opts: Any) -> Tuple[Asized, Asized]: ...
+@overload
+def asized(obj1: Any, obj2: Any, obj3: Any, /, **opts: Any) -> Tuple[Asized, Asized, Asized]: ...
+@overload
+def asized(*objs: Any, **opts: Any) -> Union[Asized, Tuple[Asized, ...]]: ...
 def asized(*objs: Any, **opts: Any) -> Union[Asized, Tuple[Asized, ...]]:
     """An ``Asized`` size tree per object, referents named down to ``detail`` levels
     (a single tree for a single object). Options as in ``asizeof``.
@@ -837,7 +916,7 @@ def refs(obj: Any, **opts: Any) -> Optional[Iterator[Any]]:
     attributes: Dict[Any, Any] = {}
     key: Any = None
     for name, ref in found:
-        if not _is_inline_item(name):
+        if name is None or not _is_inline_item(name):
             out.append(ref)
             continue
         if not attributes and key is None:

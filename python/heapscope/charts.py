@@ -34,14 +34,15 @@ _SHOWN_ABOVE_PCT = 3.0
 def _pyplot() -> Any:
     """matplotlib's pyplot on the ``Agg`` backend, or an ``ImportError`` that says what to do."""
     try:
-        import matplotlib
+        # matplotlib is optional: where it is missing, the ImportError below says so.
+        import matplotlib  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError as error:
         raise ImportError(
             "heapscope.charts needs matplotlib to draw charts: install it with "
             "`pip install matplotlib`"
         ) from error
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
     return plt
 

@@ -63,7 +63,7 @@ import threading
 import time
 import types
 import weakref
-from typing import IO, Any, Callable, Dict, List, Optional, Tuple
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple, cast
 
 from heapscope import _core
 from heapscope.asizeof import basicsize
@@ -155,8 +155,10 @@ def _make_constructor(cls: type, track: Callable[[Any, int], Any], oid: int,
                       original: Optional[Callable[..., Any]]) -> Callable[..., Any]:
     """The ``__init__`` installed in a tracked class: tracks the new instance, then
     runs the constructor the class had (its own, or the inherited one)."""
+    # The wrappers return what the constructor returned (``Any``), so that Python still
+    # refuses a constructor that returns something other than None.
     if isinstance(original, types.FunctionType):
-        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> Any:
             track(self, oid)
             return original(self, *args, **kwargs)
 
@@ -164,7 +166,7 @@ def _make_constructor(cls: type, track: Callable[[Any, int], Any], oid: int,
         return __init__
     if original is not None:
         # Some other descriptor: bind it as attribute lookup would.
-        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # type: ignore[misc]
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> Any:
             track(self, oid)
             bind = getattr(type(original), "__get__", None)
             init = bind(original, self, type(self)) if bind is not None else original
@@ -176,16 +178,18 @@ def _make_constructor(cls: type, track: Callable[[Any, int], Any], oid: int,
     inherits_object_init = next((c for c in cls.__mro__[1:] if "__init__" in c.__dict__), object) is object
 
     if inherits_object_init:
-        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # type: ignore[misc]
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> Any:
             # object.__init__ ignores arguments only for classes with their own __new__;
             # without one, the class took no arguments before it was tracked.
-            if (args or kwargs) and type(self).__new__ is object.__new__:
+            # (cast: mypy takes a class's own __new__ never to be object's.)
+            if (args or kwargs) and cast(object, type(self).__new__) is object.__new__:
                 raise TypeError(f"{type(self).__qualname__}() takes no arguments")
             track(self, oid)
     else:
-        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # type: ignore[misc]
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> Any:
             track(self, oid)
-            return super(cls, self).__init__(*args, **kwargs)  # type: ignore[misc,arg-type]
+            # mypy checks super()'s class statically; cls is known only at run time.
+            return super(cls, self).__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     __init__.__qualname__ = f"{cls.__qualname__}.__init__"
     __init__.__doc__ = f"Constructor of {cls.__qualname__}, tracked by a heapscope ClassTracker."

@@ -95,10 +95,18 @@ def _format_trace(trace: Iterable[Any]) -> str:
     return "".join(lines)
 
 
+#: What ``TrackerCore.record`` tells of a tracked object: ``(id, name, resolution level,
+#: birth, death, repr, trace, basic size, watch)``.
+_RecordFacts = Tuple[
+    int, str, int, float, Optional[float], str, Optional[List[Tuple[str, int, str, Optional[str]]]], int, str
+]
+
+
 def _fallback_process() -> Optional[Tuple[int, int]]:
     """``(rss, vms)`` from psutil where ``/proc`` is not available."""
     try:
-        import psutil  # type: ignore[import-not-found]
+        # psutil is optional, and typed only where types-psutil is installed.
+        import psutil  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError:
         return None
     try:
@@ -220,22 +228,45 @@ class TrackedObject:
 
     __slots__ = ("__weakref__", "_core", "_generation", "_index")
 
-    def __init__(self, core: Any, generation: int, index: int) -> None:
+    def __init__(self, core: _core.TrackerCore, generation: int, index: int) -> None:
         self._core = core
         self._generation = generation
         self._index = index
 
-    def _info(self) -> Tuple[Any, ...]:
+    def _info(self) -> "_RecordFacts":
         return self._core.record(self._generation, self._index)
 
-    id = property(lambda self: self._info()[0], doc="``id()`` of the object.")
-    name = property(lambda self: self._info()[1], doc="The name it is tracked under.")
+    @property
+    def id(self) -> int:
+        """``id()`` of the object."""
+        return self._info()[0]
+
+    @property
+    def name(self) -> str:
+        """The name it is tracked under."""
+        return self._info()[1]
+
     classname = name
-    birth = property(lambda self: self._info()[3], doc="When it was tracked (seconds since start).")
-    death = property(lambda self: self._info()[4], doc="When it died, or ``None``.")
-    repr = property(lambda self: self._info()[5], doc="Its repr at the latest snapshot (at most 128 characters).")
-    watch = property(lambda self: self._info()[8],
-                     doc="How its death is seen: ``'weakref'``, ``'polled'`` or ``'kept'`` (see the module docs).")
+
+    @property
+    def birth(self) -> float:
+        """When it was tracked (seconds since start)."""
+        return self._info()[3]
+
+    @property
+    def death(self) -> Optional[float]:
+        """When it died, or ``None``."""
+        return self._info()[4]
+
+    @property
+    def repr(self) -> str:
+        """Its repr at the latest snapshot (at most 128 characters)."""
+        return self._info()[5]
+
+    @property
+    def watch(self) -> str:
+        """How its death is seen: ``'weakref'``, ``'polled'`` or ``'kept'`` (see the module docs)."""
+        return self._info()[8]
 
     @property
     def resolution_level(self) -> int:
@@ -263,7 +294,7 @@ class TrackedObject:
     def ref(self) -> Callable[[], Any]:
         """A weak reference to the object, or for objects held strongly a callable
         returning it (``None`` once the tracker saw it die)."""
-        reference = self._core.record_weakref(self._generation, self._index)
+        reference: Optional[Callable[[], Any]] = self._core.record_weakref(self._generation, self._index)
         if reference is not None:
             return reference
         return functools.partial(self._core.record_target, self._generation, self._index)

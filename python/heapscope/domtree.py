@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 import html
-from typing import Any, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
 
 from heapscope import _core
 
@@ -140,7 +140,7 @@ class DominatorTree:
     def _repr_html_(self) -> str:
         """Collapsible levels (``<details>``), the top one open; a bar per node shows its
         share of the heap."""
-        esc = lambda value: html.escape(str(value), quote=True)  # noqa: E731
+        esc: Callable[[object], str] = lambda value: html.escape(str(value), quote=True)  # noqa: E731
         total = self.total or 1
         out = [
             f'<div class="heapscope-domtree" style="{_STYLE}"><b>{esc(_size(self.total))}</b> in '

@@ -24,9 +24,12 @@ import re
 import shlex
 import sys
 import time
-from typing import Any, Dict, List, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 
 from heapscope import _html
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
 
 __all__ = ["load_ipython_extension", "DeepSize", "MemTop", "RetainedSize", "MemTimeline"]
 
@@ -280,6 +283,8 @@ def _magics_class() -> Any:
 
     @magics_class
     class HeapscopeMagics(Magics):
+        shell: InteractiveShell  # IPython sets it before any magic runs
+
         @line_magic
         def asizeof(self, line: str) -> Any:
             """%asizeof [--detail N] EXPR: deep size of EXPR (or its size tree)."""
@@ -338,7 +343,8 @@ def _magics_class() -> Any:
             options, _ = _parse("memdiff", line, {"--top": "N"}, 0)
             _book_ahead(self.shell, cell)
             before = summary.summarize_heap(label="before")
-            result = self.shell.run_cell(cell)
+            # IPython leaves run_cell unannotated.
+            result = self.shell.run_cell(cell)  # type: ignore[no-untyped-call]
             failed = result.error_in_exec is not None or result.error_before_exec is not None
             del result
             _forget_result(self.shell)

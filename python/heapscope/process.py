@@ -357,7 +357,8 @@ def _resident(notes: Dict[str, str]) -> Tuple[Optional[int], Optional[int], str]
         rss, file_backed, source = _core.resident_memory()
     except OSError as exc:
         try:
-            import psutil
+            # psutil is optional, and typed only where types-psutil is installed.
+            import psutil  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
             rss, file_backed, source = psutil.Process().memory_info().rss, None, "psutil"
         except Exception:  # noqa: BLE001 - psutil missing or unable to answer: RSS unknown

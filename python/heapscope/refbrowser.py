@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 import types
-from typing import Any, Callable, List, Optional, TextIO
+from typing import Any, Callable, List, Optional, Set, TextIO, cast
 
 from heapscope import _core
 
@@ -98,7 +98,7 @@ class RefBrowser:
         self.repeat = repeat
         self.stream = stream
         self.ignore: List[Any] = []
-        self.already_included: set = set()
+        self.already_included: Set[int] = set()
 
     def get_tree(self) -> _Node:
         """The tree of referrers of the root object."""
@@ -167,7 +167,8 @@ class StreamBrowser(RefBrowser):
         """Prints ``tree`` (by default the tree of the root object)."""
         if tree is None:
             tree = self.get_tree()
-        self.stream.write(self.format_tree(tree))
+        # Without a stream this fails (AttributeError) as pympler's does.
+        cast(TextIO, self.stream).write(self.format_tree(tree))
 
     def format_tree(self, tree: Any) -> str:
         """The tree as text, the way ``print_tree`` prints it: a node, then its first

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Set
 
 from heapscope import _core
 from heapscope.asizeof import Asizer
@@ -88,7 +88,7 @@ class ReferenceGraph:
         self.objects: List[Any] = list(objects)
         self.count = len(self.objects)
         self.num_in_cycles: Any = "N/A"
-        self.edges: Optional[set] = None
+        self.edges: Optional[Set[_Edge]] = None
         if reduce:
             self.num_in_cycles = self._reduce_to_cycles()
             self._reduced: Optional[ReferenceGraph] = self

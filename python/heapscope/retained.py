@@ -13,7 +13,7 @@ import gc
 import html
 import reprlib
 from dataclasses import dataclass
-from typing import Any, List, Optional
+from typing import Any, Callable, List, Optional
 
 from heapscope import _core
 from heapscope._why import Chain, Step
@@ -27,7 +27,7 @@ def _own_code() -> List[Any]:
 
 def _type_name(tp: type) -> str:
     module = getattr(tp, "__module__", None)
-    name = getattr(tp, "__qualname__", None) or getattr(tp, "__name__", "?")
+    name = str(getattr(tp, "__qualname__", None) or getattr(tp, "__name__", "?"))
     return name if module in (None, "builtins") else f"{module}.{name}"
 
 
@@ -108,7 +108,7 @@ class RetainedTable(list):  # type: ignore[type-arg]
     shown as a table (``str``) and as HTML in Jupyter."""
 
     def _columns(self) -> List[List[str]]:
-        path = lambda r: "" if r.path is None else _clip(str(r.path))  # noqa: E731
+        path: Callable[[Any], str] = lambda r: "" if r.path is None else _clip(str(r.path))  # noqa: E731
         if self._types():
             rows = [["retained", "flat", "deep", "count", "type", "largest kept alive by"]]
             rows += [

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import sys
 import types
-from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, TypeVar, Union
 
 from heapscope import _core
 from heapscope.exceptions import SnapshotError
@@ -54,6 +54,7 @@ Summary = _core.Summary
 
 Row = List[Any]
 Rows = Union[Sequence[Sequence[Any]], "_core.Summary"]
+_AnyRow = TypeVar("_AnyRow", bound=Sequence[Any])
 
 #: How objects of a type are named in summaries: ``{type: [function, ...]}``; the first
 #: function is used (pympler's verbosity level 1). The defaults are pympler's.
@@ -306,7 +307,7 @@ def _traverse(summary: Any, function: Callable[..., Any], *args: Any) -> None:
 def _subtract(summary: List[Row], o: Any) -> List[Row]:
     """Remove object ``o`` from the summary by subtracting its size."""
     found = False
-    row = [_repr(o), 1, _core.getsizeof(o)]
+    row: Row = [_repr(o), 1, _core.getsizeof(o)]
     for r in summary:
         if r[0] == row[0]:
             (r[1], r[2]) = (r[1] - row[1], r[2] - row[2])
@@ -316,6 +317,6 @@ def _subtract(summary: List[Row], o: Any) -> List[Row]:
     return summary
 
 
-def _sweep(summary: Rows) -> List[Row]:
+def _sweep(summary: Iterable[_AnyRow]) -> List[_AnyRow]:
     """The rows whose count or size is not zero."""
     return [row for row in summary if row[2] != 0 or row[1] != 0]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 import html
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Optional, Sequence, overload
+from typing import Any, Callable, Iterator, List, Optional, Sequence, overload
 
 from heapscope import _core
 from heapscope._why import Chain, Step
@@ -131,7 +131,7 @@ class LeakReport(Sequence[LeakSuspect]):
         p.text(str(self))
 
     def _repr_html_(self) -> str:
-        esc = lambda value: html.escape(str(value), quote=True)  # noqa: E731
+        esc: Callable[[object], str] = lambda value: html.escape(str(value), quote=True)  # noqa: E731
         items = []
         for suspect in self:
             details = "<br>".join(esc(line).replace("  ", "&nbsp;&nbsp;") for line in suspect.details())
