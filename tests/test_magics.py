@@ -64,7 +64,8 @@ def test_retained(ip):
 
 
 def test_memtop_retained(ip):
-    ip.user_ns["big"] = [bytearray(10_000) for _ in range(500)]
+    # Larger than anything the test run may have left in the heap (mypy's state: 6 MB).
+    ip.user_ns["big"] = [bytearray(100_000) for _ in range(500)]
     top = ip.run_line_magic("memtop", "--retained 5")
     assert len(top) == 5 and any(e.obj is ip.user_ns["big"] for e in top)
     assert "retained" in str(top) and "kept alive by" in str(top)

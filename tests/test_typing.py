@@ -1,13 +1,22 @@
 """What a type checker makes of heapscope's public calls: mypy (where installed) on small
 programs, checked against the types the calls have at run time."""
 import re
+import subprocess
+import sys
 import textwrap
 
 import pytest
 
 from heapscope.asizeof import Asized, Asizer, asized
 
-mypy_api = pytest.importorskip("mypy.api", reason="mypy is not installed (pip install mypy==2.4.1)")
+pytest.importorskip("mypy.api", reason="mypy is not installed (pip install mypy==2.4.1)")
+
+
+def _mypy(*args: str) -> tuple:
+    """mypy's output, errors and exit status; run in a child, so that its state (megabytes
+    of it) does not stay in the heap that later tests measure."""
+    proc = subprocess.run([sys.executable, "-m", "mypy", *args], capture_output=True, text=True, timeout=300)
+    return proc.stdout, proc.stderr, proc.returncode
 
 
 def _revealed(source: str, tmp_path) -> list:
@@ -15,7 +24,7 @@ def _revealed(source: str, tmp_path) -> list:
     any error."""
     path = tmp_path / "program.py"
     path.write_text(textwrap.dedent(source), encoding="utf-8")
-    out, err, status = mypy_api.run(["--strict", "--cache-dir", str(tmp_path / "cache"), str(path)])
+    out, err, status = _mypy("--strict", "--cache-dir", str(tmp_path / "cache"), str(path))
     errors = [line for line in out.splitlines() if ": error:" in line]
     assert not errors and status == 0, out + err
     return re.findall(r'Revealed type is "([^"]+)"', out)
@@ -70,5 +79,5 @@ def test_lazily_loaded_names_are_typed_and_misspellings_are_errors(tmp_path):
     assert "heapscope._core.Summary" in revealed[2]
     path = tmp_path / "misspelt.py"
     path.write_text("import heapscope\nheapscope.leak_suspect()\n", encoding="utf-8")
-    out, _, status = mypy_api.run(["--cache-dir", str(tmp_path / "cache"), str(path)])
+    out, _, status = _mypy("--cache-dir", str(tmp_path / "cache"), str(path))
     assert status != 0 and 'has no attribute "leak_suspect"' in out, out

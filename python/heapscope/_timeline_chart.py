@@ -77,7 +77,7 @@ class _Frame:
         self.plot_h = HEIGHT - TOP - BOTTOM
 
     def x(self, seconds: float) -> float:
-        return LEFT + self.plot_w * seconds / self.duration
+        return float(LEFT + self.plot_w * seconds / self.duration)
 
     def y(self, size: float) -> float:
         return TOP + self.plot_h * (1 - size / self.top)

@@ -368,7 +368,7 @@ def _magics_class() -> Any:
                 raise _usage_error(f"%%memtimeline: {exc}") from None
             timeline.title = "%%memtimeline"
             with timeline:
-                result = self.shell.run_cell(cell)
+                result = self.shell.run_cell(cell)  # type: ignore[no-untyped-call]  # IPython leaves it unannotated
             if result.error_in_exec is not None or result.error_before_exec is not None:
                 print("%%memtimeline: the cell raised; the timeline is up to the error")
             del result

@@ -140,7 +140,10 @@ class Timeline:
         if isinstance(interval, bool) or not isinstance(interval, (int, float)):
             raise TypeError(f"interval must be a number of seconds, not {type(interval).__name__}")
         self.interval = float(interval)
-        self._sampler = _core.RssSampler(self.interval, _page_size(), share=SUMMARY_SHARE, min_gap=float(min_gap))
+        # None in a timeline loaded from a file, which has nothing left to sample.
+        self._sampler: Optional[_core.RssSampler] = _core.RssSampler(
+            self.interval, _page_size(), share=SUMMARY_SHARE, min_gap=float(min_gap)
+        )
         self._with_summaries = bool(summaries)
         self.summaries: List[TypeSample] = []
         self.marks: List[Tuple[float, str]] = []
@@ -153,6 +156,11 @@ class Timeline:
         self._busy = False
         self._taken = 0  # summaries taken (some may have been thinned out since)
 
+    def _live_sampler(self) -> "_core.RssSampler":
+        if self._sampler is None:
+            raise RuntimeError("this timeline was loaded from a file and does not sample; create a new Timeline")
+        return self._sampler
+
     # -- running -------------------------------------------------------------------
     def start(self) -> "Timeline":
         """Starts sampling (a timeline runs once); returns the timeline."""
@@ -163,7 +171,7 @@ class Timeline:
         try:
             if self._with_summaries:
                 self._summarize("start")
-            self._sampler.start(self._scheduled_summary if (self._with_summaries and on_main) else None)
+            self._live_sampler().start(self._scheduled_summary if (self._with_summaries and on_main) else None)
         except BaseException:
             self._state = "new"
             self.summaries.clear()
@@ -176,15 +184,15 @@ class Timeline:
         """Stops sampling, takes the last summary; a no-op when not running."""
         if self._state != "running":
             return self
-        self._sampler.stop()
+        self._live_sampler().stop()
         atexit.unregister(self.stop)
         if self in _running:
             _running.remove(self)
         if self._with_summaries:
             self._summarize("end")
-        self.duration = self._sampler.elapsed()
-        self.times, self.rss = self._sampler.samples()
-        stats = self._sampler.stats()
+        self.duration = self._live_sampler().elapsed()
+        self.times, self.rss = self._live_sampler().samples()
+        stats = self._live_sampler().stats()
         cost = stats["summary_seconds"] + stats["sampling_seconds"]
         self._overhead = {
             "seconds": cost,
@@ -213,14 +221,14 @@ class Timeline:
             raise RuntimeError("mark() is for a running timeline: call it inside `with Timeline():`")
         if len(self.marks) >= MAX_MARKS:
             raise RuntimeError(f"a timeline keeps at most {MAX_MARKS} marks; mark phases, not iterations")
-        self.marks.append((self._sampler.elapsed(), name[:MAX_NAME]))
+        self.marks.append((self._live_sampler().elapsed(), name[:MAX_NAME]))
         # A summary at the boundary, when the budget allows, shows what the last phase left.
         if self._with_summaries and self._within_budget():
             self._summarize(None)
 
     def _within_budget(self) -> bool:
-        stats = self._sampler.stats()
-        return bool(stats["summary_seconds"] <= SUMMARY_SHARE * self._sampler.elapsed())
+        stats = self._live_sampler().stats()
+        return bool(stats["summary_seconds"] <= SUMMARY_SHARE * self._live_sampler().elapsed())
 
     def take_summary(self) -> None:
         """Takes a type summary now, outside the schedule (it counts in the overhead)."""
@@ -237,14 +245,14 @@ class Timeline:
     def _summarize(self, where: Optional[str]) -> None:
         began = time.perf_counter()
         self._take(sys._getframe(2), where)
-        self._sampler.add_summary_time(time.perf_counter() - began)
+        self._live_sampler().add_summary_time(time.perf_counter() - began)
 
     def _take(self, frame: Any, where: Optional[str] = None) -> None:
         from heapscope import summary
 
         self._busy = True
         try:
-            at = self._sampler.elapsed()
+            at = self._live_sampler().elapsed()
             function = where or _running_function(frame)
             began = time.perf_counter()
             rows = summary.summarize_heap(collect=False).rows()
