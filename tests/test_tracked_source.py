@@ -143,6 +143,10 @@ def test_frozen_objects_are_left_out_like_gc_get_objects():
         gc.unfreeze()
 
 
+# In an interpreter of its own: late in a full run the heap holds everything earlier tests
+# kept, every collection the summaries run takes far longer, and the churning thread
+# competes for the GIL all that time.
+@pytest.mark.isolated
 def test_passes_while_another_thread_allocates_and_frees():
     # The other thread can only run between passes (a pass holds the GIL throughout),
     # so every pass sees consistent lists, however much the heap churns around it.
@@ -158,7 +162,7 @@ def test_passes_while_another_thread_allocates_and_frees():
     worker.start()
     try:
         keep = [Plain(i) for i in range(1_000)]  # noqa: F841
-        for _ in range(3):
+        for _ in range(8):
             assert by_type(hsum.summarize_heap())[f"{__name__}.Plain"][0] == 1_000
             assert sum(type(o) is Plain for o in hmup.get_objects()) == 1_000
     finally:
