@@ -1,6 +1,7 @@
 """heapscope.leak_suspects and ``python -m heapscope run --suspects``: MAT's rule and the
 accumulation point, on a cache that grows with 100,000 records."""
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -85,5 +86,8 @@ def test_run_suspects_prints_the_report(tmp_path):
     assert result.returncode == 0, result.stderr
     report = result.stdout.split("heapscope: ", 2)[2]
     assert report.startswith("1 leak suspect") or report.split()[0] in "123"
-    assert "accumulation point: dict retaining" in report and "200,000 dominated objects" in report
+    # 100,000 records and their keys; on 3.9 the cache dominates one object more here than
+    # in a module's dict (test above), which this test does not pin down.
+    dominated = re.search(r"accumulation point: dict retaining .*?, ([\d,]+) dominated objects", report)
+    assert dominated and 200_000 <= int(dominated.group(1).replace(",", "")) <= 200_001, report
     assert "of which 100,000 Record objects" in report and "dict['cache'] → dict" in report
