@@ -4,6 +4,7 @@ raising ``__class__`` or ``__getattribute__``, a class whose metaclass raises fo
 type's name and its address, read without running its code; only ``Exception``s are
 handled so, a ``KeyboardInterrupt`` raised there still propagates."""
 
+import gc
 import html
 import io
 import re
@@ -182,22 +183,27 @@ def test_a_raising_str_func_falls_back_to_the_type_and_address(kind):
     del holder
 
 
-class InterruptingMeta(type):
-    def __getattribute__(cls, name):
-        if name in ("__name__", "__qualname__"):
-            raise KeyboardInterrupt
-        return super().__getattribute__(name)
-
-
-class Interrupting(metaclass=InterruptingMeta):
-    pass
-
-
 def test_keyboard_interrupt_from_the_objects_code_propagates(app):
+    # Made here, to be garbage once the test returns: a class whose name raises
+    # KeyboardInterrupt, kept in the heap, would interrupt every later test that names the
+    # heap's objects (a dominator tree describes thousands).
+    class InterruptingMeta(type):
+        def __getattribute__(cls, name):
+            if name in ("__name__", "__qualname__"):
+                raise KeyboardInterrupt
+            return super().__getattribute__(name)
+
+    class Interrupting(metaclass=InterruptingMeta):
+        pass
+
     app.held = Interrupting()
-    with pytest.raises(KeyboardInterrupt):
-        heapscope.why(app.held)
-    with pytest.raises(KeyboardInterrupt):
-        _core.node_name(app.held)
-    with pytest.raises(KeyboardInterrupt):
-        ConsoleBrowser(app.held, maxdepth=1, stream=io.StringIO()).print_tree()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            heapscope.why(app.held)
+        with pytest.raises(KeyboardInterrupt):
+            _core.node_name(app.held)
+        with pytest.raises(KeyboardInterrupt):
+            ConsoleBrowser(app.held, maxdepth=1, stream=io.StringIO()).print_tree()
+    finally:
+        del app.held, Interrupting, InterruptingMeta
+        gc.collect()
