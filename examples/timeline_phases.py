@@ -18,11 +18,11 @@ def report(table):
 
 mark("load")
 rows = load()
-busy(0.8)
+busy(1.6)
 mark("index")
 table = index(rows)
-busy(0.8)
+busy(1.6)
 mark("report")
 del rows
 lines = report(table)
-busy(0.8)
+busy(1.6)

@@ -15,9 +15,9 @@ GIL and creates no Python object, so the program runs on undisturbed. Whole-heap
 summaries (``summary.summarize_heap(collect=False)``, the top types kept) need the GIL, so
 they run on the main thread: one at the start, one at the end, and in between whenever
 the sampler thread finds one due, queued as a pending call that the interpreter runs
-between two bytecodes, where it runs signal handlers. Each summary is timed and the next
-one waits ``19 x`` as long (at least ``min_gap`` seconds), so summaries take about 5 % of
-the run. The function that was running is recorded with each summary. ``overhead``
+between two bytecodes, where it runs signal handlers. Each summary is timed, and the next
+waits until the summaries so far, it and the last one fit in ``share`` (5 %) of the run,
+and at least ``19 x`` the latest one's time (and ``min_gap`` seconds). The function that was running is recorded with each summary. ``overhead``
 gives what the timeline cost.
 """
 
@@ -32,7 +32,7 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from heapscope import _core
+from heapscope import _core, summary
 
 __all__ = ["Timeline", "TimelineError", "TypeSample", "load_timeline", "mark"]
 
@@ -47,8 +47,10 @@ MAX_SUMMARIES = 1000
 MAX_MARKS = 10_000
 #: The largest timeline file ``load_timeline`` reads.
 MAX_FILE_BYTES = 64 << 20
-#: The share of the run's time the summaries are scheduled to take.
+#: The share of the run's time the summaries take by default, the first and last included.
 SUMMARY_SHARE = 0.05
+#: The largest share a timeline's summaries may be given.
+MAX_SUMMARY_SHARE = 0.5
 #: Phases listed by ``report()``.
 REPORTED_PHASES = 20
 #: Longest name stored (types, functions, marks).
@@ -130,19 +132,27 @@ class Timeline:
     to 3600; the default 0.1). ``summaries=False`` takes no type summaries (RSS only).
     Summaries in between the first and the last are taken only when the timeline was
     started on the main thread. ``min_gap`` is the least time between two summaries.
+    ``share`` is the part of the run the summaries may take, the first and the last
+    included (0.05; at most 0.5): a larger one gives more summaries on a short run.
 
     After ``stop()``: ``times`` and ``rss`` (the samples), ``summaries`` (a list of
     :class:`TypeSample`), ``marks`` (``(seconds, name)``), ``duration``, ``overhead``;
     ``save(path)``, ``plot(path)``, ``to_html()``, ``to_svg()``.
     """
 
-    def __init__(self, interval: float = 0.1, summaries: bool = True, min_gap: float = 0.5) -> None:
+    def __init__(
+        self, interval: float = 0.1, summaries: bool = True, min_gap: float = 0.5, share: float = SUMMARY_SHARE
+    ) -> None:
         if isinstance(interval, bool) or not isinstance(interval, (int, float)):
             raise TypeError(f"interval must be a number of seconds, not {type(interval).__name__}")
+        if isinstance(share, bool) or not isinstance(share, (int, float)):
+            raise TypeError(f"share must be a fraction of the run, not {type(share).__name__}")
+        if not 0 < share <= MAX_SUMMARY_SHARE:
+            raise ValueError(f"share must be above 0 and at most {MAX_SUMMARY_SHARE} (a fraction of the run), not {share}")
         self.interval = float(interval)
         # None in a timeline loaded from a file, which has nothing left to sample.
         self._sampler: Optional[_core.RssSampler] = _core.RssSampler(
-            self.interval, _page_size(), share=SUMMARY_SHARE, min_gap=float(min_gap)
+            self.interval, _page_size(), share=float(share), min_gap=float(min_gap)
         )
         self._with_summaries = bool(summaries)
         self.summaries: List[TypeSample] = []
@@ -214,7 +224,7 @@ class Timeline:
 
     def mark(self, name: str) -> None:
         """Starts a phase called ``name`` now (shown on the chart). A summary is taken
-        too when the summaries so far took less than their share of the run."""
+        too when it keeps the summaries, the last one included, within their share of the run."""
         if not isinstance(name, str):
             raise TypeError(f"a mark's name must be a str, not {type(name).__name__}")
         if self._state != "running":
@@ -223,12 +233,9 @@ class Timeline:
             raise RuntimeError(f"a timeline keeps at most {MAX_MARKS} marks; mark phases, not iterations")
         self.marks.append((self._live_sampler().elapsed(), name[:MAX_NAME]))
         # A summary at the boundary, when the budget allows, shows what the last phase left.
-        if self._with_summaries and self._within_budget():
+        if self._with_summaries and self._live_sampler().summary_fits():
             self._summarize(None)
 
-    def _within_budget(self) -> bool:
-        stats = self._live_sampler().stats()
-        return bool(stats["summary_seconds"] <= SUMMARY_SHARE * self._live_sampler().elapsed())
 
     def take_summary(self) -> None:
         """Takes a type summary now, outside the schedule (it counts in the overhead)."""
@@ -248,8 +255,6 @@ class Timeline:
         self._live_sampler().add_summary_time(time.perf_counter() - began)
 
     def _take(self, frame: Any, where: Optional[str] = None) -> None:
-        from heapscope import summary
-
         self._busy = True
         try:
             at = self._live_sampler().elapsed()

@@ -8,9 +8,9 @@
 //! grows fallibly; at [`MAX_SAMPLES`] every other sample is dropped and the interval
 //! doubles, so a run of any length keeps a bounded buffer. Summaries need the GIL and
 //! Python code, so the thread queues them for the main thread (`ffi::run_on_main_thread`,
-//! which runs them between two bytecodes, as a signal handler runs); the task times the
-//! Python callback and the thread schedules the next one `duration * (1 / share - 1)`
-//! later, never sooner than `min_gap`. Before Python 3.13, the interpreter notices a call
+//! which runs them between two bytecodes, as a signal handler runs); every summary is
+//! timed and the next is due by [`summary_due`]: spaced after the last one, and late
+//! enough that all of them, the one at the stop included, keep within their share. Before Python 3.13, the interpreter notices a call
 //! queued from another thread only when the main thread takes the GIL again, so a second
 //! thread takes and releases the GIL once per queued summary (never per sample).
 
@@ -48,13 +48,17 @@ struct State {
     out_of_memory: bool,
     /// Time spent by the thread reading and parsing `/proc/self/statm`.
     sampling_ns: u64,
-    /// Summaries: whether the thread schedules them, whether one is queued, when the
-    /// next is due, and the time they took on the main thread.
+    /// Summaries: whether the thread schedules them, whether one is queued, and the time
+    /// they took on the main thread.
     summaries_enabled: bool,
     summary_queued: bool,
-    next_summary_ns: u64,
     summary_ns: u64,
     summary_count: u64,
+    /// The latest summary: when it ended, how long it took and the resident bytes then
+    /// (0 before the first sample), from which the next one's cost is estimated.
+    last_summary_end_ns: u64,
+    last_summary_ns: u64,
+    last_summary_rss: u64,
     share: f64,
     min_gap: Duration,
 }
@@ -112,6 +116,63 @@ pub fn gap_after(took: Duration, share: f64, min_gap: Duration) -> Duration {
     took.mul_f64(1.0 / share - 1.0).max(min_gap)
 }
 
+/// How much longer than the latest summary the next is expected to take: as much longer
+/// as the resident memory grew since (a larger heap takes longer to summarize), at most
+/// [`MAX_GROWTH_ESTIMATE`] times (memory outside the heap, a large array, costs a summary
+/// nothing), and never shorter.
+pub fn expected_summary_ns(last_ns: u64, rss_then: u64, rss_now: u64) -> u64 {
+    if rss_then == 0 || rss_now <= rss_then {
+        return last_ns;
+    }
+    let growth = (rss_now as f64 / rss_then as f64).min(MAX_GROWTH_ESTIMATE);
+    let expected = last_ns as f64 * growth;
+    if expected >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        expected as u64
+    }
+}
+
+/// The growth of the resident memory beyond which a summary is not expected to cost more.
+pub const MAX_GROWTH_ESTIMATE: f64 = 8.0;
+
+/// Whether a summary taken at `now_ns` and expected to take `expected_ns` keeps the
+/// summaries within `share` of the run: those so far (`spent_ns`), this one, and the one
+/// still to come at the stop (whatever the schedule, and expected to cost as much). So the
+/// whole run's overhead keeps to its share even when the first and the last summaries
+/// are much of it, as on a run of a few seconds.
+pub fn summary_fits(now_ns: u64, spent_ns: u64, expected_ns: u64, share: f64) -> bool {
+    spent_ns.saturating_add(expected_ns.saturating_mul(2)) as f64 <= share * now_ns as f64
+}
+
+/// Whether the next scheduled summary is due at `now_ns`: at least [`gap_after`] the
+/// latest one (which ended at `last_end_ns` after `last_ns`), so that summaries never
+/// come in a burst, and when it [`summary_fits`].
+pub fn summary_due(
+    now_ns: u64,
+    last_end_ns: u64,
+    last_ns: u64,
+    spent_ns: u64,
+    expected_ns: u64,
+    share: f64,
+    min_gap: Duration,
+) -> bool {
+    let spaced = last_end_ns.saturating_add(duration_ns(gap_after(Duration::from_nanos(last_ns), share, min_gap)));
+    now_ns >= spaced && summary_fits(now_ns, spent_ns, expected_ns, share)
+}
+
+impl State {
+    /// The next summary's expected duration, from the latest sample.
+    fn expected_summary_ns(&self) -> u64 {
+        let rss_now = self.samples.last().map_or(0, |sample| sample.rss);
+        expected_summary_ns(self.last_summary_ns, self.last_summary_rss, rss_now)
+    }
+}
+
+fn duration_ns(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// Resident-memory sampler: `RssSampler(interval, page_size)`, then `start(callback)`
 /// and `stop()`. While it runs, `callback()` is called on the main thread whenever a
 /// summary is due.
@@ -147,9 +208,11 @@ impl RssSampler {
             sampling_ns: 0,
             summaries_enabled: false,
             summary_queued: false,
-            next_summary_ns: 0,
             summary_ns: 0,
             summary_count: 0,
+            last_summary_end_ns: 0,
+            last_summary_ns: 0,
+            last_summary_rss: 0,
             share,
             min_gap: Duration::from_secs_f64(min_gap),
         };
@@ -186,10 +249,6 @@ impl RssSampler {
             state.running = true;
             self.shared.alive.store(true, Ordering::SeqCst);
             state.summaries_enabled = callback.is_some();
-            // The first scheduled summary waits as long after the start one (timed by
-            // `add_summary_time`) as any other after its predecessor.
-            let gap = gap_after(Duration::from_nanos(state.summary_ns), state.share, state.min_gap);
-            state.next_summary_ns = self.shared.now_ns().saturating_add(gap.as_nanos() as u64);
         }
         let scheduled = callback.is_some();
         *self.shared.callback.lock().unwrap_or_else(|p| p.into_inner()) = callback;
@@ -239,10 +298,19 @@ impl RssSampler {
 
     /// Records `seconds` as the duration of a summary taken outside the schedule (at the
     /// start, the end, or when asked), so that it counts in the overhead.
+    /// The next scheduled summary is pushed back as after any other.
     fn add_summary_time(&self, seconds: f64) {
+        let now = self.shared.now_ns();
         let mut state = self.shared.lock();
-        state.summary_ns += (seconds.max(0.0) * 1e9) as u64;
-        state.summary_count += 1;
+        note_summary(&mut state, now, (seconds.max(0.0) * 1e9) as u64);
+    }
+
+    /// Whether a summary taken now keeps the summaries within their share of the run,
+    /// counting the one to come at the stop (estimated at the latest one's cost).
+    fn summary_fits(&self) -> bool {
+        let now = self.shared.now_ns();
+        let state = self.shared.lock();
+        summary_fits(now, state.summary_ns, state.expected_summary_ns(), state.share)
     }
 
     /// The samples so far as two lists: seconds since the start, resident bytes.
@@ -309,9 +377,21 @@ fn sample_until_stopped(shared: &Arc<Shared>, mut file: File, page_size: u64) {
         state.sampling_ns += read_ns;
         if let Some(rss) = rss {
             record(&mut state, Sample { at_ns: began, rss });
+            if state.last_summary_rss == 0 {
+                state.last_summary_rss = rss; // the start summary came before any sample
+            }
         }
         let now = shared.now_ns();
-        if state.summaries_enabled && !state.summary_queued && now >= state.next_summary_ns {
+        let due = summary_due(
+            now,
+            state.last_summary_end_ns,
+            state.last_summary_ns,
+            state.summary_ns,
+            state.expected_summary_ns(),
+            state.share,
+            state.min_gap,
+        );
+        if state.summaries_enabled && !state.summary_queued && due {
             state.summary_queued = true;
             let task_shared = Arc::clone(shared);
             if !ffi::run_on_main_thread(Box::new(move |py| take_summary(py, &task_shared))) {
@@ -397,14 +477,21 @@ fn take_summary(py: Python<'_>, shared: &Shared) -> PyResult<()> {
         Some(callback) => callback.call0(py).map(drop),
         None => Ok(()), // stopped since the task was queued
     };
-    let took = began.elapsed();
+    let took = duration_ns(began.elapsed());
+    let now = shared.now_ns();
     let mut state = shared.lock();
     state.summary_queued = false;
-    state.summary_ns += u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
-    state.summary_count += 1;
-    let gap = gap_after(took, state.share, state.min_gap);
-    state.next_summary_ns = shared.now_ns().saturating_add(u64::try_from(gap.as_nanos()).unwrap_or(u64::MAX));
+    note_summary(&mut state, now, took);
     result
+}
+
+/// Counts a summary that ended at `now_ns` after `took_ns`: the next is timed from it.
+fn note_summary(state: &mut State, now_ns: u64, took_ns: u64) {
+    state.summary_ns = state.summary_ns.saturating_add(took_ns);
+    state.summary_count += 1;
+    state.last_summary_end_ns = now_ns;
+    state.last_summary_ns = took_ns;
+    state.last_summary_rss = state.samples.last().map_or(0, |sample| sample.rss);
 }
 
 #[cfg(test)]
@@ -433,5 +520,60 @@ mod tests {
         assert_eq!(gap, Duration::from_millis(570));
         let short = gap_after(Duration::from_millis(1), 0.05, Duration::from_millis(500));
         assert_eq!(short, Duration::from_millis(500));
+    }
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn the_next_summary_leaves_room_for_the_last() {
+        let (share, min_gap) = (0.05, Duration::from_millis(500));
+        // Early in a run, the budget decides: 50 ms spent and two more of 50 ms are 5 %
+        // of 3 s.
+        assert!(!summary_due(2999 * MS, 400 * MS, 50 * MS, 50 * MS, 50 * MS, share, min_gap));
+        assert!(summary_due(3000 * MS, 400 * MS, 50 * MS, 50 * MS, 50 * MS, share, min_gap));
+        // Late in a run with budget to spare, the spacing after the latest one decides.
+        assert!(!summary_due(100_400 * MS, 100_000 * MS, 10 * MS, 100 * MS, 10 * MS, share, min_gap));
+        assert!(summary_due(100_500 * MS, 100_000 * MS, 10 * MS, 100 * MS, 10 * MS, share, min_gap));
+        assert!(!summary_due(101_800 * MS, 100_000 * MS, 100 * MS, 100 * MS, 100 * MS, share, min_gap));
+        assert!(summary_due(101_900 * MS, 100_000 * MS, 100 * MS, 100 * MS, 100 * MS, share, min_gap));
+        assert!(!summary_due(u64::MAX, u64::MAX, u64::MAX, u64::MAX, u64::MAX, share, min_gap));
+    }
+
+    #[test]
+    fn a_marked_summary_fits_only_within_the_budget() {
+        assert!(summary_fits(3000 * MS, 50 * MS, 50 * MS, 0.05));
+        assert!(!summary_fits(2999 * MS, 50 * MS, 50 * MS, 0.05));
+        assert!(summary_fits(1000 * MS, 0, 0, 0.05));
+        assert!(!summary_fits(1000 * MS, u64::MAX, u64::MAX, 0.05));
+    }
+
+    #[test]
+    fn a_grown_heap_is_expected_to_take_longer_to_summarize() {
+        assert_eq!(expected_summary_ns(10 * MS, 100, 300), 30 * MS);
+        assert_eq!(expected_summary_ns(10 * MS, 100, 10_000), 80 * MS);
+        assert_eq!(expected_summary_ns(10 * MS, 300, 100), 10 * MS);
+        assert_eq!(expected_summary_ns(10 * MS, 0, 100), 10 * MS);
+        assert_eq!(expected_summary_ns(u64::MAX, 1, 2), u64::MAX);
+    }
+
+    #[test]
+    fn a_short_run_keeps_its_summaries_within_their_share() {
+        // Summaries of 40 ms from the start of a 4-s run, each taken as soon as it is due:
+        // with the one at the stop, they stay within 5 % of the run.
+        let (share, min_gap, took, end) = (0.05, Duration::from_millis(500), 40 * MS, 4000 * MS);
+        let (mut spent, mut last_end) = (took, took); // the one at the start
+        let mut now = took;
+        while now + took <= end {
+            if summary_due(now, last_end, took, spent, took, share, min_gap) {
+                spent += took;
+                now += took;
+                last_end = now;
+            } else {
+                now += 10 * MS;
+            }
+        }
+        spent += took; // the one at the stop
+        assert!(spent > 2 * took, "no summary was scheduled");
+        assert!(spent as f64 <= share * end as f64, "{spent}");
     }
 }

@@ -48,15 +48,18 @@ def write_chart(timeline: Any, path: str) -> None:
 
 
 def run_with_timeline(args: argparse.Namespace) -> int:
-    from heapscope.timeline import Timeline
+    from heapscope.timeline import MAX_SUMMARY_SHARE, SUMMARY_SHARE, Timeline
 
     script = args.script
     output = args.output or default_output(script)
     check_folder(output)
     if args.plot:
         check_chart_path(args.plot)
+    share = SUMMARY_SHARE if args.summary_share is None else args.summary_share
+    if not 0 < share <= MAX_SUMMARY_SHARE:
+        raise UsageError(f"--summary-share must be above 0 and at most {MAX_SUMMARY_SHARE}, not {share}")
     try:
-        timeline = Timeline(interval=args.interval)
+        timeline = Timeline(interval=args.interval, share=share)
     except ValueError as exc:
         raise UsageError(f"--interval: {exc}") from None
     timeline.title = f"python -m heapscope run --timeline {os.path.basename(script)}"

@@ -48,6 +48,12 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("--timeline", action="store_true", help="record memory over time instead of a diff")
     parser.add_argument("--interval", metavar="S", type=float, default=0.1, help="seconds between samples (0.1)")
+    parser.add_argument(
+        "--summary-share",
+        metavar="F",
+        type=float,
+        help="with --timeline: the part of the run type summaries may take (0.05, at most 0.5)",
+    )
     parser.add_argument("--plot", metavar="CHART", help="with --timeline: draw the chart (.html or .svg)")
     parser.add_argument("-o", "--output", metavar="PATH", help="with --timeline: where to save it (JSON)")
     parser.set_defaults(handler=main)
@@ -55,8 +61,8 @@ def add_parser(commands: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     script = args.script
-    if not args.timeline and (args.plot or args.output):
-        raise UsageError("--plot and -o go with --timeline")
+    if not args.timeline and (args.plot or args.output or args.summary_share is not None):
+        raise UsageError("--plot, -o and --summary-share go with --timeline")
     if args.timeline and args.suspects:
         raise UsageError("--suspects goes with the type-summary diff, not with --timeline: run the script twice")
     if args.timeline:
