@@ -10,9 +10,10 @@
 //! Python code, so the thread queues them for the main thread (`ffi::run_on_main_thread`,
 //! which runs them between two bytecodes, as a signal handler runs); every summary is
 //! timed and the next is due by [`summary_due`]: spaced after the last one, and late
-//! enough that all of them, the one at the stop included, keep within their share. Before Python 3.13, the interpreter notices a call
-//! queued from another thread only when the main thread takes the GIL again, so a second
-//! thread takes and releases the GIL once per queued summary (never per sample).
+//! enough that all of them, the one at the stop included, keep within their share.
+//! Before Python 3.13, the interpreter notices a call queued from another thread only
+//! when the main thread takes the GIL again, so a second thread takes and releases the
+//! GIL once per queued summary (never per sample).
 
 use crate::ffi;
 use crate::ffi::IntoNew;
@@ -297,8 +298,8 @@ impl RssSampler {
     }
 
     /// Records `seconds` as the duration of a summary taken outside the schedule (at the
-    /// start, the end, or when asked), so that it counts in the overhead.
-    /// The next scheduled summary is pushed back as after any other.
+    /// start, the end, at a mark or when asked), so that it counts in the overhead; the
+    /// next scheduled one is timed from it as from any other.
     fn add_summary_time(&self, seconds: f64) {
         let now = self.shared.now_ns();
         let mut state = self.shared.lock();
@@ -306,7 +307,7 @@ impl RssSampler {
     }
 
     /// Whether a summary taken now keeps the summaries within their share of the run,
-    /// counting the one to come at the stop (estimated at the latest one's cost).
+    /// counting the one to come at the stop (see [`summary_fits`]).
     fn summary_fits(&self) -> bool {
         let now = self.shared.now_ns();
         let state = self.shared.lock();
