@@ -264,7 +264,7 @@ def test_cli_refuses_a_bad_summary_share(tmp_path):
     script = tmp_path / "nothing.py"
     script.write_text("pass\n")
     result = heapscope_cli("run", "--timeline", "--summary-share", "2", str(script))
-    assert result.returncode == 2 and "--summary-share must be above 0 and at most 0.5" in result.stderr
+    assert result.returncode == 2 and "--summary-share: share must be above 0 and at most 0.5" in result.stderr
     result = heapscope_cli("run", "--summary-share", "0.1", str(script))
     assert result.returncode == 2 and "go with --timeline" in result.stderr
 

@@ -17,8 +17,8 @@ they run on the main thread: one at the start, one at the end, and in between wh
 the sampler thread finds one due, queued as a pending call that the interpreter runs
 between two bytecodes, where it runs signal handlers. Each summary is timed, and the next
 waits until the summaries so far, it and the last one fit in ``share`` (5 %) of the run,
-and at least ``19 x`` the latest one's time (and ``min_gap`` seconds). The function that was running is recorded with each summary. ``overhead``
-gives what the timeline cost.
+and at least ``19 x`` the latest one's time (and ``min_gap`` seconds). The function that
+was running is recorded with each summary. ``overhead`` gives what the timeline cost.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ class Timeline:
         if isinstance(share, bool) or not isinstance(share, (int, float)):
             raise TypeError(f"share must be a fraction of the run, not {type(share).__name__}")
         if not 0 < share <= MAX_SUMMARY_SHARE:
-            raise ValueError(f"share must be above 0 and at most {MAX_SUMMARY_SHARE} (a fraction of the run), not {share}")
+            raise ValueError(f"share must be above 0 and at most {MAX_SUMMARY_SHARE} (of the run), not {share}")
         self.interval = float(interval)
         # None in a timeline loaded from a file, which has nothing left to sample.
         self._sampler: Optional[_core.RssSampler] = _core.RssSampler(
@@ -224,7 +224,7 @@ class Timeline:
 
     def mark(self, name: str) -> None:
         """Starts a phase called ``name`` now (shown on the chart). A summary is taken
-        too when it keeps the summaries, the last one included, within their share of the run."""
+        too when it keeps the summaries, the last one included, within their share."""
         if not isinstance(name, str):
             raise TypeError(f"a mark's name must be a str, not {type(name).__name__}")
         if self._state != "running":

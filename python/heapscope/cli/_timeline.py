@@ -48,7 +48,7 @@ def write_chart(timeline: Any, path: str) -> None:
 
 
 def run_with_timeline(args: argparse.Namespace) -> int:
-    from heapscope.timeline import MAX_SUMMARY_SHARE, SUMMARY_SHARE, Timeline
+    from heapscope.timeline import SUMMARY_SHARE, Timeline
 
     script = args.script
     output = args.output or default_output(script)
@@ -56,12 +56,11 @@ def run_with_timeline(args: argparse.Namespace) -> int:
     if args.plot:
         check_chart_path(args.plot)
     share = SUMMARY_SHARE if args.summary_share is None else args.summary_share
-    if not 0 < share <= MAX_SUMMARY_SHARE:
-        raise UsageError(f"--summary-share must be above 0 and at most {MAX_SUMMARY_SHARE}, not {share}")
     try:
         timeline = Timeline(interval=args.interval, share=share)
     except ValueError as exc:
-        raise UsageError(f"--interval: {exc}") from None
+        option = "--summary-share" if str(exc).startswith("share") else "--interval"
+        raise UsageError(f"{option}: {exc}") from None
     timeline.title = f"python -m heapscope run --timeline {os.path.basename(script)}"
     started: List[Optional[Any]] = []
     try:
