@@ -32,7 +32,7 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from heapscope import _core, summary
+from heapscope import _core
 
 __all__ = ["Timeline", "TimelineError", "TypeSample", "load_timeline", "mark"]
 
@@ -180,6 +180,10 @@ class Timeline:
         on_main = threading.current_thread() is threading.main_thread()
         try:
             if self._with_summaries:
+                # Imported here, not with the module (``mark`` alone needs none of it), and
+                # before the first summary is timed: the import fills Rust caches.
+                from heapscope import summary  # noqa: F401
+
                 self._summarize("start")
             self._live_sampler().start(self._scheduled_summary if (self._with_summaries and on_main) else None)
         except BaseException:
@@ -255,6 +259,8 @@ class Timeline:
         self._live_sampler().add_summary_time(time.perf_counter() - began)
 
     def _take(self, frame: Any, where: Optional[str] = None) -> None:
+        from heapscope import summary
+
         self._busy = True
         try:
             at = self._live_sampler().elapsed()

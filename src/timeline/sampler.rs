@@ -383,16 +383,18 @@ fn sample_until_stopped(shared: &Arc<Shared>, mut file: File, page_size: u64) {
             }
         }
         let now = shared.now_ns();
-        let due = summary_due(
-            now,
-            state.last_summary_end_ns,
-            state.last_summary_ns,
-            state.summary_ns,
-            state.expected_summary_ns(),
-            state.share,
-            state.min_gap,
-        );
-        if state.summaries_enabled && !state.summary_queued && due {
+        let due = state.summaries_enabled
+            && !state.summary_queued
+            && summary_due(
+                now,
+                state.last_summary_end_ns,
+                state.last_summary_ns,
+                state.summary_ns,
+                state.expected_summary_ns(),
+                state.share,
+                state.min_gap,
+            );
+        if due {
             state.summary_queued = true;
             let task_shared = Arc::clone(shared);
             if !ffi::run_on_main_thread(Box::new(move |py| take_summary(py, &task_shared))) {
