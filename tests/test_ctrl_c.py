@@ -17,6 +17,11 @@ from catalog import run_isolated
 PRELUDE = """
 import gc, os, signal, subprocess, sys, time
 
+# A shell without job control starts a background command with SIGINT ignored, and Python
+# then leaves it ignored: Ctrl-C is restored here, so that how the tests were started
+# does not decide what they see.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 HELPER = '''
 import os, signal, sys, time
 delay = float(sys.argv[1])
