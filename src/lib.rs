@@ -42,6 +42,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<asizeof::estimates::TypeDef>()?;
     m.add_function(wrap_pyfunction!(asizeof::sizer::getsizeof, m)?)?;
     m.add_function(wrap_pyfunction!(asizeof::sizer::named_referents, m)?)?;
+    m.add_function(wrap_pyfunction!(asizeof::libraries::register_footprint, m)?)?;
     m.add_function(wrap_pyfunction!(heap::referrers::referrers_of, m)?)?;
     m.add_function(wrap_pyfunction!(heap::referrers::why_chains, m)?)?;
     m.add_function(wrap_pyfunction!(heap::edges::graph_edges, m)?)?;

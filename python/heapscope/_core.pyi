@@ -9,6 +9,7 @@ __all__ = [
     "TypeDef",
     "getsizeof",
     "named_referents",
+    "register_footprint",
     "referrers_of",
     "why_chains",
     "retained_size",
@@ -112,6 +113,10 @@ class Sizer:
     @property
     def missed(self) -> int: ...
     @property
+    def mapped(self) -> int: ...
+    @property
+    def device(self) -> int: ...
+    @property
     def sized(self) -> int: ...
     @property
     def seen(self) -> int: ...
@@ -132,6 +137,9 @@ def getsizeof(obj: Any) -> int:
 
 def named_referents(obj: Any) -> List[Tuple[Optional[str], Any]]:
     """The referents ``asizeof`` follows from ``obj``, named (``None`` for items)."""
+
+def register_footprint(type_name: str, hook: Callable[[Any], Any]) -> None:
+    """Sizes instances of ``type_name`` and its subclasses with ``hook`` in deep walks."""
 
 def why_chains(
     target: Any, ignore: Iterable[Any], max_paths: int, own_code: Sequence[Any]

@@ -44,6 +44,7 @@ import sys
 from typing import IO, Any, Collection, Dict, Iterator, List, Optional, Sequence, Tuple, Union, cast, overload
 
 from heapscope import _core
+from heapscope import datalibs as _datalibs  # noqa: F401  (registers the data libraries' footprints)
 
 __all__ = [
     "Asized",
@@ -515,6 +516,19 @@ class Asizer:
         """Objects whose size could not be read (their ``__sizeof__`` failed); each was
         counted with its basic size instead."""
         return self._core.missed
+
+    @property
+    def mapped(self) -> int:
+        """Bytes of memory-mapped files reached (a ``numpy.memmap``'s file, an
+        ``mmap.mmap``), each mapping once. They are not in any size: the pages belong to
+        the file, and only those read are in memory (see :mod:`heapscope.datalibs`)."""
+        return self._core.mapped
+
+    @property
+    def device(self) -> int:
+        """Bytes of accelerator memory reached through registered footprints; never in
+        a size (see :mod:`heapscope.datalibs`)."""
+        return self._core.device
 
     @property
     def ranked(self) -> int:

@@ -393,7 +393,7 @@ pub fn typedef(obj: &Bound<'_, PyAny>, instance: bool) -> PyResult<TypeDef> {
         let heap = unsafe { ffi::type_flags(obj.as_ptr().cast()) } & TPFLAGS_HEAPTYPE != 0;
         return Ok(plain(figures.basic(&tp, 0, heap), true));
     }
-    let mut rules = RuleCache::new(registry, ClassifyOptions::default());
+    let mut rules = RuleCache::new(registry, ClassifyOptions { libraries: false, ..ClassifyOptions::default() });
     // SAFETY: `obj` is alive for the call.
     let held = unsafe { Strong::from_borrowed(obj.as_ptr()) };
     let rule = rules.classify(py, &held)?;

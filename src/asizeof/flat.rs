@@ -34,7 +34,10 @@ pub struct FlatSizer {
 impl FlatSizer {
     pub fn new(py: Python<'_>) -> PyResult<FlatSizer> {
         Ok(FlatSizer {
-            rules: RuleCache::new(rules::registry(py)?, ClassifyOptions::default()),
+            rules: RuleCache::new(
+                rules::registry(py)?,
+                ClassifyOptions { libraries: false, ..ClassifyOptions::default() },
+            ),
             static_types: static_type_pre_header(py)?,
             missed: 0,
         })
@@ -185,8 +188,16 @@ fn call_bound_sizeof(py: Python<'_>, obj: &Strong, descr: &Strong) -> PyResult<O
         // unittest.mock's `MagicProxy` makes a child mock, whose `__sizeof__` makes the
         // next one, so the graph would grow as fast as it is walked. Its objects are
         // counted with their type's basic size instead.
-        // SAFETY: `descr` is held strongly, and so is its type.
-        Some(_) if unsafe { ffi::is_heap_type(ffi::type_of(descr.as_ptr())) } => return Ok(None),
+        // (Cython's functions are heap types too, but written in C: they are called.)
+        Some(_)
+            // SAFETY: `descr` is held strongly, and so is its type.
+            if unsafe {
+                let tp = ffi::type_of(descr.as_ptr());
+                ffi::is_heap_type(tp) && !ffi::is_method_descriptor_type(tp)
+            } =>
+        {
+            return Ok(None)
+        }
         Some(_) => {
             match unless_exception(py, descr.call_method1(crate::pystr!(py, "__get__")?, (&obj, obj.get_type())))? {
                 Some(method) => method,

@@ -1,10 +1,11 @@
 //! What an `Asizer` remembers between calls until it is reset: the objects seen (and how
 //! often), objects and types excluded, totals, the largest objects and per-type profiles.
 
+use crate::asizeof::libraries::{BufferKind, BufferUse};
 use crate::ffi::{self, Borrowed, RawObj, Strong};
 use crate::grow::{Grow, OutOfMemory};
 use crate::visited::VisitedSet;
-use ahash::AHashMap;
+use ahash::{AHashMap, AHashSet};
 use indexmap::IndexMap;
 
 /// Objects marked before they are reached.
@@ -113,6 +114,11 @@ pub struct Ledger {
     pub keepalive: Vec<Strong>,
     pub total: u64,
     pub missed: u64,
+    /// Keys of the library buffers counted (see `libraries`), and the bytes of those in
+    /// mapped files and on devices, which no size includes.
+    buffers: AHashSet<u64>,
+    pub mapped: u64,
+    pub device: u64,
     pub depth: u32,
     pub ranked: u64,
     pub ranks: Vec<Rank>,
@@ -131,6 +137,24 @@ impl Ledger {
         self.excluded_instances = instances.into_iter().map(|(k, (o, _))| (k, (o, 0))).collect();
         self.excluded_classes = classes.into_iter().map(|(k, (o, _))| (k, (o, 0))).collect();
         forgotten
+    }
+
+    /// Counts the buffers not counted before: returns the bytes of those in RAM, adds
+    /// the others to `mapped` and `device`.
+    pub fn count_buffers(&mut self, buffers: &[BufferUse]) -> Result<u64, OutOfMemory> {
+        let mut ram = 0u64;
+        for buffer in buffers {
+            self.buffers.grow(1, "the library buffers counted")?;
+            if !self.buffers.insert(buffer.key) {
+                continue;
+            }
+            match buffer.kind {
+                BufferKind::Ram => ram = ram.saturating_add(buffer.nbytes),
+                BufferKind::Mapped => self.mapped = self.mapped.saturating_add(buffer.nbytes),
+                BufferKind::Device => self.device = self.device.saturating_add(buffer.nbytes),
+            }
+        }
+        Ok(ram)
     }
 
     /// Number of distinct objects reached.

@@ -40,6 +40,8 @@ pub enum Refs {
     DictLike,
     /// Named attributes, read with `getattr`.
     Attrs(&'static AttrSpec),
+    /// A numpy array: its `base`, then the items of an object array.
+    Numpy,
 }
 
 /// Attributes followed by an [`Refs::Attrs`] rule: the `names` present, then every name of
@@ -81,7 +83,6 @@ pub static FUNCTION_ATTRS: AttrSpec = AttrSpec {
 pub static CLASS_ATTRS: AttrSpec =
     AttrSpec::names(&["__class__", "__doc__", "__mro__", "__name__", "__slots__", "__weakref__", "__dict__"]);
 pub static GENERATOR_ATTRS: AttrSpec = AttrSpec { via: Some("gi_frame"), ..AttrSpec::names(&["f_locals", "f_code"]) };
-pub static NUMPY_ATTRS: AttrSpec = AttrSpec::names(&["base"]);
 
 /// How the flat size (what `sys.getsizeof` reports) is computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +161,8 @@ pub struct Rule {
     pub id: u32,
     /// Which of pympler's estimates (`basicsize`, `itemsize`, `leng`) describe the type.
     pub shape: Shape,
+    /// 1 + the index of the type's footprint function (see `libraries`); 0 for none.
+    pub library: u16,
 }
 
 /// [`Rule::pre_header`] when it depends on the object, not only on its type.
@@ -364,10 +367,19 @@ impl Registry {
 }
 
 /// Options that change how types are classified.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 pub struct ClassifyOptions {
     pub frames: bool,
     pub infer: bool,
+    /// Whether the footprint functions of data libraries apply (deep sizes only: flat
+    /// sizes stay what `sys.getsizeof` says).
+    pub libraries: bool,
+}
+
+impl Default for ClassifyOptions {
+    fn default() -> ClassifyOptions {
+        ClassifyOptions { frames: false, infer: false, libraries: true }
+    }
 }
 
 /// Rules computed during one sizing call, by type address.
@@ -443,7 +455,30 @@ impl RuleCache {
         Ok(rule)
     }
 
+    /// The rule of `obj`'s type; with a footprint function registered for it (see
+    /// `libraries`), the function's index, and the flat size the type would have
+    /// without the registered class's own `__sizeof__` (which may already count what
+    /// the function reports as buffers).
     fn build(&self, obj: &Bound<'_, PyAny>) -> PyResult<(Rule, Rc<[Slot]>)> {
+        let (mut rule, slots) = self.build_plain(obj)?;
+        if self.options.libraries {
+            let class = obj.get_type();
+            if let Some(found) = crate::asizeof::libraries::hook_for(&class, &self.registry.names)? {
+                rule.library = found.index.saturating_add(1);
+                rule.flat = match found.next.as_ref() {
+                    // SAFETY: `next` is a live, ready type (a class of the MRO, held).
+                    Some(next) => unsafe { self.registry.flat_for(next.as_type_ptr()) },
+                    None => Flat::Object,
+                };
+                if rule.flat == Flat::Call {
+                    rule.flat = Flat::Object;
+                }
+            }
+        }
+        Ok((rule, slots))
+    }
+
+    fn build_plain(&self, obj: &Bound<'_, PyAny>) -> PyResult<(Rule, Rc<[Slot]>)> {
         let reg = self.registry;
         let class = obj.get_type();
         let tp = class.as_type_ptr();
@@ -461,6 +496,7 @@ impl RuleCache {
             pre_header: PER_OBJECT,
             id: 0,
             shape: Shape::Instance,
+            library: 0,
         };
         if let Some((_, fixed)) = reg.static_rules.get(&(tp as usize)) {
             let rule = Rule {
@@ -542,7 +578,7 @@ impl RuleCache {
             return Ok((Rule { shape: Shape::Plain, ..rule(Refs::NamedTuple) }, slots_of(&class)?));
         }
         if is_numpy_type(&class, &reg.names)? {
-            return Ok((Rule { shape: Shape::Numpy, ..rule(Refs::Attrs(&NUMPY_ATTRS)) }, no_slots()));
+            return Ok((Rule { shape: Shape::Numpy, ..rule(Refs::Numpy) }, no_slots()));
         }
         // SAFETY: see above; the registry holds the array type.
         if unsafe { ffi::is_instance_of(ptr, reg.array_type.as_ptr().cast()) } {
@@ -586,7 +622,7 @@ pub fn str_starts_with(value: &Bound<'_, PyAny>, prefix: &str) -> PyResult<bool>
 
 /// `Some(value)`, or `None` for an `Exception`, which classification passes over as
 /// pympler does; any other error (`KeyboardInterrupt`, `SystemExit`) is returned.
-fn lenient<T>(py: Python<'_>, result: PyResult<T>) -> PyResult<Option<T>> {
+pub fn lenient<T>(py: Python<'_>, result: PyResult<T>) -> PyResult<Option<T>> {
     crate::heap::edges::unless_exception(py, result)
 }
 

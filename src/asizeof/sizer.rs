@@ -115,7 +115,7 @@ impl State {
             above,
             clip: clip as usize,
         };
-        self.classify = ClassifyOptions { frames, infer };
+        self.classify = ClassifyOptions { frames, infer, libraries: true };
         Ok(())
     }
 
@@ -326,6 +326,16 @@ impl Sizer {
     fn missed<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let missed = self.state(py)?.ledger.missed;
         ffi::new_int(py, missed)
+    }
+    #[getter]
+    fn mapped<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let mapped = self.state(py)?.ledger.mapped;
+        ffi::new_int(py, mapped)
+    }
+    #[getter]
+    fn device<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let device = self.state(py)?.ledger.device;
+        ffi::new_int(py, device)
     }
     #[getter]
     fn sized<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

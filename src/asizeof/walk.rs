@@ -25,6 +25,7 @@ use crate::heap::edges as names;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
+mod libraries;
 mod python_refs;
 
 /// Sizing options of one call (pympler's keyword options).
@@ -631,6 +632,9 @@ impl<'a, 'py> Walker<'a, 'py> {
             }
             return Entered::Done(self.finish_zero(node, depth));
         }
+        if rule.library != 0 {
+            return self.enter_library(held, rule.library - 1, &rule, depth, node, parent_id);
+        }
         let Some(flat) = self.flat_size(&mut held, &rule) else {
             return Entered::Stopped;
         };
@@ -708,13 +712,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             None => self.call_sizeof(held)?,
         };
         let ptr = held.ptr();
-        let pre_header = if rule.pre_header == PER_OBJECT {
-            // SAFETY: `ptr` is alive (held strongly if Python code ran above).
-            unsafe { ffi::pre_header(ptr) }
-        } else {
-            rule.pre_header as usize
-        };
-        let mut size = core.saturating_add(pre_header);
+        let mut size = core.saturating_add(self.pre_header(ptr, rule));
         if rule.refs == Refs::Instance {
             // SAFETY: as above; reads the instance's attribute storage only.
             if let InstanceAttrs::Values { bytes, .. } = unsafe { ffi::instance_attrs(ptr) } {
@@ -722,6 +720,17 @@ impl<'a, 'py> Walker<'a, 'py> {
             }
         }
         Some(size)
+    }
+
+    /// What `sys.getsizeof` adds to `__sizeof__` for `ptr`, alive and of the rule's type.
+    #[inline]
+    fn pre_header(&self, ptr: RawObj, rule: &Rule) -> usize {
+        if rule.pre_header == PER_OBJECT {
+            // SAFETY: `ptr` is alive (caller).
+            unsafe { ffi::pre_header(ptr) }
+        } else {
+            rule.pre_header as usize
+        }
     }
 
     /// Calls the type's `__sizeof__` like `sys.getsizeof`; an `Exception`, a non-int or
@@ -807,6 +816,7 @@ impl<'a, 'py> Walker<'a, 'py> {
                 Cursor::items(target.into_iter().map(|t| (RefName::Unnamed, t)).collect())
             }
             Refs::Attrs(spec) => Cursor::items(self.attr_items(obj, spec)),
+            Refs::Numpy => Cursor::items(self.numpy_items(obj)),
             Refs::Set => Cursor::items(self.set_items(obj)),
             Refs::None | Refs::List | Refs::Tuple | Refs::Dict | Refs::Instance | Refs::NamedTuple => {
                 Cursor::items(Vec::new())

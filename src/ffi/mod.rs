@@ -62,6 +62,7 @@ const WCHAR: usize = if cfg!(windows) { 2 } else { 4 };
 pub const GC_HEAD: usize = 2 * PTR;
 
 const TPFLAGS_HEAPTYPE: u64 = 1 << 9;
+const TPFLAGS_METHOD_DESCRIPTOR: u64 = 1 << 17;
 const TPFLAGS_HAVE_GC: u64 = 1 << 14;
 #[cfg(Py_3_11)]
 const TPFLAGS_MANAGED_DICT: u64 = 1 << 4;
@@ -191,6 +192,17 @@ pub unsafe fn has_gc(tp: RawType) -> bool {
 pub unsafe fn is_heap_type(tp: RawType) -> bool {
     // SAFETY: forwarded caller guarantee.
     unsafe { type_flags(tp) & TPFLAGS_HEAPTYPE != 0 }
+}
+
+/// Whether the type's instances are functions written in C that bind like methods
+/// (Cython's functions among them): a class written in Python cannot set this flag.
+///
+/// # Safety
+/// `tp` must be a live type object.
+#[inline]
+pub unsafe fn is_method_descriptor_type(tp: RawType) -> bool {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { type_flags(tp) & TPFLAGS_METHOD_DESCRIPTOR != 0 }
 }
 
 /// Whether the type can be called (`callable(obj)` for its instances).

@@ -1,0 +1,188 @@
+//! Objects of data libraries: those sized by a registered footprint function (see
+//! `asizeof::libraries`) and numpy arrays, whose `base` and object items are read with
+//! Python's help.
+
+use super::{Entered, Frame, Walker, NO_NODE};
+use crate::asizeof::cursors::{Cursor, Held, RefName};
+use crate::asizeof::libraries::{footprint, Footprint};
+use crate::asizeof::rules::{str_equals, Rule};
+use crate::ffi::Strong;
+use crate::grow::TryPush;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+
+impl<'py> Walker<'_, 'py> {
+    /// Sizes an object whose type has a footprint function: its own size, plus the RAM
+    /// buffers no object counted before, then its referents (the function's, or the
+    /// instance's). A function raising an `Exception` leaves the object sized as any
+    /// other instance, counted as missed.
+    pub(super) fn enter_library(
+        &mut self,
+        mut held: Held<'_>,
+        index: u16,
+        rule: &Rule,
+        depth: u32,
+        node: Option<u32>,
+        parent_id: usize,
+    ) -> Entered {
+        let obj = held.hold().clone();
+        let found = match footprint(self.py, index, &obj) {
+            Ok(found) => Some(found),
+            Err(error) if error.is_instance_of::<PyException>(self.py) => {
+                self.ledger.missed += 1;
+                None
+            }
+            Err(error) => {
+                self.pending.get_or_insert(error);
+                return Entered::Stopped;
+            }
+        };
+        let (flat, referents) = match found {
+            Some(Footprint { size, buffers, referents }) => {
+                let own = match size {
+                    // As `__sizeof__` would report it: the pre-header is added, as
+                    // `sys.getsizeof` adds it.
+                    Some(size) => {
+                        usize::try_from(size).unwrap_or(usize::MAX).saturating_add(self.pre_header(held.ptr(), rule))
+                    }
+                    // The rule's flat size leaves out the registered class's own
+                    // `__sizeof__`, which may count the buffers again.
+                    None => match self.flat_size(&mut held, rule) {
+                        Some(own) => own,
+                        None => return Entered::Stopped,
+                    },
+                };
+                let ram = match self.ledger.count_buffers(&buffers) {
+                    Ok(ram) => ram,
+                    Err(error) => {
+                        self.out_of_memory(error);
+                        return Entered::Stopped;
+                    }
+                };
+                (self.align(own).saturating_add(ram), referents)
+            }
+            None => match self.flat_size(&mut held, rule) {
+                Some(flat) => (self.align(flat), None),
+                None => return Entered::Stopped,
+            },
+        };
+        if self.options.stats > 1 {
+            self.ledger.profile(obj.clone(), flat);
+        }
+        drop(held);
+        if depth >= self.options.limit {
+            return Entered::Done(self.finish(Held::Owned(obj), flat, flat, node.unwrap_or(NO_NODE), depth, parent_id));
+        }
+        let cursor = match referents {
+            Some(referents) => {
+                let mut items = Vec::new();
+                for (name, value) in referents {
+                    self.keep_if_temporary(&value);
+                    let name = name.map_or(RefName::Unnamed, RefName::Str);
+                    if let Err(error) = items.try_push((name, value), "the referents of an object") {
+                        self.out_of_memory(error);
+                        return Entered::Stopped;
+                    }
+                }
+                Cursor::items(items)
+            }
+            None => match self.cursor_for(&obj, rule) {
+                Some(cursor) => cursor,
+                None => return Entered::Stopped,
+            },
+        };
+        if self.pending.is_some() {
+            return Entered::Stopped;
+        }
+        self.ledger.depth = self.ledger.depth.max(depth + 1);
+        let named = self.nodes.is_some() && depth < self.options.detail;
+        self.push_frame(Frame {
+            obj,
+            rule_id: rule.id,
+            cursor,
+            depth,
+            node: node.unwrap_or(NO_NODE),
+            named,
+            flat,
+            total: flat,
+        })
+    }
+
+    /// A numpy array's referents: its `base` (which holds the data of a view), then the
+    /// items of an object array, which hold its memory as much as a list's do.
+    pub(super) fn numpy_items(&mut self, obj: &Strong) -> Vec<(RefName, Strong)> {
+        let py = self.py;
+        // SAFETY: `obj` is held strongly.
+        let array = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
+        let mut items = Vec::new();
+        let mut push = |walker: &mut Self, name: RefName, value: &Bound<'py, PyAny>| {
+            // SAFETY: `value` is a live object we own a reference to through `Bound`.
+            let strong = unsafe { Strong::from_borrowed(value.as_ptr()) };
+            walker.keep_if_temporary(&strong);
+            match items.try_push((name, strong), "the items of an array") {
+                Ok(()) => true,
+                Err(error) => {
+                    walker.out_of_memory(error);
+                    false
+                }
+            }
+        };
+        match crate::pystr!(py, "base").and_then(|name| array.getattr(name)) {
+            Ok(base) => {
+                if !push(self, RefName::Static("base"), &base) {
+                    return items;
+                }
+            }
+            Err(error) => {
+                if !self.dropped(error) {
+                    return items;
+                }
+            }
+        }
+        let kind = crate::pystr!(py, "dtype")
+            .and_then(|name| array.getattr(name))
+            .and_then(|dtype| dtype.getattr(crate::pystr!(py, "kind")?));
+        let is_object = match kind {
+            Ok(kind) => str_equals(&kind, c"O"),
+            Err(error) => {
+                self.dropped(error);
+                false
+            }
+        };
+        if !is_object {
+            return items;
+        }
+        // `flat` iterates the items in memory order whatever the array's shape; for an
+        // object array it returns the objects themselves.
+        let iter = crate::pystr!(py, "flat").and_then(|name| array.getattr(name)).and_then(|flat| flat.try_iter());
+        let iter = match iter {
+            Ok(iter) => iter,
+            Err(error) => {
+                self.dropped(error);
+                return items;
+            }
+        };
+        for (count, item) in iter.enumerate() {
+            if count % 65_536 == 65_535 {
+                if let Err(error) = py.check_signals() {
+                    self.pending.get_or_insert(error);
+                    return items;
+                }
+            }
+            match item {
+                Ok(item) => {
+                    if !push(self, RefName::Unnamed, &item) {
+                        return items;
+                    }
+                }
+                Err(error) => {
+                    if !self.dropped(error) {
+                        return items;
+                    }
+                    break;
+                }
+            }
+        }
+        items
+    }
+}
