@@ -17,8 +17,11 @@ from heapscope import datalibs
 ROWS = 200_000
 
 
-def library(name: str):
-    return pytest.importorskip(name, reason=f"{name} is not installed for this interpreter (no wheel)")
+def library(name: str, why: str = "no wheel for this interpreter"):
+    return pytest.importorskip(name, reason=f"{name} is not installed ({why})")
+
+
+TORCH_MISSING = "its PyPI wheels need the CUDA libraries, about 3 GB, which .ci/run does not install"
 
 
 def close_to(ours: int, theirs: int, share: float = 0.01) -> bool:
@@ -302,3 +305,113 @@ def test_a_footprint_can_be_registered_before_its_library_is_imported():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+# numpy arrays read from their struct: the same figures as numpy's own
+
+
+def array_catalog(np):
+    base = np.arange(24, dtype=np.int64).reshape(4, 6)
+    return [
+        np.zeros(0), np.float64(1.5) * np.ones(()), np.arange(10, dtype=np.int8), base, base.T, base[::2, 1:],
+        np.asfortranarray(base), np.array(["a", "bcd"]), np.zeros(3, dtype="datetime64[ns]"),
+        np.zeros(5, dtype=[("a", "i4"), ("b", "f8")]), np.array([1, "x", None], dtype=object),
+        np.zeros((2, 3, 4), dtype=np.complex128), np.frombuffer(b"abcdefgh", dtype=np.uint8),
+        np.ones(1000)[10:20], np.zeros(7, dtype=bool),
+    ]
+
+
+def test_array_flat_sizes_are_numpys(np):
+    for array in array_catalog(np):
+        assert hs.flatsize(array, align=1) == sys.getsizeof(array), (array.dtype, array.shape)
+
+
+def test_arrays_in_a_list_size_the_same_in_both_passes(np):
+    # a limit turns the unordered pass off; the figures must not change
+    arrays = array_catalog(np) * 3 + [np.arange(8) + i for i in range(500)]
+    assert hs.asizeof(arrays) == hs.asizeof(arrays, limit=10**6)
+    assert hs.asizeof({"a": arrays}) == hs.asizeof({"a": arrays}, limit=10**6)
+
+
+def test_object_arrays_in_a_list_count_their_items(np):
+    texts = [f"item {i:07d}" for i in range(2000)]
+    arrays = [np.array(texts[i::4], dtype=object) for i in range(4)]
+    assert hs.asizeof(arrays) > sum(sys.getsizeof(t) for t in texts)
+    assert hs.asizeof(arrays) == hs.asizeof(arrays, limit=10**6)
+
+
+def test_views_in_a_list_reach_their_bases(np):
+    bases = [np.ones(10_000) for _ in range(3)]
+    views = [b[::2] for b in bases] * 2
+    assert hs.asizeof(views) >= 3 * 80_000
+    assert hs.asizeof(views) < 3 * 80_000 + 4096
+
+
+def test_an_array_subclass_with_its_own_sizeof_is_asked(np):
+    class Padded(np.ndarray):
+        def __sizeof__(self):
+            return super().__sizeof__() + 1_000_000
+
+    padded = np.ones(10).view(Padded)
+    assert hs.flatsize(padded, align=1) == sys.getsizeof(padded)
+    assert hs.asizeof([padded, np.ones(3)]) > 1_000_000
+
+
+# Trees that explain
+
+
+def test_frame_tree_shows_its_columns_and_index(np):
+    pd = library("pandas")
+    frame = pd.DataFrame({"price": np.ones(ROWS), "qty": np.arange(ROWS), "name": [f"n{i}" for i in range(ROWS)]})
+    tree = hs.asized(frame, detail=1)
+    names = [ref.name for ref in tree.refs]
+    assert any(n.startswith("column 'price': float64") for n in names), names
+    assert any(n.startswith("column 'qty': int64") for n in names), names
+    assert any(n.startswith("column 'name'") for n in names), names
+    assert "index" in names
+    price = next(ref for ref in tree.refs if ref.name.startswith("column 'price'"))
+    assert ROWS * 8 <= price.size < ROWS * 8 + 4096
+    # the columns come first and hold the data; the rest is the frame's own objects
+    assert sum(ref.size for ref in tree.refs) == tree.size - tree.flat
+    assert hs.asizeof(frame) == tree.size
+
+
+def test_frame_tree_names_a_block_of_columns(np):
+    pd = library("pandas")
+    frame = pd.DataFrame(np.ones((1000, 6)), columns=list("abcdef"))
+    names = [ref.name for ref in hs.asized(frame, detail=1).refs]
+    assert any("columns 'a', 'b', 'c', 'd', ...: float64 (6 columns in one array)" in n for n in names), names
+
+
+def test_series_tree_shows_values_and_index(np):
+    pd = library("pandas")
+    series = pd.Series(np.arange(ROWS), name="qty")
+    names = [ref.name for ref in hs.asized(series, detail=1).refs]
+    assert names[:2] == ["values: int64", "index"], names
+
+
+def test_naming_columns_makes_no_objects(np):
+    pd = library("pandas")
+    frame = pd.DataFrame({"a": np.ones(1000), "b": np.arange(1000)})
+    first = hs.asizeof(frame)
+    assert all(hs.asizeof(frame) == first for _ in range(5))
+
+
+# PyTorch (its wheels on PyPI need the CUDA libraries; where it is installed)
+
+
+def test_torch_tensors_count_their_storage_once():
+    torch = library("torch", TORCH_MISSING)
+    tensor = torch.ones(ROWS, dtype=torch.float64)
+    storage = tensor.untyped_storage().nbytes()
+    assert close_to(hs.asizeof(tensor), storage)
+    views = [tensor[::2], tensor.view(2, -1), tensor[10:]]
+    assert hs.asizeof(tensor, *views) < hs.asizeof(tensor) + 3 * 1024
+    assert close_to(hs.asizeof(views), storage, 0.05), "a view counts the storage it shows"
+
+
+def test_torch_gradient_is_counted():
+    torch = library("torch", TORCH_MISSING)
+    weight = torch.nn.Parameter(torch.ones(ROWS))
+    weight.sum().backward()
+    assert hs.asizeof(weight) >= 2 * ROWS * 4

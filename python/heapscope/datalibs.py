@@ -18,12 +18,16 @@ for it:
   ``"device"`` (accelerator) buffers are never added to a size: ``Asizer.mapped`` and
   ``Asizer.device`` report them;
 - ``referents``: ``(name, object)`` pairs to size with it (a name of ``None``: the
-  object's own name in trees); ``None`` for the instance's own attributes.
+  object's own name in trees); ``None`` for the instance's own attributes;
+- ``usual``: whether the usual referents are walked too, after ``referents``: a way to
+  name the parts that matter first in ``asized`` trees (a data frame's columns).
 
 Built in: pandas (every ``PandasObject``: the walk reaches its arrays and counts them
-once, instead of pandas' deep ``__sizeof__``), PyArrow (arrays, chunked arrays, tables,
-record batches, buffers: their buffers, by address), Polars (data frames and series:
-``estimated_size()``) and ``mmap.mmap`` (mapped). numpy arrays are sized natively:
+once, instead of pandas' deep ``__sizeof__``; a frame's children in trees are its blocks
+of columns and its index), PyArrow (arrays, chunked arrays, tables, record batches,
+buffers: their buffers, by address), Polars (data frames and series:
+``estimated_size()``), PyTorch (a tensor's storage, once per storage; ``"device"`` off
+the CPU) and ``mmap.mmap`` (mapped). numpy arrays are sized natively:
 an array counts the data it owns, a view its ``base``, an object array its items.
 
 A footprint function that raises an ``Exception`` leaves the object sized as any other
@@ -33,7 +37,7 @@ instance, and counted in ``Asizer.missed``.
 from __future__ import annotations
 
 import gc
-from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from heapscope import _core
 
@@ -56,6 +60,8 @@ class Footprint(NamedTuple):
     size: Optional[int] = None
     buffers: Sequence[Buffer] = ()
     referents: Optional[Sequence[Tuple[Optional[str], object]]] = None
+    usual: bool = False
+    """With ``referents``: the object's usual referents are walked after them."""
 
 
 def register(type_name: str, footprint: Callable[[Any], Footprint]) -> None:
@@ -79,6 +85,44 @@ def _instance_without_own_sizeof(obj: object) -> Footprint:
     # pandas' __sizeof__ is its memory_usage(deep=True); the walk reaches the same
     # arrays through the object's attributes and counts each once.
     return Footprint()
+
+
+def _guarded(footprint: Callable[[Any], Footprint]) -> Callable[[Any], Footprint]:
+    # Named children read pandas internals, which change between releases: where they
+    # are not as expected, the object is sized as any other pandas object.
+    def guarded(obj: Any) -> Footprint:
+        try:
+            return footprint(obj)
+        except (AttributeError, TypeError, IndexError, KeyError, ValueError):
+            return Footprint()
+
+    return guarded
+
+
+def _column_label(names: Sequence[Any], count: int, dtype: Any) -> str:
+    if count == 1:
+        return f"column {names[0]!r}: {dtype}"
+    shown = ", ".join(repr(name) for name in names) + (", ..." if count > len(names) else "")
+    return f"columns {shown}: {dtype} ({count} columns in one array)"
+
+
+def _pandas_frame(frame: Any) -> Footprint:
+    # One child per block of columns (pandas keeps the columns of one dtype in one 2-D
+    # array), then the index, before the frame's own attributes, so that an `asized`
+    # tree shows where the bytes are.
+    columns = frame.columns
+    referents: List[Tuple[Optional[str], object]] = []
+    for block in frame._mgr.blocks:
+        locations = block.mgr_locs.as_array
+        names = [columns[i] for i in locations[:4]]
+        referents.append((_column_label(names, len(locations), block.dtype), block.values))
+    referents.append(("index", frame.index))
+    return Footprint(None, (), tuple(referents), True)
+
+
+def _pandas_series(series: Any) -> Footprint:
+    # `_values` is the array the series holds (`.array` would wrap it in a new object).
+    return Footprint(None, (), ((f"values: {series.dtype}", series._values), ("index", series.index)), True)
 
 
 def _pandas_internals(*names: str) -> Callable[[Any], Footprint]:
@@ -133,6 +177,17 @@ def _polars_frame(frame: Any) -> Footprint:
     return Footprint(None, (Buffer(id(inner), int(frame.estimated_size())),), _NO_REFERENTS)
 
 
+def _torch_tensor(tensor: Any) -> Footprint:
+    # A tensor's data is its storage, shared by its views: counted once by address; on
+    # an accelerator, as device memory. Its gradient is a C field, not an attribute.
+    storage = tensor.untyped_storage()
+    device = storage.device.type
+    kind = "ram" if device == "cpu" else "device"
+    buffers = () if device == "meta" else (Buffer(storage.data_ptr(), storage.nbytes(), kind),)
+    grad = tensor.grad if tensor.requires_grad else None
+    return Footprint(None, buffers, () if grad is None else (("grad", grad),), True)
+
+
 def _mapped_file(mapping: Any) -> Footprint:
     try:
         length = len(mapping)
@@ -143,6 +198,10 @@ def _mapped_file(mapping: Any) -> Footprint:
 
 def _register_builtins() -> None:
     register("pandas.core.base.PandasObject", _instance_without_own_sizeof)
+    for frame_name in ("pandas.DataFrame", "pandas.core.frame.DataFrame"):  # pandas 3, pandas 2
+        register(frame_name, _guarded(_pandas_frame))
+    for series_name in ("pandas.Series", "pandas.core.series.Series"):
+        register(series_name, _guarded(_pandas_series))
     # (The Python classes come before pandas' base class in the MRO.)
     register("pandas.core.internals.blocks.Block", _pandas_internals("values", "mgr_locs"))
     register("pandas._libs.internals.Block", _pandas_internals("values", "mgr_locs"))
@@ -162,6 +221,8 @@ def _register_builtins() -> None:
     register("pyarrow.lib.Buffer", _arrow_buffer)
     register("polars.dataframe.frame.DataFrame", _polars_frame)
     register("polars.series.series.Series", _polars_frame)
+    for tensor_name in ("torch._C.TensorBase", "torch._C._TensorBase"):  # torch 2.1+, before
+        register(tensor_name, _guarded(_torch_tensor))
     register("mmap.mmap", _mapped_file)
 
 

@@ -3,10 +3,11 @@
 //! (pandas) are sized by a function registered for them from Python
 //! (`heapscope.datalibs.register`), without the walker knowing the library.
 //!
-//! A footprint function returns `(size, buffers, referents)`: the object's own size
-//! (`None`: `object.__sizeof__`, ignoring the library's override), the buffers it uses
-//! as `(key, nbytes, kind)`, each counted once per walk by its key whichever object
-//! reaches it first, and the referents to follow (`None`: the instance's usual ones).
+//! A footprint function returns `(size, buffers, referents[, usual])`: the object's own
+//! size (`None`: the size without the registered class's own `__sizeof__`), the
+//! buffers it uses as `(key, nbytes, kind)`, each counted once per walk by its key
+//! whichever object reaches it first, the referents to follow (`None`: the usual ones),
+//! and whether the usual ones follow the given ones.
 //! Buffers of kind `"mapped"` (file-backed pages) and `"device"` (accelerator memory)
 //! are reported apart and never added to a size.
 
@@ -44,6 +45,7 @@ pub fn register_footprint(py: Python<'_>, type_name: &Bound<'_, PyString>, hook:
     if names.get_item(type_name)?.is_none() && hooks.len() >= usize::from(u16::MAX - 1) {
         return Err(pyo3::exceptions::PyValueError::new_err("too many footprint functions are registered"));
     }
+    crate::asizeof::rules::plain_arrays::forget();
     match names.get_item(type_name)? {
         Some(index) => hooks.set_item(index.extract::<usize>()?, hook)?,
         None => {
@@ -113,6 +115,8 @@ pub struct Footprint {
     pub buffers: Vec<BufferUse>,
     /// Named referents; `None` for the instance's usual ones.
     pub referents: Option<Vec<(Option<Py<PyString>>, Strong)>>,
+    /// Whether the usual referents follow `referents` too.
+    pub usual: bool,
 }
 
 /// Calls the footprint function `index` on `obj` and checks its result. A result of the
@@ -123,12 +127,14 @@ pub fn footprint(py: Python<'_>, index: u16, obj: &Strong) -> PyResult<Footprint
     // SAFETY: `obj` is held strongly by the caller for as long as the borrow lives.
     let obj = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
     let result = hook.call1((obj,))?;
-    let shape =
-        || PyTypeError::new_err("a footprint function returns (size, buffers, referents): see heapscope.datalibs");
+    let shape = || {
+        PyTypeError::new_err("a footprint function returns (size, buffers, referents[, usual]): see heapscope.datalibs")
+    };
     let Ok(parts) = result.cast::<PyTuple>() else { return Err(shape()) };
-    if parts.len() != 3 {
+    if parts.len() != 3 && parts.len() != 4 {
         return Err(shape());
     }
+    let usual = parts.len() == 4 && parts.get_item(3)?.is_truthy()?;
     let size = parts.get_item(0)?;
     let size = if size.is_none() { None } else { Some(size.extract::<u64>()?) };
     let mut buffers = Vec::new();
@@ -172,5 +178,5 @@ pub fn footprint(py: Python<'_>, index: u16, obj: &Strong) -> PyResult<Footprint
         }
         Some(items)
     };
-    Ok(Footprint { size, buffers, referents })
+    Ok(Footprint { size, buffers, referents, usual })
 }

@@ -40,8 +40,10 @@ pub enum Refs {
     DictLike,
     /// Named attributes, read with `getattr`.
     Attrs(&'static AttrSpec),
-    /// A numpy array: its `base`, then the items of an object array.
+    /// A numpy array: its `base`, then the items of an object array, read as attributes.
     Numpy,
+    /// The same, read from the array's struct (its layout checked for the type).
+    NumpyFields,
 }
 
 /// Attributes followed by an [`Refs::Attrs`] rule: the `names` present, then every name of
@@ -95,6 +97,8 @@ pub enum Flat {
     Dict,
     Set,
     ByteArray,
+    /// `ndarray.__sizeof__`, read from the array's struct (numpy 1 or 2 descriptors).
+    Numpy(ffi::Elsize),
     /// The type has its own `__sizeof__`: call it.
     Call,
 }
@@ -120,6 +124,7 @@ impl Flat {
                 Flat::Set => ffi::set_sizeof(obj),
                 Flat::ByteArray => ffi::bytearray_sizeof(obj),
                 Flat::Str => ffi::str_sizeof(obj),
+                Flat::Numpy(elsize) => ffi::array_sizeof(obj, elsize),
                 Flat::Call => None,
             }
         }
@@ -392,6 +397,8 @@ pub struct RuleCache {
     /// The most recently used rules, checked before the map: a walk meets few types.
     recent: [(usize, Option<Rule>); RECENT],
     next_recent: usize,
+    /// The last type asked of [`plain_arrays`], and the answer.
+    last_array: (usize, Option<ffi::Elsize>),
 }
 
 const RECENT: usize = 8;
@@ -405,6 +412,7 @@ impl RuleCache {
             slots: Vec::new(),
             recent: [(0, None); RECENT],
             next_recent: 0,
+            last_array: (0, None),
         }
     }
 
@@ -415,6 +423,19 @@ impl RuleCache {
     /// The `__slots__` of the type a rule was made for.
     pub fn slots(&self, id: u32) -> &Rc<[Slot]> {
         &self.slots[id as usize]
+    }
+
+    /// Where the item size of `tp`'s arrays is read, if `tp` is a plain numpy array type
+    /// (see [`plain_arrays`]) and footprints apply. Runs no Python code.
+    #[inline]
+    pub fn plain_array(&mut self, tp: RawType) -> Option<ffi::Elsize> {
+        if !self.options.libraries {
+            return None;
+        }
+        if self.last_array.0 != tp as usize {
+            self.last_array = (tp as usize, plain_arrays::elsize(tp));
+        }
+        self.last_array.1
     }
 
     /// The cached rule for `tp`, if classified already.
@@ -473,6 +494,9 @@ impl RuleCache {
                 if rule.flat == Flat::Call {
                     rule.flat = Flat::Object;
                 }
+            }
+            if let (0, Refs::NumpyFields, Flat::Numpy(elsize)) = (rule.library, rule.refs, rule.flat) {
+                plain_arrays::note(&class, elsize);
             }
         }
         Ok((rule, slots))
@@ -578,7 +602,16 @@ impl RuleCache {
             return Ok((Rule { shape: Shape::Plain, ..rule(Refs::NamedTuple) }, slots_of(&class)?));
         }
         if is_numpy_type(&class, &reg.names)? {
-            return Ok((Rule { shape: Shape::Numpy, ..rule(Refs::Numpy) }, no_slots()));
+            // The struct is read only for types whose `__sizeof__` is numpy's own (a
+            // subclass may override it).
+            let layout = ffi::array_layout(obj)?;
+            let (refs, numpy_flat) = match layout {
+                ffi::ArrayLayout::Unknown => (Refs::Numpy, flat),
+                ffi::ArrayLayout::Fields => (Refs::NumpyFields, flat),
+                ffi::ArrayLayout::Sized(elsize) => (Refs::NumpyFields, Flat::Numpy(elsize)),
+            };
+            let numpy_flat = if numpy_sizeof_is_inherited(&class, &reg.names)? { numpy_flat } else { flat };
+            return Ok((Rule { shape: Shape::Numpy, flat: numpy_flat, ..rule(refs) }, no_slots()));
         }
         // SAFETY: see above; the registry holds the array type.
         if unsafe { ffi::is_instance_of(ptr, reg.array_type.as_ptr().cast()) } {
@@ -687,6 +720,62 @@ fn looks_like_dict(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
         }
     }
     Ok(true)
+}
+
+/// numpy array types whose struct and `__sizeof__` were checked (see `ffi::numpy`) and
+/// that no footprint function claims, remembered for the process, so that walks that
+/// cannot run Python code (the unordered pass of `asizeof`) size their arrays too.
+pub mod plain_arrays {
+    use crate::ffi::{Elsize, RawType};
+    use ahash::AHashMap;
+    use pyo3::prelude::*;
+    use pyo3::types::PyType;
+    use std::sync::Mutex;
+
+    /// By type address; each type is held, so the address stays its own.
+    type Types = Option<AHashMap<usize, (Py<PyType>, Elsize)>>;
+    static TYPES: Mutex<Types> = Mutex::new(None);
+
+    fn types() -> std::sync::MutexGuard<'static, Types> {
+        TYPES.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Remembers `tp`, a numpy array type, with where its item size is read.
+    pub fn note(tp: &Bound<'_, PyType>, elsize: Elsize) {
+        let mut types = types();
+        let map = types.get_or_insert_with(AHashMap::new);
+        let key = tp.as_type_ptr() as usize;
+        if !map.contains_key(&key) && map.len() < 64 {
+            map.insert(key, (tp.clone().unbind(), elsize));
+        }
+    }
+
+    /// Where the item size of `tp`'s arrays is read, if `tp` is a remembered type.
+    #[inline]
+    pub fn elsize(tp: RawType) -> Option<Elsize> {
+        types().as_ref()?.get(&(tp as usize)).map(|(_, elsize)| *elsize)
+    }
+
+    /// Forgets every type (a footprint function was registered, which may claim one).
+    pub fn forget() {
+        let forgotten = types().take();
+        drop(forgotten);
+    }
+}
+
+/// Whether `tp`'s `__sizeof__` is `numpy.ndarray`'s (not a subclass's own).
+fn numpy_sizeof_is_inherited(tp: &Bound<'_, PyType>, names: &Names) -> PyResult<bool> {
+    let py = tp.py();
+    let Some(ndarray) = lenient(py, py.import("numpy").and_then(|np| np.getattr("ndarray")))? else {
+        return Ok(false);
+    };
+    let Ok(ndarray) = ndarray.cast_into::<PyType>() else { return Ok(false) };
+    // SAFETY: both are live types (bound); the name is a live str. Only the identity
+    // of the borrowed results is compared.
+    Ok(unsafe {
+        let ours = ffi::type_lookup(tp.as_type_ptr(), names.sizeof.as_ptr());
+        !ours.is_null() && ours == ffi::type_lookup(ndarray.as_type_ptr(), names.sizeof.as_ptr())
+    })
 }
 
 fn is_numpy_type(tp: &Bound<'_, PyType>, names: &Names) -> PyResult<bool> {

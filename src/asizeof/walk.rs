@@ -277,7 +277,10 @@ impl<'a, 'py> Walker<'a, 'py> {
                 // has (most likely) arrived: leaves are sized now, containers wait
                 // for their tables.
                 unsafe {
-                    if let Some(size) = leaf_size(next.0).or_else(|| self.bytes_size(next.0, next.1)) {
+                    let size = leaf_size(next.0)
+                        .or_else(|| self.bytes_size(next.0, next.1))
+                        .or_else(|| self.array_in_pass(next.0, next.1, &mut work));
+                    if let Some(size) = size {
                         total = total.saturating_add(self.align(size));
                     } else {
                         prefetch_interior(next.0);
@@ -817,6 +820,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             }
             Refs::Attrs(spec) => Cursor::items(self.attr_items(obj, spec)),
             Refs::Numpy => Cursor::items(self.numpy_items(obj)),
+            Refs::NumpyFields => Cursor::items(self.numpy_fields(obj)),
             Refs::Set => Cursor::items(self.set_items(obj)),
             Refs::None | Refs::List | Refs::Tuple | Refs::Dict | Refs::Instance | Refs::NamedTuple => {
                 Cursor::items(Vec::new())

@@ -6,7 +6,8 @@
 //! reference counts of watched objects (`weakref`); calls into Python (`call`); new ints
 //! and strings that report a failed allocation instead of panicking (`new`); pending
 //! SIGINTs noticed without running Python code (`signals`); pymalloc's statistics, read
-//! into memory instead of onto stderr (`malloc_stats`); work queued for the main thread
+//! into memory instead of onto stderr (`malloc_stats`); numpy's array struct, once its
+//! layout is checked (`numpy`); work queued for the main thread
 //! from another thread (`pending`, the one function here callable without the GIL); a
 //! trace function in C form for line events (`trace`). The rest
 //! of the crate works with [`Strong`], [`Borrowed`] and the helpers re-exported here, each
@@ -25,6 +26,7 @@ mod items;
 mod layout;
 mod malloc_stats;
 mod new;
+mod numpy;
 mod pending;
 mod signals;
 mod sizes;
@@ -41,6 +43,7 @@ pub use items::*;
 pub use layout::*;
 pub use malloc_stats::*;
 pub use new::*;
+pub use numpy::*;
 pub use pending::*;
 pub use signals::*;
 pub use sizes::*;

@@ -6,8 +6,8 @@ use super::{Entered, Frame, Walker, NO_NODE};
 use crate::asizeof::cursors::{Cursor, Held, RefName};
 use crate::asizeof::libraries::{footprint, Footprint};
 use crate::asizeof::rules::{str_equals, Rule};
-use crate::ffi::Strong;
-use crate::grow::TryPush;
+use crate::ffi::{self, RawObj, Strong};
+use crate::grow::{Grow, TryPush};
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
@@ -37,8 +37,8 @@ impl<'py> Walker<'_, 'py> {
                 return Entered::Stopped;
             }
         };
-        let (flat, referents) = match found {
-            Some(Footprint { size, buffers, referents }) => {
+        let (flat, referents, usual) = match found {
+            Some(Footprint { size, buffers, referents, usual }) => {
                 let own = match size {
                     // As `__sizeof__` would report it: the pre-header is added, as
                     // `sys.getsizeof` adds it.
@@ -59,10 +59,10 @@ impl<'py> Walker<'_, 'py> {
                         return Entered::Stopped;
                     }
                 };
-                (self.align(own).saturating_add(ram), referents)
+                (self.align(own).saturating_add(ram), referents, usual)
             }
             None => match self.flat_size(&mut held, rule) {
-                Some(flat) => (self.align(flat), None),
+                Some(flat) => (self.align(flat), None, false),
                 None => return Entered::Stopped,
             },
         };
@@ -83,6 +83,14 @@ impl<'py> Walker<'_, 'py> {
                         self.out_of_memory(error);
                         return Entered::Stopped;
                     }
+                }
+                if usual {
+                    let Some(more) = self.usual_referents(&obj, rule) else { return Entered::Stopped };
+                    if let Err(error) = items.grow(more.len(), "the referents of an object") {
+                        self.out_of_memory(error);
+                        return Entered::Stopped;
+                    }
+                    items.extend(more);
                 }
                 Cursor::items(items)
             }
@@ -106,6 +114,85 @@ impl<'py> Walker<'_, 'py> {
             flat,
             total: flat,
         })
+    }
+
+    /// The referents `rule` gives `obj` without its footprint, each held (and unnamed
+    /// until a tree names them). `None` when reading them stopped the walk.
+    fn usual_referents(&mut self, obj: &Strong, rule: &Rule) -> Option<Vec<(RefName, Strong)>> {
+        let cursor = self.cursor_for(obj, rule)?;
+        if let Entered::Stopped = self.push_frame(Frame {
+            obj: obj.clone(),
+            rule_id: rule.id,
+            cursor,
+            depth: 0,
+            node: NO_NODE,
+            named: true,
+            flat: 0,
+            total: 0,
+        }) {
+            return None;
+        }
+        let mut out = Vec::new();
+        // SAFETY: each child is held at once, before Python code runs.
+        while let Some((held, name)) = unsafe { self.next_child() } {
+            if let Err(error) = out.try_push((name, held.into_strong()), "the referents of an object") {
+                self.out_of_memory(error);
+                break;
+            }
+        }
+        self.stack.pop();
+        self.pending.is_none().then_some(out)
+    }
+
+    /// In the unordered pass: the flat size of a plain numpy array (see
+    /// `rules::plain_arrays`) that is not an object array, its `base` pushed on `work`.
+    /// `None` for anything else, which that pass defers to the ordered walk.
+    ///
+    /// # Safety
+    /// `obj` must be alive, borrowed from a container no Python code has run since.
+    #[inline]
+    pub(super) unsafe fn array_in_pass(
+        &mut self,
+        obj: RawObj,
+        depth: u32,
+        work: &mut Vec<(RawObj, u32)>,
+    ) -> Option<usize> {
+        // SAFETY: `obj` is alive (caller), and so is its type.
+        let elsize = self.rules.plain_array(unsafe { ffi::type_of(obj) })?;
+        // SAFETY: the type's layout was checked (it is remembered only then).
+        unsafe {
+            if ffi::array_kind(obj) == b'O' {
+                return None;
+            }
+            let flat = ffi::array_sizeof(obj, elsize)?;
+            // The base (`None` for an array owning its data, counted as pympler counts
+            // it) is borrowed from the array, alive while it is.
+            if let Err(error) = work.try_push((ffi::array_base(obj), depth + 1), "the objects to size") {
+                self.out_of_memory(error);
+            }
+            self.ledger.depth = self.ledger.depth.max(depth + 1);
+            Some(flat)
+        }
+    }
+
+    /// A numpy array's referents read from its struct: the `base`, and for an object
+    /// array the items too (read by [`numpy_items`](Self::numpy_items)).
+    pub(super) fn numpy_fields(&mut self, obj: &Strong) -> Vec<(RefName, Strong)> {
+        let ptr = obj.as_ptr();
+        // SAFETY: `obj` is a live array of a type whose layout `layout_matches` checked
+        // (the rule is made only then); no Python code runs between the read and the
+        // new reference, so the borrowed base is alive.
+        let (kind, base) = unsafe { (ffi::array_kind(ptr), ffi::array_base(ptr)) };
+        if kind == b'O' {
+            return self.numpy_items(obj);
+        }
+        let mut items = Vec::new();
+        // SAFETY: see above.
+        let base = unsafe { Strong::from_borrowed(base) };
+        if let Err(error) = items.try_push((RefName::Static("base"), base), "the base of an array") {
+            self.out_of_memory(error);
+        }
+        items
     }
 
     /// A numpy array's referents: its `base` (which holds the data of a view), then the
