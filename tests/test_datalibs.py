@@ -421,3 +421,33 @@ def test_torch_gradient_is_counted():
     weight = torch.nn.Parameter(torch.ones(ROWS))
     weight.sum().backward()
     assert hs.asizeof(weight) >= 2 * ROWS * 4
+
+
+class Nested:
+    pass
+
+
+def test_a_footprint_may_size_other_objects():
+    inner = ["x" * 1000 for _ in range(10)]
+
+    def nested(obj):
+        # re-entry: a footprint that itself sizes something, with its own sizer
+        return datalibs.Footprint(None, (datalibs.Buffer(id(obj), hs.asizeof(inner)),), ())
+
+    datalibs.register(f"{__name__}.Nested", nested)
+    assert hs.asizeof([Nested(), Nested()]) > 2 * hs.asizeof(inner)
+
+
+def test_a_footprint_reusing_the_same_sizer_is_refused_not_deadlocked():
+    sizer = hs.Asizer()
+
+    def reentrant(obj):
+        return datalibs.Footprint(sizer.asizeof([1, 2, 3]), (), ())
+
+    datalibs.register(f"{__name__}.Reentrant", reentrant)
+    size = sizer.asizeof(Reentrant())
+    assert size > 0 and sizer.missed == 1
+
+
+class Reentrant:
+    pass
