@@ -124,7 +124,7 @@ def part_speed(rows: int) -> None:
         as_text = pd.DataFrame(columns)
         as_objects = as_text.astype({f"s{k}": object for k in range(5)})
         for label, frame in [("str columns", as_text), ("object columns", as_objects)]:
-            usage = time_best(lambda: int(frame.memory_usage(deep=True).sum()), repeat=3)
+            usage = time_best(lambda df=frame: int(df.memory_usage(deep=True).sum()), repeat=3)
             ours = time_best(hs.asizeof, frame, repeat=3)
             row = [f"DataFrame {rows:,} x 20, {label}", fmt_ms(ours.best_ns), fmt_ms(usage.best_ns),
                    fmt_float(usage.best_ns / ours.best_ns, 2)]

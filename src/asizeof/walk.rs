@@ -650,12 +650,25 @@ impl<'a, 'py> Walker<'a, 'py> {
         if !follow {
             return Entered::Done(self.finish(held, flat, flat, node.unwrap_or(NO_NODE), depth, parent_id));
         }
-        let named = self.nodes.is_some() && depth < self.options.detail;
         let obj = held.into_strong();
         let Some(cursor) = self.cursor_for(&obj, &rule) else {
             return Entered::Stopped;
         };
+        self.push_object_frame(obj, &rule, cursor, depth, node, flat)
+    }
+
+    /// Pushes the frame of an object of flat size `flat` whose referents `cursor` reads.
+    fn push_object_frame(
+        &mut self,
+        obj: Strong,
+        rule: &Rule,
+        cursor: Cursor,
+        depth: u32,
+        node: Option<u32>,
+        flat: u64,
+    ) -> Entered {
         self.ledger.depth = self.ledger.depth.max(depth + 1);
+        let named = self.nodes.is_some() && depth < self.options.detail;
         self.push_frame(Frame {
             obj,
             rule_id: rule.id,

@@ -102,18 +102,7 @@ impl<'py> Walker<'_, 'py> {
         if self.pending.is_some() {
             return Entered::Stopped;
         }
-        self.ledger.depth = self.ledger.depth.max(depth + 1);
-        let named = self.nodes.is_some() && depth < self.options.detail;
-        self.push_frame(Frame {
-            obj,
-            rule_id: rule.id,
-            cursor,
-            depth,
-            node: node.unwrap_or(NO_NODE),
-            named,
-            flat,
-            total: flat,
-        })
+        self.push_object_frame(obj, rule, cursor, depth, node, flat)
     }
 
     /// The referents `rule` gives `obj` without its footprint, each held (and unnamed
