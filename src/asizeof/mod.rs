@@ -2,8 +2,9 @@
 //! behind an `Asizer`; `rules` classifies a type (flat size, referents); `flat` computes
 //! `sys.getsizeof` without Python for known types; `walk` follows the referents, which
 //! the `cursors` of its frames read from each container; `ledger` is what an `Asizer`
-//! remembers between calls; `libraries` sizes the types a data library registers; `estimates` gives pympler's per-type
-//! `basicsize`/`itemsize`/`leng` figures. Node names of size trees come from
+//! remembers between calls; `libraries` holds the footprint functions data libraries'
+//! types are sized by; `estimates` gives pympler's per-type `basicsize`/`itemsize`/`leng`
+//! figures. Node names of size trees come from
 //! `heap::edges`, which names every kind of reference.
 
 mod cursors;
