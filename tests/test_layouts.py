@@ -58,7 +58,19 @@ def samples():
         bytearray(), grown,
         types.MappingProxyType(mapping),
         [Plain(i) for i in range(20)], [Slotted(i) for i in range(5)],
-    ]
+    ] + numpy_samples()
+
+
+def numpy_samples():
+    """Arrays, whose struct is read in place (numpy is a test dependency; without it,
+    none)."""
+    try:
+        import numpy
+    except ImportError:
+        return []
+    base = numpy.arange(60, dtype=numpy.int32).reshape(6, 10)
+    return [[numpy.arange(8) + i for i in range(5)], base, base[::2], numpy.array(["a", None], dtype=object),
+            numpy.zeros(3, dtype=[("a", "i2"), ("b", "f8")])]
 
 
 def figures(objects):

@@ -429,7 +429,7 @@ impl RuleCache {
     /// (see [`plain_arrays`]) and footprints apply. Runs no Python code.
     #[inline]
     pub fn plain_array(&mut self, tp: RawType) -> Option<ffi::Elsize> {
-        if !self.options.libraries {
+        if !self.options.libraries || !ffi::layout_ok(ffi::Layout::NumpyArray) {
             return None;
         }
         if self.last_array.0 != tp as usize {

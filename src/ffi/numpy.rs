@@ -125,7 +125,7 @@ pub enum ArrayLayout {
 /// per array type and call. An `Exception` reading an attribute gives
 /// [`ArrayLayout::Unknown`]; other errors propagate.
 pub fn array_layout(array: &Bound<'_, PyAny>) -> PyResult<ArrayLayout> {
-    if !layout_matches(array)? {
+    if !super::layout_or_fallback(super::Layout::NumpyArray) || !layout_matches(array)? {
         return Ok(ArrayLayout::Unknown);
     }
     let py = array.py();
