@@ -395,45 +395,20 @@ impl<'a, 'py> Walker<'a, 'py> {
     pub fn named_referents(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<Vec<(Py<PyAny>, Bound<'py, PyAny>)>> {
         let strong = Borrowed::from(obj).to_strong();
         let rule = self.rules.classify(self.py, &strong)?;
-        // No cursor only when reading the referents raised (the error is pending).
-        let Some(cursor) = self.cursor_for(&strong, &rule) else {
+        // `None` only when reading the referents raised (the error is pending).
+        let Some(children) = self.held_referents(&strong, &rule) else {
             return self.take_pending().map(|()| Vec::new());
         };
-        if let Entered::Stopped = self.push_frame(Frame {
-            obj: strong,
-            rule_id: rule.id,
-            cursor,
-            depth: 0,
-            node: NO_NODE,
-            named: true,
-            flat: 0,
-            total: 0,
-        }) {
-            return self.take_pending().map(|()| Vec::new());
-        }
         let mut out = Vec::new();
-        // SAFETY: each child is held at once, before Python code runs.
-        while let Some((held, name)) = unsafe { self.next_child() } {
-            let child = held.into_strong();
+        for (name, child) in children {
             let name = match name {
                 RefName::Unnamed => self.py.None(),
-                other => match names::ref_name(self.py, &child, name_parts(&other), self.options.clip) {
-                    Ok(name) => name,
-                    Err(error) => {
-                        self.stack.pop();
-                        return Err(error);
-                    }
-                },
+                other => names::ref_name(self.py, &child, name_parts(&other), self.options.clip)?,
             };
             // SAFETY: `child` is held strongly.
             let pair = (name, unsafe { Bound::from_borrowed_ptr(self.py, child.as_ptr()) });
-            if let Err(error) = out.try_push(pair, "the list of referents") {
-                self.stack.pop();
-                return Err(error.into());
-            }
+            out.try_push(pair, "the list of referents")?;
         }
-        self.stack.pop();
-        self.take_pending()?;
         Ok(out)
     }
 

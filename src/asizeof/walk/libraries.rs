@@ -85,7 +85,7 @@ impl<'py> Walker<'_, 'py> {
                     }
                 }
                 if usual {
-                    let Some(more) = self.usual_referents(&obj, rule) else { return Entered::Stopped };
+                    let Some(more) = self.held_referents(&obj, rule) else { return Entered::Stopped };
                     if let Err(error) = items.grow(more.len(), "the referents of an object") {
                         self.out_of_memory(error);
                         return Entered::Stopped;
@@ -105,9 +105,9 @@ impl<'py> Walker<'_, 'py> {
         self.push_object_frame(obj, rule, cursor, depth, node, flat)
     }
 
-    /// The referents `rule` gives `obj` without its footprint, each held (and unnamed
-    /// until a tree names them). `None` when reading them stopped the walk.
-    fn usual_referents(&mut self, obj: &Strong, rule: &Rule) -> Option<Vec<(RefName, Strong)>> {
+    /// The referents `rule` gives `obj` (without its footprint), each held, their names
+    /// not yet made. `None` when reading them stopped the walk (the error is pending).
+    pub(super) fn held_referents(&mut self, obj: &Strong, rule: &Rule) -> Option<Vec<(RefName, Strong)>> {
         let cursor = self.cursor_for(obj, rule)?;
         if let Entered::Stopped = self.push_frame(Frame {
             obj: obj.clone(),
