@@ -165,47 +165,35 @@ impl<'py> Walker<'_, 'py> {
     }
 
     /// A numpy array's referents read from its struct: the `base`, and for an object
-    /// array the items too (read by [`numpy_items`](Self::numpy_items)).
+    /// array the items too.
     pub(super) fn numpy_fields(&mut self, obj: &Strong) -> Vec<(RefName, Strong)> {
         let ptr = obj.as_ptr();
         // SAFETY: `obj` is a live array of a type whose layout `layout_matches` checked
         // (the rule is made only then); no Python code runs between the read and the
         // new reference, so the borrowed base is alive.
-        let (kind, base) = unsafe { (ffi::array_kind(ptr), ffi::array_base(ptr)) };
-        if kind == b'O' {
-            return self.numpy_items(obj);
-        }
+        let (kind, base) = unsafe { (ffi::array_kind(ptr), Strong::from_borrowed(ffi::array_base(ptr))) };
         let mut items = Vec::new();
-        // SAFETY: see above.
-        let base = unsafe { Strong::from_borrowed(base) };
-        if let Err(error) = items.try_push((RefName::Static("base"), base), "the base of an array") {
+        if let Err(error) = items.try_push((RefName::Static("base"), base), "the items of an array") {
             self.out_of_memory(error);
+            return items;
+        }
+        if kind == b'O' {
+            self.push_object_items(obj, &mut items);
         }
         items
     }
 
-    /// A numpy array's referents: its `base` (which holds the data of a view), then the
-    /// items of an object array, which hold its memory as much as a list's do.
+    /// A numpy array's referents read as attributes: its `base` (which holds the data of
+    /// a view), then the items of an object array, which hold its memory as much as a
+    /// list's do.
     pub(super) fn numpy_items(&mut self, obj: &Strong) -> Vec<(RefName, Strong)> {
         let py = self.py;
         // SAFETY: `obj` is held strongly.
         let array = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
         let mut items = Vec::new();
-        let mut push = |walker: &mut Self, name: RefName, value: &Bound<'py, PyAny>| {
-            // SAFETY: `value` is a live object we own a reference to through `Bound`.
-            let strong = unsafe { Strong::from_borrowed(value.as_ptr()) };
-            walker.keep_if_temporary(&strong);
-            match items.try_push((name, strong), "the items of an array") {
-                Ok(()) => true,
-                Err(error) => {
-                    walker.out_of_memory(error);
-                    false
-                }
-            }
-        };
         match crate::pystr!(py, "base").and_then(|name| array.getattr(name)) {
             Ok(base) => {
-                if !push(self, RefName::Static("base"), &base) {
+                if !self.push_held(&mut items, RefName::Static("base"), &base) {
                     return items;
                 }
             }
@@ -225,40 +213,57 @@ impl<'py> Walker<'_, 'py> {
                 false
             }
         };
-        if !is_object {
-            return items;
+        if is_object {
+            self.push_object_items(obj, &mut items);
         }
-        // `flat` iterates the items in memory order whatever the array's shape; for an
-        // object array it returns the objects themselves.
+        items
+    }
+
+    /// Appends the items of the object array `obj`, in memory order whatever its shape
+    /// (`flat` returns the objects themselves).
+    fn push_object_items(&mut self, obj: &Strong, items: &mut Vec<(RefName, Strong)>) {
+        let py = self.py;
+        // SAFETY: `obj` is held strongly.
+        let array = unsafe { Bound::from_borrowed_ptr(py, obj.as_ptr()) };
         let iter = crate::pystr!(py, "flat").and_then(|name| array.getattr(name)).and_then(|flat| flat.try_iter());
         let iter = match iter {
             Ok(iter) => iter,
             Err(error) => {
                 self.dropped(error);
-                return items;
+                return;
             }
         };
-        for (count, item) in iter.enumerate() {
-            if count % 65_536 == 65_535 {
-                if let Err(error) = py.check_signals() {
-                    self.pending.get_or_insert(error);
-                    return items;
-                }
+        for item in iter {
+            if let Err(error) = self.poll.check(py) {
+                self.pending.get_or_insert(error);
+                return;
             }
             match item {
                 Ok(item) => {
-                    if !push(self, RefName::Unnamed, &item) {
-                        return items;
+                    if !self.push_held(items, RefName::Unnamed, &item) {
+                        return;
                     }
                 }
                 Err(error) => {
-                    if !self.dropped(error) {
-                        return items;
-                    }
-                    break;
+                    self.dropped(error);
+                    return;
                 }
             }
         }
-        items
+    }
+
+    /// Holds `value` for the walk (kept alive if it is a temporary) and appends it;
+    /// `false` when the list could not grow (the walk stops).
+    fn push_held(&mut self, items: &mut Vec<(RefName, Strong)>, name: RefName, value: &Bound<'py, PyAny>) -> bool {
+        // SAFETY: `value` is a live object we own a reference to through `Bound`.
+        let strong = unsafe { Strong::from_borrowed(value.as_ptr()) };
+        self.keep_if_temporary(&strong);
+        match items.try_push((name, strong), "the items of an array") {
+            Ok(()) => true,
+            Err(error) => {
+                self.out_of_memory(error);
+                false
+            }
+        }
     }
 }
