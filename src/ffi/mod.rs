@@ -74,12 +74,6 @@ const TPFLAGS_MANAGED_WEAKREF: u64 = 1 << 3;
 #[cfg(Py_3_13)]
 const TPFLAGS_INLINE_VALUES: u64 = 1 << 2;
 
-extern "C" {
-    // Exported by every supported CPython (cpython/object.h); a pure MRO lookup that
-    // returns a borrowed reference and runs no Python code for str names.
-    fn _PyType_Lookup(tp: RawType, name: RawObj) -> RawObj;
-}
-
 /// An owned (strong) reference, released on drop. Only ever used while the GIL is held:
 /// the walker never releases the GIL, and the type is `!Send` because of the raw pointer.
 pub struct Strong(NonNull<ffi::PyObject>);
@@ -218,14 +212,68 @@ pub unsafe fn is_callable_type(tp: RawType) -> bool {
     unsafe { (*tp).tp_call.is_some() }
 }
 
-/// Looks `name` up along the MRO of `tp` without running Python code; borrowed result.
+/// Looks `name` up along the MRO of `tp` as `_PyType_Lookup` does, without running
+/// Python code and without freeing anything; borrowed result (null when not found).
+///
+/// The interpreter's type-attribute cache is left alone: filling one of its entries
+/// releases the name it held, and that can free a string a heap pass still holds
+/// borrowed. From 3.14 the interned-strings table is a tracked dict, so its traversal
+/// reports strings it does not count, some held by nothing but that cache.
 ///
 /// # Safety
 /// `tp` must be a live type whose MRO is ready, `name` a live `str`.
-#[inline]
 pub unsafe fn type_lookup(tp: RawType, name: RawObj) -> RawObj {
-    // SAFETY: see the caller requirements; `_PyType_Lookup` does not raise.
-    unsafe { _PyType_Lookup(tp, name) }
+    // SAFETY: `tp` is live and ready (caller), so its MRO is a tuple of live classes that
+    // it holds; each class holds its namespace, which `PyDict_GetItem` reads without
+    // raising (a str key's hash is cached, its comparisons are C code) and with any
+    // pending error kept.
+    unsafe {
+        let mro = (*tp).tp_mro;
+        if mro.is_null() || ffi::PyTuple_Check(mro) == 0 {
+            return std::ptr::null_mut();
+        }
+        for index in 0..ffi::PyTuple_GET_SIZE(mro) {
+            let class = ffi::PyTuple_GET_ITEM(mro, index);
+            if ffi::PyType_Check(class) == 0 {
+                continue;
+            }
+            let found = own_attribute(class.cast(), name);
+            if !found.is_null() {
+                return found;
+            }
+        }
+        std::ptr::null_mut()
+    }
+}
+
+/// `name` in the namespace of `tp` itself; borrowed, null when absent.
+///
+/// # Safety
+/// `tp` must be a live type, `name` a live `str`.
+unsafe fn own_attribute(tp: RawType, name: RawObj) -> RawObj {
+    // SAFETY: `tp` is live (caller). From 3.12 a static builtin type keeps its namespace
+    // in the interpreter, which `PyType_GetDict` returns with a new reference; dropping
+    // that reference leaves the owner's, so the borrowed item stays alive.
+    unsafe {
+        #[cfg(Py_3_12)]
+        {
+            let dict = ffi::PyType_GetDict(tp);
+            if dict.is_null() {
+                return std::ptr::null_mut();
+            }
+            let found = ffi::PyDict_GetItem(dict, name);
+            ffi::Py_DECREF(dict);
+            found
+        }
+        #[cfg(not(Py_3_12))]
+        {
+            let dict = (*tp).tp_dict;
+            if dict.is_null() {
+                return std::ptr::null_mut();
+            }
+            ffi::PyDict_GetItem(dict, name)
+        }
+    }
 }
 
 /// The pre-header every instance of `tp` has (see [`pre_header`]), or `None` when it
