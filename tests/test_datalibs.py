@@ -403,6 +403,61 @@ def test_naming_columns_makes_no_objects(np):
     assert all(hs.asizeof(frame) == first for _ in range(5))
 
 
+def test_arrow_table_tree_shows_its_columns():
+    pa = library("pyarrow")
+    table = pa.table({"qty": range(ROWS), "name": [str(i) for i in range(ROWS)]})
+    tree = hs.asized(table, detail=1)
+    names = sorted(ref.name for ref in tree.refs)
+    assert names == ["column 'name': string", "column 'qty': int64"], names
+    qty = next(ref for ref in tree.refs if ref.name.startswith("column 'qty'"))
+    assert qty.size == table.column("qty").get_total_buffer_size()
+    # The columns are made by the call that shows them: their buffers count, not them.
+    assert sum(ref.size for ref in tree.refs) == table.get_total_buffer_size()
+    assert tree.size == tree.flat + table.get_total_buffer_size() == hs.asizeof(table)
+    batch = table.to_batches()[0]
+    assert len(hs.asized(batch, detail=1).refs) == 2
+
+
+def test_arrow_tree_names_who_counted_shared_data():
+    pa = library("pyarrow")
+    array = pa.array(range(ROWS))
+    tree = hs.asized({"whole": array, "part": array.slice(10, 100)}, detail=1)
+    part = next(ref for ref in tree.refs if ref.name.startswith("[V] part"))
+    assert "(shares its data with [V] whole" in part.name, part.name
+    assert part.size < 1024
+    whole = next(ref for ref in tree.refs if ref.name.startswith("[V] whole"))
+    assert "shares" not in whole.name
+
+
+class Column:
+    """A stand-in for a column object that a library makes on each access."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values) -> None:
+        self.values = values
+
+
+class Frame:
+    def __init__(self, values) -> None:
+        self._values = values
+
+
+datalibs.register(
+    f"{__name__}.Frame", lambda frame: datalibs.Footprint(None, (), [datalibs.Part("column", Column(frame._values))])
+)
+
+
+def test_a_part_counts_what_it_reaches_not_itself():
+    values = list(range(10_000))
+    frame = Frame(values)
+    tree = hs.asized(frame, detail=2)
+    column = next(ref for ref in tree.refs if ref.name == "column")
+    assert column.flat == 0
+    assert column.size == hs.asizeof(values)
+    assert hs.asizeof(frame) == hs.flatsize(frame) + hs.asizeof(values)
+
+
 # PyTorch (its wheels on PyPI need the CUDA libraries; where it is installed)
 
 
@@ -425,6 +480,21 @@ def test_torch_tensors_sharing_a_storage_count_it_once():
     assert other.data_ptr() == tensor.data_ptr()
     assert close_to(hs.asizeof([tensor, other]), storage.nbytes())
     assert close_to(hs.asizeof(other), storage.nbytes()), "a tensor alone counts all of its storage"
+
+
+def test_torch_tree_shows_the_storage_and_who_shares_it():
+    torch = library("torch", TORCH_MISSING)
+    tensor = torch.ones(ROWS, dtype=torch.float32)
+    storage = tensor.untyped_storage()
+    alone = hs.asized(tensor, detail=1)
+    assert [ref.name for ref in alone.refs][:1] == ["storage"]
+    assert alone.refs[0].size >= storage.nbytes()
+    views = [tensor[::2], tensor.view(2, -1)]
+    names = [ref.name for ref in hs.asized(tensor, detail=1).refs]
+    assert "storage (shared by 3 tensors)" in names, names
+    assert close_to(hs.asizeof(storage), storage.nbytes()), "a storage alone counts its bytes"
+    assert close_to(hs.asizeof(tensor.storage()), storage.nbytes()), "a typed storage once"
+    del views
 
 
 def test_torch_gradient_is_counted():

@@ -18,15 +18,21 @@ for it:
   ``"device"`` (accelerator) buffers are never added to a size: ``Asizer.mapped`` and
   ``Asizer.device`` report them;
 - ``referents``: ``(name, object)`` pairs to size with it (a name of ``None``: the
-  object's own name in trees); ``None`` for the instance's own attributes;
+  object's own name in trees), or :class:`Part` s: objects made only to show the data in
+  trees (an Arrow table's columns), whose own size is not counted; ``None`` for the
+  instance's own attributes;
 - ``usual``: whether the usual referents are walked too, after ``referents``: a way to
   name the parts that matter first in ``asized`` trees (a data frame's columns).
+
+In ``asized`` trees, an object whose buffer another object counted first says so in its
+name ("shares its data with ...").
 
 Built in: pandas (every ``PandasObject``: the walk reaches its arrays and counts them
 once, instead of pandas' deep ``__sizeof__``; a frame's children in trees are its blocks
 of columns and its index), PyArrow (arrays, chunked arrays, tables, record batches,
-buffers: their buffers, by address), Polars (data frames and series:
-``estimated_size()``), PyTorch (a tensor's storage, once per storage; ``"device"`` off
+buffers: their buffers, by address; a table's children are its columns), Polars (data
+frames and series: ``estimated_size()``), PyTorch (a tensor's child is its storage,
+counted once however many tensors share it, and named with how many do; ``"device"`` off
 the CPU) and ``mmap.mmap`` (mapped). numpy arrays are sized natively:
 an array counts the data it owns, a view its ``base``, an object array its items.
 
@@ -37,11 +43,12 @@ instance, and counted in ``Asizer.missed``.
 from __future__ import annotations
 
 import gc
+import sys
 from typing import Any, Callable, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from heapscope import _core
 
-__all__ = ["Buffer", "Footprint", "register"]
+__all__ = ["Buffer", "Footprint", "Part", "register"]
 
 
 class Buffer(NamedTuple):
@@ -52,6 +59,15 @@ class Buffer(NamedTuple):
     nbytes: int
     kind: str = "ram"
     """``"ram"``, ``"mapped"`` (pages of a file) or ``"device"`` (accelerator memory)."""
+
+
+class Part(NamedTuple):
+    """A referent made only to show an object's data in trees (an Arrow table's column):
+    what it reaches is counted, not the object itself."""
+
+    name: Optional[str]
+    obj: object
+    made: bool = True
 
 
 class Footprint(NamedTuple):
@@ -158,10 +174,13 @@ def _arrow_chunked(chunked: Any) -> Footprint:
 
 
 def _arrow_table(table: Any) -> Footprint:
-    # A table's columns are chunked arrays; a record batch's are arrays.
-    columns = table.columns
-    arrays = [chunk for column in columns for chunk in getattr(column, "chunks", (column,))]
-    return Footprint(None, _arrow_buffers(arrays), _NO_REFERENTS)
+    # One child per column (a table's are chunked arrays, a record batch's arrays), each
+    # made by the call that returns it: they count their buffers, not themselves.
+    schema = table.schema
+    return Footprint(None, (), tuple(
+        Part(f"column {field.name!r}: {field.type}", table.column(index))
+        for index, field in enumerate(schema)
+    ))
 
 
 def _arrow_buffer(buffer: Any) -> Footprint:
@@ -178,14 +197,32 @@ def _polars_frame(frame: Any) -> Footprint:
 
 
 def _torch_tensor(tensor: Any) -> Footprint:
-    # A tensor's data is its storage, shared by its views: counted once by address; on
-    # an accelerator, as device memory. Its gradient is a C field, not an attribute.
+    # A tensor's data is its storage, one Python object for every tensor on it (views,
+    # tensors `set_` on it): a child, named with how many tensors share it. Its gradient
+    # is a C field, not an attribute.
     storage = tensor.untyped_storage()
+    label = "storage"
+    use_count = getattr(sys.modules.get("torch._C"), "_storage_Use_Count", None)
+    if use_count is not None:
+        try:
+            sharing = int(use_count(storage._cdata)) - 1  # the storage object holds one
+        except Exception:
+            sharing = 0
+        if sharing > 1:
+            label = f"storage (shared by {sharing} tensors)"
+    referents: List[Tuple[Optional[str], object]] = [(label, storage)]
+    grad = tensor.grad if tensor.requires_grad else None
+    if grad is not None:
+        referents.append(("grad", grad))
+    return Footprint(None, (), tuple(referents), True)
+
+
+def _torch_storage(storage: Any) -> Footprint:
+    # The bytes of a storage, once by address; on an accelerator, as device memory.
     device = storage.device.type
     kind = "ram" if device == "cpu" else "device"
     buffers = () if device == "meta" else (Buffer(storage.data_ptr(), storage.nbytes(), kind),)
-    grad = tensor.grad if tensor.requires_grad else None
-    return Footprint(None, buffers, () if grad is None else (("grad", grad),), True)
+    return Footprint(None, buffers, _NO_REFERENTS)
 
 
 def _mapped_file(mapping: Any) -> Footprint:
@@ -223,6 +260,9 @@ def _register_builtins() -> None:
     register("polars.series.series.Series", _polars_frame)
     for tensor_name in ("torch._C.TensorBase", "torch._C._TensorBase"):  # torch 2.1+, before
         register(tensor_name, _guarded(_torch_tensor))
+    # A storage's own __sizeof__ adds its bytes; `TypedStorage` wraps an untyped one.
+    register("torch.storage._StorageBase", _torch_storage)
+    register("torch.storage.TypedStorage", _instance_without_own_sizeof)
     register("mmap.mmap", _mapped_file)
 
 

@@ -7,6 +7,7 @@ use crate::grow::{Grow, OutOfMemory};
 use crate::visited::VisitedSet;
 use ahash::{AHashMap, AHashSet};
 use indexmap::IndexMap;
+use pyo3::prelude::*;
 
 /// Objects marked before they are reached.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -94,6 +95,22 @@ impl MarkFilter {
     }
 }
 
+/// What counting an object's buffers found.
+pub struct Counted {
+    /// Bytes in RAM not counted before.
+    pub ram: u64,
+    /// Who counted first a buffer counted before, if one was.
+    pub shared: Option<FirstCounter>,
+}
+
+/// The object that counted a buffer first.
+pub enum FirstCounter {
+    /// Its name in a size tree.
+    Named(Py<PyAny>),
+    /// An object outside the size trees.
+    Unnamed,
+}
+
 #[derive(Default)]
 pub struct Ledger {
     pub visited: VisitedSet,
@@ -114,9 +131,13 @@ pub struct Ledger {
     pub keepalive: Vec<Strong>,
     pub total: u64,
     pub missed: u64,
-    /// Keys of the library buffers counted (see `libraries`), and the bytes of those in
+    /// Keys of the library buffers counted (see `libraries`), each with the tree name of
+    /// the object that counted it (`None` outside trees), and the bytes of those in
     /// mapped files and on devices, which no size includes.
-    buffers: AHashSet<u64>,
+    buffers: AHashMap<u64, Option<Py<PyAny>>>,
+    /// Objects a footprint made for the tree (a table's column): what they reach is
+    /// counted, not the objects themselves. Held in `keepalive` while they are temporaries.
+    parts: AHashSet<usize>,
     pub mapped: u64,
     pub device: u64,
     pub depth: u32,
@@ -139,22 +160,50 @@ impl Ledger {
         forgotten
     }
 
-    /// Counts the buffers not counted before: returns the bytes of those in RAM, adds
-    /// the others to `mapped` and `device`.
-    pub fn count_buffers(&mut self, buffers: &[BufferUse]) -> Result<u64, OutOfMemory> {
+    /// Counts the buffers not counted before, for the object named `counter` in the tree:
+    /// the bytes of those in RAM (the others go to `mapped` and `device`), and, when one
+    /// was counted before, who counted it first.
+    pub fn count_buffers(
+        &mut self,
+        py: Python<'_>,
+        buffers: &[BufferUse],
+        counter: Option<&Py<PyAny>>,
+    ) -> Result<Counted, OutOfMemory> {
         let mut ram = 0u64;
+        let mut shared = None;
         for buffer in buffers {
             self.buffers.grow(1, "the library buffers counted")?;
-            if !self.buffers.insert(buffer.key) {
+            if let Some(first) = self.buffers.get(&buffer.key) {
+                if shared.is_none() {
+                    shared = Some(match first {
+                        Some(name) => FirstCounter::Named(name.clone_ref(py)),
+                        None => FirstCounter::Unnamed,
+                    });
+                }
                 continue;
             }
+            let name = counter.map(|name| name.clone_ref(py));
+            self.buffers.insert(buffer.key, name);
             match buffer.kind {
                 BufferKind::Ram => ram = ram.saturating_add(buffer.nbytes),
                 BufferKind::Mapped => self.mapped = self.mapped.saturating_add(buffer.nbytes),
                 BufferKind::Device => self.device = self.device.saturating_add(buffer.nbytes),
             }
         }
-        Ok(ram)
+        Ok(Counted { ram, shared })
+    }
+
+    /// Marks `obj` as made for the tree by a footprint (see `parts`).
+    pub fn add_part(&mut self, obj: &Strong) -> Result<(), OutOfMemory> {
+        self.parts.grow(1, "the parts made for the tree")?;
+        self.parts.insert(ffi::address(obj.as_ptr()));
+        Ok(())
+    }
+
+    /// Whether the object at `address` was made for the tree; forgets it.
+    #[inline]
+    pub fn take_part(&mut self, address: usize) -> bool {
+        !self.parts.is_empty() && self.parts.remove(&address)
     }
 
     /// Number of distinct objects reached.

@@ -6,8 +6,10 @@
 //! A footprint function returns `(size, buffers, referents[, usual])`: the object's own
 //! size (`None`: the size without the registered class's own `__sizeof__`), the
 //! buffers it uses as `(key, nbytes, kind)`, each counted once per walk by its key
-//! whichever object reaches it first, the referents to follow (`None`: the usual ones),
-//! and whether the usual ones follow the given ones.
+//! whichever object reaches it first, the referents to follow as `(name, object[,
+//! made])` (`None`: the usual ones; `made`: an object made for the tree, such as a
+//! table's column, whose own size is not counted), and whether the usual ones follow
+//! the given ones.
 //! Buffers of kind `"mapped"` (file-backed pages) and `"device"` (accelerator memory)
 //! are reported apart and never added to a size.
 
@@ -109,12 +111,21 @@ pub struct BufferUse {
     pub kind: BufferKind,
 }
 
+/// A referent a footprint names.
+pub struct Referent {
+    /// Its name in trees; `None` for the object's own.
+    pub name: Option<Py<PyString>>,
+    pub obj: Strong,
+    /// Made for the tree (a table's column): what it reaches is counted, not itself.
+    pub made: bool,
+}
+
 /// What a footprint function returned, checked.
 pub struct Footprint {
     pub size: Option<u64>,
     pub buffers: Vec<BufferUse>,
     /// Named referents; `None` for the instance's usual ones.
-    pub referents: Option<Vec<(Option<Py<PyString>>, Strong)>>,
+    pub referents: Option<Vec<Referent>>,
     /// Whether the usual referents follow `referents` too.
     pub usual: bool,
 }
@@ -166,15 +177,16 @@ pub fn footprint(py: Python<'_>, index: u16, obj: &Strong) -> PyResult<Footprint
         for item in referents.try_iter()? {
             let item = item?;
             let Ok(pair) = item.cast::<PyTuple>() else { return Err(shape()) };
-            if pair.len() != 2 {
+            if pair.len() != 2 && pair.len() != 3 {
                 return Err(shape());
             }
             let name = pair.get_item(0)?;
             let name = name.cast_into::<PyString>().ok().map(Bound::unbind);
             let value = pair.get_item(1)?;
+            let made = pair.len() == 3 && pair.get_item(2)?.is_truthy()?;
             // SAFETY: `value` is alive (owned by `value` for the borrow).
             let value = unsafe { Strong::from_borrowed(value.as_ptr()) };
-            items.try_push((name, value), "the referents of an object")?;
+            items.try_push(Referent { name, obj: value, made }, "the referents of an object")?;
         }
         Some(items)
     };

@@ -613,10 +613,12 @@ impl<'a, 'py> Walker<'a, 'py> {
         if rule.library != 0 {
             return self.enter_library(held, rule.library - 1, &rule, depth, node, parent_id);
         }
+        // An object a footprint made for the tree counts what it reaches, not itself.
+        let part = self.ledger.take_part(ffi::address(held.ptr()));
         let Some(flat) = self.flat_size(&mut held, &rule) else {
             return Entered::Stopped;
         };
-        let flat = self.align(flat);
+        let flat = if part { 0 } else { self.align(flat) };
         if self.options.stats > 1 {
             let strong = held.hold().clone();
             self.ledger.profile(strong, flat);

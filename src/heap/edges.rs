@@ -598,7 +598,9 @@ pub fn clipped_repr<'py>(obj: &Bound<'py, PyAny>, clip: usize) -> PyResult<Bound
     }
 }
 
-fn clip_text<'py>(text: &Bound<'py, PyAny>, clip: usize) -> PyResult<Bound<'py, PyAny>> {
+/// `text` (a str) cut to about `clip` characters, pympler's way: its head and tail around
+/// `....`.
+pub fn clip_text<'py>(text: &Bound<'py, PyAny>, clip: usize) -> PyResult<Bound<'py, PyAny>> {
     let length = text.len()?;
     let half = (clip / 2).saturating_sub(2);
     if clip == 0 || length <= clip || half == 0 {

@@ -4,12 +4,17 @@
 
 use super::{Entered, Frame, Walker, NO_NODE};
 use crate::asizeof::cursors::{Cursor, Held, RefName};
-use crate::asizeof::libraries::{footprint, Footprint};
+use crate::asizeof::ledger::FirstCounter;
+use crate::asizeof::libraries::{footprint, Footprint, Referent};
 use crate::asizeof::rules::{str_equals, Rule};
 use crate::ffi::{self, RawObj, Strong};
 use crate::grow::{Grow, TryPush};
+use crate::heap::edges::clip_text;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
+
+/// How many characters of the name of the object that counted shared data first are shown.
+const SHARER_CLIP: usize = 40;
 
 impl<'py> Walker<'_, 'py> {
     /// Sizes an object whose type has a footprint function: its own size, plus the RAM
@@ -25,6 +30,8 @@ impl<'py> Walker<'_, 'py> {
         node: Option<u32>,
         parent_id: usize,
     ) -> Entered {
+        // An object a footprint made for the tree counts what it reaches, not itself.
+        let part = self.ledger.take_part(ffi::address(held.ptr()));
         let obj = held.hold().clone();
         let found = match footprint(self.py, index, &obj) {
             Ok(found) => Some(found),
@@ -52,17 +59,23 @@ impl<'py> Walker<'_, 'py> {
                         None => return Entered::Stopped,
                     },
                 };
-                let ram = match self.ledger.count_buffers(&buffers) {
-                    Ok(ram) => ram,
+                let own = if part { 0 } else { own };
+                let name =
+                    node.and_then(|node| self.nodes.as_ref().map(|nodes| nodes[node as usize].name.clone_ref(self.py)));
+                let counted = match self.ledger.count_buffers(self.py, &buffers, name.as_ref()) {
+                    Ok(counted) => counted,
                     Err(error) => {
                         self.out_of_memory(error);
                         return Entered::Stopped;
                     }
                 };
-                (self.align(own).saturating_add(ram), referents, usual)
+                if let (Some(node), Some(first)) = (node, counted.shared) {
+                    self.name_sharing(node, first);
+                }
+                (self.align(own).saturating_add(counted.ram), referents, usual)
             }
             None => match self.flat_size(&mut held, rule) {
-                Some(flat) => (self.align(flat), None, false),
+                Some(flat) => (if part { 0 } else { self.align(flat) }, None, false),
                 None => return Entered::Stopped,
             },
         };
@@ -76,8 +89,14 @@ impl<'py> Walker<'_, 'py> {
         let cursor = match referents {
             Some(referents) => {
                 let mut items = Vec::new();
-                for (name, value) in referents {
+                for Referent { name, obj: value, made } in referents {
                     self.keep_if_temporary(&value);
+                    if made {
+                        if let Err(error) = self.ledger.add_part(&value) {
+                            self.out_of_memory(error);
+                            return Entered::Stopped;
+                        }
+                    }
                     let name = name.map_or(RefName::Unnamed, RefName::Str);
                     if let Err(error) = items.try_push((name, value), "the referents of an object") {
                         self.out_of_memory(error);
@@ -103,6 +122,26 @@ impl<'py> Walker<'_, 'py> {
             return Entered::Stopped;
         }
         self.push_object_frame(obj, rule, cursor, depth, node, flat)
+    }
+
+    /// Says in the name of tree node `node` that its data was counted first by `first`.
+    fn name_sharing(&mut self, node: u32, first: FirstCounter) {
+        let py = self.py;
+        let Some(nodes) = self.nodes.as_mut() else { return };
+        let current = nodes[node as usize].name.bind(py);
+        let text = match &first {
+            FirstCounter::Named(first) => match clip_text(first.bind(py), SHARER_CLIP) {
+                Ok(first) => format!("{current} (shares its data with {first})"),
+                Err(error) => {
+                    if !error.is_instance_of::<PyException>(py) {
+                        self.pending.get_or_insert(error);
+                    }
+                    format!("{current} (shares its data)")
+                }
+            },
+            FirstCounter::Unnamed => format!("{current} (its data is counted elsewhere)"),
+        };
+        nodes[node as usize].name = pyo3::types::PyString::new(py, &text).into_any().unbind();
     }
 
     /// The referents `rule` gives `obj` (without its footprint), each held, their names
