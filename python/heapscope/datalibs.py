@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import gc
 import sys
-from typing import Any, Callable, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from heapscope import _core
 
@@ -75,7 +75,7 @@ class Footprint(NamedTuple):
 
     size: Optional[int] = None
     buffers: Sequence[Buffer] = ()
-    referents: Optional[Sequence[Tuple[Optional[str], object]]] = None
+    referents: Optional[Sequence[Union[Tuple[Optional[str], object], Part]]] = None
     usual: bool = False
     """With ``referents``: the object's usual referents are walked after them."""
 
