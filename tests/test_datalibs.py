@@ -327,6 +327,25 @@ def test_array_flat_sizes_are_numpys(np):
         assert hs.flatsize(array, align=1) == sys.getsizeof(array), (array.dtype, array.shape)
 
 
+def test_owned_arrays_are_read_from_their_struct(np):
+    # In a new interpreter, so that no array type is known to be plain yet: an array
+    # without a base (the common case) used to fail the layout check (its `base` field is
+    # null, Python's is None) and be read through its attributes, ten times slower.
+    program = textwrap.dedent("""
+        import numpy as np
+        from heapscope import _core
+        from heapscope.asizeof import asizeof
+        before = dict(_core._layout_fallbacks())["numpy_array"]
+        arrays = [np.ones(3) for _ in range(100)]
+        assert arrays[0].base is None
+        assert asizeof(arrays) > 100 * 24
+        print(dict(_core._layout_fallbacks())["numpy_array"] - before)
+    """)
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "0", "numpy's struct was not read for an owned array"
+
+
 def test_arrays_in_a_list_size_the_same_in_both_passes(np):
     # a limit turns the unordered pass off; the figures must not change
     arrays = array_catalog(np) * 3 + [np.arange(8) + i for i in range(500)]

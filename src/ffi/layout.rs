@@ -88,8 +88,14 @@ pub fn layout_or_fallback(layout: Layout) -> bool {
     if layout_ok(layout) {
         return true;
     }
-    FALLBACKS[layout as usize].fetch_add(1, Ordering::Relaxed);
+    count_fallback(layout);
     false
+}
+
+/// Counts one taking of `layout`'s public fallback (see [`_layout_fallbacks`]): for a
+/// layout checked per object type, when an object's type did not pass.
+pub fn count_fallback(layout: Layout) {
+    FALLBACKS[layout as usize].fetch_add(1, Ordering::Relaxed);
 }
 
 /// Checks every layout on sample objects; run once, at import. An `Exception` raised

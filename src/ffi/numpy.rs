@@ -125,7 +125,11 @@ pub enum ArrayLayout {
 /// per array type and call. An `Exception` reading an attribute gives
 /// [`ArrayLayout::Unknown`]; other errors propagate.
 pub fn array_layout(array: &Bound<'_, PyAny>) -> PyResult<ArrayLayout> {
-    if !super::layout_or_fallback(super::Layout::NumpyArray) || !layout_matches(array)? {
+    if !super::layout_or_fallback(super::Layout::NumpyArray) {
+        return Ok(ArrayLayout::Unknown);
+    }
+    if !layout_matches(array)? {
+        super::count_fallback(super::Layout::NumpyArray);
         return Ok(ArrayLayout::Unknown);
     }
     let py = array.py();
@@ -182,7 +186,8 @@ fn layout_matches(array: &Bound<'_, PyAny>) -> PyResult<bool> {
     // aligned (an object is pointer-aligned; every offset is a multiple of its field's
     // size). The descriptor is read only once it is known to be `dtype` itself.
     unsafe {
-        let base_matches = if base.is_none() { array_base(ptr).is_null() } else { array_base(ptr) == base.as_ptr() };
+        // `array_base` gives `None` for a null field, as Python does.
+        let base_matches = array_base(ptr) == base.as_ptr();
         if !(base_matches && field::<c_int>(ptr, ND) == ndim && field::<RawObj>(ptr, DESCR) == dtype.as_ptr()) {
             return Ok(false);
         }
