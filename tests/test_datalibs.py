@@ -339,11 +339,46 @@ def test_owned_arrays_are_read_from_their_struct(np):
         arrays = [np.ones(3) for _ in range(100)]
         assert arrays[0].base is None
         assert asizeof(arrays) > 100 * 24
+        words = np.array(["a", "b", None], dtype=object)
+        assert asizeof(words) > asizeof("a") + asizeof("b")
         print(dict(_core._layout_fallbacks())["numpy_array"] - before)
     """)
     proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "0", "numpy's struct was not read for an owned array"
+
+
+def object_arrays(np):
+    words = np.array([f"word {i}" * (i % 5) for i in range(60)], dtype=object)
+    grid = words.reshape(6, 10)
+    return {
+        "1-d": words,
+        "2-d": grid,
+        "transposed": grid.T,
+        "strided view": grid[::2, 1::3],
+        "reversed": words[::-1],
+        "0-d": np.array("one item", dtype=object),
+        "empty": np.empty((0, 4), dtype=object),
+        "unset slots": np.empty(5, dtype=object),
+        "nested": np.array([words, grid, [1, 2]], dtype=object),
+    }
+
+
+@pytest.mark.parametrize("case", ["1-d", "2-d", "transposed", "strided view", "reversed", "0-d", "empty",
+                                  "unset slots", "nested"])
+def test_object_arrays_read_in_place_size_as_through_python(np, case):
+    from heapscope import _core
+
+    array = object_arrays(np)[case]
+    in_place = (hs.asizeof(array), hs.asizeof([array]), hs.asized(array, detail=1).size)
+    previous = _core._use_layout("numpy_array", False)
+    try:
+        through_python = (hs.asizeof(array), hs.asizeof([array]), hs.asized(array, detail=1).size)
+    finally:
+        _core._use_layout("numpy_array", previous)
+    assert in_place == through_python
+    distinct = {id(item): item for item in array.flat}.values()
+    assert in_place[0] >= sum(sys.getsizeof(item) for item in distinct)
 
 
 def test_arrays_in_a_list_size_the_same_in_both_passes(np):

@@ -106,6 +106,9 @@ pub(super) enum Cursor {
         stage: u8,
         index: usize,
     },
+    /// A numpy array read from its struct: its `base` (index 0), then an object array's
+    /// items.
+    NumpyArray(usize),
     /// Children computed up front (rules that read attributes through Python).
     Items(Box<ItemsCursor>),
 }
@@ -193,6 +196,16 @@ impl Cursor {
                     Some((Held::borrowed(item), RefName::Unnamed))
                 }
                 Cursor::Set(pos) => Some((Held::borrowed(ffi::set_next(ptr, pos)?), RefName::Unnamed)),
+                Cursor::NumpyArray(i) => {
+                    *i += 1;
+                    if *i == 1 {
+                        return Some((Held::borrowed(ffi::array_base(ptr)), RefName::Static("base")));
+                    }
+                    if ffi::array_kind(ptr) != b'O' {
+                        return None;
+                    }
+                    Some((Held::borrowed(ffi::array_object_item(ptr, *i - 2)?), RefName::Unnamed))
+                }
                 Cursor::Dict { pos, value_next, extra } => {
                     if let Some(extra) = extra.as_mut() {
                         if let Some(value) = extra.pending.take() {

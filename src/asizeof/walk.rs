@@ -810,7 +810,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             }
             Refs::Attrs(spec) => Cursor::items(self.attr_items(obj, spec)),
             Refs::Numpy => Cursor::items(self.numpy_items(obj)),
-            Refs::NumpyFields => Cursor::items(self.numpy_fields(obj)),
+            Refs::NumpyFields => Cursor::NumpyArray(0),
             Refs::Set => Cursor::items(self.set_items(obj)),
             Refs::None | Refs::List | Refs::Tuple | Refs::Dict | Refs::Instance | Refs::NamedTuple => {
                 Cursor::items(Vec::new())

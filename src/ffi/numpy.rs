@@ -19,7 +19,9 @@ use std::ffi::c_int;
 
 /// Offsets past the object header, which differs between builds (free-threading).
 const HEAD: usize = std::mem::size_of::<pyo3::ffi::PyObject>();
+const DATA: usize = HEAD;
 const ND: usize = HEAD + PTR;
+const STRIDES: usize = HEAD + 3 * PTR;
 const BASE: usize = HEAD + 4 * PTR;
 const DIMENSIONS: usize = HEAD + 2 * PTR;
 const DESCR: usize = HEAD + 5 * PTR;
@@ -108,6 +110,59 @@ pub unsafe fn array_sizeof(obj: RawObj, elsize: Elsize) -> Option<usize> {
     }
 }
 
+/// How many items the array has (the product of its dimensions); `None` on overflow.
+///
+/// # Safety
+/// As for [`field`].
+#[inline]
+pub unsafe fn array_len(obj: RawObj) -> Option<usize> {
+    // SAFETY: forwarded caller guarantee: the dimensions hold `nd` entries.
+    unsafe {
+        let nd = usize::try_from(field::<c_int>(obj, ND)).ok()?;
+        let dims = field::<*const isize>(obj, DIMENSIONS);
+        let mut count = 1usize;
+        for axis in 0..nd {
+            count = count.checked_mul(usize::try_from(dims.add(axis).read()).ok()?)?;
+        }
+        Some(count)
+    }
+}
+
+/// Item `index` of an object array in C order (as `flat` gives them), borrowed from the
+/// array; `None` past the end. An empty slot (null, which numpy shows as `None`) is
+/// `None`'s object. Every field is read again at each call, so that a resized array is
+/// read within its new bounds.
+///
+/// # Safety
+/// As for [`field`], for an array whose dtype kind is `O`.
+#[inline]
+pub unsafe fn array_object_item(obj: RawObj, index: usize) -> Option<RawObj> {
+    // SAFETY: forwarded caller guarantee: `dimensions` and `strides` hold `nd` entries,
+    // and every index within the dimensions, through the strides, lands on an item of
+    // the data buffer (numpy's invariant), which holds object pointers.
+    unsafe {
+        let nd = usize::try_from(field::<c_int>(obj, ND)).ok()?;
+        let dims = field::<*const isize>(obj, DIMENSIONS);
+        let strides = field::<*const isize>(obj, STRIDES);
+        let mut rest = index;
+        let mut offset = 0isize;
+        for axis in (0..nd).rev() {
+            let dim = usize::try_from(dims.add(axis).read()).ok()?;
+            if dim == 0 {
+                return None;
+            }
+            let at = isize::try_from(rest % dim).ok()?;
+            rest /= dim;
+            offset = offset.checked_add(at.checked_mul(strides.add(axis).read())?)?;
+        }
+        if rest != 0 {
+            return None;
+        }
+        let item = field::<*const u8>(obj, DATA).offset(offset).cast::<RawObj>().read_unaligned();
+        Some(if item.is_null() { pyo3::ffi::Py_None() } else { item })
+    }
+}
+
 /// What [`layout_matches`] found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArrayLayout {
@@ -169,10 +224,16 @@ fn layout_matches(array: &Bound<'_, PyAny>) -> PyResult<bool> {
         Err(error) if error.is_instance_of::<pyo3::exceptions::PyException>(py) => Ok(None),
         Err(error) => Err(error),
     };
-    let (Some(ndim), Some(base), Some(dtype)) = (read("ndim")?, read("base")?, read("dtype")?) else {
+    let (Some(ndim), Some(base), Some(dtype), Some(strides), Some(interface)) =
+        (read("ndim")?, read("base")?, read("dtype")?, read("strides")?, read("__array_interface__")?)
+    else {
         return Ok(false);
     };
     let Ok(ndim) = ndim.extract::<c_int>() else { return Ok(false) };
+    let Ok(strides) = strides.extract::<Vec<isize>>() else { return Ok(false) };
+    let data = interface.get_item("data").and_then(|data| data.get_item(0)).and_then(|address| address.extract());
+    let Ok(data) = data else { return Ok(false) };
+    let data: usize = data;
     let Ok(kind) = dtype.getattr("kind").and_then(|k| k.extract::<String>()) else { return Ok(false) };
     let kind = kind.as_bytes();
     let ptr = array.as_ptr();
@@ -191,6 +252,10 @@ fn layout_matches(array: &Bound<'_, PyAny>) -> PyResult<bool> {
         if !(base_matches && field::<c_int>(ptr, ND) == ndim && field::<RawObj>(ptr, DESCR) == dtype.as_ptr()) {
             return Ok(false);
         }
-        Ok(array_kind(ptr) == kind[0])
+        // `nd` is now known to be `ndim`, so the strides hold that many entries.
+        let ours = field::<*const isize>(ptr, STRIDES);
+        let strides_match = strides.len() == ndim as usize
+            && strides.iter().enumerate().all(|(axis, &stride)| ours.add(axis).read() == stride);
+        Ok(strides_match && field::<usize>(ptr, DATA) == data && array_kind(ptr) == kind[0])
     }
 }

@@ -189,37 +189,29 @@ impl<'py> Walker<'_, 'py> {
         let elsize = self.rules.plain_array(unsafe { ffi::type_of(obj) })?;
         // SAFETY: the type's layout was checked (it is remembered only then).
         unsafe {
-            if ffi::array_kind(obj) == b'O' {
-                return None;
-            }
             let flat = ffi::array_sizeof(obj, elsize)?;
-            // The base (`None` for an array owning its data, counted as pympler counts
-            // it) is borrowed from the array, alive while it is.
-            if let Err(error) = work.try_push((ffi::array_base(obj), depth + 1), "the objects to size") {
+            // The items of an object array, last first (`work` is a stack), then the base
+            // (`None` for an array owning its data, counted as pympler counts it): all
+            // borrowed from the array, alive while it is.
+            const WHAT: &str = "the objects to size";
+            if ffi::array_kind(obj) == b'O' {
+                let count = ffi::array_len(obj)?;
+                if let Err(error) = work.grow(count.saturating_add(1), WHAT) {
+                    self.out_of_memory(error);
+                    return Some(flat);
+                }
+                for index in (0..count).rev() {
+                    if let Some(item) = ffi::array_object_item(obj, index) {
+                        work.push((item, depth + 1));
+                    }
+                }
+            }
+            if let Err(error) = work.try_push((ffi::array_base(obj), depth + 1), WHAT) {
                 self.out_of_memory(error);
             }
             self.ledger.depth = self.ledger.depth.max(depth + 1);
             Some(flat)
         }
-    }
-
-    /// A numpy array's referents read from its struct: the `base`, and for an object
-    /// array the items too.
-    pub(super) fn numpy_fields(&mut self, obj: &Strong) -> Vec<(RefName, Strong)> {
-        let ptr = obj.as_ptr();
-        // SAFETY: `obj` is a live array of a type whose layout `layout_matches` checked
-        // (the rule is made only then); no Python code runs between the read and the
-        // new reference, so the borrowed base is alive.
-        let (kind, base) = unsafe { (ffi::array_kind(ptr), Strong::from_borrowed(ffi::array_base(ptr))) };
-        let mut items = Vec::new();
-        if let Err(error) = items.try_push((RefName::Static("base"), base), "the items of an array") {
-            self.out_of_memory(error);
-            return items;
-        }
-        if kind == b'O' {
-            self.push_object_items(obj, &mut items);
-        }
-        items
     }
 
     /// A numpy array's referents read as attributes: its `base` (which holds the data of
