@@ -3,6 +3,7 @@
 import gc
 import io
 import sys
+import warnings
 import weakref
 
 import pytest
@@ -29,6 +30,17 @@ class ClaimsToBeAFrame:
 class NoAttributes:
     def __getattribute__(self, name):
         raise RuntimeError("nothing here")
+
+
+class WarnsOnEveryAttribute:
+    """As ``torch.distributed.reduce_op``: a deprecated object whose every attribute
+    access (``__class__`` included) gives a ``FutureWarning``."""
+
+    def __getattribute__(self, name):
+        import warnings
+
+        warnings.warn("WarnsOnEveryAttribute is deprecated", FutureWarning, stacklevel=2)
+        return object.__getattribute__(self, name)
 
 
 def ids(objects):
@@ -76,6 +88,28 @@ def test_get_objects_leaves_out_frames_and_dead_proxies():
     assert id(proxy) not in found and pmup.ignore_object(proxy) and hmup.ignore_object(proxy)
     assert id(liar) not in found and pmup.ignore_object(liar)
     assert id(closed) in found
+
+
+def test_looking_at_the_heap_gives_no_warning_about_its_objects():
+    # The census asks such an object whether it is a frame, through Python; the views
+    # describe it by its __name__ or repr. None of that warns, and the filters stay.
+    import heapscope
+
+    deprecated = WarnsOnEveryAttribute()
+    deprecated.payload = bytes(64 << 20)  # retains the most: described by both views
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        filters = list(warnings.filters)
+        assert id(deprecated) in ids(hmup.get_objects())
+        hsum.summarize_heap()
+        hsum.summarize_heap(census="pympler")
+        assert "WarnsOnEveryAttribute" in heapscope.dominator_tree().format()
+        assert "WarnsOnEveryAttribute" in str(heapscope.leak_suspects())
+        assert warnings.filters == filters
+        assert [str(w.message) for w in seen] == []
+        # pympler asks the same question and warns: the test can see a warning.
+        pmup.get_objects()
+        assert "WarnsOnEveryAttribute is deprecated" in {str(w.message) for w in seen}
 
 
 def test_untracked_containers_are_found_through_their_holders():

@@ -305,15 +305,18 @@ pub fn dominator_tree<'py>(
     drop(computed);
     // Python code may run from here on (naming): what is shown is held.
     let describer = Describer::new(py)?;
-    let mut rows: Vec<Row<'py>> = Vec::new();
-    rows.grow(held.len(), VIEW)?;
-    for (v, (obj, (retained, flat, kind), kids)) in visible.iter().zip(held) {
-        let (type_name, description) = match &obj {
-            Some(obj) => (edges::qualname_of_type(obj)?, describer.describe(obj)?),
-            None => (crate::pystr!(py, "heap")?.into_any(), crate::pystr!(py, "every root")?.into_any()),
-        };
-        rows.push((v.parent, type_name, description, retained, flat, kids, kind, v.hidden, v.hidden_retained));
-    }
+    let rows = crate::heap::quiet_warnings::quietly(py, || {
+        let mut rows: Vec<Row<'py>> = Vec::new();
+        rows.grow(held.len(), VIEW)?;
+        for (v, (obj, (retained, flat, kind), kids)) in visible.iter().zip(held) {
+            let (type_name, description) = match &obj {
+                Some(obj) => (edges::qualname_of_type(obj)?, describer.describe(obj)?),
+                None => (crate::pystr!(py, "heap")?.into_any(), crate::pystr!(py, "every root")?.into_any()),
+            };
+            rows.push((v.parent, type_name, description, retained, flat, kids, kind, v.hidden, v.hidden_retained));
+        }
+        Ok(rows)
+    })?;
     (rows, count).into_new(py)
 }
 

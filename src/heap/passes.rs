@@ -15,6 +15,7 @@
 
 use crate::ffi::{self, prefetch, Borrowed, RawObj, RawType, Strong};
 use crate::grow::{Grow, OutOfMemory, TryPush};
+use crate::heap::quiet_warnings::quietly;
 use crate::visited::VisitedSet;
 use ahash::{AHashMap, AHashSet};
 use pyo3::exceptions::{PyException, PyReferenceError};
@@ -371,7 +372,17 @@ impl<'py> Scan<'py> {
             self.poll.check(self.py)?;
             visitor.slow(self.py, &obj, is_tracked)?;
         }
-        for obj in std::mem::take(&mut self.ask_frames) {
+        let ask_frames = std::mem::take(&mut self.ask_frames);
+        if !ask_frames.is_empty() {
+            quietly(self.py, || self.visit_asked(ask_frames, visitor))?;
+        }
+        Ok(true)
+    }
+
+    /// Accounts the tracked objects whose `__class__` only Python can give, unless they
+    /// claim to be frames.
+    fn visit_asked<V: HeapVisitor>(&mut self, asked: Vec<Strong>, visitor: &mut V) -> PyResult<()> {
+        for obj in asked {
             self.poll.check(self.py)?;
             if self.ask_is_frame(&obj)? {
                 continue;
@@ -384,7 +395,7 @@ impl<'py> Scan<'py> {
                 return Err(error.into());
             }
         }
-        Ok(true)
+        Ok(())
     }
 
     /// `None` for a tracked object the pass leaves out (excluded, or a frame by its type);

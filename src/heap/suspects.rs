@@ -159,24 +159,27 @@ pub fn leak_suspects<'py>(
     // Python code may run from here on (naming): what is named is held.
     let kinds = Kinds::new(py)?;
     let describer = Describer::new(py)?;
-    let mut named: Vec<Suspect<'py>> = Vec::new();
-    named.grow(suspects.len(), SUSPECTS)?;
-    for s in suspects {
-        let type_name = if s.single { edges::type_name(&kinds, &s.obj)? } else { edges::qualname_of_type(&s.obj)? };
-        let description = describer.describe(&s.obj)?;
-        let child_type = match s.child_type {
-            Some((child, n, r)) => Some((edges::qualname_of_type(&child)?, n, r)),
-            None => None,
-        };
-        let point = (
-            edges::qualname_of_type(&s.point)?,
-            describer.describe(&s.point)?,
-            s.point_children,
-            s.point_retained,
-            child_type,
-            dominator_view::name_path(py, &kinds, &gathered, &s.path)?,
-        );
-        named.push((s.single, type_name, description, s.count, s.retained, s.kind.map(Kind::name), point));
-    }
+    let named = crate::heap::quiet_warnings::quietly(py, || {
+        let mut named: Vec<Suspect<'py>> = Vec::new();
+        named.grow(suspects.len(), SUSPECTS)?;
+        for s in suspects {
+            let type_name = if s.single { edges::type_name(&kinds, &s.obj)? } else { edges::qualname_of_type(&s.obj)? };
+            let description = describer.describe(&s.obj)?;
+            let child_type = match s.child_type {
+                Some((child, n, r)) => Some((edges::qualname_of_type(&child)?, n, r)),
+                None => None,
+            };
+            let point = (
+                edges::qualname_of_type(&s.point)?,
+                describer.describe(&s.point)?,
+                s.point_children,
+                s.point_retained,
+                child_type,
+                dominator_view::name_path(py, &kinds, &gathered, &s.path)?,
+            );
+            named.push((s.single, type_name, description, s.count, s.retained, s.kind.map(Kind::name), point));
+        }
+        Ok(named)
+    })?;
     (named, total, objects).into_new(py)
 }
