@@ -4,7 +4,9 @@ library's own figure (numpy's ``nbytes``, pandas' ``memory_usage(deep=True)``, A
 
 from __future__ import annotations
 
+import importlib
 import mmap
+import os
 import subprocess
 import sys
 import textwrap
@@ -18,11 +20,20 @@ from heapscope import datalibs
 ROWS = 200_000
 
 
+# Libraries that must be importable: .ci/run names those it installed, so that a library
+# that fails to import fails its tests instead of skipping them.
+REQUIRED = set(filter(None, os.environ.get("HEAPSCOPE_TEST_REQUIRE", "").split(",")))
+
+
 def library(name: str, why: str = "no wheel for this interpreter"):
+    if name in REQUIRED:
+        return importlib.import_module(name)
     return pytest.importorskip(name, reason=f"{name} is not installed ({why})")
 
 
-TORCH_MISSING = "its PyPI wheels bring the CUDA libraries (about 3 GB): .ci/run installs it on CPython 3.12 only"
+TORCH_MISSING = (
+    "its PyPI wheels bring the CUDA libraries (about 3 GB): .ci/run installs it for a run of its tests on their own"
+)
 
 
 def close_to(ours: int, theirs: int, share: float = 0.01) -> bool:
@@ -560,6 +571,21 @@ def test_torch_gradient_is_counted():
     weight = torch.nn.Parameter(torch.ones(ROWS))
     weight.sum().backward()
     assert hs.asizeof(weight) >= 2 * ROWS * 4
+
+
+def test_torch_imported_the_heap_views_give_no_warning():
+    # torch.distributed.reduce_op warns on every attribute access, __class__ included.
+    torch = library("torch", TORCH_MISSING)
+    import torch.distributed  # noqa: F401
+
+    from heapscope import muppy, summary
+
+    tensor = torch.ones(ROWS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert id(tensor) in {id(o) for o in muppy.get_objects()}
+        rows = {row[0]: row for row in summary.summarize_heap()}
+        assert rows["torch.Tensor"][1] >= 1
 
 
 class Nested:
