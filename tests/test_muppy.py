@@ -37,8 +37,6 @@ class WarnsOnEveryAttribute:
     access (``__class__`` included) gives a ``FutureWarning``."""
 
     def __getattribute__(self, name):
-        import warnings
-
         warnings.warn("WarnsOnEveryAttribute is deprecated", FutureWarning, stacklevel=2)
         return object.__getattribute__(self, name)
 
