@@ -371,9 +371,11 @@ def summarize_heap(
     exclude: Optional[Iterable[Any]] = None,
     label: Optional[str] = None,
     census: str = "complete",
+    own_types: Optional[Iterable[type]] = None,
 ) -> Summary:
     """Summary of the whole heap in one pass (without the ``gc.collect()``): ``census`` is
-    ``"complete"`` (every object reachable through untracked ones) or ``"pympler"``."""
+    ``"complete"`` (every object reachable through untracked ones) or ``"pympler"``;
+    ``ignore_self`` leaves out ``Summary`` objects and instances of ``own_types``."""
 
 def pretty_size(value: Union[int, float]) -> str:
     """pympler's ``stringutils.pp``."""

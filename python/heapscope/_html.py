@@ -15,12 +15,11 @@ from __future__ import annotations
 import html
 from typing import Any, List, Tuple
 
-from heapscope import _core
+from heapscope import _core, _treeview
 
 __all__ = ["asized_html", "asized_pretty", "pretty_size", "why_html", "refbrowser_html", "summary_html", "stats_html"]
 
 _TREE_STYLE = "font-family:monospace;font-size:13px;line-height:1.5"
-_NODE_LIMIT = 2000  # nodes shown in one tree; the rest are summarised
 
 
 def pretty_size(n: float) -> str:
@@ -41,45 +40,45 @@ def _bar(fraction: float) -> str:
     )
 
 
-def asized_html(node: Any) -> str:
+def asized_html(node: Any, top: int = _treeview.TOP, max_nodes: int = _treeview.MAX_NODES) -> str:
     """An ``Asized`` tree as a collapsible HTML tree, largest children first; each line
-    shows a bar for the share of the root's size, the size, the flat size and the name."""
+    shows a bar for the share of the root's size, the size, the flat size and the name.
+    Each node shows its ``top`` largest children and one line for the rest; the tree
+    stops after ``max_nodes`` nodes."""
     total = node.size or 1
-    shown = 0
+    rows = _treeview.bounded_rows(node, top, max_nodes)
     out: List[str] = [f'<div class="heapscope-asized" style="{_TREE_STYLE}">']
-    # Explicit stack of (node, depth, closing tag to emit when done).
-    stack: List[Tuple[Any, bool]] = [(node, False)]
-    while stack:
-        item, close = stack.pop()
-        if close:
+    opened = 0  # <details> open around the current row: one per level above it
+    for i, row in enumerate(rows):
+        while opened > row.level:
             out.append("</details>")
+            opened -= 1
+        if row.node is None:
+            out.append(f'<div style="margin-left:2em;color:#888">{_esc(_treeview.more_text(row))}</div>')
             continue
-        shown += 1
-        if shown > _NODE_LIMIT:
-            out.append(f"<div>… {len(stack)} more entries not shown</div>")
-            break
+        item = row.node
         line = (
             f"{_bar(item.size / total)}<b>{_esc(pretty_size(item.size))}</b> "
             f'<span style="color:#888">(flat {_esc(pretty_size(item.flat))})</span> {_esc(item.name)}'
         )
-        children = sorted(item.refs, key=lambda r: r.size, reverse=True)
-        if children:
-            opened = " open" if item is node else ""
-            out.append(f'<details{opened} style="margin-left:1em"><summary>{line}</summary>')
-            stack.append((item, True))
-            stack.extend((child, False) for child in reversed(children))
+        if i + 1 < len(rows) and rows[i + 1].level > row.level:
+            is_open = " open" if row.level == 0 else ""
+            out.append(f'<details{is_open} style="margin-left:1em"><summary>{line}</summary>')
+            opened += 1
         else:
             out.append(f'<div style="margin-left:2em">{line}</div>')
+    out.append("</details>" * opened)
     out.append("</div>")
     return "".join(out)
 
 
 def asized_pretty(node: Any, p: Any, cycle: bool) -> None:
-    """IPython's pretty printer for ``Asized``: the tree as text, largest first."""
+    """IPython's pretty printer for ``Asized``: the tree as text, largest first, each
+    node with its 15 largest referents and a line for the rest, 500 nodes at most."""
     if cycle:
         p.text("<Asized ...>")
         return
-    p.text(node.format("%(name)s size=%(size)d flat=%(flat)d", order_by="size").rstrip("\n"))
+    p.text(_treeview.bounded_text(node))
 
 
 def why_html(result: Any) -> str:

@@ -1,7 +1,8 @@
 """IPython magics: ``%load_ext heapscope`` registers them.
 
-* ``%asizeof [--detail N] EXPR`` -- the deep size of EXPR in human units (with
-  ``--detail``, the size tree ``asizeof.asized(obj, detail=N)``);
+* ``%asizeof [--detail N [--top K]] EXPR`` -- the deep size of EXPR in human units (with
+  ``--detail``, the size tree ``asizeof.asized(obj, detail=N)``, each node with its K
+  largest referents, default 15, and at most 500 nodes);
 * ``%memtop [N]`` -- the N types (default 10) taking the most memory in the heap, and
   where the process memory goes (``process.memory_breakdown()``): Python objects,
   free space in pymalloc's arenas, memory mapped from files, native and the rest;
@@ -26,12 +27,13 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 
-from heapscope import _html
+from heapscope import _html, _treeview
+from heapscope._own import own_type
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-__all__ = ["load_ipython_extension", "DeepSize", "MemTop", "RetainedSize", "MemTimeline"]
+__all__ = ["load_ipython_extension", "DeepSize", "SizeTree", "MemTop", "RetainedSize", "RetainedTop", "MemTimeline"]
 
 
 def _usage_error(message: str) -> Exception:
@@ -94,7 +96,7 @@ def _positive(magic: str, text: str, what: str) -> int:
     return value
 
 
-_LEADING_OPTIONS = re.compile(r"^\s*(?:--detail(?:=\S+|\s+\S+)\s*)?(?:--(?:\s+|$))?")
+_LEADING_OPTIONS = re.compile(r"^\s*(?:--(?:detail|top)(?:=\S+|\s+\S+)\s*)*(?:--(?:\s+|$))?")
 
 
 def _expression(line: str) -> str:
@@ -102,8 +104,27 @@ def _expression(line: str) -> str:
     return _LEADING_OPTIONS.sub("", line, count=1).strip()
 
 
+def _evaluate(magic: str, expr: str, namespace: Dict[str, Any]) -> Any:
+    """``expr`` evaluated in the user's namespace; a typo is a one-line ``UsageError``,
+    while an error raised by the user's own code keeps its traceback."""
+    try:
+        return eval(expr, namespace)  # noqa: S307 - the user's expression
+    except SyntaxError as exc:
+        raise _usage_error(f"%{magic}: not an expression: {expr!r} ({exc.msg})") from None
+    except NameError as exc:
+        raise _usage_error(f"%{magic}: {exc}: define it first or check its spelling") from None
+
+
+# The results below keep plain figures and text in __slots__ and are heapscope's own
+# types (`_own`): held by `Out` or `_`, they neither keep the measured objects alive nor
+# show in the next heap view.
+
+
+@own_type
 class DeepSize:
     """The answer of ``%asizeof``: an expression and its deep size in bytes."""
+
+    __slots__ = ("expr", "size")
 
     def __init__(self, expr: str, size: int) -> None:
         self.expr = expr
@@ -119,9 +140,42 @@ class DeepSize:
         )
 
 
+@own_type
+class SizeTree:
+    """The answer of ``%asizeof --detail N [--top K]``: the expression, its deep and flat
+    size in bytes, and its size tree rendered as text (``str``) and HTML, each node with
+    its ``top`` largest referents (the tree itself is not kept: it may have a node per
+    object reached)."""
+
+    __slots__ = ("expr", "size", "flat", "top", "_text", "_html")
+
+    def __init__(self, expr: str, tree: Any, top: int) -> None:
+        self.expr = expr
+        self.size: int = tree.size
+        self.flat: int = tree.flat
+        self.top = top
+        self._text: str = _treeview.bounded_text(tree, top=top)
+        self._html: str = _html.asized_html(tree, top=top)
+
+    def __str__(self) -> str:
+        return self._text
+
+    def __repr__(self) -> str:
+        return f"<heapscope size tree of {self.expr}: {_html.pretty_size(self.size)} ({self.size:,} bytes)>"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(self._text)
+
+    def _repr_html_(self) -> str:
+        return self._html
+
+
+@own_type
 class RetainedSize:
     """The answer of ``%retained``: an expression, what deleting it would free
     (``retained``, bytes) and its deep size (``deep``, ``asizeof``'s)."""
+
+    __slots__ = ("expr", "retained", "deep")
 
     def __init__(self, expr: str, retained: int, deep: int) -> None:
         self.expr = expr
@@ -142,10 +196,38 @@ class RetainedSize:
         )
 
 
+@own_type
+class RetainedTop:
+    """The answer of ``%memtop --retained N``: the table of ``retained_top(N)`` as text
+    (``str``) and HTML, without the objects it names (kept, they would stay alive)."""
+
+    __slots__ = ("rows", "_text", "_html")
+
+    def __init__(self, table: Any) -> None:
+        self.rows: int = len(table)
+        self._text: str = str(table)
+        self._html: str = table._repr_html_()
+
+    def __str__(self) -> str:
+        return self._text
+
+    def __repr__(self) -> str:
+        return f"<heapscope retained top: {self.rows} objects>"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(self._text)
+
+    def _repr_html_(self) -> str:
+        return self._html
+
+
+@own_type
 class MemTop:
     """The answer of ``%memtop``: ``summary``, the top types (a ``Summary``, which this
     object also behaves as: ``len``, iteration, indexing, ``kind``...), and
     ``breakdown``, the ``process.MemoryBreakdown`` taken from the same heap pass."""
+
+    __slots__ = ("summary", "breakdown")
 
     def __init__(self, summary: Any, breakdown: Any) -> None:
         self.summary = summary
@@ -165,8 +247,14 @@ class MemTop:
             raise AttributeError(name)
         return getattr(self.summary, name)
 
+    def __str__(self) -> str:
+        return f"{self.summary}\n\n{self.breakdown}"
+
     def __repr__(self) -> str:
         return f"{self.summary!r}\n\n{self.breakdown}"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
 
     def _repr_html_(self) -> str:
         return f"{self.summary._repr_html_()}<br>{self.breakdown._repr_html_()}"
@@ -281,25 +369,27 @@ def _forget_result(shell: Any) -> None:
 def _magics_class() -> Any:
     from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
+    @own_type
     @magics_class
     class HeapscopeMagics(Magics):
         shell: InteractiveShell  # IPython sets it before any magic runs
 
         @line_magic
         def asizeof(self, line: str) -> Any:
-            """%asizeof [--detail N] EXPR: deep size of EXPR (or its size tree)."""
+            """%asizeof [--detail N [--top K]] EXPR: deep size of EXPR (or its size tree)."""
             from heapscope import asizeof as _asizeof
 
-            options, rest = _parse("asizeof", line, {"--detail": "N"}, -1)
+            options, rest = _parse("asizeof", line, {"--detail": "N", "--top": "K"}, -1)
             expr = _expression(line)
             if not rest or not expr:
                 raise _usage_error("%asizeof: give an expression, e.g. %asizeof my_list")
-            try:
-                obj = eval(expr, self.shell.user_ns)  # noqa: S307 - the user's expression
-            except SyntaxError as exc:
-                raise _usage_error(f"%asizeof: not an expression: {expr!r} ({exc.msg})") from None
+            if "--top" in options and "--detail" not in options:
+                raise _usage_error("%asizeof: --top K chooses the referents shown per node of a tree: give --detail N too")
+            obj = _evaluate("asizeof", expr, self.shell.user_ns)
             if "--detail" in options:
-                return _asizeof.asized(obj, detail=options["--detail"])
+                tree = _asizeof.asized(obj, detail=options["--detail"])
+                del obj
+                return SizeTree(expr, tree, options.get("--top", _treeview.TOP))
             return DeepSize(expr, _asizeof.asizeof(obj))
 
         @line_magic
@@ -314,7 +404,7 @@ def _magics_class() -> Any:
             if "--retained" in options:
                 from heapscope.retained import retained_top
 
-                return retained_top(n)
+                return RetainedTop(retained_top(n))
             census = summary.summarize_heap()
             top = _top(census, n, f"top {n} types")
             return MemTop(top, process.memory_breakdown(census=census))
@@ -329,10 +419,7 @@ def _magics_class() -> Any:
             expr = line.strip()
             if not expr:
                 raise _usage_error("%retained: give an expression, e.g. %retained my_cache")
-            try:
-                obj = eval(expr, self.shell.user_ns)  # noqa: S307 - the user's expression
-            except SyntaxError as exc:
-                raise _usage_error(f"%retained: not an expression: {expr!r} ({exc.msg})") from None
+            obj = _evaluate("retained", expr, self.shell.user_ns)
             return RetainedSize(expr, retained_size(obj), deep_size(obj))
 
         @cell_magic

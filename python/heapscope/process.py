@@ -35,6 +35,7 @@ from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Te
 
 from heapscope import _core
 from heapscope._html import pretty_size
+from heapscope._own import own_type
 
 __all__ = [
     "MemoryBreakdown",
@@ -225,6 +226,7 @@ class MemoryPart(NamedTuple):
     note: str
 
 
+@own_type
 @dataclass(frozen=True)
 class MemoryBreakdown:
     """Where the resident memory of the process goes, in bytes; a figure is ``None`` when

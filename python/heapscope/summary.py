@@ -35,7 +35,7 @@ import sys
 import types
 from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, TypeVar, Union
 
-from heapscope import _core
+from heapscope import _core, _own
 from heapscope.exceptions import SnapshotError
 
 __all__ = [
@@ -191,14 +191,16 @@ def summarize_heap(
     ``collect`` runs ``gc.collect()`` first, as ``muppy.get_objects()`` does, so that
     unreachable objects are not counted (again while a collection still finds objects
     to untrack, so that two summaries of an unchanged heap are equal). With
-    ``ignore_self``, ``Summary`` objects (which hold heapscope's bookkeeping) are left
-    out. ``label`` is stored with the summary. Raises ``ValueError`` for any other
+    ``ignore_self``, heapscope's own results are left out: ``Summary`` objects (which
+    hold heapscope's bookkeeping) and the figures the IPython magics return. ``label`` is stored with the summary. Raises ``ValueError`` for any other
     ``census``.
     """
     if census not in ("complete", "pympler"):
         raise ValueError(f'census must be "complete" or "pympler", not {census!r}')
     _settle(collect)
-    return _core.summarize_heap(overrides=_overrides(), ignore_self=ignore_self, label=label, census=census)
+    return _core.summarize_heap(
+        overrides=_overrides(), ignore_self=ignore_self, label=label, census=census, own_types=_own.own_types()
+    )
 
 
 def load(path: Any) -> "_core.Summary":

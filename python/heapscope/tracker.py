@@ -26,7 +26,7 @@ import inspect
 import sys
 from typing import IO, Any, Dict, Hashable, List, Optional, Sequence, Tuple, Union
 
-from heapscope import _core, muppy, summary
+from heapscope import _core, _own, muppy, summary
 
 __all__ = ["ObjectTracker", "SummaryTracker"]
 
@@ -78,6 +78,7 @@ class SummaryTracker:
             overrides=summary._overrides(),
             ignore_self=True,
             exclude=(self, self.summaries),
+            own_types=_own.own_types(),
         )
 
     def diff(self, summary1: Optional[Rows] = None, summary2: Optional[Rows] = None) -> List[List[Any]]:

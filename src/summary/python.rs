@@ -257,10 +257,11 @@ pub fn summarize<'py>(
 /// `gc.collect()`: the Python caller does it), aggregated by type. `census` is
 /// `"complete"` (every object reachable from a tracked object through untracked ones) or
 /// `"pympler"` (the objects of `muppy.get_objects()`: tracked objects and their direct
-/// untracked referents). Leaves out `Summary` objects with `ignore_self`, and the
-/// `exclude` objects.
+/// untracked referents). Leaves out `Summary` objects and the instances of `own_types`
+/// (heapscope's other result types) with `ignore_self`, and the `exclude` objects.
 #[pyfunction]
-#[pyo3(signature = (*, overrides = None, remove_dups = true, ignore_self = true, exclude = None, label = None, census = "complete"))]
+#[pyo3(signature = (*, overrides = None, remove_dups = true, ignore_self = true, exclude = None, label = None, census = "complete", own_types = None))]
+#[allow(clippy::too_many_arguments)] // one per keyword argument of the Python function
 pub fn summarize_heap<'py>(
     py: Python<'py>,
     overrides: Option<Bound<'py, PyDict>>,
@@ -269,10 +270,19 @@ pub fn summarize_heap<'py>(
     exclude: Option<&Bound<'py, PyAny>>,
     label: Option<String>,
     census: &str,
+    own_types: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Summary> {
     let census = census_named(census, remove_dups)?;
-    let own_types: Vec<Py<PyAny>> =
-        if ignore_self { vec![py.get_type::<Summary>().into_any().unbind()] } else { Vec::new() };
+    let mut own: Vec<Py<PyAny>> = Vec::new();
+    if ignore_self {
+        own.push(py.get_type::<Summary>().into_any().unbind());
+        if let Some(types) = own_types {
+            for tp in types.try_iter()? {
+                own.push(tp?.unbind());
+            }
+        }
+    }
+    let own_types = own;
     let exclusions = heap::exclusions_from(&own_types, exclude)?;
     let options = ScanOptions { dedup: remove_dups, skip_frames: true, exclusions, census };
     let aggregator = {
