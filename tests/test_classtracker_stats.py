@@ -310,6 +310,26 @@ def test_html_lifetime_table_is_bounded(tracker, tmp_path):
         HtmlStats(tracker=tracker).create_html(path, max_instances=-1)
 
 
+def test_html_lifetime_table_shows_50_rows_by_default(tmp_path):
+    # Formerly 1000 rows per class: a report of many instances was mostly one table.
+    tracker = ClassTracker()
+    try:
+        tracker.track_class(Node, name="nodes")
+        nodes = [Node(i) for i in range(60)]
+        tracker.create_snapshot()
+        path = tmp_path / "r.html"
+        HtmlStats(tracker=tracker).create_html(path)
+        html = path.read_text()
+        assert html.count("<tr><td>0x") == 50
+        assert "10 more instances not shown" in html
+        HtmlStats(tracker=tracker).create_html(path, max_instances=None)  # every instance
+        html = path.read_text()
+        assert html.count("<tr><td>0x") == 60 and "more instances" not in html
+        assert nodes
+    finally:
+        tracker.close()
+
+
 def test_html_of_an_empty_tracker(tmp_path):
     path = tmp_path / "empty.html"
     HtmlStats(tracker=ClassTracker()).create_html(path)

@@ -564,13 +564,18 @@ class HtmlStats(Stats):
     """``Stats`` written as an HTML report."""
 
     def create_html(self, fname: Union[str, "os.PathLike[str]"], title: str = "ClassTracker Statistics",
-                    max_instances: int = 1000) -> None:
+                    max_instances: Optional[int] = 50) -> None:
         """Write the report to ``fname``: one self-contained file with the snapshots, a
         memory-over-time and an instances-alive chart per class, per-snapshot class
-        figures, merged referent sizes, and each class's lifetime table (at most
-        ``max_instances`` rows per class)."""
+        figures, merged referent sizes, and each class's lifetime table.
+
+        ``max_instances`` bounds the rows of each lifetime table (default 50, which keeps
+        the report readable and small); the instances left out are counted under the
+        table. Pass a larger number for more, or ``None`` for every instance."""
+        if max_instances is None:
+            max_instances = sys.maxsize
         if isinstance(max_instances, bool) or not isinstance(max_instances, int) or max_instances < 0:
-            raise ValueError(f"create_html(): max_instances must be an int >= 0, not {max_instances!r}")
+            raise ValueError(f"create_html(): max_instances must be an int >= 0 or None, not {max_instances!r}")
         html = self._core.to_html(str(title), max_instances)
         with open(fname, "w", encoding="utf-8") as f:
             f.write(html)
