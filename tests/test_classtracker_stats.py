@@ -310,6 +310,26 @@ def test_html_lifetime_table_is_bounded(tracker, tmp_path):
         HtmlStats(tracker=tracker).create_html(path, max_instances=-1)
 
 
+def test_html_lifetime_table_shows_50_rows_by_default(tmp_path):
+    # Formerly 1000 rows per class: a report of many instances was mostly one table.
+    tracker = ClassTracker()
+    try:
+        tracker.track_class(Node, name="nodes")
+        nodes = [Node(i) for i in range(60)]
+        tracker.create_snapshot()
+        path = tmp_path / "r.html"
+        HtmlStats(tracker=tracker).create_html(path)
+        html = path.read_text()
+        assert html.count("<tr><td>0x") == 50
+        assert "10 more instances not shown" in html
+        HtmlStats(tracker=tracker).create_html(path, max_instances=None)  # every instance
+        html = path.read_text()
+        assert html.count("<tr><td>0x") == 60 and "more instances" not in html
+        assert nodes
+    finally:
+        tracker.close()
+
+
 def test_html_of_an_empty_tracker(tmp_path):
     path = tmp_path / "empty.html"
     HtmlStats(tracker=ClassTracker()).create_html(path)
@@ -422,3 +442,109 @@ print(json.dumps({"small": small, "large": large, "lines": lines}))
     # The object's line, its sizes at birth and at the snapshot, then every node above
     # 0.1% of the total.
     assert result["lines"] == 3 + 599_399
+
+
+# -- text at the prompt ------------------------------------------------------------------------
+
+
+def test_durations_read_in_milliseconds_seconds_then_hours(tracker):
+    from heapscope.classtracker_stats import _duration
+
+    # A short run: snapshots 12.3 ms and 1.5 s after the start, not "00:00:00.01".
+    doc = good_document(tracker)
+    doc["snapshots"][0]["timestamp"], doc["snapshots"][1]["timestamp"] = 0.0123, 1.5
+    for obj in doc["objects"]:
+        obj["birth"] = 0.0
+        if obj["death"] is not None:
+            obj["death"] = 1.0
+    text = str(Stats(filename=io.BytesIO(json.dumps(doc).encode())))
+    assert "#0 start, at 12.3 ms:" in text and "#1 after <del>, at 1.50 s:" in text
+
+    assert _duration(None) == ""
+    assert _duration(0.0) == "0.0 ms"
+    assert _duration(0.0123) == "12.3 ms"
+    assert _duration(0.9994) == "999.4 ms"
+    assert _duration(0.99996) == "1.00 s"  # rounded up: not "1000.0 ms"
+    assert _duration(1.234) == "1.23 s"
+    assert _duration(59.996) == "0:01:00"
+    assert _duration(3725.4) == "1:02:05"
+    assert _duration(-1.0) == "0.0 ms"
+
+
+def many_classes_tracker(count):
+    """A tracker of ``count`` classes, the i-th with 3 instances of about 100 * i bytes."""
+    tracker = ClassTracker()
+    classes = [type(f"Many{i:02d}", (), {"__init__": lambda self, i=i: setattr(self, "s", "x" * (100 * i))})
+               for i in range(count)]
+    for cls in classes:
+        tracker.track_class(cls)
+    tracker._keep = [cls() for cls in classes for _ in range(3)]
+    return tracker
+
+
+def test_str_is_a_bounded_table_per_snapshot():
+    tracker = many_classes_tracker(20)
+    try:
+        tracker.create_snapshot("loaded")
+        stats = tracker.stats
+        text = str(stats)
+        lines = text.splitlines()
+        assert lines[0] == "ConsoleStats: 1 snapshot, 20 tracked classes"
+        assert re.match(r"#0 loaded, at [\d.:]+ m?s: [\d.]+ KiB tracked$", lines[1]), lines[1]
+        assert "share of tracked" in lines[2]
+        rows = [line.split() for line in lines[3:] if "Many" in line]
+        # The 15 largest, largest first, then a line for the other five.
+        assert [row[0] for row in rows] == [f"test_classtracker_stats.Many{i:02d}" for i in range(19, 4, -1)]
+        assert "  … 5 more classes" in lines
+        assert all(row[1] == "3" for row in rows)
+        assert all(row[3] in ("B", "KiB") for row in rows)
+        # Shares of the tracked total, none 0 (of the process's virtual size they round to 0.0).
+        shares = [float(row[-1].rstrip("%")) for row in rows]
+        assert all(share > 0.5 for share in shares) and shares == sorted(shares, reverse=True)
+        figures = stats.annotate_snapshot(tracker.snapshots[0])
+        total = tracker.snapshots[0].tracked_total
+        assert shares[0] == pytest.approx(figures[rows[0][0]]["sum"] * 100.0 / total, abs=0.05)
+        assert stats.format(limit=20).count("Many") == 20
+        with pytest.raises(ValueError):
+            stats.format(limit=-1)
+    finally:
+        tracker.close()
+
+
+def test_str_shows_the_latest_snapshots():
+    tracker = many_classes_tracker(2)
+    try:
+        for k in range(8):
+            tracker.create_snapshot(f"snap {k}")
+        text = str(tracker.stats)
+        assert "… 3 earlier snapshots" in text
+        assert [line.split(",")[0] for line in text.splitlines() if line.startswith("#")] == [
+            f"#{k} snap {k}" for k in range(3, 8)]
+        assert tracker.stats.format(snapshots=8).count("\n#") == 8
+    finally:
+        tracker.close()
+
+
+def test_repr_is_one_line_and_ipython_shows_the_table():
+    from IPython.lib.pretty import pretty
+
+    tracker = many_classes_tracker(20)
+    try:
+        tracker.create_snapshot()
+        stats = tracker.stats
+        assert repr(stats) == "<ConsoleStats: 1 snapshot, 20 tracked classes>"
+        assert pretty(stats) == str(stats)
+        assert len(pretty(stats).splitlines()) == 1 + 1 + 1 + 15 + 1 + 1
+        assert pretty([stats, stats]).count("… 5 more classes") == 2
+        assert str(Stats()) == "Stats: 0 snapshots, 0 tracked classes\n  no snapshot taken (create_snapshot() takes one)"
+    finally:
+        tracker.close()
+
+
+def test_printed_summary_keeps_pympler_text(tracker):
+    # str() is heapscope's own view; print_summary keeps pympler's columns and units.
+    out = io.StringIO()
+    ConsoleStats(tracker=tracker, stream=out).print_summary()
+    text = out.getvalue()
+    assert "share of tracked" not in text and "KiB" not in text
+    assert re.search(r" active +[\d.]+ (B|KB|MB) +average +pct$", text, re.M)

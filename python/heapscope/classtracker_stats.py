@@ -73,6 +73,27 @@ def _pp_time(seconds: Optional[float]) -> str:
     return f"{int(hours):02d}:{int(minutes):02d}:{secs:05.2f}"
 
 
+def _duration(seconds: Optional[float]) -> str:
+    """A time for heapscope's own views, readable for runs short and long: ``'12.3 ms'``
+    under a second, ``'4.56 s'`` under a minute, then ``'1:02:05'``; empty for ``None``.
+    (``_pp_time``, pympler's ``HH:MM:SS.ss``, reads ``00:00:00.00`` for a whole short run.)"""
+    if seconds is None:
+        return ""
+    value = max(float(seconds), 0.0)
+    # Compared after rounding, so that 0.99996 s reads "1.00 s", not "1000.0 ms".
+    if round(value * 1000.0, 1) < 1000.0:
+        return f"{value * 1000.0:.1f} ms"
+    if round(value, 2) < 60.0:
+        return f"{value:.2f} s"
+    hours, rest = divmod(int(round(value)), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+def _plural(count: int, word: str, plural: str = "") -> str:
+    return f"{count:,} {word if count == 1 else plural or word + 's'}"
+
+
 def _indented(prefix: str, steps: int, name: Any, width: int) -> str:
     """``_cut(prefix + "  " * steps + str(name), width)``, in time and memory bounded by
     ``width`` and the name, whatever ``steps`` is."""
@@ -370,6 +391,9 @@ class Stats:
 
     Attributes: ``index`` (tracked objects by name), ``snapshots``, ``history`` and
     ``sorted`` (the tracked objects in the order of the last ``sort_stats``).
+
+    ``str(stats)``, ``print(stats)`` and IPython's terminal show a bounded table per
+    snapshot (``format``); ``print_summary`` and ``print_stats`` print pympler's text.
     """
 
     def __init__(self, tracker: Optional[ClassTracker] = None, filename: Optional[Union[str, "os.PathLike[str]"]] = None,
@@ -405,6 +429,69 @@ class Stats:
         from heapscope import _html
 
         return _html.stats_html(self)
+
+    # -- text for the prompt ---------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        """One line: the class and how many snapshots and tracked classes."""
+        return (f"<{type(self).__name__}: {_plural(len(self.snapshots), 'snapshot')}, "
+                f"{_plural(len(self.tracked_classes), 'tracked class', 'tracked classes')}>")
+
+    def __str__(self) -> str:
+        """``format()``: a bounded table per snapshot."""
+        return self.format()
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython's terminal shows the table of ``str()``, not the one-line repr."""
+        p.text(repr(self) if cycle else str(self))
+
+    def format(self, limit: int = 15, snapshots: int = 5) -> str:
+        """The statistics as bounded text, what ``str(stats)`` and IPython show: for each
+        of the latest ``snapshots`` snapshots, the ``limit`` classes with the most memory
+        (instances alive, total and average size in KiB/MiB, share of the snapshot's
+        tracked total), then a line counting the rest. ``print_summary()`` prints every
+        row in pympler's format."""
+        for what, value in (("limit", limit), ("snapshots", snapshots)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"format(): {what} must be an int >= 0, not {value!r}")
+        taken = list(self.snapshots)
+        lines = [f"{type(self).__name__}: {_plural(len(taken), 'snapshot')}, "
+                 f"{_plural(len(self.tracked_classes), 'tracked class', 'tracked classes')}"]
+        if not taken:
+            lines.append("  no snapshot taken (create_snapshot() takes one)")
+            return "\n".join(lines)
+        cut = False
+        first = max(len(taken) - snapshots, 0)
+        if first:
+            lines.append(f"… {_plural(first, 'earlier snapshot')}")
+            cut = True
+        for number, snapshot in enumerate(taken[first:], first):
+            figures = self.annotate_snapshot(snapshot)
+            desc = f" {_cut(snapshot.desc, 50)}," if snapshot.desc else ""
+            lines.append(f"#{number}{desc} at {_duration(snapshot.timestamp)}: "
+                         f"{_core.human_size(snapshot.tracked_total)} tracked")
+            if not figures:
+                lines.append("  no tracked object alive")
+                continue
+            # Largest first; a name breaks ties so that the text does not change between calls.
+            ranked = sorted(figures.items(), key=lambda item: (-item[1]["sum"], item[0]))
+            shown = ranked[:limit]
+            names = [_cut(name, 40, left=True) for name, _ in shown]
+            width = max([len("class")] + [len(name) for name in names])
+            tracked = snapshot.tracked_total
+            if shown:
+                lines.append(f"  {'class':<{width}} {'alive':>9} {'total':>11} {'average':>11} "
+                             f"{'share of tracked':>17}")
+            for name, (_, info) in zip(names, shown):
+                share = f"{info['sum'] * 100.0 / tracked:.1f}%" if tracked > 0 else "-"
+                lines.append(f"  {name:<{width}} {info['active']:>9,} {_core.human_size(info['sum']):>11} "
+                             f"{_core.human_size(info['avg']):>11} {share:>17}")
+            if len(ranked) > len(shown):
+                lines.append(f"  … {_plural(len(ranked) - len(shown), 'more class', 'more classes')}")
+                cut = True
+        if cut:
+            lines.append("(format(limit=..., snapshots=...) shows more; print_summary() shows all)")
+        return "\n".join(lines)
 
     @property
     def tracked_classes(self) -> List[str]:
@@ -564,13 +651,18 @@ class HtmlStats(Stats):
     """``Stats`` written as an HTML report."""
 
     def create_html(self, fname: Union[str, "os.PathLike[str]"], title: str = "ClassTracker Statistics",
-                    max_instances: int = 1000) -> None:
+                    max_instances: Optional[int] = 50) -> None:
         """Write the report to ``fname``: one self-contained file with the snapshots, a
         memory-over-time and an instances-alive chart per class, per-snapshot class
-        figures, merged referent sizes, and each class's lifetime table (at most
-        ``max_instances`` rows per class)."""
+        figures, merged referent sizes, and each class's lifetime table.
+
+        ``max_instances`` bounds the rows of each lifetime table (default 50, which keeps
+        the report readable and small); the instances left out are counted under the
+        table. Pass a larger number for more, or ``None`` for every instance."""
+        if max_instances is None:
+            max_instances = sys.maxsize
         if isinstance(max_instances, bool) or not isinstance(max_instances, int) or max_instances < 0:
-            raise ValueError(f"create_html(): max_instances must be an int >= 0, not {max_instances!r}")
+            raise ValueError(f"create_html(): max_instances must be an int >= 0 or None, not {max_instances!r}")
         html = self._core.to_html(str(title), max_instances)
         with open(fname, "w", encoding="utf-8") as f:
             f.write(html)
