@@ -140,34 +140,51 @@ class DeepSize:
         )
 
 
-@own_type
-class SizeTree:
-    """The answer of ``%asizeof --detail N [--top K]``: the expression, its deep and flat
-    size in bytes, and its size tree rendered as text (``str``) and HTML, each node with
-    its ``top`` largest referents (the tree itself is not kept: it may have a node per
-    object reached)."""
+class _Rendered:
+    """An answer shown as the text (``str``, IPython's terminal) and HTML it was
+    rendered to when it was made."""
 
-    __slots__ = ("expr", "size", "flat", "top", "_text", "_html")
-
-    def __init__(self, expr: str, tree: Any, top: int) -> None:
-        self.expr = expr
-        self.size: int = tree.size
-        self.flat: int = tree.flat
-        self.top = top
-        self._text: str = _treeview.bounded_text(tree, top=top)
-        self._html: str = _html.asized_html(tree, top=top)
+    __slots__ = ("_text", "_html")
+    _text: str
+    _html: str
 
     def __str__(self) -> str:
         return self._text
 
+    # Here, not in the subclasses: IPython's pretty printer takes the __repr__ of the
+    # first class in the MRO that defines one over a _repr_pretty_ further up.
     def __repr__(self) -> str:
-        return f"<heapscope size tree of {self.expr}: {_html.pretty_size(self.size)} ({self.size:,} bytes)>"
+        return f"<heapscope {self._describe()}>"
+
+    def _describe(self) -> str:
+        raise NotImplementedError
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(self._text)
 
     def _repr_html_(self) -> str:
         return self._html
+
+
+@own_type
+class SizeTree(_Rendered):
+    """The answer of ``%asizeof --detail N [--top K]``: the expression, its deep and flat
+    size in bytes, and its size tree rendered as text (``str``) and HTML, each node with
+    its ``top`` largest referents (the tree itself is not kept: it may have a node per
+    object reached)."""
+
+    __slots__ = ("expr", "size", "flat", "top")
+
+    def __init__(self, expr: str, tree: Any, top: int) -> None:
+        self.expr = expr
+        self.size: int = tree.size
+        self.flat: int = tree.flat
+        self.top = top
+        self._text = _treeview.bounded_text(tree, top=top)
+        self._html = _html.asized_html(tree, top=top)
+
+    def _describe(self) -> str:
+        return f"size tree of {self.expr}: {_html.pretty_size(self.size)} ({self.size:,} bytes)"
 
 
 @own_type
@@ -197,28 +214,19 @@ class RetainedSize:
 
 
 @own_type
-class RetainedTop:
+class RetainedTop(_Rendered):
     """The answer of ``%memtop --retained N``: the table of ``retained_top(N)`` as text
     (``str``) and HTML, without the objects it names (kept, they would stay alive)."""
 
-    __slots__ = ("rows", "_text", "_html")
+    __slots__ = ("rows",)
 
     def __init__(self, table: Any) -> None:
         self.rows: int = len(table)
-        self._text: str = str(table)
-        self._html: str = table._repr_html_()
+        self._text = str(table)
+        self._html = table._repr_html_()
 
-    def __str__(self) -> str:
-        return self._text
-
-    def __repr__(self) -> str:
-        return f"<heapscope retained top: {self.rows} objects>"
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(self._text)
-
-    def _repr_html_(self) -> str:
-        return self._html
+    def _describe(self) -> str:
+        return f"retained top: {self.rows} objects"
 
 
 @own_type
