@@ -10,6 +10,8 @@ import pytest
 import heapscope
 from heapscope._why import Why
 
+from catalog import run_isolated
+
 
 class Foo:
     def __init__(self):
@@ -307,3 +309,53 @@ def test_same_chains_without_reading_the_collector_lists(app):
 def test_max_paths_past_64_bits():
     # was OverflowError: at most one chain per root, so any larger count means all
     assert len(heapscope.why([], max_paths=10 ** 30)) == len(heapscope.why([], max_paths=1000))
+
+
+IPYTHON_SESSION = r'''
+from IPython.testing.globalipapp import start_ipython
+
+ip = start_ipython()
+
+def run(cell):
+    result = ip.run_cell(cell, store_history=True)
+    return result.result
+
+run("import gc, weakref, heapscope\nclass Big: pass")
+run("Big()")                                                    # Out[2], _2, _
+shown = run("kept = weakref.ref(Out[2]); heapscope.why(Out[2])")
+print("OUTPUT", [holder.name for holder in shown.ipython_holders])
+print("TEXT", str(shown).splitlines()[-2:])
+# Releasing as the answer says frees the object.
+run("%reset -f out")
+run("get_ipython().user_ns_hidden.update(_='', __='', ___='')")
+print("FREED", run("gc.collect(); kept() is None"))
+
+run("def load():\n    rows = Big()\n    global row_ref; row_ref = weakref.ref(rows)\n    raise ValueError('bad row')\nload()")
+error = run("heapscope.why(row_ref())")
+print("ERROR", [holder.name for holder in error.ipython_holders])
+print("ERRTEXT", str(error).splitlines()[-1])
+run("import sys; sys.last_type = sys.last_value = sys.last_traceback = sys.last_exc = None; "
+    "get_ipython().InteractiveTB.tb = None")
+print("FREED", run("gc.collect(); row_ref() is None"))
+print("PLAIN", run("heapscope.why(Big).ipython_holders"))
+print("HTML", "IPython keeps it as Out[" in run("Big()\nheapscope.why(_)._repr_html_()") or "missing")
+'''
+
+
+def test_ipython_holders_are_named_with_how_to_release_them():
+    pytest.importorskip("IPython")
+    out = run_isolated(IPYTHON_SESSION, timeout=120)
+    lines = dict(line.split(" ", 1) for line in out.splitlines() if line.split(" ", 1)[0].isupper())
+    assert lines["OUTPUT"] == "['Out[2]', '_2', '_', 'a hidden copy of _']"
+    assert "IPython keeps it as Out[2], _2, _: %reset -f out clears the output history" in lines["TEXT"]
+    assert "user_ns_hidden.update" in lines["TEXT"]
+    assert lines["ERROR"] == "[\"the last error's traceback (local 'rows' of load())\"]"
+    assert "the next error replaces it, or run: import sys; sys.last_type" in lines["ERRTEXT"]
+    assert out.count("FREED True") == 2, out
+    assert lines["PLAIN"] == "[]"
+    assert lines["HTML"] == "True"
+
+
+def test_no_ipython_holders_outside_ipython():
+    result = heapscope.why(Foo())
+    assert result.ipython_holders == [] and "IPython" not in str(result)

@@ -83,8 +83,9 @@ def asized_pretty(node: Any, p: Any, cycle: bool) -> None:
 
 def why_html(result: Any) -> str:
     """A ``heapscope.why`` answer as HTML: one row per chain, steps separated by arrows."""
+    held = "".join(f"<div>{_esc(line)}</div>" for line in result.ipython_message().splitlines())
     if not result.chains:
-        return f'<div class="heapscope-why" style="{_TREE_STYLE}">{_esc(result.unreachable_message())}</div>'
+        return f'<div class="heapscope-why" style="{_TREE_STYLE}">{_esc(result.unreachable_message())}{held}</div>'
     rows = []
     for chain in result.chains:
         steps = ' <span style="color:#888">→</span> '.join(
@@ -93,7 +94,7 @@ def why_html(result: Any) -> str:
         rows.append(f"<li>{steps} <span style=\"color:#888\">({len(chain)} references)</span></li>")
     return (
         f'<div class="heapscope-why" style="{_TREE_STYLE}"><b>Who keeps this {_esc(result.target)} alive?</b>'
-        f'<ol>{"".join(rows)}</ol></div>'
+        f'<ol>{"".join(rows)}</ol>{held}</div>'
     )
 
 
