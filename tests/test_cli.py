@@ -176,7 +176,19 @@ def test_diff_sorts_by_absolute_change(sort, first):
     with redirect_stdout(out):
         _common.print_diff(rows, 1, sort or "size")
     text = out.getvalue()
-    assert first in text and "... 2 more types (--top N shows more)" in text
+    shown = [line.split()[0] for line in text.splitlines()[3:] if not line.startswith("...")]
+    assert shown == [first], text
+    assert "... 2 more types: " in text and text.rstrip().endswith("(--top N shows more)")
+    # heapscope's own table, in binary units; pympler's "KB" stays in summary.print_.
+    assert "3.7 MiB" in text and " MB" not in text and " KB" not in text
+
+
+def test_diff_text_has_a_bad_sort_error():
+    from heapscope import summary
+
+    diff = summary.Summary.from_rows([["a", 1, 8]], kind="diff")
+    with pytest.raises(ValueError, match="sort must be one of size, count, growth, shrink"):
+        diff.format(sort="type")
 
 
 def test_diff_command_shows_a_large_shrink_first(tmp_path):

@@ -203,21 +203,28 @@ impl Summary {
         py.import(crate::pystr!(py, "heapscope._html")?)?.call_method1(crate::pystr!(py, "summary_html")?, (slf,))
     }
 
-    /// The summary as text: a title line, the largest `limit` rows as a table (for a
-    /// diff, the largest change either way) and a line for the other rows.
-    #[pyo3(signature = (limit = 15))] // TEXT_ROWS, written out for the text signature
-    fn format<'py>(&self, py: Python<'py>, limit: usize) -> PyResult<Bound<'py, PyAny>> {
-        text::summary_text(&self.rows, &self.meta, limit)?.into_new(py)
+    /// The summary as text: a title line, `limit` rows as a table and a line for the
+    /// other rows. `sort`: "size" (the default: the largest first; for a diff, the
+    /// largest change either way), "count", "growth" or "shrink".
+    #[pyo3(signature = (limit = 15, sort = "size"))] // TEXT_ROWS, written out for the text signature
+    fn format<'py>(&self, py: Python<'py>, limit: usize, sort: &str) -> PyResult<Bound<'py, PyAny>> {
+        let Some(order) = text::Order::from_name(sort) else {
+            return Err(PyValueError::new_err(format!(
+                "format(): sort must be one of {}, not {sort:?}",
+                text::Order::NAMES.join(", ")
+            )));
+        };
+        text::summary_text(&self.rows, &self.meta, limit, order)?.into_new(py)
     }
 
     fn __str__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.format(py, TEXT_ROWS)
+        self.format(py, TEXT_ROWS, "size")
     }
 
     /// IPython's terminal shows the text of `str()`.
     fn _repr_pretty_(&self, printer: &Bound<'_, PyAny>, _cycle: bool) -> PyResult<()> {
         let py = printer.py();
-        printer.call_method1(crate::pystr!(py, "text")?, (self.format(py, TEXT_ROWS)?,))?;
+        printer.call_method1(crate::pystr!(py, "text")?, (self.format(py, TEXT_ROWS, "size")?,))?;
         Ok(())
     }
 

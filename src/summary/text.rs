@@ -39,16 +39,55 @@ fn size_text(bytes: i128, signed: bool) -> String {
     }
 }
 
-/// The rows in the order a reader wants them: the largest first; for a diff, the largest
-/// change either way.
-fn largest_first(rows: &Rows) -> Vec<(&str, Totals)> {
+/// The order of the rows in the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// The largest size first; for a diff, the largest change either way.
+    Size,
+    /// The most objects first; for a diff, the largest change either way.
+    Count,
+    /// The largest growth first (a diff's shrinks come last).
+    Growth,
+    /// The largest shrink first.
+    Shrink,
+}
+
+impl Order {
+    /// The names `format(sort=...)` and the command line accept.
+    pub const NAMES: [&'static str; 4] = ["size", "count", "growth", "shrink"];
+
+    pub fn from_name(name: &str) -> Option<Order> {
+        Some(match name {
+            "size" => Order::Size,
+            "count" => Order::Count,
+            "growth" => Order::Growth,
+            "shrink" => Order::Shrink,
+            _ => return None,
+        })
+    }
+}
+
+/// The rows in `order`; ties broken by the other figure, then by name, so that the text
+/// does not depend on the order the rows were counted in.
+fn ordered(rows: &Rows, order: Order) -> Vec<(&str, Totals)> {
+    use std::cmp::Reverse;
     let mut ordered: Vec<(&str, Totals)> = rows.iter().map(|(name, totals)| (name.as_str(), *totals)).collect();
-    ordered.sort_by_key(|(_, t)| (std::cmp::Reverse(t.size.unsigned_abs()), std::cmp::Reverse(t.count.unsigned_abs())));
+    match order {
+        Order::Size => {
+            ordered.sort_by_key(|&(n, t)| (Reverse(t.size.unsigned_abs()), Reverse(t.count.unsigned_abs()), n))
+        }
+        Order::Count => {
+            ordered.sort_by_key(|&(n, t)| (Reverse(t.count.unsigned_abs()), Reverse(t.size.unsigned_abs()), n))
+        }
+        Order::Growth => ordered.sort_by_key(|&(n, t)| (Reverse(t.size), Reverse(t.count), n)),
+        Order::Shrink => ordered.sort_by_key(|&(n, t)| (t.size, t.count, n)),
+    }
     ordered
 }
 
-/// The summary as lines: a title, at most `limit` rows, and what the others add up to.
-pub fn summary_text(rows: &Rows, meta: &Meta, limit: usize) -> Result<String, OutOfMemory> {
+/// The summary as lines: a title, at most `limit` rows in `order`, and what the others
+/// add up to.
+pub fn summary_text(rows: &Rows, meta: &Meta, limit: usize, order: Order) -> Result<String, OutOfMemory> {
     let diff = meta.kind == Kind::Diff;
     let (count, size) = sums(rows);
     let label = meta.label.as_deref().map(|l| format!(" {l:?}")).unwrap_or_default();
@@ -64,7 +103,7 @@ pub fn summary_text(rows: &Rows, meta: &Meta, limit: usize) -> Result<String, Ou
         text.push_str(if diff { "(nothing changed)" } else { "(no objects)" });
         return Ok(text);
     }
-    let ordered = largest_first(rows);
+    let ordered = ordered(rows, order);
     let shown = &ordered[..limit.min(ordered.len())];
     let mut cells = vec![vec!["types".to_string(), "# objects".to_string(), "total size".to_string()]];
     cells.extend(
@@ -107,7 +146,28 @@ mod tests {
         rows.insert("grown".into(), Totals { count: 10, size: 1000 });
         rows.insert("shrunk".into(), Totals { count: -500, size: -4_000_000 });
         rows.insert("small".into(), Totals { count: 1, size: 10 });
-        let order: Vec<&str> = largest_first(&rows).iter().map(|(n, _)| *n).collect();
-        assert_eq!(order, ["shrunk", "grown", "small"]);
+        let names = |order| ordered(&rows, order).iter().map(|(n, _)| *n).collect::<Vec<&str>>();
+        assert_eq!(names(Order::Size), ["shrunk", "grown", "small"]);
+        assert_eq!(names(Order::Count), ["shrunk", "grown", "small"]);
+        assert_eq!(names(Order::Growth), ["grown", "small", "shrunk"]);
+        assert_eq!(names(Order::Shrink), ["shrunk", "small", "grown"]);
+    }
+
+    #[test]
+    fn ties_are_broken_by_name() {
+        let mut rows = Rows::default();
+        for name in ["b", "c", "a"] {
+            rows.insert(name.into(), Totals { count: 1, size: 8 });
+        }
+        let names: Vec<&str> = ordered(&rows, Order::Size).iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn order_names_round_trip() {
+        for name in Order::NAMES {
+            assert!(Order::from_name(name).is_some(), "{name}");
+        }
+        assert_eq!(Order::from_name("type"), None);
     }
 }

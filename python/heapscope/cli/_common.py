@@ -38,12 +38,7 @@ def load_snapshot(path: str) -> Any:
 
 #: How ``--sort`` orders the rows of a diff: the largest change either way first
 #: (``size``, ``count``), or the largest growth or shrink first.
-DIFF_SORTS = {
-    "size": lambda row: (-abs(row[2]), -abs(row[1])),
-    "count": lambda row: (-abs(row[1]), -abs(row[2])),
-    "growth": lambda row: (-row[2], -row[1]),
-    "shrink": lambda row: (row[2], row[1]),
-}
+DIFF_SORTS = ("size", "count", "growth", "shrink")
 
 
 def add_sort_argument(parser: Any) -> None:
@@ -58,16 +53,15 @@ def add_sort_argument(parser: Any) -> None:
 
 
 def print_diff(rows: Any, top: int, sort: str = "size") -> None:
-    """Print the type-summary diff rows, ``top`` rows in the ``sort`` order (see
-    ``DIFF_SORTS``), and how many more there are."""
-    rows = sorted((row for row in rows if row[1] or row[2]), key=DIFF_SORTS[sort])
-    if not rows:
+    """Print a type-summary diff (a ``Summary`` or ``[type, count, size]`` rows) as
+    heapscope's own table, in binary units (KiB, MiB): ``top`` rows in the ``sort``
+    order (see ``DIFF_SORTS``) and a line for the rest."""
+    changed = [row for row in rows if row[1] or row[2]]
+    if not changed:
         print("no change in the type summary")
         return
-    # sort="type" keeps the order given.
-    summary.print_(rows, limit=top, sort="type")
-    if len(rows) > top:
-        print(f"... {len(rows) - top:,} more types (--top N shows more)")
+    diff = summary.Summary.from_rows(changed, kind="diff", label=getattr(rows, "label", None))
+    print(diff.format(limit=top, sort=sort).replace("(format(limit=N) shows more)", "(--top N shows more)"))
 
 
 def plain(text: str) -> str:
