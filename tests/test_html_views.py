@@ -137,4 +137,4 @@ def test_views_use_theme_colours_and_align_their_columns():
         assert f"color:{colour}" not in fragment and f"background:{colour}" not in fragment
     assert "var(--jp-error-color1" in fragment and "var(--jp-success-color1" in fragment
     assert '<td style="padding:1px 8px;text-align:left">list</td>' in fragment
-    assert '<th style="padding:1px 8px;text-align:right">objects</th>' in fragment
+    assert f"<th {_html.NUMBER_CELL}>objects</th>" in fragment and "text-align:right" in _html.NUMBER_CELL

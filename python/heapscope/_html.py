@@ -29,9 +29,12 @@ BAR_FILL = "var(--jp-brand-color1, #4c78a8)"
 MUTED = "var(--jp-content-font-color2, #888)"
 GROWTH = "var(--jp-error-color1, #b22)"
 SHRINK = "var(--jp-success-color1, #272)"
-# Explicit on every cell: JupyterLab's and Notebook's stylesheets right-align <td>.
+# Explicit on every cell: JupyterLab's and Notebook's stylesheets right-align <td>. A figure
+# and its unit stay on one line.
 NAME_CELL = 'style="padding:1px 8px;text-align:left"'
-NUMBER_CELL = 'style="padding:1px 8px;text-align:right"'
+NUMBER_CELL = 'style="padding:1px 8px;text-align:right;white-space:nowrap"'
+# A caption is as wide as its table; on one line it does not wrap under a narrow one.
+CAPTION = 'style="text-align:left;white-space:nowrap"'
 
 
 def pretty_size(n: float) -> str:
@@ -163,7 +166,7 @@ def summary_html(summary: Any, limit: int = _SUMMARY_LIMIT) -> str:
     name, number = NAME_CELL, NUMBER_CELL
     out = [
         f'<table class="heapscope-summary" style="{_TABLE_STYLE}">',
-        f"<caption style=\"text-align:left\"><b>{_esc(title)}</b>: {len(rows):,} types, "
+        f"<caption {CAPTION}><b>{_esc(title)}</b>: {len(rows):,} types, "
         f"{_esc(_count(total_count, diff))} objects, {_signed(total_size, diff)}</caption>",
         f"<tr><th {name}>type</th><th {number}>objects</th><th {number}>total size</th><th {name}></th></tr>",
     ]
@@ -204,7 +207,7 @@ def stats_html(stats: Any) -> str:
         tracked = snapshot.tracked_total
         out.append(
             f'<table class="heapscope-classtracker-snapshot" style="{_TABLE_STYLE};margin-bottom:8px">'
-            f'<caption style="text-align:left"><b>{_esc(snapshot.label)}</b>: tracked {_esc(pretty_size(tracked))}'
+            f"<caption {CAPTION}><b>{_esc(snapshot.label)}</b>: tracked {_esc(pretty_size(tracked))}"
             f"</caption><tr><th {name}>class</th><th {number}>active</th><th {number}>total</th>"
             f"<th {number}>average</th><th {number}>share of tracked</th></tr>"
         )

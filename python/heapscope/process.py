@@ -295,13 +295,13 @@ class MemoryBreakdown:
         print(self, file=file)
 
     def _repr_html_(self) -> str:
-        from heapscope._html import MUTED, NAME_CELL, NUMBER_CELL, _esc
+        from heapscope._html import CAPTION, MUTED, NAME_CELL, NUMBER_CELL, _esc
 
         rss = pretty_size(self.rss) if self.rss is not None else "unknown"
         cell = NUMBER_CELL
         out = [
             '<table class="heapscope-breakdown" style="font-family:monospace;font-size:13px;border-collapse:collapse">',
-            f'<caption style="text-align:left"><b>process memory</b>: resident set {_esc(rss)}'
+            f"<caption {CAPTION}><b>process memory</b>: resident set {_esc(rss)}"
             + (f" (from {_esc(self.source)})" if self.source else "")
             + "</caption>",
         ]
