@@ -138,3 +138,26 @@ def test_views_use_theme_colours_and_align_their_columns():
     assert "var(--jp-error-color1" in fragment and "var(--jp-success-color1" in fragment
     assert '<td style="padding:1px 8px;text-align:left">list</td>' in fragment
     assert f"<th {_html.NUMBER_CELL}>objects</th>" in fragment and "text-align:right" in _html.NUMBER_CELL
+
+
+def test_timeline_in_a_notebook_uses_theme_colours_in_scoped_rules():
+    import time
+    import xml.etree.ElementTree as ET
+
+    from heapscope import Timeline
+
+    pending = Timeline(interval=0.01)
+    assert pending._repr_html_().startswith("<pre>&lt;Timeline new")
+    with pending as timeline:
+        timeline.mark("grow")
+        grown = [bytearray(100) for _ in range(1000)]
+        time.sleep(0.1)
+    del grown
+    fragment = timeline._repr_html_()
+    root = ET.fromstring(fragment)
+    assert root.get("class") == "heapscope-timeline" and root.get("id") is None
+    style = root.find("{http://www.w3.org/2000/svg}style").text
+    # Every rule is scoped to the chart: a <style> in inline SVG applies to the whole page.
+    assert all(rule.startswith(".heapscope-timeline ") for rule in style.split("}") if rule)
+    assert "var(--jp-layout-color0, #fff)" in style and 'fill="#fff"' not in fragment
+    assert timeline.to_svg().count('fill="#fff"') == 1  # the standalone chart is unchanged

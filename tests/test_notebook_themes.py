@@ -1,7 +1,8 @@
 """heapscope's HTML views in a real notebook, exported as JupyterLab's light and dark
 themes and as classic Notebook, then rendered by headless Chromium: the views must stay
 readable on a dark page and keep names left-aligned and figures right-aligned under
-headers aligned the same way.
+headers aligned the same way. The timeline chart (SVG) counts its fills as its
+background and text colours.
 
 A script added to each exported page reads the computed styles of every element inside
 heapscope's output and writes them, as JSON, into the DOM that ``--dump-dom`` prints.
@@ -67,6 +68,13 @@ CELLS = [
     "classes.close()\n"
     "stats",
     "retained_top(5, deep=False)",
+    "import time\n"
+    "from heapscope import Timeline\n"
+    "with Timeline(interval=0.01) as timeline:\n"
+    '    timeline.mark("allocate")\n'
+    "    blocks = [bytearray(1_000) for _ in range(2_000)]\n"
+    "    time.sleep(0.3)\n"
+    "timeline",
 ]
 # Run after CELLS and left out of the exports: which heapscope the kernel imported.
 WHICH_HEAPSCOPE = "import heapscope, os\nprint(os.path.dirname(heapscope.__file__))"
@@ -124,12 +132,23 @@ PROBE = r"""
     var all = [view].concat(Array.prototype.slice.call(view.querySelectorAll("*")));
     all.forEach(function (el) {
       var style = getComputedStyle(el);
-      var own = rgba(style.backgroundColor);
-      var below = background(el.parentElement);
+      var own = rgba(style.backgroundColor), colour = rgba(style.color);
+      var below = background(el.parentElement), behind = background(el);
+      var chart = el.closest("svg");
+      if (chart) {
+        // SVG paints with fill: a full-size rect is the chart's background, and text
+        // sits on it.
+        var sheet = chart.querySelector("rect[width='100%']");
+        var paper = sheet ? over(rgba(getComputedStyle(sheet).fill), background(chart.parentElement))
+                          : background(chart.parentElement);
+        own = el === sheet ? rgba(style.fill) : [0, 0, 0, 0];
+        below = background(chart.parentElement);
+        behind = paper;
+        if (el.tagName.toLowerCase() === "text") colour = rgba(style.fill);
+      }
       elements.push({
-        view: view.className, tag: el.tagName.toLowerCase(), text: ownText(el).slice(0, 40),
-        own_background: own[3] > 0 ? over(own, below) : null,
-        color: rgba(style.color), background: background(el)
+        view: view.getAttribute("class"), tag: el.tagName.toLowerCase(), text: ownText(el).slice(0, 40),
+        own_background: own[3] > 0 ? over(own, below) : null, color: colour, background: behind
       });
     });
     var tables = view.tagName === "TABLE" ? [view] : Array.prototype.slice.call(view.querySelectorAll("table"));
@@ -140,7 +159,7 @@ PROBE = r"""
         Array.prototype.forEach.call(row.cells, function (cell) {
           if (cell.colSpan > 1) return;
           cells.push({
-            view: view.className, table: viewIndex, row: rowIndex, tag: cell.tagName.toLowerCase(),
+            view: view.getAttribute("class"), table: viewIndex, row: rowIndex, tag: cell.tagName.toLowerCase(),
             header: headers[cell.cellIndex], text: cell.textContent.trim().slice(0, 40),
             align: getComputedStyle(cell).textAlign
           });
@@ -150,7 +169,7 @@ PROBE = r"""
   });
   var out = document.createElement("pre");
   out.id = "facts";
-  out.textContent = JSON.stringify({views: views.map(function (v) { return v.className; }),
+  out.textContent = JSON.stringify({views: views.map(function (v) { return v.getAttribute("class"); }),
                                     elements: elements, cells: cells});
   document.body.appendChild(out);
 })();
@@ -246,7 +265,8 @@ def _seen_colour(colour, background):
 def test_every_view_is_in_the_export(rendered):
     name, facts, _ = rendered
     views = " ".join(facts["views"])
-    for view in ("heapscope-summary", "heapscope-asized", "heapscope-classtracker", "heapscope-retained"):
+    for view in ("heapscope-summary", "heapscope-asized", "heapscope-classtracker", "heapscope-retained",
+                 "heapscope-timeline"):
         assert view in views, (name, facts["views"])
     assert len([v for v in facts["views"] if v == "heapscope-summary"]) == 2  # the summary and the diff
 
