@@ -91,6 +91,9 @@ def test_classtracker_stats_html():
         assert "tracked<T>" in text
         assert text.index("first") < text.index("second")
         assert "5" in text and "3" in text
+        assert "share of tracked" in text
+        # One tracked class: it is the whole of what each snapshot tracked.
+        assert text.count("100.0%") == 2
         del keep
     finally:
         tracker.close()
@@ -98,3 +101,63 @@ def test_classtracker_stats_html():
 
 def test_empty_stats_html():
     assert "no snapshots" in text_of(Stats()._repr_html_())
+
+
+class Other:
+    pass
+
+
+def test_stats_html_shares_are_of_the_tracked_total():
+    tracker = ClassTracker()
+    try:
+        tracker.track_class(Tracked, name="big")
+        tracker.track_class(Other, name="small")
+        keep = [Tracked() for _ in range(3)] + [Other()]
+        tracker.create_snapshot("mixed")
+        stats = ConsoleStats(tracker=tracker)
+        snapshot = stats.snapshots[0]
+        figures = stats.annotate_snapshot(snapshot)
+        text = text_of(stats._repr_html_())
+        for name in ("big", "small"):
+            share = figures[name]["sum"] * 100.0 / snapshot.tracked_total
+            assert f"{share:.1f}%" in text
+        del keep
+    finally:
+        tracker.close()
+    # Nothing tracked: a share of nothing, not a division by zero.
+    assert _html._share_of_tracked(0, 0) == 0.0
+
+
+def test_views_use_theme_colours_and_align_their_columns():
+    before = summary.Summary.from_rows([["list", 5, 500], ["dict", 2, 400]])
+    after = summary.Summary.from_rows([["list", 7, 700], ["dict", 1, 100]])
+    fragment = before.diff(after)._repr_html_()
+    for colour in ("#eee", "#4c78a8", "#b22", "#272", "#888"):
+        # Each hard-coded colour is only the fallback of a theme variable.
+        assert f"color:{colour}" not in fragment and f"background:{colour}" not in fragment
+    assert "var(--jp-error-color1" in fragment and "var(--jp-success-color1" in fragment
+    assert '<td style="padding:1px 8px;text-align:left">list</td>' in fragment
+    assert f"<th {_html.NUMBER_CELL}>objects</th>" in fragment and "text-align:right" in _html.NUMBER_CELL
+
+
+def test_timeline_in_a_notebook_uses_theme_colours_in_scoped_rules():
+    import time
+    import xml.etree.ElementTree as ET
+
+    from heapscope import Timeline
+
+    pending = Timeline(interval=0.01)
+    assert pending._repr_html_().startswith("<pre>&lt;Timeline new")
+    with pending as timeline:
+        timeline.mark("grow")
+        grown = [bytearray(100) for _ in range(1000)]
+        time.sleep(0.1)
+    del grown
+    fragment = timeline._repr_html_()
+    root = ET.fromstring(fragment)
+    assert root.get("class") == "heapscope-timeline" and root.get("id") is None
+    style = root.find("{http://www.w3.org/2000/svg}style").text
+    # Every rule is scoped to the chart: a <style> in inline SVG applies to the whole page.
+    assert all(rule.startswith(".heapscope-timeline ") for rule in style.split("}") if rule)
+    assert "var(--jp-layout-color0, #fff)" in style and 'fill="#fff"' not in fragment
+    assert timeline.to_svg().count('fill="#fff"') == 1  # the standalone chart is unchanged

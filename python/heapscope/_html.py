@@ -21,6 +21,21 @@ __all__ = ["asized_html", "asized_pretty", "pretty_size", "why_html", "refbrowse
 
 _TREE_STYLE = "font-family:monospace;font-size:13px;line-height:1.5"
 
+# Colours are JupyterLab's theme variables, so the views follow its light and dark
+# themes; the fallbacks (classic Notebook, VS Code, exports) suit a light page. Text
+# colour and background are otherwise left to the host.
+BAR_TRACK = "var(--jp-layout-color2, #eee)"
+BAR_FILL = "var(--jp-brand-color1, #4c78a8)"
+MUTED = "var(--jp-content-font-color2, #888)"
+GROWTH = "var(--jp-error-color1, #b22)"
+SHRINK = "var(--jp-success-color1, #272)"
+# Explicit on every cell: JupyterLab's and Notebook's stylesheets right-align <td>. A figure
+# and its unit stay on one line.
+NAME_CELL = 'style="padding:1px 8px;text-align:left"'
+NUMBER_CELL = 'style="padding:1px 8px;text-align:right;white-space:nowrap"'
+# A caption is as wide as its table; on one line it does not wrap under a narrow one.
+CAPTION = 'style="text-align:left;white-space:nowrap"'
+
 
 def pretty_size(n: float) -> str:
     """Bytes in human units: ``1.5 KiB``, ``12.0 MiB`` (``12 B`` under a KiB)."""
@@ -32,11 +47,12 @@ def _esc(value: Any) -> str:
 
 
 def _bar(fraction: float) -> str:
+    """A small horizontal bar filled to ``fraction`` (clamped to 0..1) of its width."""
     width = max(0.0, min(1.0, fraction)) * 100
     return (
-        '<span style="display:inline-block;width:60px;height:8px;background:#eee;'
+        f'<span style="display:inline-block;width:60px;height:8px;background:{BAR_TRACK};'
         'margin-right:6px;vertical-align:middle">'
-        f'<span style="display:block;height:8px;width:{width:.0f}%;background:#4c78a8"></span></span>'
+        f'<span style="display:block;height:8px;width:{width:.0f}%;background:{BAR_FILL}"></span></span>'
     )
 
 
@@ -54,12 +70,12 @@ def asized_html(node: Any, top: int = _treeview.TOP, max_nodes: int = _treeview.
             out.append("</details>")
             opened -= 1
         if row.node is None:
-            out.append(f'<div style="margin-left:2em;color:#888">{_esc(_treeview.more_text(row))}</div>')
+            out.append(f'<div style="margin-left:2em;color:{MUTED}">{_esc(_treeview.more_text(row))}</div>')
             continue
         item = row.node
         line = (
             f"{_bar(item.size / total)}<b>{_esc(pretty_size(item.size))}</b> "
-            f'<span style="color:#888">(flat {_esc(pretty_size(item.flat))})</span> {_esc(item.name)}'
+            f'<span style="color:{MUTED}">(flat {_esc(pretty_size(item.flat))})</span> {_esc(item.name)}'
         )
         if i + 1 < len(rows) and rows[i + 1].level > row.level:
             is_open = " open" if row.level == 0 else ""
@@ -88,10 +104,10 @@ def why_html(result: Any) -> str:
         return f'<div class="heapscope-why" style="{_TREE_STYLE}">{_esc(result.unreachable_message())}{held}</div>'
     rows = []
     for chain in result.chains:
-        steps = ' <span style="color:#888">→</span> '.join(
+        steps = f' <span style="color:{MUTED}">→</span> '.join(
             f'<code title="{_esc(step.type_name)} at {step.address:#x}">{_esc(step.text)}</code>' for step in chain.steps
         )
-        rows.append(f"<li>{steps} <span style=\"color:#888\">({len(chain)} references)</span></li>")
+        rows.append(f"<li>{steps} <span style=\"color:{MUTED}\">({len(chain)} references)</span></li>")
     return (
         f'<div class="heapscope-why" style="{_TREE_STYLE}"><b>Who keeps this {_esc(result.target)} alive?</b>'
         f'<ol>{"".join(rows)}</ol>{held}</div>'
@@ -128,7 +144,7 @@ def _signed(n: float, diff: bool) -> str:
     text = pretty_size(n)
     if not diff or n == 0:
         return _esc(text)
-    colour = "#b22" if n > 0 else "#272"
+    colour = GROWTH if n > 0 else SHRINK
     return f'<span style="color:{colour}">{_esc(("+" if n > 0 else "") + text)}</span>'
 
 
@@ -148,55 +164,63 @@ def summary_html(summary: Any, limit: int = _SUMMARY_LIMIT) -> str:
     title = f"heap {'summary diff' if diff else 'summary'}" + (f" {label!r}" if label else "")
     total_count = sum(r[1] for r in rows)
     total_size = sum(r[2] for r in rows)
-    cell = 'style="padding:1px 8px;text-align:right"'
+    name, number = NAME_CELL, NUMBER_CELL
     out = [
         f'<table class="heapscope-summary" style="{_TABLE_STYLE}">',
-        f"<caption style=\"text-align:left\"><b>{_esc(title)}</b>: {len(rows):,} types, "
+        f"<caption {CAPTION}><b>{_esc(title)}</b>: {len(rows):,} types, "
         f"{_esc(_count(total_count, diff))} objects, {_signed(total_size, diff)}</caption>",
-        f'<tr><th style="text-align:left;padding:1px 8px">type</th><th {cell}>objects</th>'
-        f"<th {cell}>total size</th><th></th></tr>",
+        f"<tr><th {name}>type</th><th {number}>objects</th><th {number}>total size</th><th {name}></th></tr>",
     ]
-    for name, count, size in rows[:limit]:
+    for type_name, count, size in rows[:limit]:
         out.append(
-            f'<tr><td style="padding:1px 8px">{_esc(name)}</td><td {cell}>{_esc(_count(count, diff))}</td>'
-            f"<td {cell}>{_signed(size, diff)}</td><td>{_bar(abs(size) / scale)}</td></tr>"
+            f"<tr><td {name}>{_esc(type_name)}</td><td {number}>{_esc(_count(count, diff))}</td>"
+            f"<td {number}>{_signed(size, diff)}</td><td {name}>{_bar(abs(size) / scale)}</td></tr>"
         )
     rest = rows[limit:]
     if rest:
         out.append(
-            f'<tr style="color:#888"><td style="padding:1px 8px">… {len(rest):,} more types</td>'
-            f"<td {cell}>{_esc(_count(sum(r[1] for r in rest), diff))}</td>"
-            f"<td {cell}>{_signed(sum(r[2] for r in rest), diff)}</td><td></td></tr>"
+            f'<tr style="color:{MUTED}"><td {name}>… {len(rest):,} more types</td>'
+            f"<td {number}>{_esc(_count(sum(r[1] for r in rest), diff))}</td>"
+            f"<td {number}>{_signed(sum(r[2] for r in rest), diff)}</td><td {name}></td></tr>"
         )
     out.append("</table>")
     return "".join(out)
 
 
+def _share_of_tracked(size: int, tracked_total: int) -> float:
+    """``size`` as a fraction of the snapshot's tracked total (0 when nothing is tracked),
+    the figure the text table shows as "share of tracked"."""
+    return size / tracked_total if tracked_total > 0 else 0.0
+
+
 def stats_html(stats: Any) -> str:
     """Class-tracker ``Stats`` as HTML: one table per snapshot with each tracked class's
-    instances alive, their total and average size and share of the process memory."""
+    instances alive, their total and average size and their share of the snapshot's
+    tracked total."""
     classes = stats.tracked_classes
-    cell = 'style="padding:1px 8px;text-align:right"'
+    name, number = NAME_CELL, NUMBER_CELL
     out = [f'<div class="heapscope-classtracker" style="{_TREE_STYLE}">']
     if not stats.snapshots:
         out.append("<i>no snapshots taken</i></div>")
         return "".join(out)
     for snapshot in stats.snapshots:
         figures = stats.annotate_snapshot(snapshot)
+        tracked = snapshot.tracked_total
         out.append(
-            f'<table style="{_TABLE_STYLE};margin-bottom:8px"><caption style="text-align:left">'
-            f"<b>{_esc(snapshot.label)}</b>: tracked {_esc(pretty_size(snapshot.tracked_total))}</caption>"
-            f'<tr><th style="text-align:left;padding:1px 8px">class</th><th {cell}>active</th>'
-            f"<th {cell}>total</th><th {cell}>average</th><th {cell}>share</th></tr>"
+            f'<table class="heapscope-classtracker-snapshot" style="{_TABLE_STYLE};margin-bottom:8px">'
+            f"<caption {CAPTION}><b>{_esc(snapshot.label)}</b>: tracked {_esc(pretty_size(tracked))}"
+            f"</caption><tr><th {name}>class</th><th {number}>active</th><th {number}>total</th>"
+            f"<th {number}>average</th><th {number}>share of tracked</th></tr>"
         )
-        for name in classes:
-            info = figures.get(name)
+        for class_name in classes:
+            info = figures.get(class_name)
             if info is None:
                 continue
+            share = _share_of_tracked(info["sum"], tracked)
             out.append(
-                f'<tr><td style="padding:1px 8px">{_esc(name)}</td><td {cell}>{info["active"]:,}</td>'
-                f'<td {cell}>{_esc(pretty_size(info["sum"]))}</td><td {cell}>{_esc(pretty_size(info["avg"]))}</td>'
-                f'<td {cell}>{_bar(info["pct"] / 100.0)}{info["pct"]:.1f}%</td></tr>'
+                f'<tr><td {name}>{_esc(class_name)}</td><td {number}>{info["active"]:,}</td>'
+                f'<td {number}>{_esc(pretty_size(info["sum"]))}</td><td {number}>{_esc(pretty_size(info["avg"]))}</td>'
+                f"<td {number}>{_bar(share)}{share * 100:.1f}%</td></tr>"
             )
         out.append("</table>")
     out.append("</div>")

@@ -155,6 +155,33 @@ STYLE = (
 )
 
 
+# The chart inside a notebook: JupyterLab's theme colours, with the standalone chart's
+# as fallbacks. The rules are scoped to the chart's class because a <style> inside inline
+# SVG applies to the whole page (other SVG outputs included).
+NOTEBOOK_CLASS = "heapscope-timeline"
+_INK = "var(--jp-content-font-color1, #222)"
+_PAPER = "var(--jp-layout-color0, #fff)"
+NOTEBOOK_STYLE = "".join(
+    f".{NOTEBOOK_CLASS} {rule}"
+    for rule in (
+        "text{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;fill:" + _INK + "}",
+        ".background{fill:" + _PAPER + "}",
+        ".title{font-size:15px;font-weight:600}",
+        ".note{font-size:11px;fill:var(--jp-content-font-color2, #666)}",
+        ".tick{font-size:10px;fill:var(--jp-content-font-color2, #555)}",
+        ".legend{font-size:11px}",
+        ".grid{stroke:var(--jp-border-color2, #e6e6e6);stroke-width:1}",
+        ".axis{stroke:var(--jp-border-color1, #999)}",
+        ".frame{fill:none;stroke:var(--jp-border-color1, #bbb)}",
+        ".area{opacity:.85}",
+        ".rss{fill:none;stroke:" + _INK + ";stroke-width:1.6}",
+        ".dot{fill:" + _PAPER + ";stroke:" + _INK + ";stroke-width:1}",
+        ".phase{stroke:var(--jp-content-font-color2, #777);stroke-dasharray:4 3}",
+        ".phase-name{font-size:11px;fill:var(--jp-content-font-color2, #444)}",
+    )
+)
+
+
 def svg(timeline: Any) -> str:
     """The chart as a standalone SVG document."""
     frame = _Frame(timeline)
@@ -164,6 +191,19 @@ def svg(timeline: Any) -> str:
         f'<style>{STYLE}</style><rect width="100%" height="100%" fill="#fff"/>'
         + "".join(_svg_body(frame))
         + '<line id="cursor" x1="0" x2="0" y1="0" y2="0" stroke="#c00" visibility="hidden"/>'
+        + "</svg>"
+    )
+
+
+def notebook_svg(timeline: Any) -> str:
+    """The chart as SVG for a notebook's output: in the notebook's theme colours, and
+    without the standalone chart's id (a notebook may show several charts)."""
+    frame = _Frame(timeline)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" class="{NOTEBOOK_CLASS}">'
+        f'<style>{NOTEBOOK_STYLE}</style><rect width="100%" height="100%" class="background"/>'
+        + "".join(_svg_body(frame))
         + "</svg>"
     )
 

@@ -140,6 +140,8 @@ class DominatorTree:
     def _repr_html_(self) -> str:
         """Collapsible levels (``<details>``), the top one open; a bar per node shows its
         share of the heap."""
+        from heapscope import _html
+
         esc: Callable[[object], str] = lambda value: html.escape(str(value), quote=True)  # noqa: E731
         total = self.total or 1
         out = [
@@ -153,16 +155,12 @@ class DominatorTree:
             if isinstance(node, str):
                 out.append(node)
                 continue
-            share = max(0.0, min(1.0, node.retained / total)) * 100
-            bar = (
-                '<span style="display:inline-block;width:60px;height:8px;background:#eee;margin-right:6px;'
-                f'vertical-align:middle"><span style="display:block;height:8px;width:{share:.0f}%;'
-                'background:#4c78a8"></span></span>'
-            )
+            bar = _html._bar(node.retained / total)
             root = f", {esc(node.root)}" if node.root else ""
             line = (
                 f"{bar}<b>{esc(_size(node.retained))}</b> {esc(node.type_name)} <code>{esc(node.description)}</code> "
-                f'<span style="color:#888">(flat {esc(_size(node.flat))}, {node.child_count:,} dominated{root})</span>'
+                f'<span style="color:{_html.MUTED}">(flat {esc(_size(node.flat))}, '
+                f"{node.child_count:,} dominated{root})</span>"
             )
             if node.children or node.hidden:
                 opened = " open" if node is self.root else ""
@@ -170,7 +168,7 @@ class DominatorTree:
                 stack.append("</details>")
                 if node.hidden:
                     stack.append(
-                        f'<div style="margin-left:2em;color:#888">… {node.hidden:,} more '
+                        f'<div style="margin-left:2em;color:{_html.MUTED}">… {node.hidden:,} more '
                         f"({esc(_size(node.hidden_retained))})</div>"
                     )
                 stack.extend(reversed(node.children))

@@ -295,13 +295,13 @@ class MemoryBreakdown:
         print(self, file=file)
 
     def _repr_html_(self) -> str:
-        from heapscope._html import _esc
+        from heapscope._html import CAPTION, MUTED, NAME_CELL, NUMBER_CELL, _esc
 
         rss = pretty_size(self.rss) if self.rss is not None else "unknown"
-        cell = 'style="padding:1px 8px;text-align:right"'
+        cell = NUMBER_CELL
         out = [
             '<table class="heapscope-breakdown" style="font-family:monospace;font-size:13px;border-collapse:collapse">',
-            f'<caption style="text-align:left"><b>process memory</b>: resident set {_esc(rss)}'
+            f"<caption {CAPTION}><b>process memory</b>: resident set {_esc(rss)}"
             + (f" (from {_esc(self.source)})" if self.source else "")
             + "</caption>",
         ]
@@ -309,12 +309,15 @@ class MemoryBreakdown:
             size, share = self._size_text(part)
             explanation = _esc(part.meaning) + (f"<br><i>{_esc(part.note)}</i>" if part.note else "")
             out.append(
-                f'<tr><td style="padding:1px 8px">{_esc(part.label)}</td><td {cell}>{_esc(size)}</td>'
+                f"<tr><td {NAME_CELL}>{_esc(part.label)}</td><td {cell}>{_esc(size)}</td>"
                 f"<td {cell}>{_esc(share if part.added else 'not added')}</td>"
-                f'<td style="padding:1px 8px;color:#666;font-size:12px">{explanation}</td></tr>'
+                f'<td style="padding:1px 8px;text-align:left;color:{MUTED};font-size:12px">{explanation}</td></tr>'
             )
         if "rss" in self.notes:
-            out.append(f'<tr><td colspan="4" style="padding:1px 8px;color:#666"><i>{_esc(self.notes["rss"])}</i></td></tr>')
+            out.append(
+                f'<tr><td colspan="4" style="padding:1px 8px;text-align:left;color:{MUTED}">'
+                f'<i>{_esc(self.notes["rss"])}</i></td></tr>'
+            )
         out.append("</table>")
         return "".join(out)
 

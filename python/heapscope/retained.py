@@ -134,13 +134,27 @@ class RetainedTable(list):  # type: ignore[type-arg]
             lines.append("  ".join(cells).rstrip())
         return "\n".join(lines)
 
+    def _numeric_columns(self) -> int:
+        """How many leading columns hold figures (right-aligned): the sizes, and the
+        count of a table of types (a table of objects has the kind of root there)."""
+        return 4 if self._types() else 3
+
     def _repr_html_(self) -> str:
+        from heapscope._html import NAME_CELL, NUMBER_CELL
+
         rows = self._columns()
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows[1:]
+        numeric = self._numeric_columns()
+
+        def cells(tag: str, row: List[str]) -> str:
+            return "".join(
+                f"<{tag} {NUMBER_CELL if i < numeric else NAME_CELL}>{html.escape(c)}</{tag}>" for i, c in enumerate(row)
+            )
+
+        body = "".join(f"<tr>{cells('td', r)}</tr>" for r in rows[1:])
+        return (
+            '<table class="heapscope-retained" style="font-family:monospace;font-size:13px;border-collapse:collapse">'
+            f"<tr>{cells('th', rows[0])}</tr>{body}</table>"
         )
-        return f"<table class='heapscope-retained'><tr>{head}</tr>{body}</table>"
 
 
 def retained_size(obj: Any) -> int:

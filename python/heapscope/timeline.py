@@ -24,6 +24,7 @@ was running is recorded with each summary. ``overhead`` gives what the timeline 
 from __future__ import annotations
 
 import atexit
+import html
 import json
 import math
 import os
@@ -376,8 +377,13 @@ class Timeline:
         _timeline_chart.write(self, os.fspath(path))
 
     def _repr_html_(self) -> str:
-        # Jupyter: the chart as SVG (a notebook may not run the page's script).
-        return self.to_svg() if self._state == "stopped" else f"<pre>{self!r}</pre>"
+        # Jupyter: the chart as SVG in the notebook's theme (a notebook may not run the
+        # page's script).
+        from heapscope import _timeline_chart
+
+        if self._state != "stopped":
+            return f"<pre>{html.escape(repr(self))}</pre>"
+        return _timeline_chart.notebook_svg(self)
 
     def _require_stopped(self, what: str) -> None:
         if self._state != "stopped":
