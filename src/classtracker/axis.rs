@@ -7,6 +7,10 @@ use crate::units::UNITS;
 /// Ticks on an axis of at most this many labels.
 pub const MAX_TICKS: usize = 8;
 
+/// Ticks on a time axis, whose labels (`0:10:00`, `1000 ms`) are wider than a size
+/// axis's: at most this many side by side along a chart's width.
+pub const MAX_TIME_TICKS: usize = 6;
+
 /// A duration for people: `12.3 ms` under a second, `4.56 s` under a minute, then
 /// `H:MM:SS`, the same text as `classtracker_stats._duration`. The unit is chosen after
 /// rounding, so `0.99996` reads `1.00 s` and `59.996` reads `0:01:00`. Negative and
@@ -183,7 +187,7 @@ pub fn time_ticks(low: f64, high: f64) -> (Ticks, TimeUnit) {
         // Never between whole seconds: the labels show none.
         TimeUnit::Minutes | TimeUnit::Hours => 1.0 / scale,
     };
-    (nice_ticks(low / scale, high / scale, MAX_TICKS, min_step), unit)
+    (nice_ticks(low / scale, high / scale, MAX_TIME_TICKS, min_step), unit)
 }
 
 /// A time tick's label: `250 ms`, `1.5 s`, `0:05:00`.
@@ -315,11 +319,14 @@ mod tests {
             let (t, unit) = time_ticks(low, high);
             (0..t.count).map(|i| time_label(&t, i, unit)).collect::<Vec<_>>()
         };
-        assert_eq!(label(0.0, 0.0123), ["0 ms", "2 ms", "4 ms", "6 ms", "8 ms", "10 ms", "12 ms", "14 ms"]);
+        assert_eq!(label(0.0, 0.0123), ["0 ms", "5 ms", "10 ms", "15 ms"]);
+        assert_eq!(label(0.0, 0.0098), ["0 ms", "2 ms", "4 ms", "6 ms", "8 ms", "10 ms"]);
         assert_eq!(label(0.301, 0.348), ["300 ms", "310 ms", "320 ms", "330 ms", "340 ms", "350 ms"]);
-        assert_eq!(label(0.2, 1.5), ["0.2 s", "0.4 s", "0.6 s", "0.8 s", "1.0 s", "1.2 s", "1.4 s", "1.6 s"]);
+        assert_eq!(label(0.2, 1.5), ["0.0 s", "0.5 s", "1.0 s", "1.5 s"]);
+        assert_eq!(label(0.2, 1.1), ["0.2 s", "0.4 s", "0.6 s", "0.8 s", "1.0 s", "1.2 s"]);
         assert_eq!(label(0.0, 42.0), ["0 s", "10 s", "20 s", "30 s", "40 s", "50 s"]);
-        assert_eq!(label(0.0, 1800.0), ["0:00:00", "0:05:00", "0:10:00", "0:15:00", "0:20:00", "0:25:00", "0:30:00"]);
+        assert_eq!(label(0.0, 1800.0), ["0:00:00", "0:10:00", "0:20:00", "0:30:00"]);
+        assert_eq!(label(59.996, 3725.4), ["0:00:00", "0:20:00", "0:40:00", "1:00:00", "1:20:00"]);
         assert_eq!(label(0.0, 36000.0), ["0:00:00", "2:00:00", "4:00:00", "6:00:00", "8:00:00", "10:00:00"]);
         // A short run long after the start: seconds with decimals, not H:MM:SS.
         assert_eq!(label(75.01, 75.05), ["75.01 s", "75.02 s", "75.03 s", "75.04 s", "75.05 s"]);
@@ -332,7 +339,7 @@ mod tests {
         assert!(t.low() <= 500.0 && t.high() >= 500.0, "{t:?}");
         let (t, _) = time_ticks(2.0, 2.00002);
         is_round(&t);
-        assert!(t.step >= 1e-5 * (1.0 - 1e-9) && t.count <= MAX_TICKS);
+        assert!(t.step >= 1e-5 * (1.0 - 1e-9) && t.count <= MAX_TIME_TICKS);
         let (t, _) = time_ticks(0.0, 0.0);
         assert_eq!(t.low(), 0.0);
         for (low, high) in [(0.0, 0.9), (0.1, 0.99), (0.0, 59.0), (3.0, 600.0), (100.0, 100.5), (0.0, 1e7)] {
