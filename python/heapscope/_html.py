@@ -173,7 +173,11 @@ def summary_html(summary: Any, limit: int = _SUMMARY_LIMIT) -> str:
 
 def stats_html(stats: Any) -> str:
     """Class-tracker ``Stats`` as HTML: one table per snapshot with each tracked class's
-    instances alive, their total and average size and share of the process memory."""
+    instances alive, their total and average size and their share of the snapshot's
+    tracked total (as ``str(stats)`` and the HTML report show it; 0 when nothing was
+    tracked)."""
+    from heapscope.classtracker_stats import _duration  # it imports this module
+
     classes = stats.tracked_classes
     cell = 'style="padding:1px 8px;text-align:right"'
     out = [f'<div class="heapscope-classtracker" style="{_TREE_STYLE}">']
@@ -182,20 +186,24 @@ def stats_html(stats: Any) -> str:
         return "".join(out)
     for snapshot in stats.snapshots:
         figures = stats.annotate_snapshot(snapshot)
+        when = _duration(snapshot.timestamp)
+        label = f"{snapshot.desc} ({when})" if snapshot.desc else when
         out.append(
             f'<table style="{_TABLE_STYLE};margin-bottom:8px"><caption style="text-align:left">'
-            f"<b>{_esc(snapshot.label)}</b>: tracked {_esc(pretty_size(snapshot.tracked_total))}</caption>"
+            f"<b>{_esc(label)}</b>: tracked {_esc(pretty_size(snapshot.tracked_total))}</caption>"
             f'<tr><th style="text-align:left;padding:1px 8px">class</th><th {cell}>active</th>'
-            f"<th {cell}>total</th><th {cell}>average</th><th {cell}>share</th></tr>"
+            f"<th {cell}>total</th><th {cell}>average</th><th {cell}>share of tracked</th></tr>"
         )
+        tracked = snapshot.tracked_total
         for name in classes:
             info = figures.get(name)
             if info is None:
                 continue
+            share = info["sum"] * 100.0 / tracked if tracked > 0 else 0.0
             out.append(
                 f'<tr><td style="padding:1px 8px">{_esc(name)}</td><td {cell}>{info["active"]:,}</td>'
                 f'<td {cell}>{_esc(pretty_size(info["sum"]))}</td><td {cell}>{_esc(pretty_size(info["avg"]))}</td>'
-                f'<td {cell}>{_bar(info["pct"] / 100.0)}{info["pct"]:.1f}%</td></tr>'
+                f'<td {cell}>{_bar(share / 100.0)}{share:.1f}%</td></tr>'
             )
         out.append("</table>")
     out.append("</div>")
