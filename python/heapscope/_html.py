@@ -196,7 +196,10 @@ def _share_of_tracked(size: int, tracked_total: int) -> float:
 def stats_html(stats: Any) -> str:
     """Class-tracker ``Stats`` as HTML: one table per snapshot with each tracked class's
     instances alive, their total and average size and their share of the snapshot's
-    tracked total."""
+    tracked total (as ``str(stats)`` and the HTML report show it; 0 when nothing was
+    tracked)."""
+    from heapscope.classtracker_stats import _duration  # it imports this module
+
     classes = stats.tracked_classes
     name, number = NAME_CELL, NUMBER_CELL
     out = [f'<div class="heapscope-classtracker" style="{_TREE_STYLE}">']
@@ -206,9 +209,11 @@ def stats_html(stats: Any) -> str:
     for snapshot in stats.snapshots:
         figures = stats.annotate_snapshot(snapshot)
         tracked = snapshot.tracked_total
+        when = _duration(snapshot.timestamp)
+        label = f"{snapshot.desc} ({when})" if snapshot.desc else when
         out.append(
             f'<table class="heapscope-classtracker-snapshot" style="{_TABLE_STYLE};margin-bottom:8px">'
-            f"<caption {CAPTION}><b>{_esc(snapshot.label)}</b>: tracked {_esc(pretty_size(tracked))}"
+            f"<caption {CAPTION}><b>{_esc(label)}</b>: tracked {_esc(pretty_size(tracked))}"
             f"</caption><tr><th {name}>class</th><th {number}>active</th><th {number}>total</th>"
             f"<th {number}>average</th><th {number}>share of tracked</th></tr>"
         )

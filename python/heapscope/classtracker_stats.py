@@ -483,7 +483,8 @@ class Stats:
                 lines.append(f"  {'class':<{width}} {'alive':>9} {'total':>11} {'average':>11} "
                              f"{'share of tracked':>17}")
             for name, (_, info) in zip(names, shown):
-                share = f"{info['sum'] * 100.0 / tracked:.1f}%" if tracked > 0 else "-"
+                # As the HTML report shows it: of the tracked total, 0 when nothing was tracked.
+                share = f"{info['sum'] * 100.0 / tracked if tracked > 0 else 0.0:.1f}%"
                 lines.append(f"  {name:<{width}} {info['active']:>9,} {_core.human_size(info['sum']):>11} "
                              f"{_core.human_size(info['avg']):>11} {share:>17}")
             if len(ranked) > len(shown):
@@ -654,7 +655,10 @@ class HtmlStats(Stats):
                     max_instances: Optional[int] = 50) -> None:
         """Write the report to ``fname``: one self-contained file with the snapshots, a
         memory-over-time and an instances-alive chart per class, per-snapshot class
-        figures, merged referent sizes, and each class's lifetime table.
+        figures (each class's share is of the snapshot's tracked total, as in
+        ``format()``), merged referent sizes, and each class's lifetime table. Times
+        read as ``_duration`` writes them (``12.3 ms``, ``1.50 s``, ``1:02:05``); chart
+        axes tick on round values.
 
         ``max_instances`` bounds the rows of each lifetime table (default 50, which keeps
         the report readable and small); the instances left out are counted under the

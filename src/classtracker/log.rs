@@ -246,8 +246,12 @@ pub struct ClassRow {
     /// Their combined size.
     pub sum: u64,
     pub average: f64,
-    /// `sum` as a percentage of the snapshot's total.
+    /// `sum` as a percentage of [`Snapshot::total`] (pympler's `pct`: of the process's
+    /// virtual size when known).
     pub percent: f64,
+    /// `sum` as a percentage of the snapshot's tracked total (what the report shows as
+    /// "share of tracked"); 0 when nothing was tracked.
+    pub tracked_percent: f64,
 }
 
 /// The keys `sort_stats` accepts, in pympler's default order.
@@ -356,7 +360,8 @@ impl Log {
                 active[record.name as usize] += 1;
             }
         }
-        let total = snap.total();
+        let (total, tracked) = (snap.total(), snap.tracked_total);
+        let share = |sum: u64, of: u64| if of > 0 { sum as f64 * 100.0 / of as f64 } else { 0.0 };
         self.tracked_classes()
             .into_iter()
             .map(|n| {
@@ -366,7 +371,8 @@ impl Log {
                     active: count,
                     sum,
                     average: if count > 0 { sum as f64 / count as f64 } else { 0.0 },
-                    percent: if total > 0 { sum as f64 * 100.0 / total as f64 } else { 0.0 },
+                    percent: share(sum, total),
+                    tracked_percent: share(sum, tracked),
                 }
             })
             .collect()
@@ -708,6 +714,19 @@ mod tests {
         let later = log.class_rows(1);
         assert_eq!((later[0].active, later[0].sum), (1, 250));
         assert_eq!((later[1].active, later[1].sum), (1, 150));
+    }
+
+    #[test]
+    fn shares_of_tracked_ignore_the_process_size() {
+        let mut log = log();
+        log.snapshots[0].process = ProcessMemory { available: true, rss: 1 << 30, vms: 1 << 40, ..Default::default() };
+        let rows = log.class_rows(0);
+        // pympler's pct: of the virtual size, so about nothing.
+        assert!(rows[0].percent < 1e-6);
+        assert_eq!(rows[0].tracked_percent, 500.0 * 100.0 / 600.0);
+        assert_eq!(rows.iter().map(|r| r.tracked_percent).sum::<f64>(), 100.0);
+        log.snapshots[0].tracked_total = 0;
+        assert!(log.class_rows(0).iter().all(|r| r.tracked_percent == 0.0));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! chart and an instances-alive chart per class, the per-snapshot class figures, merged
 //! referent sizes, and the lifetime table of each class's instances.
 
+use crate::classtracker::axis::{self, duration_text};
 use crate::classtracker::log::{ClassRow, Log, TreeNode};
-use crate::units::UNITS;
 use std::fmt::Write;
 
 const STYLE: &str = "\
@@ -45,15 +45,6 @@ pub fn size_text(bytes: f64) -> String {
     crate::units::human_size(bytes, 2)
 }
 
-/// Seconds since the tracker's fixpoint as `HH:MM:SS.ss`.
-pub fn time_text(seconds: f64) -> String {
-    let whole = seconds.max(0.0);
-    let hours = (whole / 3600.0) as u64;
-    let minutes = ((whole / 60.0) % 60.0) as u64;
-    let secs = whole % 60.0;
-    format!("{hours:02}:{minutes:02}:{secs:05.2}")
-}
-
 fn anchor(index: usize) -> String {
     format!("class-{index}")
 }
@@ -66,36 +57,6 @@ struct Series<'a> {
     /// Drawn as a step function (counts that change at events).
     steps: bool,
     dashed: bool,
-}
-
-/// A round step for four ticks covering `max`: 1, 2, 2.5 or 5 times a power of ten, in
-/// the unit the axis is labelled in (for sizes, the power of 1024 bytes of `max`, so that
-/// ticks read `0.5 MiB`, `1 MiB`, ...), and that unit. The step is at least 1 byte or 1.
-fn tick_step(max: f64, bytes: bool) -> (f64, f64) {
-    let unit = if bytes && max >= 1024.0 { 1024f64.powi((max.log(1024.0).floor() as i32).clamp(0, 5)) } else { 1.0 };
-    let target = (max / unit / 4.0).max(1e-9);
-    let power = 10f64.powi(target.log10().floor() as i32);
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * power).find(|&s| s >= target).unwrap_or(10.0 * power);
-    ((step * unit).max(1.0), unit)
-}
-
-/// A tick label: `value` in `unit` (a power of 1024 bytes) without needless decimals.
-fn axis_size(value: f64, unit: f64) -> String {
-    let index = (unit.log(1024.0).round() as usize).min(UNITS.len() - 1);
-    let text = format!("{:.2}", value / unit);
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    format!("{text} {}", UNITS[index])
-}
-
-/// Decimals needed to tell time ticks `step` seconds apart.
-fn time_decimals(step: f64) -> usize {
-    if step >= 10.0 {
-        0
-    } else if step <= 0.0 {
-        3
-    } else {
-        ((-step.log10()).ceil().max(0.0) as usize + 1).min(6)
-    }
 }
 
 /// An SVG line chart of `series`; the time axis covers `span` and every point.
@@ -115,15 +76,14 @@ fn chart(title: &str, series: &[Series<'_>], bytes: bool, span: Option<(f64, f64
         let _ = write!(out, "<text x=\"{}\" y=\"{}\">no data</text></svg></div>", W / 2.0 - 25.0, H / 2.0);
         return out;
     }
-    let (mut x0, mut x1) =
+    let (lo, hi) =
         all().fold(span.unwrap_or((f64::INFINITY, f64::NEG_INFINITY)), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
-    if x1 - x0 < 1e-9 {
-        x0 -= 0.5;
-        x1 += 0.5;
-    }
-    let (y_step, unit) = tick_step(all().fold(0.0f64, |hi, p| hi.max(p.1)), bytes);
-    let y1 = 4.0 * y_step;
-    let decimals = time_decimals((x1 - x0) / 4.0);
+    // Round ticks on both axes; the axes end at the outer ticks.
+    let (x_ticks, time_unit) = axis::time_ticks(lo, hi);
+    let (x0, x1) = (x_ticks.low() * time_unit.seconds(), x_ticks.high() * time_unit.seconds());
+    let y_max = all().fold(0.0f64, |top, p| top.max(p.1));
+    let (y_ticks, unit) = if bytes { axis::size_ticks(y_max) } else { (axis::count_ticks(y_max), 1.0) };
+    let y1 = y_ticks.high() * unit;
     let sx = |x: f64| LEFT + (x - x0) / (x1 - x0) * (W - LEFT - RIGHT);
     let sy = |y: f64| H - BOTTOM - y / y1 * (H - TOP - BOTTOM);
     // Axes and ticks.
@@ -135,10 +95,9 @@ fn chart(title: &str, series: &[Series<'_>], bytes: bool, span: Option<(f64, f64
         H - BOTTOM,
         H - BOTTOM
     );
-    for i in 0..=4 {
-        let value = y_step * f64::from(i);
-        let y = sy(value);
-        let label = if bytes { axis_size(value, unit) } else { format!("{}", value.round() as u64) };
+    for i in 0..y_ticks.count {
+        let y = sy(y_ticks.value(i) * unit);
+        let label = if bytes { axis::size_label(&y_ticks, i, unit) } else { y_ticks.label(i) };
         let _ = write!(
             out,
             "<line x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{}\" y2=\"{y:.1}\" stroke=\"#eee\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
@@ -147,17 +106,19 @@ fn chart(title: &str, series: &[Series<'_>], bytes: bool, span: Option<(f64, f64
             y + 4.0,
             escape(&label)
         );
-        let t = x0 + (x1 - x0) * f64::from(i) / 4.0;
+    }
+    for i in 0..x_ticks.count {
         let anchor = match i {
             0 => "start",
-            4 => "end",
+            _ if i + 1 == x_ticks.count => "end",
             _ => "middle",
         };
         let _ = write!(
             out,
-            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"{anchor}\">{t:.decimals$}s</text>",
-            sx(t),
-            H - BOTTOM + 16.0
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"{anchor}\">{}</text>",
+            sx(x_ticks.value(i) * time_unit.seconds()),
+            H - BOTTOM + 16.0,
+            escape(&axis::time_label(&x_ticks, i, time_unit))
         );
     }
     let _ = write!(
@@ -197,13 +158,13 @@ fn chart(title: &str, series: &[Series<'_>], bytes: bool, span: Option<(f64, f64
                 let value = if bytes { size_text(y) } else { format!("{}", y as u64) };
                 let _ = write!(
                     out,
-                    "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.6\" fill=\"{}\"><title>{}: {} at {:.3}s</title></circle>",
+                    "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.6\" fill=\"{}\"><title>{}: {} at {}</title></circle>",
                     sx(x),
                     sy(y),
                     s.color,
                     escape(s.label),
                     escape(&value),
-                    x
+                    duration_text(x)
                 );
             }
         }
@@ -322,7 +283,7 @@ pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
     let _ = writeln!(out, "<h1>{}</h1>", escape(title));
     let _ = writeln!(
         out,
-        "<p class=\"meta\">Written by heapscope {}: {} tracked object{} of {} class{}, {} snapshot{}. Times are seconds since the tracker's start.</p>",
+        "<p class=\"meta\">Written by heapscope {}: {} tracked object{} of {} class{}, {} snapshot{}. Times are counted from the tracker's start (the import of heapscope.classtracker); shares are of the snapshot's tracked total.</p>",
         env!("CARGO_PKG_VERSION"),
         log.records.len(),
         if log.records.len() == 1 { "" } else { "s" },
@@ -395,13 +356,13 @@ pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
     if log.snapshots.is_empty() {
         out.push_str("<p>No snapshot was taken.</p>\n");
     } else {
-        out.push_str("<table><tr><th>#</th><th>time</th><th>description</th><th>resident (RSS)</th><th>virtual (VMS)</th><th>tracked</th><th>all objects</th><th>tracker overhead</th></tr>\n");
+        out.push_str("<table><tr><th>#</th><th>time since start</th><th>description</th><th>resident (RSS)</th><th>virtual (VMS)</th><th>tracked</th><th>all objects</th><th>tracker overhead</th></tr>\n");
         for (k, s) in log.snapshots.iter().enumerate() {
             let process_cell = |v: u64| if s.process.available { size_text(v as f64) } else { "n/a".to_owned() };
             let _ = writeln!(
                 out,
                 "<tr><td class=\"n\">{k}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                time_text(s.timestamp),
+                duration_text(s.timestamp),
                 escape(&s.description),
                 process_cell(s.process.rss),
                 process_cell(s.process.vms),
@@ -448,22 +409,22 @@ pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
         out.push_str(&chart("Instances alive", &counts, false, span));
         out.push('\n');
         if !log.snapshots.is_empty() {
-            out.push_str("<table><tr><th>snapshot</th><th>instances alive</th><th>total size</th><th>average size</th><th>share of process</th></tr>\n");
+            out.push_str("<table><tr><th>snapshot</th><th>instances alive</th><th>total size</th><th>average size</th><th>share of tracked</th></tr>\n");
             for (k, s) in log.snapshots.iter().enumerate() {
                 let Some(row) = rows[k].get(c) else { continue };
                 let label = if s.description.is_empty() {
-                    time_text(s.timestamp)
+                    duration_text(s.timestamp)
                 } else {
-                    format!("{} ({})", s.description, time_text(s.timestamp))
+                    format!("{} ({})", s.description, duration_text(s.timestamp))
                 };
                 let _ = writeln!(
                     out,
-                    "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.2}%</td></tr>",
+                    "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.1}%</td></tr>",
                     escape(&label),
                     row.active,
                     size_text(row.sum as f64),
                     size_text(row.average),
-                    row.percent
+                    row.tracked_percent
                 );
             }
             out.push_str("</table>\n");
@@ -488,8 +449,8 @@ pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
             let last = sizes.last().map_or(0, |s| s.1);
             let end = record.death.or_else(|| log.snapshots.last().map(|s| s.timestamp.max(record.birth)));
             let lifetime = match (record.death, end) {
-                (Some(d), _) => format!("{:.3}s", d - record.birth),
-                (None, Some(e)) => format!("&ge; {:.3}s", e - record.birth),
+                (Some(d), _) => duration_text(d - record.birth),
+                (None, Some(e)) => format!("&ge; {}", duration_text(e - record.birth)),
                 (None, None) => String::new(),
             };
             let mut repr_cell = escape(&log.repr_of(r));
@@ -502,8 +463,8 @@ pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
                 "<tr><td>{:#x}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                 record.id,
                 repr_cell,
-                time_text(record.birth),
-                record.death.map_or_else(|| "alive".to_owned(), time_text),
+                duration_text(record.birth),
+                record.death.map_or_else(|| "alive".to_owned(), duration_text),
                 lifetime,
                 size_text(largest as f64),
                 size_text(last as f64),
@@ -565,6 +526,28 @@ mod tests {
     }
 
     #[test]
+    fn report_shows_shares_of_tracked_and_short_times() {
+        let mut log = log();
+        // A virtual size that would make every share of it 0.0 %.
+        log.snapshots[0].process.available = true;
+        log.snapshots[0].process.vms = 1 << 40;
+        log.snapshots[0].timestamp = 0.0123;
+        for record in &mut log.records {
+            record.birth /= 1000.0;
+            record.death = record.death.map(|d| d / 1000.0);
+        }
+        let html = render(&log, "r", 100);
+        assert!(html.contains("<th>share of tracked</th>"));
+        assert!(html.contains("<td class=\"n\">100.0%</td>"), "{html}");
+        assert!(!html.contains("0.00%"));
+        assert!(html.contains("<td>12.3 ms</td>") && html.contains("after &lt;load&gt; (12.3 ms)"));
+        assert!(html.contains("<td class=\"n\">2.5 ms</td>")); // the lifetime of the dead one
+        assert!(!html.contains("00:00:0") && !html.contains("0.003s"));
+        // Time ticks in milliseconds.
+        assert!(html.contains(">0 ms</text>") && html.contains(" ms</text>"));
+    }
+
+    #[test]
     fn lifetime_table_is_bounded() {
         let html = render(&log(), "r", 2);
         assert!(html.contains("1 more instances not shown"));
@@ -572,27 +555,11 @@ mod tests {
     }
 
     #[test]
-    fn ticks_are_round() {
-        const MIB: f64 = 1024.0 * 1024.0;
-        assert_eq!(tick_step(1.0, false), (1.0, 1.0));
-        assert_eq!(tick_step(97.0, false), (25.0, 1.0));
-        assert_eq!(tick_step(10.0 * 1024.0, true), (2.5 * 1024.0, 1024.0));
-        assert_eq!(tick_step(1.6 * MIB, true), (0.5 * MIB, MIB));
-        assert_eq!(tick_step(3.0 * MIB, true), (MIB, MIB));
-        assert_eq!(axis_size(0.5 * MIB, MIB), "0.5 MiB");
-        assert_eq!(axis_size(2.0 * MIB, MIB), "2 MiB");
-        assert_eq!(axis_size(0.0, 1.0), "0 B");
-        assert_eq!(time_decimals(0.005), 4);
-        assert_eq!(time_decimals(2.5), 1);
-        assert_eq!(time_decimals(60.0), 0);
-    }
-
-    #[test]
     fn sizes_and_times_read_well() {
         assert_eq!(size_text(512.0), "512 B");
         assert_eq!(size_text(1536.0), "1.50 KiB");
         assert_eq!(size_text(3.0 * 1024.0 * 1024.0), "3.00 MiB");
-        assert_eq!(time_text(3725.5), "01:02:05.50");
+        assert_eq!(duration_text(3725.4), "1:02:05");
     }
 
     #[test]
