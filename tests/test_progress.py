@@ -147,3 +147,34 @@ sys.setprofile(None)
 """, timeout=300)
     assert out.splitlines() == ["stopped asizeof", "stopped ordered", "stopped Asizer", "stopped asized",
                                 "stopped MProfiler True"]
+
+
+def test_reports_that_run_python_code_leave_the_walk_exact():
+    # Each report runs for longer than the time between two, so the walk is woken at
+    # every poll: the objects in flight are held, released at the next report, and the
+    # display's own garbage is collected meanwhile; the figures stay exact.
+    out = run_isolated("""
+import gc, os, sys, io, time
+os.environ['HEAPSCOPE_PROGRESS_FORCE'] = 'plain'
+sys.stderr = io.StringIO()
+from heapscope import _progress, asizeof
+
+reports = []
+def slow(self, done, total=None):
+    reports.append(done)
+    junk = [[i] for i in range(10_000)]
+    del junk
+    gc.collect()
+    time.sleep(0.26 if len(reports) < 6 else 0)
+
+_progress._Plain.__call__ = slow
+heap = [[i, "s%d" % i, (i, i + 1.5)] for i in range(400_000)]
+expected = asizeof.asizeof(heap, progress=False)
+for call in [lambda: asizeof.asizeof(heap), lambda: asizeof.asizeof(heap, limit=50),
+             lambda: asizeof.asized(heap).size]:
+    reports.clear()
+    assert call() == expected
+    assert len(reports) >= 3 and reports == sorted(reports), reports
+print("exact")
+""", timeout=300)
+    assert out.split() == ["exact"]

@@ -257,10 +257,9 @@ impl<'a, 'py> Walker<'a, 'py> {
                     self.pending.get_or_insert(pyo3::exceptions::PyKeyboardInterrupt::new_err(()));
                     return Some(total);
                 }
-                // Ctrl-C or a progress report: every object still in the pipeline is held
-                // and left to the ordered walk, so that the report is made and the signal's
-                // handler may run (an error stops the walk; else it goes on, with the same
-                // total).
+                // Ctrl-C: every object still in the pipeline is held and left to the
+                // ordered walk, so that the signal's handler may run (its error stops the
+                // walk; if it returns, the walk goes on, with the same total).
                 let in_flight = headers.drain(..).chain(tables.drain(..)).map(|(obj, depth)| (obj, depth, true));
                 let unseen = work.drain(..).map(|(obj, depth)| (obj, depth, false));
                 for (obj, depth, seen) in in_flight.chain(unseen) {
