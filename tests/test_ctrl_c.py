@@ -285,3 +285,32 @@ assert asizeof.asizeof(heap) == size
 print("ok")
 """)
     assert out.splitlines() == ["raised by Python", "ok"]
+
+
+def test_ctrl_c_stops_mprofiler_run():
+    # The signal lands in a heap pass run by the profile hook, or in the profiled code
+    # between two: either way the run stops, and the hook installed before it (here
+    # none) is back, with no trace function left behind.
+    out = run_isolated(PRELUDE + HEAP.format(n=300_000) + """
+from heapscope.mprofile import MProfiler
+
+def profiled():
+    profiler = MProfiler(events=("c_call",))
+    profiler.run(lambda: [len(heap) for _ in range(300)])
+    assert profiler.memories
+
+show(interrupt(profiled))
+print("hooks", sys.getprofile(), sys.gettrace())
+previous = lambda frame, event, arg: None
+sys.setprofile(previous)
+try:
+    MProfiler(events=("c_call",)).run(lambda: [os.kill(os.getpid(), signal.SIGINT), len(heap)])
+except KeyboardInterrupt:
+    print("restored", sys.getprofile() is previous)
+finally:
+    sys.setprofile(None)
+""", timeout=300)
+    [result] = _results(out)
+    _check(result)
+    assert "hooks None None" in out
+    assert "restored True" in out

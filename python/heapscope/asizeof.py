@@ -43,7 +43,7 @@ import os
 import sys
 from typing import IO, Any, Collection, Dict, Iterator, List, Optional, Sequence, Tuple, Union, cast, overload
 
-from heapscope import _core
+from heapscope import _core, _progress
 from heapscope import datalibs as _datalibs  # noqa: F401  (registers the data libraries' footprints)
 
 __all__ = [
@@ -437,40 +437,46 @@ class Asizer:
 
     # -- sizing -------------------------------------------------------------------------
 
-    def asizeof(self, *objs: Any, **opts: Any) -> int:
-        """Combined size of ``objs`` not counted before (options as in ``set``)."""
+    def asizeof(self, *objs: Any, progress: bool = True, **opts: Any) -> int:
+        """Combined size of ``objs`` not counted before (options as in ``set``).
+        A call longer than two seconds shows its progress on a terminal, unless
+        ``progress=False``."""
         if opts:
             self.set(**opts)
         self._given += len(objs)
-        return self._core.asizeof(objs)
+        with _progress.display("asizeof", progress) as shown:
+            return self._core.asizeof(objs, shown)
 
-    def asizesof(self, *objs: Any, **opts: Any) -> Tuple[int, ...]:
+    def asizesof(self, *objs: Any, progress: bool = True, **opts: Any) -> Tuple[int, ...]:
         """Size of each of ``objs``; an object counted before (or given twice) adds 0."""
         if opts:
             self.set(**opts)
         self._given += len(objs)
-        return tuple(self._core.sizes(objs, False))
+        with _progress.display("asizesof", progress) as shown:
+            return tuple(self._core.sizes(objs, False, shown))
 
     # One object gives one tree, two or three a tuple of as many; a call whose number of
     # objects the checker cannot see (``*objs``) may give either.
     @overload
-    def asized(self, /, **opts: Any) -> Tuple[()]: ...
+    def asized(self, /, *, progress: bool = ..., **opts: Any) -> Tuple[()]: ...
     @overload
-    def asized(self, obj: Any, /, **opts: Any) -> Asized: ...
+    def asized(self, obj: Any, /, *, progress: bool = ..., **opts: Any) -> Asized: ...
     @overload
-    def asized(self, obj1: Any, obj2: Any, /, **opts: Any) -> Tuple[Asized, Asized]: ...
+    def asized(self, obj1: Any, obj2: Any, /, *, progress: bool = ..., **opts: Any) -> Tuple[Asized, Asized]: ...
     @overload
-    def asized(self, obj1: Any, obj2: Any, obj3: Any, /, **opts: Any) -> Tuple[Asized, Asized, Asized]: ...
+    def asized(self, obj1: Any, obj2: Any, obj3: Any, /, *, progress: bool = ..., **opts: Any) -> Tuple[Asized, Asized, Asized]: ...
     @overload
-    def asized(self, /, *objs: Any, **opts: Any) -> Union[Asized, Tuple[Asized, ...]]: ...
-    def asized(self, /, *objs: Any, **opts: Any) -> Union[Asized, Tuple[Asized, ...]]:
+    def asized(self, /, *objs: Any, progress: bool = ..., **opts: Any) -> Union[Asized, Tuple[Asized, ...]]: ...
+    def asized(self, /, *objs: Any, progress: bool = True, **opts: Any) -> Union[Asized, Tuple[Asized, ...]]:
         """An ``Asized`` tree per object (a single one for a single object)."""
         if opts:
             self.set(**opts)
         self._given += len(objs)
         trees: Dict[int, Asized] = {}
         result = []
-        for rows in self._core.sizes(objs, True):
+        with _progress.display("asized", progress) as shown:
+            all_rows = self._core.sizes(objs, True, shown)
+        for rows in all_rows:
             key = id(rows)
             if key not in trees:
                 trees[key] = _build_tree(rows)
@@ -764,7 +770,7 @@ def _sizer_for(where: str, opts: Dict[str, Any]) -> Asizer:
     return Asizer._checked(opts)
 
 
-def asizeof(*objs: Any, **opts: Any) -> int:
+def asizeof(*objs: Any, progress: bool = True, **opts: Any) -> int:
     """Combined size in bytes of ``objs`` and everything they reference, each object
     counted once.
 
@@ -787,6 +793,10 @@ def asizeof(*objs: Any, **opts: Any) -> int:
       profiles, 3: type table); ``above=1024`` is the largest-objects threshold.
     - ``stream=None``: where statistics are printed (default ``sys.stdout``).
 
+    A call that takes over two seconds shows its progress (a tqdm bar when tqdm is
+    installed, else a line on stderr) when stderr is a terminal or in a notebook;
+    ``progress=False`` shows none. Ctrl-C stops the call with ``KeyboardInterrupt``.
+
     Raises ``TypeError`` for an unknown option and ``ValueError`` for a bad value.
     Objects whose ``__sizeof__`` fails are counted with their basic size (see
     ``Asizer.missed``), never raising.
@@ -807,49 +817,51 @@ def asizeof(*objs: Any, **opts: Any) -> int:
     if exclude is None and not opts.get("stats"):
         # Nothing to print: one call into the core, with no Asizer for the walk to meet.
         given = {**_DEFAULTS_AT_IMPORT, **{k: v for k, v in opts.items() if v is not None or k in _NONE_IS_A_VALUE}}
-        return _core.Sizer.size_once(
-            objs,
-            align=given["align"],
-            code=bool(given["code"]),
-            ignored=bool(given["ignored"]),
-            limit=_u64(given["limit"]),
-            detail=_u64(given["detail"]),
-            above=_u64(max(int(given["above"]), 0)),
-            frames=bool(given["frames"]),
-            infer=bool(given["infer"]),
-            clip=_u64(max(given["clip"], 0)),
-        )
+        with _progress.display("asizeof", progress) as shown:
+            return _core.Sizer.size_once(
+                objs,
+                align=given["align"],
+                code=bool(given["code"]),
+                ignored=bool(given["ignored"]),
+                limit=_u64(given["limit"]),
+                detail=_u64(given["detail"]),
+                above=_u64(max(int(given["above"]), 0)),
+                frames=bool(given["frames"]),
+                infer=bool(given["infer"]),
+                clip=_u64(max(given["clip"], 0)),
+                progress=shown,
+            )
     sizer = Asizer._checked(opts)
     if exclude is not None:
         sizer.exclude_objs(exclude, objs)
-    size = sizer.asizeof(*objs)
+    size = sizer.asizeof(*objs, progress=progress)
     sizer.print_stats(objs=objs, opts=opts)
     return size
 
 
-def asizesof(*objs: Any, **opts: Any) -> Tuple[int, ...]:
+def asizesof(*objs: Any, progress: bool = True, **opts: Any) -> Tuple[int, ...]:
     """A tuple with the size of each of ``objs``; an object already counted with an
     earlier one (shared, or given twice) adds nothing. Options as in ``asizeof``."""
     sizer = _sizer_for("asizesof", opts)
     if not objs:
         return ()
-    sizes = sizer.asizesof(*objs)
+    sizes = sizer.asizesof(*objs, progress=progress)
     sizer.print_stats(objs, opts=opts, sizes=sizes)
     return sizes
 
 
 # As for ``Asizer.asized``: an ``Asized`` for one object, a tuple for none, two or three.
 @overload
-def asized(**opts: Any) -> Tuple[()]: ...
+def asized(*, progress: bool = ..., **opts: Any) -> Tuple[()]: ...
 @overload
-def asized(obj: Any, /, **opts: Any) -> Asized: ...
+def asized(obj: Any, /, *, progress: bool = ..., **opts: Any) -> Asized: ...
 @overload
-def asized(obj1: Any, obj2: Any, /, **opts: Any) -> Tuple[Asized, Asized]: ...
+def asized(obj1: Any, obj2: Any, /, *, progress: bool = ..., **opts: Any) -> Tuple[Asized, Asized]: ...
 @overload
-def asized(obj1: Any, obj2: Any, obj3: Any, /, **opts: Any) -> Tuple[Asized, Asized, Asized]: ...
+def asized(obj1: Any, obj2: Any, obj3: Any, /, *, progress: bool = ..., **opts: Any) -> Tuple[Asized, Asized, Asized]: ...
 @overload
-def asized(*objs: Any, **opts: Any) -> Union[Asized, Tuple[Asized, ...]]: ...
-def asized(*objs: Any, **opts: Any) -> Union[Asized, Tuple[Asized, ...]]:
+def asized(*objs: Any, progress: bool = ..., **opts: Any) -> Union[Asized, Tuple[Asized, ...]]: ...
+def asized(*objs: Any, progress: bool = True, **opts: Any) -> Union[Asized, Tuple[Asized, ...]]:
     """An ``Asized`` size tree per object, referents named down to ``detail`` levels
     (a single tree for a single object). Options as in ``asizeof``.
 
@@ -860,7 +872,7 @@ def asized(*objs: Any, **opts: Any) -> Union[Asized, Tuple[Asized, ...]]:
     sizer = _sizer_for("asized", opts)
     if not objs:
         return ()
-    trees = sizer.asized(*objs)
+    trees = sizer.asized(*objs, progress=progress)
     sizer.print_stats(objs, opts=opts, sized=trees)
     return trees
 

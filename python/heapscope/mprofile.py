@@ -25,10 +25,11 @@ namespace (pympler executes it inside its own module), and also accepts a callab
 from __future__ import annotations
 
 import sys
+import time
 from types import CodeType, FrameType
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from heapscope import _core
+from heapscope import _core, _progress
 
 __all__ = ["MProfiler"]
 
@@ -61,6 +62,11 @@ class MProfiler:
         self.memories: Dict[Codepoint, List[int]] = {}
         self.codepoints = None if codepoints is None else [tuple(cp) for cp in codepoints]
         self.events = None if events is None else frozenset(events)
+        # The progress display of the current `run` (None: none), the number of events
+        # measured in it and when the display is next updated.
+        self._shown: Optional[_progress.Display] = None
+        self._measured = 0
+        self._next_report = 0.0
 
     def codepoint_included(self, codepoint: Sequence[Any]) -> bool:
         """Whether ``codepoint`` matches one of the configured code points."""
@@ -80,6 +86,12 @@ class MProfiler:
         if not self.codepoint_included(point):
             return
         size = _heap_size()
+        if self._shown is not None:
+            self._measured += 1
+            now = time.monotonic()
+            if now >= self._next_report:
+                self._next_report = now + 0.25
+                self._shown(self._measured, None)
         seen = self.memories.get(point)
         if seen is None:
             self.memories[point] = [1, size, size, 0]
@@ -90,19 +102,26 @@ class MProfiler:
         if size > seen[2]:
             seen[2] = size
 
-    def run(self, cmd: Union[str, CodeType, Callable[[], Any]]) -> "MProfiler":
+    def run(self, cmd: Union[str, CodeType, Callable[[], Any]], *, progress: bool = True) -> "MProfiler":
         """Run ``cmd`` (source, code object, or callable without arguments) under
         the profiler; a string or code is executed in the caller's namespace.
-        Returns the profiler."""
+        Returns the profiler. A run longer than two seconds shows the number of
+        events measured and the time elapsed on a terminal, unless ``progress=False``.
+        Ctrl-C stops the run with ``KeyboardInterrupt``, the previous profile hook
+        restored."""
         caller = sys._getframe(1)
         previous = sys.getprofile()
-        sys.setprofile(self.profile)
-        try:
-            if callable(cmd):
-                cmd()
-            else:
-                exec(cmd, caller.f_globals, caller.f_locals)
-        finally:
-            sys.setprofile(previous)
+        with _progress.display("MProfiler.run", progress, unit="events") as shown:
+            self._shown, self._measured = shown, 0
+            self._next_report = time.monotonic() + (shown.delay if shown is not None else 0.0)
+            sys.setprofile(self.profile)
+            try:
+                if callable(cmd):
+                    cmd()
+                else:
+                    exec(cmd, caller.f_globals, caller.f_locals)
+            finally:
+                sys.setprofile(previous)
+                self._shown = None
         del caller
         return self

@@ -398,6 +398,22 @@ pub(super) fn container_start(obj: Borrowed<'_>) -> Option<(usize, Cursor)> {
     Some((size + ffi::GC_HEAD, cursor))
 }
 
+/// A strong reference to each object of a pipeline of borrowed pointers (with their
+/// depths), for Python code to run while they stay alive; `Err` when the list cannot
+/// grow.
+///
+/// # Safety
+/// Every pointer must be alive (no Python code ran since it was read).
+#[cold]
+pub(super) unsafe fn hold_all<'a>(
+    pipeline: impl Iterator<Item = &'a (RawObj, u32)> + Clone,
+) -> Result<Vec<Strong>, OutOfMemory> {
+    let mut held = crate::grow::vec_with_capacity(pipeline.clone().count(), "the list of objects to size")?;
+    // SAFETY: alive (requirements).
+    held.extend(pipeline.map(|&(obj, _)| unsafe { Strong::from_borrowed(obj) }));
+    Ok(held)
+}
+
 /// For an exact list, tuple or dict with a combined table: pushes its referents (in
 /// reverse, so that they are taken in order) and returns its flat size, looking at the
 /// type once. A dict key seen before is counted as a repeat instead of being pushed.

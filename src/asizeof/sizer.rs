@@ -203,7 +203,7 @@ impl Sizer {
     /// module-level `asizeof()` does when it prints no statistics.
     #[staticmethod]
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (objs, *, align, code, ignored, limit, detail, above, frames, infer, clip))]
+    #[pyo3(signature = (objs, *, align, code, ignored, limit, detail, above, frames, infer, clip, progress = None))]
     fn size_once<'py>(
         py: Python<'py>,
         objs: &Bound<'py, PyTuple>,
@@ -216,7 +216,9 @@ impl Sizer {
         frames: bool,
         infer: bool,
         clip: u64,
+        progress: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let _progress = ffi::ProgressScope::enter(progress, None)?;
         let mut state = State::default();
         state.configure(align, code, ignored, limit, detail, 0, above, frames, infer, clip)?;
         ffi::new_int(py, state.asizeof(py, objs)?)
@@ -231,7 +233,14 @@ impl Sizer {
     }
 
     /// Combined size of `objs`, each object counted once (pympler's `Asizer.asizeof`).
-    fn asizeof<'py>(&self, py: Python<'py>, objs: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+    #[pyo3(signature = (objs, progress = None))]
+    fn asizeof<'py>(
+        &self,
+        py: Python<'py>,
+        objs: &Bound<'py, PyTuple>,
+        progress: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let _progress = ffi::ProgressScope::enter(progress, None)?;
         let total = self.state(py)?.asizeof(py, objs)?;
         ffi::new_int(py, total)
     }
@@ -239,7 +248,15 @@ impl Sizer {
     /// Size of each object (an `int`), or with `tree` its `asized` nodes as a list of
     /// `(parent_index, name, size, flat)` in pre-order. An object given twice gets the
     /// same result twice and is counted once.
-    fn sizes<'py>(&self, py: Python<'py>, objs: &Bound<'py, PyTuple>, tree: bool) -> PyResult<Bound<'py, PyList>> {
+    #[pyo3(signature = (objs, tree, progress = None))]
+    fn sizes<'py>(
+        &self,
+        py: Python<'py>,
+        objs: &Bound<'py, PyTuple>,
+        tree: bool,
+        progress: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let _progress = ffi::ProgressScope::enter(progress, None)?;
         let mut state = self.state(py)?;
         for obj in objs.iter() {
             state.ledger.exclude_refs(obj.as_ptr())?;

@@ -13,8 +13,8 @@
 //! every step, so a container mutated by that code is still read within bounds.
 
 use crate::asizeof::cursors::{
-    container_start, name_parts, prefetch_children, prefetch_header, prefetch_interior, push_container, Cursor,
-    DictExtra, Held, InstanceStage, RefName, PREFETCH_AHEAD,
+    container_start, hold_all, name_parts, prefetch_children, prefetch_header, prefetch_interior, push_container,
+    Cursor, DictExtra, Held, InstanceStage, RefName, PREFETCH_AHEAD,
 };
 use crate::asizeof::flat::{foreign_sizeof, leaf_size};
 use crate::asizeof::ledger::{Ledger, Mark};
@@ -218,9 +218,30 @@ impl<'a, 'py> Walker<'a, 'py> {
         // Objects sized after the pipeline, by the ordered walk: (object, depth, whether
         // it is marked seen already).
         let mut deferred: Vec<(Strong, u32, bool)> = Vec::new();
+        let mut kept: Vec<Strong> = Vec::new();
         self.ledger.depth = self.ledger.depth.max(1);
         loop {
-            if self.poll.interrupted(self.py) {
+            // A progress report wakes the loop too: only a pending SIGINT stops it.
+            if self.poll.woken(self.py) {
+                if !ffi::interrupt_pending(self.py) {
+                    // A report: every object in the pipeline is held, then it goes on where
+                    // it was. Those held for the last report are let go of after: whatever
+                    // that runs, every pointer in the pipeline is held by `now`.
+                    // SAFETY: no Python code ran since these were read from live containers.
+                    let now = match unsafe { hold_all(work.iter().chain(&headers).chain(&tables)) } {
+                        Ok(now) => now,
+                        Err(error) => {
+                            self.out_of_memory(error);
+                            return Some(total);
+                        }
+                    };
+                    drop(std::mem::replace(&mut kept, now));
+                    if let Err(error) = ffi::check_signals(self.py) {
+                        self.pending.get_or_insert(error);
+                        return Some(total);
+                    }
+                    continue;
+                }
                 if handler_raises {
                     // The borrowed pointers are dropped unused: the handler raises.
                     work.clear();
@@ -316,6 +337,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             }
         }
         drop(work);
+        drop(kept);
         for (i, (obj, depth, seen)) in deferred.iter().enumerate() {
             if self.poll.due() {
                 if let Err(error) = ffi::check_signals(self.py) {

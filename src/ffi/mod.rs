@@ -5,7 +5,8 @@
 //! attribute storage (`instance`); the collector's side of objects and its lists (`gc`);
 //! reference counts of watched objects (`weakref`); calls into Python (`call`); new ints
 //! and strings that report a failed allocation instead of panicking (`new`); pending
-//! SIGINTs noticed without running Python code (`signals`); pymalloc's statistics, read
+//! SIGINTs noticed without running Python code (`signals`) and the progress reports made at
+//! the same polls (`progress`); pymalloc's statistics, read
 //! into memory instead of onto stderr (`malloc_stats`); numpy's array struct, once its
 //! layout is checked (`numpy`); work queued for the main thread
 //! from another thread (`pending`, the one function here callable without the GIL); a
@@ -28,6 +29,7 @@ mod malloc_stats;
 mod new;
 mod numpy;
 mod pending;
+mod progress;
 mod signals;
 mod sizes;
 mod trace;
@@ -45,6 +47,7 @@ pub use malloc_stats::*;
 pub use new::*;
 pub use numpy::*;
 pub use pending::*;
+pub use progress::ProgressScope;
 pub use signals::*;
 pub use sizes::*;
 pub use trace::*;

@@ -13,6 +13,8 @@
 use pyo3::ffi;
 use pyo3::prelude::*;
 
+use super::progress;
+
 /// How many steps of a loop pass between two polls (about a millisecond of work).
 const EVERY: u32 = 1 << 16;
 
@@ -26,9 +28,9 @@ impl Default for SignalPoll {
 }
 
 impl SignalPoll {
-    /// Whether this step is one at which signals are polled (every [`EVERY`]th).
+    /// Whether this step ends a run of [`EVERY`] steps; counts nothing.
     #[inline(always)]
-    pub fn due(&mut self) -> bool {
+    fn rollover(&mut self) -> bool {
         self.0 -= 1;
         if self.0 == 0 {
             self.0 = EVERY;
@@ -37,10 +39,31 @@ impl SignalPoll {
         false
     }
 
-    /// [`due`](Self::due) and [`interrupt_pending`]: runs no Python code.
+    /// Whether this step is one at which signals are polled (every [`EVERY`]th); the
+    /// steps count towards the progress of the call (see `progress`).
+    #[inline(always)]
+    pub fn due(&mut self) -> bool {
+        if self.rollover() {
+            progress::tick(EVERY);
+            return true;
+        }
+        false
+    }
+
+    /// [`due`](Self::due) and [`interrupt_pending`]: runs no Python code. A progress
+    /// report never makes it true: loops that start over after a signal use it.
     #[inline(always)]
     pub fn interrupted(&mut self, py: Python<'_>) -> bool {
         self.due() && interrupt_pending(py)
+    }
+
+    /// [`interrupted`](Self::interrupted), or a progress report is due: runs no Python
+    /// code. For loops that can secure their borrowed pointers, call [`check_signals`]
+    /// and go on where they were when it returns; whether a SIGINT is pending, they
+    /// learn from [`interrupt_pending`] (only a SIGINT may mean the call stops).
+    #[inline(always)]
+    pub fn woken(&mut self, py: Python<'_>) -> bool {
+        self.rollover() && (progress::tick(EVERY) || interrupt_pending(py))
     }
 
     /// [`due`](Self::due) and [`check_signals`]: may run Python code.
@@ -83,9 +106,11 @@ pub fn interrupt_pending(_py: Python<'_>) -> bool {
 /// SIGINT's number (2 on every platform CPython supports).
 const SIGINT: std::ffi::c_int = 2;
 
-/// Runs the handlers of the signals that arrived (`PyErr_CheckSignals`): `Err` with what
+/// Makes the progress report that is due, if any, then runs the handlers of the
+/// signals that arrived (`PyErr_CheckSignals`): `Err` with what the progress callback or
 /// a handler raised. Runs Python code: no borrowed pointer may be held across it.
 pub fn check_signals(py: Python<'_>) -> PyResult<()> {
+    progress::report(py)?;
     // SAFETY: the GIL is held (the token); on failure the error is set and fetched.
     if unsafe { ffi::PyErr_CheckSignals() } != 0 {
         return Err(PyErr::fetch(py));

@@ -1,0 +1,139 @@
+"""Progress displays of long calls.
+
+A call that may take long (``asizeof`` of a large structure, a heap pass, a retained
+size computation, ``MProfiler.run``) opens a display with ``display(label, progress)``
+and passes it to the core, which calls it with ``(done, total)`` (``total`` is ``None``
+when unknown) at the points where it checks for Ctrl-C: first two seconds after the
+start (the display's ``delay``), then at most every quarter of a second. The display
+is a ``tqdm.auto`` bar when tqdm is installed, else one line on stderr rewritten in
+place; there is none when ``progress`` is false, or when stderr is not a terminal and
+the code does not run in a notebook kernel.
+
+``HEAPSCOPE_PROGRESS_FORCE`` (private, for heapscope's own tests): when set to
+``plain``, the plain display is used whatever stderr is, with no delay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sys
+import time
+from typing import Any, Iterator, Optional
+
+__all__ = ["display", "Display"]
+
+_FORCE = "HEAPSCOPE_PROGRESS_FORCE"
+
+DELAY = 2.0
+
+
+class Display:
+    """A progress display called with ``(done, total)``; ``close()`` ends it."""
+
+    delay = DELAY
+
+    def __init__(self, label: str, unit: str) -> None:
+        self.label = label
+        self.unit = unit
+        self.start = time.monotonic()
+
+    def __call__(self, done: int, total: Optional[int] = None) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class _Plain(Display):
+    """One line on stderr, rewritten with a carriage return, ended by a newline."""
+
+    def __init__(self, label: str, unit: str) -> None:
+        super().__init__(label, unit)
+        self.shown = False
+
+    def __call__(self, done: int, total: Optional[int] = None) -> None:
+        of = "" if total is None else f" / {total:,}"
+        elapsed = time.monotonic() - self.start
+        sys.stderr.write(f"\rheapscope: {self.label} {done:,}{of} {self.unit}, {elapsed:.1f} s")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self.shown = False
+
+
+class _Tqdm(Display):
+    """A ``tqdm.auto`` bar, made at the first report."""
+
+    def __init__(self, label: str, unit: str, tqdm: Any) -> None:
+        super().__init__(label, unit)
+        self.tqdm = tqdm
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: Optional[int] = None) -> None:
+        if self.bar is None:
+            self.bar = self.tqdm(desc=f"heapscope: {self.label}", unit=f" {self.unit}", unit_scale=True,
+                                 total=total, leave=False, file=sys.stderr)
+            # The time before the first report belongs to the call too.
+            self.bar.start_t = self.start
+        if total is not None and self.bar.total != total:
+            self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _in_notebook() -> bool:
+    """Whether the code runs in an IPython kernel (a notebook, qtconsole)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except Exception:
+        return False
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return bool(sys.stderr.isatty())
+    except Exception:
+        return False
+
+
+def make(label: str, progress: bool = True, unit: str = "objects") -> Optional[Display]:
+    """The display for a call, or ``None`` for none."""
+    if not progress:
+        return None
+    if os.environ.get(_FORCE) == "plain":
+        plain = _Plain(label, unit)
+        plain.delay = 0.0
+        return plain
+    if sys.stderr is None or not (_stderr_is_terminal() or _in_notebook()):
+        return None
+    try:
+        # Imported by name: tqdm is optional, and its types are not needed here.
+        tqdm = importlib.import_module("tqdm.auto").tqdm
+    except Exception:
+        return _Plain(label, unit)
+    return _Tqdm(label, unit, tqdm)
+
+
+@contextlib.contextmanager
+def display(label: str, progress: bool = True, unit: str = "objects") -> Iterator[Optional[Display]]:
+    """``make(...)``, closed when the block ends (however it ends)."""
+    shown = make(label, progress, unit)
+    try:
+        yield shown
+    finally:
+        if shown is not None:
+            shown.close()
