@@ -238,3 +238,138 @@ def test_max_nodes_cuts_the_tree_and_says_so(app):
 def test_max_nodes_must_be_a_positive_int(bad):
     with pytest.raises(ValueError, match="max_nodes"):
         RefBrowser([], max_nodes=bad)
+
+
+def crafted_shape(node, names):
+    """The tree's nodes as (depth, name), depth-first, keeping only those whose whole path
+    from the root is made of the crafted objects, and the strings that name one again."""
+    out, stack = [], [(node, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            name = node.split(" (already included")[0]
+            if name in names.values():
+                out.append((depth, "again " + name))
+            continue
+        name = names.get(id(node.o))
+        if name is None:
+            continue
+        out.append((depth, name))
+        stack.extend((child, depth + 1) for child in reversed(node.children))
+    return out
+
+
+def test_tree_shape_matches_pymplers(app):
+    """With repeat=False an object is a node where a depth-first walk meets it first, a
+    string everywhere after, as in pympler; with repeat=True everywhere a node."""
+    import gc
+
+    pympler_rb = pytest.importorskip("pympler.refbrowser")
+    root = T()
+    a = [root]
+    b = [a, root]
+    c = {"b": b, "root": root}
+    d = [c, a]
+    e = (d, b, [])
+    app.objs = [root, a, b, c, d, e]
+    names = {id(o): name for o, name in zip(app.objs, ["root", "a", "b", "c", "d", "e"])}
+    del root, a, b, c, d, e
+
+    def name(o):
+        return names.get(id(o), "other")
+
+    gc.collect()  # all in one generation: the collector's lists keep their order
+    gc.disable()
+    try:
+        # With repeat=True pympler's trees grow fast with depth (one heap scan a node).
+        for repeat, depths in ((False, range(5)), (True, range(3))):
+            for depth in depths:
+                ours = RefBrowser(app.objs[0], maxdepth=depth, str_func=name, repeat=repeat).get_tree()
+                theirs = pympler_rb.RefBrowser(app.objs[0], maxdepth=depth, str_func=name, repeat=repeat).get_tree()
+                assert crafted_shape(ours, names) == crafted_shape(theirs, names), (repeat, depth)
+    finally:
+        gc.enable()
+    shape = crafted_shape(RefBrowser(app.objs[0], maxdepth=2, str_func=name, repeat=False).get_tree(), names)
+    assert sum(1 for _, n in shape if n == "b") == 1 and (1, "again b") in shape or (1, "b") in shape
+
+
+def test_repeat_false_skips_a_referrer_met_below_an_earlier_one():
+    # pympler's documented example: ref11 refers to the root and to ref1, which comes
+    # first: ref11 is a node under ref1, and only a string under the root.
+    root = "root id"
+    ref1 = [root, []]
+    ref11 = [ref1, root]
+    ref2 = {1: root, 2: []}
+    ref22 = {1: ref2}
+    tree = RefBrowser(root, repeat=False).get_tree()
+    children = [c.o for c in tree.children if not isinstance(c, str)]
+    assert any(o is ref1 for o in children) and any(o is ref2 for o in children)
+    assert not any(o is ref11 for o in children)
+    assert any(isinstance(c, str) and f"(already included, id {id(ref11)})" in c for c in tree.children)
+    under_ref1 = next(c for c in tree.children if not isinstance(c, str) and c.o is ref1)
+    assert any(not isinstance(c, str) and c.o is ref11 for c in under_ref1.children)
+    under_ref2 = next(c for c in tree.children if not isinstance(c, str) and c.o is ref2)
+    assert any(not isinstance(c, str) and c.o is ref22 for c in under_ref2.children)
+    with_repeats = [c.o for c in RefBrowser(root, repeat=True).get_tree().children]
+    assert all(any(o is r for o in with_repeats) for r in (ref1, ref11, ref2))
+
+
+def test_repeat_false_tree_again_starts_afresh(app):
+    app.a = [object()]
+    browser = RefBrowser(app.a[0], maxdepth=2, repeat=False)
+    first, second = browser.get_tree(), browser.get_tree()
+    assert [str(c) for c in first.children] == [str(c) for c in second.children] == ["list, len=1"]
+
+
+def test_repeat_false_deep_chain_does_not_recurse(app):
+    node = target = object()
+    for _ in range(600):
+        node = [node]
+    app.chain = node
+    browser = refbrowser.StreamBrowser(target, maxdepth=500, str_func=lambda o: "x", repeat=False)
+    del target, node
+    depth = len(__import__("inspect").stack(0))
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + 60)
+    try:
+        tree = browser.get_tree()
+        text = browser.format_tree(tree)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert count_nodes(tree) == 501 and text.count("x") == 501
+
+
+def test_repeat_false_max_nodes_cuts_the_tree_and_says_so(app):
+    app.keep.append(T())
+    app.lists = [[app.keep[0]] for _ in range(10)]
+    tree = RefBrowser(app.keep[0], maxdepth=3, repeat=False, max_nodes=5).get_tree()
+    nodes = [n for n in _walk(tree) if not isinstance(n, str)]
+    cuts = [n for n in _walk(tree) if isinstance(n, str) and n.startswith("... tree cut at 5 nodes")]
+    assert len(nodes) <= 5 and len(cuts) == 1
+
+
+def _walk(tree):
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(getattr(node, "children", ()))
+
+
+@pytest.mark.parametrize("repeat", [True, False])
+def test_no_bookkeeping_outlives_the_tree(app, repeat):
+    """Once the tree is built, nothing of the browser's own refers to the objects (no
+    reference cycle waiting for the collector), so that a dropped tree frees them."""
+    import gc
+
+    app.a = [object()]
+    gc.collect()
+    gc.disable()
+    try:
+        tree = RefBrowser(app.a[0], maxdepth=3, repeat=repeat).get_tree()
+        holders = [r for r in gc.get_referrers(app.a[0]) if type(r) is not refbrowser._Node]
+        assert len(holders) == 1 and holders[0] is app.a
+        del tree
+        assert gc.get_referrers(app.a[0]) == [app.a]
+    finally:
+        gc.enable()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 import types
-from typing import Any, Callable, List, Optional, Set, TextIO, cast
+from typing import Any, Callable, Dict, List, Optional, Set, TextIO, cast
 
 from heapscope import _core
 
@@ -80,6 +80,9 @@ class RefBrowser:
 
     ``str_func`` names each node; with ``repeat=False`` an object already in the tree is
     shown again only as ``"<name> (already included, id <id>)"``, without its referrers.
+    As in pympler, "already" is in the order of a depth-first walk: an object is a node
+    where it is first met taking each referrer's whole subtree before the next referrer,
+    and a string everywhere after (also where it is a direct referrer of a node above).
     The tree stops growing at ``max_nodes`` nodes (``MAX_NODES``, 100,000, by default;
     ``None`` for no limit): the node where it stopped gets a last child saying so.
     """
@@ -102,11 +105,15 @@ class RefBrowser:
 
     def get_tree(self) -> _Node:
         """The tree of referrers of the root object."""
+        if not self.repeat:
+            return self._tree_without_repeats()
         tree = _Node(self.root, self.str_func)
         self.already_included.add(id(self.root))
         level = [tree]
         # Bookkeeping that refers to the objects must not show up as their referrer.
-        own = [level, tree, self, self.__dict__, self.ignore, sys._getframe()]
+        # (This frame is left out by its code: held here, the frame and own would refer
+        # to each other and keep the levels alive until the next collection.)
+        own = [level, tree, self, self.__dict__, self.ignore]
         room = self.max_nodes - 1 if self.max_nodes is not None else None
         depth = 0
         cut = False
@@ -116,7 +123,10 @@ class RefBrowser:
             targets = [node.o for node in level]
             ignore = own + self.ignore
             ignore += (own, ignore, targets)
-            referrers = _core.referrers_of(targets, ignore)
+            try:
+                referrers = _core.referrers_of(targets, ignore)
+            finally:
+                ignore.clear()  # it holds itself: emptied, it keeps nothing alive
             del ignore, targets
             nodes = {id(node) for node in level}
             following: List[_Node] = []
@@ -132,14 +142,8 @@ class RefBrowser:
                         continue
                     if o is level or o is following:
                         continue  # a level list of this browser
-                    if not self.repeat and id(o) in self.already_included:
-                        node.children.append(f"{_name(o, self.str_func)} (already included, id {id(o)})")
-                        continue
                     if room == 0:
-                        node.children.append(
-                            f"... tree cut at {self.max_nodes:,} nodes (pass max_nodes=None, or a larger "
-                            "max_nodes, for the rest)"
-                        )
+                        node.children.append(self._cut_text())
                         cut = True
                         break
                     self.already_included.add(id(o))
@@ -151,6 +155,90 @@ class RefBrowser:
                 if cut:
                     break
             level = following
+        return tree
+
+    def _cut_text(self) -> str:
+        return (
+            f"... tree cut at {self.max_nodes:,} nodes (pass max_nodes=None, or a larger "
+            "max_nodes, for the rest)"
+        )
+
+    def _referrer_lists(self) -> "tuple[Dict[int, List[Any]], Set[int]]":
+        """The referrers of every object within ``maxdepth - 1`` referrer steps of the
+        root, one pass over the gc heap per level, each object looked up once: a map
+        from an object's id to its referrers (this browser's bookkeeping left out), and
+        the ids of the objects found, the root's included; at most ``max_nodes`` of
+        them (the objects beyond are left out, and so are their referrers)."""
+        referrers: Dict[int, List[Any]] = {}
+        found = {id(self.root)}
+        level = [self.root]
+        own: List[Any] = [level, referrers, self, self.__dict__, self.ignore]  # as in get_tree
+        mine = {id(o) for o in own}  # own is kept to the end: the ids stay its objects'
+        room = self.max_nodes - 1 if self.max_nodes is not None else None
+        depth = 0
+        while level and depth < self.maxdepth:
+            depth += 1
+            ignore = own + self.ignore
+            ignore += (own, ignore)
+            try:
+                lists = _core.referrers_of(level, ignore)
+            finally:
+                ignore.clear()  # as in get_tree
+            del ignore
+            following: List[Any] = []
+            own.append(following)
+            mine.add(id(following))
+            for target, holders in zip(level, lists):
+                kept: List[Any] = []
+                own += (holders, kept)
+                mine.update((id(holders), id(kept)))
+                for o in holders:
+                    kind = type(o)
+                    if issubclass(kind, (_Node, RefBrowser)) or id(o) in mine:
+                        continue
+                    if kind is types.FrameType and o.f_code in _OWN_CODE:
+                        continue
+                    kept.append(o)
+                    if id(o) in found or room == 0:
+                        continue
+                    found.add(id(o))
+                    following.append(o)
+                    if room is not None:
+                        room -= 1
+                referrers[id(target)] = kept
+            del lists
+            level = following
+        return referrers, found
+
+    def _tree_without_repeats(self) -> _Node:
+        """``get_tree()`` with ``repeat=False``: the referrers of every object within
+        reach are found level by level, then the tree is laid out depth-first (as
+        pympler's recursion does) with an explicit stack."""
+        referrers, found = self._referrer_lists()
+        included = self.already_included
+        included.clear()  # a second tree of the same browser starts afresh
+        tree = _Node(self.root, self.str_func)
+        included.add(id(self.root))
+        if not self.maxdepth:
+            return tree
+        stack = [(tree, 1, iter(referrers[id(self.root)]))]
+        while stack:
+            node, depth, pending = stack[-1]
+            o = next(pending, stack)
+            if o is stack:
+                stack.pop()
+                continue
+            if id(o) in included:
+                node.children.append(f"{_name(o, self.str_func)} (already included, id {id(o)})")
+                continue
+            if id(o) not in found or (depth < self.maxdepth and id(o) not in referrers):
+                node.children.append(self._cut_text())
+                break
+            included.add(id(o))
+            child = _Node(o, self.str_func)
+            node.children.append(child)
+            if depth < self.maxdepth:
+                stack.append((child, depth + 1, iter(referrers[id(o)])))
         return tree
 
 
@@ -248,4 +336,10 @@ def get_tree(rootobject: Any, maxdepth: int = 3, str_func: Callable[[Any], str] 
     return RefBrowser(rootobject, maxdepth, str_func, repeat, max_nodes=max_nodes).get_tree()
 
 
-_OWN_CODE = {RefBrowser.get_tree.__code__, get_tree.__code__, HtmlBrowser._repr_html_.__code__}
+_OWN_CODE = {
+    RefBrowser.get_tree.__code__,
+    RefBrowser._referrer_lists.__code__,
+    RefBrowser._tree_without_repeats.__code__,
+    get_tree.__code__,
+    HtmlBrowser._repr_html_.__code__,
+}

@@ -10,17 +10,19 @@ drop-in replacement for ``pympler.refgraph``.
     True
 
 Each object is a node labelled with its clipped ``repr`` and type; each reference
-between two of the objects is an edge labelled as the referrer holds it (a dict key,
-an attribute name, a list index). ``reduce=True`` keeps only objects that lie on a
-reference cycle. ``render`` needs Graphviz's ``dot`` on ``PATH`` and raises
+between two of the objects is an edge labelled as pympler labels it: the dict key
+holding it, or the attribute (``__dict__``, ``__class__``, a slot) it is found under;
+empty for items of lists and tuples. ``reduce=True`` keeps only objects that lie on a
+reference cycle; ``split()`` yields one graph per group of connected objects. ``render`` needs Graphviz's ``dot`` on ``PATH`` and raises
 ``GraphvizNotFound`` (an ``OSError``) with installation advice when it is missing.
 """
 
 from __future__ import annotations
 
+import copy
 import shutil
 import subprocess
-from typing import Any, Dict, Iterable, List, Optional, Set
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, cast
 
 from heapscope import _core
 from heapscope.asizeof import Asizer
@@ -33,7 +35,7 @@ class GraphvizNotFound(OSError):
 
 
 class _MetaObject:
-    __slots__ = ("size", "id", "type", "str", "group")
+    __slots__ = ("size", "id", "type", "str", "group", "cycle")
 
     def __init__(self) -> None:
         self.size = 0
@@ -41,6 +43,7 @@ class _MetaObject:
         self.type = ""
         self.str = ""
         self.group: Optional[int] = None
+        self.cycle = False
 
 
 class _Edge:
@@ -84,16 +87,21 @@ class ReferenceGraph:
     ``reduce=True`` keeps only the objects on reference cycles (``num_in_cycles``).
     """
 
+    #: The graph's place among those ``split()`` and ``split_and_sort()`` return (set
+    #: by them only).
+    index: int
+
     def __init__(self, objects: Iterable[Any], reduce: bool = False) -> None:
         self.objects: List[Any] = list(objects)
         self.count = len(self.objects)
         self.num_in_cycles: Any = "N/A"
         self.edges: Optional[Set[_Edge]] = None
+        # A graph made with reduce=True is its own reduced graph: a flag, not a reference
+        # to itself, so that dropping the graph frees it (and its objects) at once.
+        self._is_reduced = reduce
+        self._reduced: Optional[ReferenceGraph] = None
         if reduce:
             self.num_in_cycles = self._reduce_to_cycles()
-            self._reduced: Optional[ReferenceGraph] = self
-        else:
-            self._reduced = None
         self._get_edges()
         self._annotate_objects()
 
@@ -120,10 +128,26 @@ class ReferenceGraph:
         self.objects = [o for o in self.objects if id(o) in out]
         return len(self.objects)
 
-    def reduce_to_cycles(self) -> "ReferenceGraph":
-        """A new graph of the objects that lie on reference cycles (cached)."""
+    def reduce_to_cycles(self) -> Optional["ReferenceGraph"]:
+        """A graph (of this graph's class) of the objects that lie on reference cycles,
+        each marked ``cycle``; ``None`` when no object does. Computed once, and sets
+        ``num_in_cycles``; a graph made with ``reduce=True`` returns itself."""
+        if self._is_reduced:
+            return self
         if self._reduced is None:
-            self._reduced = ReferenceGraph(self.objects, reduce=True)
+            reduced = copy.copy(self)
+            reduced.objects = list(self.objects)
+            reduced._reduced = None
+            self.num_in_cycles = reduced.num_in_cycles = reduced._reduce_to_cycles()
+            if not self.num_in_cycles:
+                return None
+            reduced.count = len(reduced.objects)
+            reduced._is_reduced = True
+            reduced._get_edges()
+            reduced._annotate_objects()
+            for md in reduced.metadata:
+                md.cycle = True
+            self._reduced = reduced
         return self._reduced
 
     def _get_edges(self) -> None:
@@ -131,6 +155,7 @@ class ReferenceGraph:
 
     def _annotate_objects(self) -> None:
         self.metadata: List[_MetaObject] = []
+        self._by_id: Dict[int, _MetaObject] = {}
         sizer = Asizer()
         sizes = sizer.asizesof(*self.objects) if self.objects else ()
         self.total_size = sizer.total
@@ -144,10 +169,15 @@ class ReferenceGraph:
                 md.type = type(obj).__name__
             md.str = _safe_repr(obj, 128)
             self.metadata.append(md)
+            self._by_id[md.id] = md
 
-    def split(self) -> List["ReferenceGraph"]:
-        """One graph per group of connected objects (references in either direction)."""
-        parent = {id(o): id(o) for o in self.objects}
+    def split(self) -> Iterator["ReferenceGraph"]:
+        """Yields one graph (of this graph's class) per group of connected objects,
+        references followed in either direction, in the order of each group's first
+        object. Each holds the group's ``objects``, ``metadata`` and ``edges``, its
+        ``total_size`` (the sum of its objects' sizes) and its ``index``; the objects'
+        metadata and the edges get their group's number as ``group``."""
+        parent = {md.id: md.id for md in self.metadata}
 
         def find(x: int) -> int:
             while parent[x] != x:
@@ -156,16 +186,49 @@ class ReferenceGraph:
             return x
 
         for e in self.edges or ():
-            parent[find(e.src)] = find(e.dst)
-        groups: Dict[int, List[Any]] = {}
-        for o in self.objects:
-            groups.setdefault(find(id(o)), []).append(o)
-        return [ReferenceGraph(members) for members in groups.values()]
+            if e.src in parent and e.dst in parent:
+                a, b = find(e.src), find(e.dst)
+                if a != b:
+                    parent[a] = b
+        number: Dict[int, int] = {}
+        for md in self.metadata:
+            md.group = number.setdefault(find(md.id), len(number))
+        for e in self.edges or ():
+            e.group = self._group_of(e.src)
+        groups: List[List[Any]] = [[] for _ in number]
+        for obj in self.objects:
+            group = self._group_of(id(obj))
+            if group is not None:
+                groups[group].append(obj)
+        edges_of: List[Set[_Edge]] = [set() for _ in number]
+        for e in self.edges or ():
+            if e.group is not None:
+                edges_of[e.group].add(e)
+        metadata_of: List[List[_MetaObject]] = [[] for _ in number]
+        for md in self.metadata:
+            metadata_of[cast(int, md.group)].append(md)
+        for index, members in enumerate(groups):
+            sub = copy.copy(self)
+            sub.objects = members
+            sub.metadata = metadata_of[index]
+            sub.edges = edges_of[index]
+            sub.count = len(sub.metadata)
+            sub.total_size = sum(md.size for md in sub.metadata)
+            sub.index = index
+            sub._reduced = None
+            yield sub
+
+    def _group_of(self, ident: int) -> Optional[int]:
+        md = self._by_id.get(ident)
+        return None if md is None else md.group
 
     def split_and_sort(self) -> List["ReferenceGraph"]:
-        """``split()``, largest group (by total size) first."""
-        graphs = self.split()
-        graphs.sort(key=lambda g: -g.total_size)
+        """``split()`` as a list, the group with the most objects first (ties in
+        ``split()``'s order), each graph's ``index`` its place in the list."""
+        graphs = list(self.split())
+        graphs.sort(key=lambda g: -g.count)
+        for index, graph in enumerate(graphs):
+            graph.index = index
         return graphs
 
     # -- output -------------------------------------------------------------------------

@@ -365,82 +365,70 @@ pub fn name_chain<'py>(
     Ok(steps)
 }
 
-/// `repr(obj)` cut to `limit`; on an `Exception`, `<type: repr failed: error type>`.
-fn safe_repr<'py>(obj: &Bound<'py, PyAny>, limit: usize) -> PyResult<Bound<'py, PyAny>> {
-    let py = obj.py();
-    match obj.repr() {
-        Ok(shown) => clip(shown.into_any(), limit),
-        Err(err) if err.is_instance_of::<PyException>(py) => {
-            let error = err.get_type(py).getattr(crate::pystr!(py, "__name__")?)?;
-            let shown = crate::pystr!(py, "<")?
-                .into_any()
-                .add(obj.get_type().getattr(crate::pystr!(py, "__name__")?)?)?
-                .add(crate::pystr!(py, ": repr failed: ")?)?;
-            shown.add(error)?.add(crate::pystr!(py, ">")?)
-        }
-        Err(err) => Err(err),
-    }
-}
-
-/// The label of a reference graph's edge from `src` to `dst`: the clipped repr of a
-/// dict key (`key` when `dst` is the key), a list's or tuple's `[index]`, `__dict__`,
-/// an instance attribute or slot name; empty when none of those holds `dst`, or when
-/// the objects' own code raises an `Exception`.
+/// The label of a reference graph's edge from `src` to `dst`, as pympler's: for a
+/// non-empty dict, the first key whose value is `dst` (a `str` key itself, any other
+/// key as its `str`, clipped) or nothing when `dst` is only a key; else the name under
+/// which `asizeof` finds `dst` among `src`'s referents (`__dict__`, `__class__`, an
+/// attribute or slot name, `__code__`, ...), or an instance attribute's name. Empty when
+/// none holds `dst` by name (items of lists and tuples), or when the objects' own code
+/// raises an `Exception`.
 pub fn graph_edge<'py>(src: &Bound<'py, PyAny>, dst: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = src.py();
     or_on_exception(py, graph_edge_of(src, dst), || crate::pystr!(py, "").map(Bound::into_any))
 }
 
+/// A dict key as an edge label: a `str` itself, any other key its clipped `str` (its
+/// type and address when that raises an `Exception`).
+fn key_label<'py>(key: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    if key.is_exact_instance_of::<PyString>() {
+        return Ok(key);
+    }
+    let py = key.py();
+    let shown = key.str().map(Bound::into_any).and_then(|s| clip(s, 128));
+    match unless_exception(py, shown)? {
+        Some(shown) => Ok(shown),
+        None => safe_description(&key),
+    }
+}
+
 fn graph_edge_of<'py>(src: &Bound<'py, PyAny>, dst: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = src.py();
+    let empty = || crate::pystr!(py, "").map(Bound::into_any);
     if src.is_instance_of::<PyDict>() {
+        let mut any = false;
         for pair in src.call_method0(crate::pystr!(py, "items")?)?.try_iter()? {
             let (key, value): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair?.extract()?;
+            any = true;
             if value.is(dst) {
-                return clip(safe_repr(&key, 128)?, 24);
-            }
-            if key.is(dst) {
-                return Ok(crate::pystr!(py, "key")?.into_any());
+                return key_label(key);
             }
         }
-        return Ok(crate::pystr!(py, "")?.into_any());
+        if any {
+            return empty();
+        }
     }
     if src.is_instance_of::<PyList>() || src.is_instance_of::<PyTuple>() {
-        for (i, item) in src.try_iter()?.enumerate() {
-            if item?.is(dst) {
-                return new_text(py, &format!("[{i}]"));
-            }
-        }
-        return Ok(crate::pystr!(py, "")?.into_any());
+        return empty();
     }
-    let inner = getattr_opt(src, crate::pystr!(py, "__dict__")?)?;
-    if let Some(inner) = inner {
-        if inner.is(dst) {
-            return Ok(crate::pystr!(py, "__dict__")?.into_any());
+    for (name, value) in crate::asizeof::sizer::named_referents_of(py, src)? {
+        let name = name.into_bound(py);
+        if name.is_none() || !value.is(dst) {
+            continue;
         }
-        if inner.is_instance_of::<PyDict>() {
+        return if name.is_instance_of::<PyString>() { Ok(name) } else { name.str().map(Bound::into_any) };
+    }
+    // Attributes Python keeps inline (3.13+): the instance refers to their values.
+    if let Some(inner) = getattr_opt(src, crate::pystr!(py, "__dict__")?)? {
+        if inner.is_instance_of::<PyDict>() && !inner.is(dst) {
             for pair in inner.call_method0(crate::pystr!(py, "items")?)?.try_iter()? {
                 let (key, value): (Bound<'py, PyAny>, Bound<'py, PyAny>) = pair?.extract()?;
                 if value.is(dst) {
-                    return Ok(key.str()?.into_any());
+                    return key_label(key);
                 }
             }
         }
     }
-    if let Some(slots) = getattr_opt(&src.get_type().into_any(), crate::pystr!(py, "__slots__")?)? {
-        if slots.is_truthy()? {
-            for name in slots.try_iter()? {
-                let name = name?;
-                if name.is_instance_of::<PyString>() {
-                    let name = name.cast_into::<PyString>()?;
-                    if getattr_opt(src, &name)?.is_some_and(|v| v.is(dst)) {
-                        return Ok(name.into_any());
-                    }
-                }
-            }
-        }
-    }
-    Ok(crate::pystr!(py, "")?.into_any())
+    empty()
 }
 
 /// The references between `objects` as `(id of referrer, id of referent, label)`, each
