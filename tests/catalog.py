@@ -65,6 +65,17 @@ def run_isolated(code, timeout=120):
     return proc.stdout
 
 
+def chromium_binary():
+    """The path of a Chromium (or Chrome) binary on PATH, or None."""
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
 # --------------------------------------------------------------------------
 # user-defined types used by the catalog
 

@@ -22,6 +22,8 @@ import pytest
 
 import heapscope
 
+from catalog import chromium_binary
+
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
@@ -177,14 +179,6 @@ PROBE = r"""
 """
 
 
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
 def _run_chromium(chromium, profile, *args):
     command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                f"--user-data-dir={profile}", "--virtual-time-budget=2000", *args]
@@ -199,7 +193,7 @@ def _offline(page):
 
 @pytest.fixture(scope="module")
 def chromium():
-    path = _chromium()
+    path = chromium_binary()
     if path is None:
         pytest.skip("no chromium binary found (apt-get install chromium) to render the exported notebook")
     return path

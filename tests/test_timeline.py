@@ -2,14 +2,13 @@
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
 import time
 
 import pytest
-from catalog import run_isolated
+from catalog import chromium_binary, run_isolated
 
 import heapscope
 from heapscope.timeline import MAX_FILE_BYTES, Timeline, TimelineError, load_timeline, loads_timeline
@@ -317,16 +316,8 @@ def test_chart_paths(three_phases, tmp_path):
     assert result.returncode == 2 and "go with --timeline" in result.stderr
 
 
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
 def test_html_chart_renders_in_headless_chromium(three_phases, tmp_path):
-    chromium = _chromium()
+    chromium = chromium_binary()
     if chromium is None:
         pytest.skip("no chromium binary found (apt-get install chromium) to render the HTML chart")
     _, _, folder = three_phases

@@ -182,30 +182,33 @@ NOTEBOOK_STYLE = "".join(
 )
 
 
-def svg(timeline: Any) -> str:
-    """The chart as a standalone SVG document."""
+def _svg_document(timeline: Any, identity: str, style: str, background: str, tail: str = "") -> str:
+    """The chart's SVG element: ``identity`` names it (an id or a class attribute),
+    ``background`` is the attributes of its background rectangle, ``tail`` what
+    follows the chart's body."""
     frame = _Frame(timeline)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" id="chart">'
-        f'<style>{STYLE}</style><rect width="100%" height="100%" fill="#fff"/>'
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" {identity}>'
+        f'<style>{style}</style><rect width="100%" height="100%" {background}/>'
         + "".join(_svg_body(frame))
-        + '<line id="cursor" x1="0" x2="0" y1="0" y2="0" stroke="#c00" visibility="hidden"/>'
+        + tail
         + "</svg>"
+    )
+
+
+def svg(timeline: Any) -> str:
+    """The chart as a standalone SVG document."""
+    return _svg_document(
+        timeline, 'id="chart"', STYLE, 'fill="#fff"',
+        '<line id="cursor" x1="0" x2="0" y1="0" y2="0" stroke="#c00" visibility="hidden"/>',
     )
 
 
 def notebook_svg(timeline: Any) -> str:
     """The chart as SVG for a notebook's output: in the notebook's theme colours, and
     without the standalone chart's id (a notebook may show several charts)."""
-    frame = _Frame(timeline)
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" class="{NOTEBOOK_CLASS}">'
-        f'<style>{NOTEBOOK_STYLE}</style><rect width="100%" height="100%" class="background"/>'
-        + "".join(_svg_body(frame))
-        + "</svg>"
-    )
+    return _svg_document(timeline, f'class="{NOTEBOOK_CLASS}"', NOTEBOOK_STYLE, 'class="background"')
 
 
 def _hover_data(frame: _Frame) -> Dict[str, Any]:

@@ -133,15 +133,8 @@ class RefBrowser:
             for node, found in zip(level, referrers):
                 own.append(found)
                 for o in found:
-                    # Told apart by their real types: isinstance() would read __class__,
-                    # which is the object's own code (and may raise).
-                    kind = type(o)
-                    if issubclass(kind, (_Node, RefBrowser)) or id(o) in nodes:
-                        continue
-                    if kind is types.FrameType and o.f_code in _OWN_CODE:
-                        continue
-                    if o is level or o is following:
-                        continue  # a level list of this browser
+                    if _own_referrer(o, nodes) or o is level or o is following:
+                        continue  # also a level list of this browser
                     if room == 0:
                         node.children.append(self._cut_text())
                         cut = True
@@ -193,10 +186,7 @@ class RefBrowser:
                 own += (holders, kept)
                 mine.update((id(holders), id(kept)))
                 for o in holders:
-                    kind = type(o)
-                    if issubclass(kind, (_Node, RefBrowser)) or id(o) in mine:
-                        continue
-                    if kind is types.FrameType and o.f_code in _OWN_CODE:
+                    if _own_referrer(o, mine):
                         continue
                     kept.append(o)
                     if id(o) in found or room == 0:
@@ -343,3 +333,14 @@ _OWN_CODE = {
     get_tree.__code__,
     HtmlBrowser._repr_html_.__code__,
 }
+
+
+def _own_referrer(o: Any, own_ids: Set[int]) -> bool:
+    """Whether the referrer ``o`` is a browser's own: a node, a browser, one of the
+    bookkeeping objects in ``own_ids`` or a frame of this module's code."""
+    # Told apart by its real type: isinstance() would read __class__, which is the
+    # object's own code (and may raise).
+    kind = type(o)
+    if issubclass(kind, (_Node, RefBrowser)) or id(o) in own_ids:
+        return True
+    return kind is types.FrameType and o.f_code in _OWN_CODE
