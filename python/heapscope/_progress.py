@@ -1,13 +1,13 @@
 """Progress displays of long calls.
 
-A call that may take long (``asizeof`` of a large structure, a heap pass, a retained
-size computation, ``MProfiler.run``) opens a display with ``display(label, progress)``
-and passes it to the core, which calls it with ``(done, total)`` (``total`` is ``None``
-when unknown) at the points where it checks for Ctrl-C: first two seconds after the
-start (the display's ``delay``), then at most every quarter of a second. The display
-is a ``tqdm.auto`` bar when tqdm is installed, else one line on stderr rewritten in
-place; there is none when ``progress`` is false, or when stderr is not a terminal and
-the code does not run in a notebook kernel.
+A call that may take long (``asizeof`` of a large structure, ``MProfiler.run``) opens
+a display with ``display(label, progress)`` and passes it to the core, which calls it
+with ``(done, total)`` (``total`` is ``None`` when unknown) at the points where it
+checks for Ctrl-C: first two seconds after the start (the display's ``delay``), then at
+most every quarter of a second. The display is a ``tqdm.auto`` bar when tqdm is
+installed (imported at the first report, so that short calls never pay for it), else
+one line on stderr rewritten in place; there is none when ``progress`` is false, or
+when stderr is not a terminal and the code does not run in a notebook kernel.
 
 ``HEAPSCOPE_PROGRESS_FORCE`` (private, for heapscope's own tests): when set to
 ``plain``, the plain display is used whatever stderr is, with no delay.
@@ -68,17 +68,29 @@ class _Plain(Display):
 
 
 class _Tqdm(Display):
-    """A ``tqdm.auto`` bar, made at the first report."""
+    """A ``tqdm.auto`` bar, made at the first report; the plain line where tqdm cannot
+    be imported."""
 
-    def __init__(self, label: str, unit: str, tqdm: Any) -> None:
+    def __init__(self, label: str, unit: str) -> None:
         super().__init__(label, unit)
-        self.tqdm = tqdm
         self.bar: Any = None
+        self.plain: Optional[_Plain] = None
 
     def __call__(self, done: int, total: Optional[int] = None) -> None:
+        if self.plain is not None:
+            self.plain(done, total)
+            return
         if self.bar is None:
-            self.bar = self.tqdm(desc=f"heapscope: {self.label}", unit=f" {self.unit}", unit_scale=True,
-                                 total=total, leave=False, file=sys.stderr)
+            try:
+                # Imported by name: tqdm is optional, and its types are not needed here.
+                tqdm = importlib.import_module("tqdm.auto").tqdm
+            except Exception:
+                self.plain = _Plain(self.label, self.unit)
+                self.plain.start = self.start
+                self.plain(done, total)
+                return
+            self.bar = tqdm(desc=f"heapscope: {self.label}", unit=f" {self.unit}", unit_scale=True,
+                            total=total, leave=False, file=sys.stderr)
             # The time before the first report belongs to the call too.
             self.bar.start_t = self.start
         if total is not None and self.bar.total != total:
@@ -86,6 +98,8 @@ class _Tqdm(Display):
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
+        if self.plain is not None:
+            self.plain.close()
         if self.bar is not None:
             self.bar.close()
             self.bar = None
@@ -120,12 +134,7 @@ def make(label: str, progress: bool = True, unit: str = "objects") -> Optional[D
         return plain
     if sys.stderr is None or not (_stderr_is_terminal() or _in_notebook()):
         return None
-    try:
-        # Imported by name: tqdm is optional, and its types are not needed here.
-        tqdm = importlib.import_module("tqdm.auto").tqdm
-    except Exception:
-        return _Plain(label, unit)
-    return _Tqdm(label, unit, tqdm)
+    return _Tqdm(label, unit)
 
 
 @contextlib.contextmanager
