@@ -9,8 +9,8 @@ installed (imported at the first report, so that short calls never pay for it), 
 one line on stderr rewritten in place; there is none when ``progress`` is false, or
 when stderr is not a terminal and the code does not run in a notebook kernel.
 
-``HEAPSCOPE_PROGRESS_FORCE`` (private, for heapscope's own tests): when set to
-``plain``, the plain display is used whatever stderr is, with no delay.
+``HEAPSCOPE_PROGRESS_FORCE`` (private, for heapscope's own tests; read at import):
+when set to ``plain``, the plain display is used whatever stderr is, with no delay.
 """
 
 from __future__ import annotations
@@ -20,11 +20,14 @@ import importlib
 import os
 import sys
 import time
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, TypeVar
 
-__all__ = ["display", "Display"]
+__all__ = ["display", "run", "Display"]
 
-_FORCE = "HEAPSCOPE_PROGRESS_FORCE"
+T = TypeVar("T")
+
+# Read once: the display is chosen at every sizing call, which must stay cheap.
+_FORCED_PLAIN = os.environ.get("HEAPSCOPE_PROGRESS_FORCE") == "plain"
 
 DELAY = 2.0
 
@@ -128,13 +131,25 @@ def make(label: str, progress: bool = True, unit: str = "objects") -> Optional[D
     """The display for a call, or ``None`` for none."""
     if not progress:
         return None
-    if os.environ.get(_FORCE) == "plain":
+    if _FORCED_PLAIN:
         plain = _Plain(label, unit)
         plain.delay = 0.0
         return plain
     if sys.stderr is None or not (_stderr_is_terminal() or _in_notebook()):
         return None
     return _Tqdm(label, unit)
+
+
+def run(label: str, progress: bool, call: Callable[[Optional[Display]], T], unit: str = "objects") -> T:
+    """``call(display)`` with the display of ``make(...)``, closed when it returns or
+    raises: the cheap form of ``display()`` for calls that are usually short."""
+    shown = make(label, progress, unit)
+    if shown is None:
+        return call(None)
+    try:
+        return call(shown)
+    finally:
+        shown.close()
 
 
 @contextlib.contextmanager

@@ -444,16 +444,14 @@ class Asizer:
         if opts:
             self.set(**opts)
         self._given += len(objs)
-        with _progress.display("asizeof", progress) as shown:
-            return self._core.asizeof(objs, shown)
+        return _progress.run("asizeof", progress, lambda shown: self._core.asizeof(objs, shown))
 
     def asizesof(self, *objs: Any, progress: bool = True, **opts: Any) -> Tuple[int, ...]:
         """Size of each of ``objs``; an object counted before (or given twice) adds 0."""
         if opts:
             self.set(**opts)
         self._given += len(objs)
-        with _progress.display("asizesof", progress) as shown:
-            return tuple(self._core.sizes(objs, False, shown))
+        return tuple(_progress.run("asizesof", progress, lambda shown: self._core.sizes(objs, False, shown)))
 
     # One object gives one tree, two or three a tuple of as many; a call whose number of
     # objects the checker cannot see (``*objs``) may give either.
@@ -474,8 +472,7 @@ class Asizer:
         self._given += len(objs)
         trees: Dict[int, Asized] = {}
         result = []
-        with _progress.display("asized", progress) as shown:
-            all_rows = self._core.sizes(objs, True, shown)
+        all_rows = _progress.run("asized", progress, lambda shown: self._core.sizes(objs, True, shown))
         for rows in all_rows:
             key = id(rows)
             if key not in trees:
@@ -817,20 +814,19 @@ def asizeof(*objs: Any, progress: bool = True, **opts: Any) -> int:
     if exclude is None and not opts.get("stats"):
         # Nothing to print: one call into the core, with no Asizer for the walk to meet.
         given = {**_DEFAULTS_AT_IMPORT, **{k: v for k, v in opts.items() if v is not None or k in _NONE_IS_A_VALUE}}
-        with _progress.display("asizeof", progress) as shown:
-            return _core.Sizer.size_once(
-                objs,
-                align=given["align"],
-                code=bool(given["code"]),
-                ignored=bool(given["ignored"]),
-                limit=_u64(given["limit"]),
-                detail=_u64(given["detail"]),
-                above=_u64(max(int(given["above"]), 0)),
-                frames=bool(given["frames"]),
-                infer=bool(given["infer"]),
-                clip=_u64(max(given["clip"], 0)),
-                progress=shown,
-            )
+        return _progress.run("asizeof", progress, lambda shown: _core.Sizer.size_once(
+            objs,
+            align=given["align"],
+            code=bool(given["code"]),
+            ignored=bool(given["ignored"]),
+            limit=_u64(given["limit"]),
+            detail=_u64(given["detail"]),
+            above=_u64(max(int(given["above"]), 0)),
+            frames=bool(given["frames"]),
+            infer=bool(given["infer"]),
+            clip=_u64(max(given["clip"], 0)),
+            progress=shown,
+        ))
     sizer = Asizer._checked(opts)
     if exclude is not None:
         sizer.exclude_objs(exclude, objs)
