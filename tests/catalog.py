@@ -11,6 +11,7 @@ import decimal
 import enum
 import fractions
 import functools
+import gc
 import os
 import re
 import struct
@@ -63,6 +64,33 @@ def run_isolated(code, timeout=120):
     assert proc.returncode == 0, "exit %s\nstdout:\n%s\nstderr:\n%s" % (
         proc.returncode, proc.stdout[-2000:], err)
     return proc.stdout
+
+
+def pymplers_edges_named(edges, objects):
+    """pympler's reference-graph edges ``(src, dst, label)`` among ``objects``, with the
+    attribute's name where pympler gives none: where the collector sees an instance refer
+    to its attribute values rather than to its ``__dict__`` (CPython 3.13), pympler
+    labels those edges ``''``; heapscope names the attribute."""
+    by_id = {id(o): o for o in objects}
+    named = set()
+    for src, dst, label in edges:
+        if label == "" and not isinstance(by_id[src], (dict, list, tuple, type)):
+            attributes = getattr(by_id[src], "__dict__", None)
+            if isinstance(attributes, dict):
+                label = next((k for k, v in attributes.items() if id(v) == dst), "")
+        named.add((src, dst, label))
+    return named
+
+
+def instances_refer_to_their_dict():
+    """Whether the collector sees an instance with a ``__dict__`` refer to that dict
+    (every version but 3.13, where it refers to the attribute values themselves)."""
+    class Probe:
+        pass
+    probe = Probe()
+    probe.x = []
+    attributes = vars(probe)
+    return any(r is attributes for r in gc.get_referents(probe))
 
 
 def chromium_binary():
