@@ -60,6 +60,7 @@ def test_type_lookups_free_no_cached_name():
     assert proc.returncode == 0, proc.stderr[-3000:]
     before, after = map(int, proc.stdout.split())
     assert before > 100, "the cache did not keep the names: the test proves nothing"
-    # The loop itself may replace a few entries; 500 lookups that write the cache
-    # replaced about a hundred.
-    assert before - after < 20, (before, after)
+    # No entry is replaced (the loop's own lookups were made before `before`); 500
+    # lookups that write the cache replaced about a hundred, one `hasattr(cls,
+    # "__slots__")` per class up to 24.
+    assert before - after < 3, (before, after)

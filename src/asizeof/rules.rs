@@ -798,7 +798,18 @@ fn slots_of(tp_bound: &Bound<'_, PyType>) -> PyResult<Rc<[Slot]>> {
     let mut slots: Vec<Slot> = Vec::new();
     // An `Exception` raised on the way leaves out what it concerns, as in pympler; any
     // other error propagates.
-    if !lenient(py, tp_bound.hasattr("__slots__"))?.unwrap_or(false) {
+    // Found as `hasattr` finds it (along the MRO, then the metaclass's), but read from
+    // the namespaces: `hasattr` on a class met for the first time writes an entry of the
+    // interpreter's type-attribute cache, and the name that entry held may be held by
+    // nothing else (tests/test_type_cache.py).
+    let slots_name = crate::pystr!(py, "__slots__")?;
+    // SAFETY: `tp` is a live type (held by `tp_bound`), so is its metaclass (its
+    // `ob_type`, which it holds); the name is a live str. Only nullness is used.
+    let declared = unsafe {
+        !ffi::type_lookup(tp, slots_name.as_ptr()).is_null()
+            || !ffi::type_lookup(ffi::type_of(tp.cast()), slots_name.as_ptr()).is_null()
+    };
+    if !declared {
         return Ok(Rc::from(slots));
     }
     let Some(mro) = lenient(py, tp_bound.getattr(crate::pystr!(py, "__mro__")?))? else { return Ok(Rc::from(slots)) };
