@@ -3,7 +3,9 @@
 Times, best of ``--repeat`` runs, ``asizeof`` and ``Asizer().asizeof`` of a list of
 1,000,000 small tuples with ``progress=False`` and with a progress display passed to
 the core (its scope open, its first report two seconds away: the clock is read at
-each 65,536-step poll and no report is made), then ``summarize_heap()`` on that heap.
+each 65,536-step poll and no report is made), then the heap passes on that heap
+(``summarize_heap``, ``muppy.get_objects``, ``retained_top``) the same two ways, their
+display a terminal line that the core would write itself.
 Compare the figures with a build from before the progress reports for the cost of
 the polls themselves.
 
@@ -20,7 +22,8 @@ import functools
 import gc
 import time
 
-from heapscope import _progress, asizeof, summary
+import heapscope
+from heapscope import _progress, asizeof, muppy, summary
 
 
 def best_ms(fn, repeat):
@@ -41,8 +44,11 @@ def main():
     real_make = _progress.make
 
     def scope_open(label, progress=True, unit="objects"):
-        # The plain display with its default delay: passed to the core, never called.
-        return _progress._Plain(label, unit)
+        # The plain display with its default delay: passed to the core, never called,
+        # its line (for heap passes) never written.
+        shown = _progress._Plain(label, unit)
+        shown.line = f"heapscope: {label}"
+        return shown
 
     rows = []
     for name, call in [("asizeof", lambda **kw: asizeof.asizeof(data, **kw)),
@@ -54,13 +60,19 @@ def main():
         finally:
             _progress.make = real_make
         rows.append((name, off, on))
-    gc.disable()
-    heap_pass = best_ms(summary.summarize_heap, args.repeat)
-    gc.enable()
+    for name, call in [("summarize_heap", lambda **kw: summary.summarize_heap(collect=False, **kw)),
+                       ("muppy.get_objects", lambda **kw: muppy.get_objects(**kw)),
+                       ("retained_top", lambda **kw: heapscope.retained_top(5, deep=False, **kw))]:
+        off = best_ms(functools.partial(call, progress=False), args.repeat)
+        _progress.make = scope_open
+        try:
+            on = best_ms(call, args.repeat)
+        finally:
+            _progress.make = real_make
+        rows.append((name, off, on))
     print(f"{'call':<20} {'progress=False':>15} {'display passed':>15} {'change':>8}")
     for name, off, on in rows:
         print(f"{name:<20} {off:>12.1f} ms {on:>12.1f} ms {100 * (on / off - 1):>+7.1f}%")
-    print(f"{'summarize_heap':<20} {heap_pass:>12.1f} ms")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,24 @@ pub fn human_size_py(py: Python<'_>, bytes: f64, decimals: usize) -> PyResult<Bo
     crate::ffi::IntoNew::into_new(human_size(bytes, decimals), py)
 }
 
+/// `value` with thousands separators (`-12,345`); `+` before growth in a diff.
+pub fn grouped(value: i128, signed: bool) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if value < 0 {
+        out.push('-');
+    } else if signed && value > 0 {
+        out.push('+');
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

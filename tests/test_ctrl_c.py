@@ -125,6 +125,7 @@ OPERATIONS = {
         "uncollected(lambda: SummaryTracker().print_diff())",
     ),
     "why": ("import heapscope", "lambda: heapscope.why(heap[-1])"),
+    "retained_top": ("import heapscope", "uncollected(lambda: heapscope.retained_top(3, deep=False))"),
     "summarize_list": ("from heapscope import summary", "lambda: summary.summarize(heap + heap + heap)"),
 }
 
@@ -241,6 +242,7 @@ ops = {
     "objects": lambda: len(muppy.get_objects()),
     "summary": lambda: sum(c for n, c, _ in summary.summarize_heap() if n == "list"),
     "why": lambda: len(heapscope.why(heap[-1]).chains),
+    "retained": lambda: heapscope.retained_size(heap),
 }
 for name, run in ops.items():
     calls.clear()

@@ -180,3 +180,98 @@ for call in [lambda: asizeof.asizeof(heap), lambda: asizeof.asizeof(heap, limit=
 print("exact")
 """, timeout=300)
     assert out.split() == ["exact"]
+
+
+_HEAP_PASSES = """
+import os, subprocess, sys
+os.environ["HEAPSCOPE_PROGRESS_FORCE"] = "plain"
+import heapscope
+from heapscope import muppy, summary, tracker
+
+heap = [[i, "s%d" % i, (i, i + 1.5)] for i in range(300_000)]
+
+def part(label):
+    print("<%s>" % label, file=sys.stderr, flush=True)
+
+quiet_tracker = tracker.SummaryTracker(progress=False)
+summary.summarize_heap(); part("summarize_heap")
+muppy.get_objects(); part("get_objects")
+reporting = tracker.SummaryTracker()
+changes = reporting.diff(); part("SummaryTracker")
+assert changes == [], changes  # the display is none of the heap's objects
+expected = heapscope.retained_size(heap, progress=False); part("quiet")
+assert heapscope.retained_size(heap) == expected; part("retained_size")
+heapscope.retained_top(3, deep=False); part("retained_top")
+heapscope.retained_by_type(3, deep=False); part("retained_by_type")
+heapscope.dominator_tree(); part("dominator_tree")
+heapscope.leak_suspects(); part("leak_suspects")
+summary.summarize_heap(progress=False); muppy.get_objects(progress=False)
+heapscope.leak_suspects(progress=False); quiet_tracker.diff(); part("quiet again")
+"""
+
+
+def _stderr_parts(code, env=None):
+    """{label: what the child wrote to its file descriptor 2 before that label}."""
+    import os
+    import subprocess
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, **(env or {}))
+    env["PYTHONPATH"] = here + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-3000:]
+    parts, text = {}, proc.stderr.decode()
+    while "<" in text:
+        before, _, rest = text.partition("<")
+        label, _, text = rest.partition(">\n")
+        parts[label] = before
+    return parts
+
+
+def test_heap_passes_write_their_line_themselves():
+    # The walks over the collector's lists cannot run Python code: the line on
+    # descriptor 2 is written from Rust, the count ends with the unit and the time, and
+    # a newline ends it when the call returns.
+    parts = _stderr_parts(_HEAP_PASSES)
+    for label, unit in [("summarize_heap", "objects"), ("get_objects", "objects"), ("SummaryTracker", "objects"),
+                        ("retained_size", "steps"), ("retained_top", "steps"), ("retained_by_type", "steps"),
+                        ("dominator_tree", "steps"), ("leak_suspects", "steps")]:
+        text = parts[label]
+        assert text.startswith("\rheapscope: %s 65,536 %s, " % (label, unit)), (label, text)
+        # The tracker took two summaries: when made, and for its diff.
+        lines = 2 if label == "SummaryTracker" else 1
+        assert text.endswith(" s\n") and text.count("\n") == lines, (label, text)
+    assert parts["quiet"] == "" and parts["quiet again"] == "", parts
+
+
+def test_heap_passes_show_nothing_off_a_terminal():
+    # Not forced, and descriptor 2 is a pipe: no line, and no display at all.
+    parts = _stderr_parts(_HEAP_PASSES.replace('os.environ["HEAPSCOPE_PROGRESS_FORCE"] = "plain"', ""),
+                          env={"HEAPSCOPE_PROGRESS_FORCE": ""})
+    assert set(parts.values()) == {""}, parts
+
+
+def test_a_display_without_a_line_reports_only_where_python_code_may_run():
+    # In a notebook the display has no line: the census passes stay silent, the parts
+    # of a retained-size computation that run Python code (sizing what `__sizeof__`
+    # must size, deep sizes) report through the display.
+    out = run_isolated("""
+import heapscope
+from heapscope import summary, _progress
+
+class Recorder(_progress.Display):
+    delay = 0.0
+    calls = []
+    def __call__(self, done, total=None):
+        Recorder.calls.append(done)
+
+heap = [[i, "s%d" % i] for i in range(300_000)]
+_progress.make = lambda label, progress=True, unit="objects": Recorder(label, unit) if progress else None
+summary.summarize_heap()
+print("census", len(Recorder.calls))
+Recorder.calls.clear()
+heapscope.retained_top(2, deep=True)
+print("retained", len(Recorder.calls) > 0)
+""", timeout=300)
+    assert "census 0" in out and "retained True" in out, out

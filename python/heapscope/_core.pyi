@@ -152,7 +152,7 @@ def why_chains(
     name, address)])], direct referrer count, their names (first 20), objects indexed)``.
     Frames running ``own_code`` are not roots."""
 
-def retained_size(obj: Any, own_code: Sequence[Any]) -> int:
+def retained_size(obj: Any, own_code: Sequence[Any], progress: Optional[Callable[[int, Optional[int]], object]] = None) -> int:
     """Behind ``heapscope.retained_size``: the flat size of ``obj`` plus those of every
     object it dominates in the whole heap's graph. Frames running ``own_code`` are not
     roots."""
@@ -160,7 +160,7 @@ def retained_size(obj: Any, own_code: Sequence[Any]) -> int:
 _NamedPath = Tuple[str, List[Tuple[str, str, int]]]
 
 def retained_top(
-    n: int, deep: bool, own_code: Sequence[Any]
+    n: int, deep: bool, own_code: Sequence[Any], progress: Optional[Callable[[int, Optional[int]], object]] = None
 ) -> List[Tuple[Any, int, int, Optional[str], Optional[int], _NamedPath]]:
     """Behind ``heapscope.retained_top``: the ``n`` objects retaining the most, largest
     first, as ``(object, retained size, flat size, root kind or None, deep size or None,
@@ -168,21 +168,21 @@ def retained_top(
     dominators from a root."""
 
 def retained_by_type(
-    n: int, deep: bool, own_code: Sequence[Any]
+    n: int, deep: bool, own_code: Sequence[Any], progress: Optional[Callable[[int, Optional[int]], object]] = None
 ) -> List[Tuple[type, int, int, int, Optional[int], _NamedPath]]:
     """Behind ``heapscope.retained_by_type``: the ``n`` types retaining the most, largest
     first, as ``(type, objects, flat size, retained size, deep size or None, dominator
     chain of its object retaining the most)``."""
 
 def dominator_tree(
-    max_depth: int, max_children: int, max_nodes: int, own_code: Sequence[Any]
+    max_depth: int, max_children: int, max_nodes: int, own_code: Sequence[Any], progress: Optional[Callable[[int, Optional[int]], object]] = None
 ) -> Tuple[List[Tuple[int, str, str, int, int, int, Optional[str], int, int]], int]:
     """Behind ``heapscope.dominator_tree``: the rows shown, breadth first (row 0 the heap),
     as ``(parent row or -1, type name, description, retained, flat, children, root kind
     or None, children not shown, their retained size)``, and the number of objects."""
 
 def leak_suspects(
-    threshold: float, own_code: Sequence[Any]
+    threshold: float, own_code: Sequence[Any], progress: Optional[Callable[[int, Optional[int]], object]] = None
 ) -> Tuple[
     List[
         Tuple[
@@ -342,7 +342,13 @@ class Summary:
     @property
     def origin(self) -> Dict[str, Any]: ...
 
-def heap_objects(*, remove_dups: bool = True, skip_frames: bool = True, exclude: Optional[Iterable[Any]] = None) -> List[Any]:
+def heap_objects(
+    *,
+    remove_dups: bool = True,
+    skip_frames: bool = True,
+    exclude: Optional[Iterable[Any]] = None,
+    progress: Optional[Callable[[int, Optional[int]], object]] = None,
+) -> List[Any]:
     """pympler's ``muppy.get_objects()`` list (without the ``gc.collect()``)."""
 
 def tracked_count() -> int:
@@ -376,6 +382,7 @@ def summarize_heap(
     label: Optional[str] = None,
     census: str = "complete",
     own_types: Optional[Iterable[type]] = None,
+    progress: Optional[Callable[[int, Optional[int]], object]] = None,
 ) -> Summary:
     """Summary of the whole heap in one pass (without the ``gc.collect()``): ``census`` is
     ``"complete"`` (every object reachable through untracked ones) or ``"pympler"``;

@@ -9,6 +9,13 @@ installed (imported at the first report, so that short calls never pay for it), 
 one line on stderr rewritten in place; there is none when ``progress`` is false, or
 when stderr is not a terminal and the code does not run in a notebook kernel.
 
+A heap pass (``summarize_heap``, a tracker's summaries, ``muppy.get_objects``, the
+retained-size views) walks the collector's lists, where no Python code may run: its
+display, when it is a line on a terminal (stderr is file descriptor 2 and a terminal),
+has a ``line`` (the text before the count), and the core writes that line itself, from
+Rust, at every report of the call. Where there is no such line (a notebook, whose output
+needs Python code), a heap pass reports only from its parts that can run Python code.
+
 ``HEAPSCOPE_PROGRESS_FORCE`` (private, for heapscope's own tests; read at import):
 when set to ``plain``, the plain display is used whatever stderr is, with no delay.
 """
@@ -22,7 +29,9 @@ import sys
 import time
 from typing import Any, Callable, Iterator, Optional, TypeVar
 
-__all__ = ["display", "run", "Display"]
+from heapscope._own import own_type
+
+__all__ = ["display", "run", "close", "Display"]
 
 T = TypeVar("T")
 
@@ -41,6 +50,9 @@ class Display:
         self.label = label
         self.unit = unit
         self.start = time.monotonic()
+        # The text a heap pass writes itself before the count (see the module's
+        # docstring); None where the display is not a line on file descriptor 2.
+        self.line: Optional[str] = None
 
     def __call__(self, done: int, total: Optional[int] = None) -> None:
         raise NotImplementedError
@@ -49,6 +61,7 @@ class Display:
         pass
 
 
+@own_type
 class _Plain(Display):
     """One line on stderr, rewritten with a carriage return, ended by a newline."""
 
@@ -70,6 +83,7 @@ class _Plain(Display):
             self.shown = False
 
 
+@own_type
 class _Tqdm(Display):
     """A ``tqdm.auto`` bar, made at the first report; the plain line where tqdm cannot
     be imported."""
@@ -127,6 +141,13 @@ def _stderr_is_terminal() -> bool:
         return False
 
 
+def _stderr_is_descriptor_2() -> bool:
+    try:
+        return bool(sys.stderr.fileno() == 2)
+    except Exception:
+        return False
+
+
 def make(label: str, progress: bool = True, unit: str = "objects") -> Optional[Display]:
     """The display for a call, or ``None`` for none."""
     if not progress:
@@ -134,10 +155,24 @@ def make(label: str, progress: bool = True, unit: str = "objects") -> Optional[D
     if _FORCED_PLAIN:
         plain = _Plain(label, unit)
         plain.delay = 0.0
+        plain.line = f"heapscope: {label}"
         return plain
-    if sys.stderr is None or not (_stderr_is_terminal() or _in_notebook()):
+    if sys.stderr is None:
         return None
-    return _Tqdm(label, unit)
+    if _stderr_is_terminal():
+        shown = _Tqdm(label, unit)
+        if _stderr_is_descriptor_2():
+            shown.line = f"heapscope: {label}"
+        return shown
+    if _in_notebook():
+        return _Tqdm(label, unit)
+    return None
+
+
+def close(shown: Optional[Display]) -> None:
+    """Ends ``shown``, the display of ``make(...)`` (``None``: nothing to end)."""
+    if shown is not None:
+        shown.close()
 
 
 def run(label: str, progress: bool, call: Callable[[Optional[Display]], T], unit: str = "objects") -> T:

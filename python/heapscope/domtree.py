@@ -17,7 +17,7 @@ import gc
 import html
 from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
 
-from heapscope import _core
+from heapscope import _core, _progress
 
 __all__ = ["DominatorNode", "DominatorTree", "dominator_tree"]
 
@@ -178,7 +178,9 @@ class DominatorTree:
         return "".join(out)
 
 
-def dominator_tree(max_depth: int = 4, max_children: int = 10, max_nodes: int = 1000) -> DominatorTree:
+def dominator_tree(
+    max_depth: int = 4, max_children: int = 10, max_nodes: int = 1000, *, progress: bool = True
+) -> DominatorTree:
     """The dominator tree of the whole heap, largest first: ``max_children`` children
     per node (those retaining the most), ``max_depth`` levels below the heap, at most
     ``max_nodes`` nodes in all; each node with its type, a short description, its
@@ -187,10 +189,19 @@ def dominator_tree(max_depth: int = 4, max_children: int = 10, max_nodes: int = 
 
     ``print(tree)`` (or ``tree.format()``) shows it indented; in Jupyter it is a
     collapsible tree.
+
+    A computation longer than two seconds shows its progress on a terminal (steps of
+    the walks over objects and references, and the time), unless ``progress=False``.
     """
     _check_count("max_depth", max_depth, 0)
     _check_count("max_children", max_children, 0)
     _check_count("max_nodes", max_nodes, 1)
     gc.collect()
-    rows, objects = _core.dominator_tree(max_depth, max_children, max_nodes, [dominator_tree.__code__])
+    shown = _progress.make("dominator_tree", progress, unit="steps")
+    try:
+        rows, objects = _core.dominator_tree(
+            max_depth, max_children, max_nodes, [dominator_tree.__code__], progress=shown
+        )
+    finally:
+        _progress.close(shown)
     return DominatorTree(rows, objects, max_depth, max_children)

@@ -23,7 +23,7 @@ import inspect
 import sys
 from typing import IO, Any, Callable, Dict, List, Optional
 
-from heapscope import _core, summary
+from heapscope import _core, _progress, summary
 
 __all__ = [
     "filter",
@@ -47,17 +47,22 @@ def ignore_object(obj: Any) -> bool:
         return True
 
 
-def get_objects(remove_dups: bool = True, include_frames: bool = False) -> List[Any]:
+def get_objects(remove_dups: bool = True, include_frames: bool = False, *, progress: bool = True) -> List[Any]:
     """All objects of the process, except frames.
 
     Runs ``gc.collect()``, then lists every tracked object and the untracked objects
     they refer to (those first, as pympler does). With ``remove_dups=False`` an untracked
     object appears once per reference to it. With ``include_frames`` the frames of the
     callers of the caller are appended (the caller's own frame is left out, to avoid a
-    reference cycle through the list).
+    reference cycle through the list). A pass longer than two seconds shows its progress
+    on a terminal, unless ``progress=False``.
     """
     gc.collect()
-    res = _core.heap_objects(remove_dups=remove_dups)
+    shown = _progress.make("get_objects", progress)
+    try:
+        res = _core.heap_objects(remove_dups=remove_dups, progress=shown)
+    finally:
+        _progress.close(shown)
     if include_frames:
         for frame_info in inspect.stack()[2:]:
             res.append(frame_info[0])

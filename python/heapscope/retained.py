@@ -15,7 +15,7 @@ import reprlib
 from dataclasses import dataclass
 from typing import Any, Callable, List, Optional
 
-from heapscope import _core
+from heapscope import _core, _progress
 from heapscope._why import Chain, Step
 
 __all__ = ["RetainedObject", "RetainedTable", "RetainedType", "retained_by_type", "retained_size", "retained_top"]
@@ -157,7 +157,7 @@ class RetainedTable(list):  # type: ignore[type-arg]
         )
 
 
-def retained_size(obj: Any) -> int:
+def retained_size(obj: Any, *, progress: bool = True) -> int:
     """The bytes freed if every reference to ``obj`` from outside the objects it
     dominates went away: ``sys.getsizeof(obj)`` plus the flat sizes of every object that
     only ``obj`` keeps alive (each path to it from a root passes through ``obj``).
@@ -165,9 +165,16 @@ def retained_size(obj: Any) -> int:
     Objects shared with anything else (a string two lists hold, a small int the
     interpreter caches, a constant of a function's code) are not counted. One pass over
     the whole heap; the collector runs first (``gc.collect()``).
+
+    A computation longer than two seconds shows its progress on a terminal (steps of
+    the walks over objects and references, and the time), unless ``progress=False``.
     """
     gc.collect()
-    return _core.retained_size(obj, _own_code())
+    shown = _progress.make("retained_size", progress, unit="steps")
+    try:
+        return _core.retained_size(obj, _own_code(), progress=shown)
+    finally:
+        _progress.close(shown)
 
 
 def _check_n(n: Any) -> None:
@@ -175,31 +182,46 @@ def _check_n(n: Any) -> None:
         raise ValueError(f"n must be an int, 0 or more, not {n!r}")
 
 
-def retained_top(n: int = 20, *, deep: bool = True) -> RetainedTable:
+def retained_top(n: int = 20, *, deep: bool = True, progress: bool = True) -> RetainedTable:
     """The ``n`` objects of the heap that retain the most, largest first, each with its
     retained and flat size, its deep size (``asizeof``'s, unless ``deep=False``: each
     costs a walk of what the object reaches), the kind of root it is (for a root) and
     the chain of dominators from a root that keeps it alive (``path``).
 
+    A computation longer than two seconds shows its progress on a terminal (steps of
+    the walks over objects and references, and the time), unless ``progress=False``.
+
     >>> print(heapscope.retained_top(3))  # doctest: +SKIP
     """
     _check_n(n)
     gc.collect()
-    found = _core.retained_top(n, bool(deep), _own_code())
+    shown = _progress.make("retained_top", progress, unit="steps")
+    try:
+        found = _core.retained_top(n, bool(deep), _own_code(), progress=shown)
+    finally:
+        _progress.close(shown)
     return RetainedTable(
         RetainedObject(obj, _type_name(type(obj)), retained, flat, root, deep_size, _chain(path))
         for obj, retained, flat, root, deep_size, path in found
     )
 
 
-def retained_by_type(n: int = 20, *, deep: bool = True) -> RetainedTable:
+def retained_by_type(n: int = 20, *, deep: bool = True, progress: bool = True) -> RetainedTable:
     """The ``n`` types whose objects retain the most together, largest first: how many
     objects, their flat sizes, what deleting all of them would free (an object
     dominated by another of its type is counted once, in that one), their combined deep
-    size (unless ``deep=False``) and the dominator chain of the one retaining the most."""
+    size (unless ``deep=False``) and the dominator chain of the one retaining the most.
+
+    A computation longer than two seconds shows its progress on a terminal (steps of
+    the walks over objects and references, and the time), unless ``progress=False``.
+    """
     _check_n(n)
     gc.collect()
-    found = _core.retained_by_type(n, bool(deep), _own_code())
+    shown = _progress.make("retained_by_type", progress, unit="steps")
+    try:
+        found = _core.retained_by_type(n, bool(deep), _own_code(), progress=shown)
+    finally:
+        _progress.close(shown)
     return RetainedTable(
         RetainedType(_type_name(tp), count, flat, retained, deep_size, _chain(path))
         for tp, count, flat, retained, deep_size, path in found

@@ -35,7 +35,7 @@ import sys
 import types
 from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, TypeVar, Union
 
-from heapscope import _core, _own
+from heapscope import _core, _own, _progress
 from heapscope.exceptions import SnapshotError
 
 __all__ = [
@@ -176,7 +176,12 @@ def summarize(objects: Iterable[Any]) -> List[Row]:
 
 
 def summarize_heap(
-    collect: bool = True, ignore_self: bool = True, label: Optional[str] = None, census: str = "complete"
+    collect: bool = True,
+    ignore_self: bool = True,
+    label: Optional[str] = None,
+    census: str = "complete",
+    *,
+    progress: bool = True,
 ) -> "_core.Summary":
     """Summary of every object of the process, in one pass in Rust, without building the
     list of objects.
@@ -194,13 +199,21 @@ def summarize_heap(
     ``ignore_self``, heapscope's own results are left out: ``Summary`` objects (which
     hold heapscope's bookkeeping) and the figures the IPython magics return. ``label`` is stored with the summary. Raises ``ValueError`` for any other
     ``census``.
+
+    A pass longer than two seconds shows its progress on a terminal (objects visited,
+    and the time), unless ``progress=False``; see the README's "Progress".
     """
     if census not in ("complete", "pympler"):
         raise ValueError(f'census must be "complete" or "pympler", not {census!r}')
     _settle(collect)
-    return _core.summarize_heap(
-        overrides=_overrides(), ignore_self=ignore_self, label=label, census=census, own_types=_own.own_types()
-    )
+    shown = _progress.make("summarize_heap", progress)
+    try:
+        return _core.summarize_heap(
+            overrides=_overrides(), ignore_self=ignore_self, label=label, census=census,
+            own_types=_own.own_types(), progress=shown,
+        )
+    finally:
+        _progress.close(shown)
 
 
 def load(path: Any) -> "_core.Summary":

@@ -19,7 +19,7 @@ import html
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, List, Optional, Sequence, overload
 
-from heapscope import _core
+from heapscope import _core, _progress
 from heapscope._why import Chain, Step
 
 __all__ = ["AccumulationPoint", "LeakReport", "LeakSuspect", "leak_suspects"]
@@ -147,18 +147,25 @@ def _chain(found: Any) -> Chain:
     return Chain(label, [Step(*step) for step in steps])
 
 
-def leak_suspects(threshold: float = 0.10) -> LeakReport:
+def leak_suspects(threshold: float = 0.10, *, progress: bool = True) -> LeakReport:
     """The leak suspects of the heap: objects, or the objects of one type, at the top of
     the dominator tree retaining at least ``threshold`` (a fraction, 0.10 = 10 %) of
     every object's flat size together, largest first (at most 10), each with its
     accumulation point. Module, frame and thread roots are suspects on their own only,
     never grouped by type. The collector runs first (``gc.collect()``); one pass over
     the whole heap.
+
+    A computation longer than two seconds shows its progress on a terminal (steps of
+    the walks over objects and references, and the time), unless ``progress=False``.
     """
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
         raise ValueError(f"threshold must be a fraction of the heap above 0 and at most 1 (0.10 is 10 %), not {threshold!r}")
     gc.collect()
-    found, total, objects = _core.leak_suspects(float(threshold), [leak_suspects.__code__])
+    shown = _progress.make("leak_suspects", progress, unit="steps")
+    try:
+        found, total, objects = _core.leak_suspects(float(threshold), [leak_suspects.__code__], progress=shown)
+    finally:
+        _progress.close(shown)
     suspects = []
     for single, type_name, description, count, retained, root, point in found:
         point_type, point_description, children, point_retained, child, path = point

@@ -26,7 +26,7 @@ import inspect
 import sys
 from typing import IO, Any, Dict, Hashable, List, Optional, Sequence, Tuple, Union
 
-from heapscope import _core, _own, muppy, summary
+from heapscope import _core, _own, _progress, muppy, summary
 
 __all__ = ["ObjectTracker", "SummaryTracker"]
 
@@ -53,13 +53,16 @@ class SummaryTracker:
     counted, repeated while a collection still untracks objects it left tracked the
     time before (see ``docs/differences.md``); ``collect=False`` skips it (about twice
     as fast on a large heap, but cyclic garbage the collector has not freed yet then
-    counts as alive, and diffs may show the collector's late untracking).
+    counts as alive, and diffs may show the collector's late untracking). A summary
+    that takes over two seconds shows its progress on a terminal, unless
+    ``progress=False``.
     """
 
-    def __init__(self, ignore_self: bool = True, *, collect: bool = True) -> None:
+    def __init__(self, ignore_self: bool = True, *, collect: bool = True, progress: bool = True) -> None:
         self.summaries: Dict[Hashable, "_core.Summary"] = {}
         self.ignore_self = ignore_self
         self.collect = collect
+        self.progress = progress
         # Every attribute the diffs set exists before the first summary: an attribute
         # name is held by its code object alone (which no census can traverse) until it
         # becomes a key of the instance's dict, where the complete census sees it
@@ -72,14 +75,19 @@ class SummaryTracker:
         """A summary of every object of the process now (after a ``gc.collect()``, repeated
         until the collector has nothing left to untrack)."""
         summary._settle(self.collect)
-        if not self.ignore_self:
-            return _core.summarize_heap(overrides=summary._overrides(), ignore_self=False)
-        return _core.summarize_heap(
-            overrides=summary._overrides(),
-            ignore_self=True,
-            exclude=(self, self.summaries),
-            own_types=_own.own_types(),
-        )
+        shown = _progress.make("SummaryTracker", self.progress)
+        try:
+            if not self.ignore_self:
+                return _core.summarize_heap(overrides=summary._overrides(), ignore_self=False, progress=shown)
+            return _core.summarize_heap(
+                overrides=summary._overrides(),
+                ignore_self=True,
+                exclude=(self, self.summaries),
+                own_types=_own.own_types(),
+                progress=shown,
+            )
+        finally:
+            _progress.close(shown)
 
     def diff(self, summary1: Optional[Rows] = None, summary2: Optional[Rows] = None) -> List[List[Any]]:
         """The rows that changed, as ``[type, count change, size change]`` lists.

@@ -7,11 +7,16 @@
 //! see [`Schedule`]), polls that can stop at a safe point report a wake-up, and the next
 //! [`check_signals`](super::check_signals) calls the callback with `(done, total)`
 //! before it runs the signal handlers. Loops that start over after a signal (the heap
-//! passes, which read the collector's lists) only count: a report there would restart
-//! them. The callback's error, `KeyboardInterrupt` included, propagates as a signal
+//! passes, which read the collector's lists) cannot call Python code: a heap pass's scope
+//! ([`ProgressScope::enter_pass`]) whose display is a terminal line (it has a `line`
+//! attribute: the text before the count) writes that line to stderr itself, from Rust,
+//! at every report of the call, and ends it when the scope closes; without one (in a
+//! notebook, whose output needs Python code) only the loops that can run Python code
+//! report. The callback's error, `KeyboardInterrupt` included, propagates as a signal
 //! handler's does.
 
 use std::cell::RefCell;
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
@@ -57,6 +62,36 @@ struct Scope {
     total: Option<u64>,
     /// A report is due: made by the next `check_signals`.
     due: bool,
+    /// A heap pass's terminal line, written from Rust.
+    line: Option<Line>,
+}
+
+/// The line a heap pass writes to stderr itself: `{text} {done} {unit}, {seconds} s`.
+struct Line {
+    text: String,
+    unit: String,
+    written: bool,
+}
+
+impl Line {
+    fn write(&mut self, done: u64, elapsed: Duration) {
+        let shown = format!(
+            "\r{} {} {}, {:.1} s",
+            self.text,
+            crate::units::grouped(i128::from(done), false),
+            self.unit,
+            elapsed.as_secs_f64()
+        );
+        // A failed write (stderr closed) only loses the report.
+        let _ = std::io::stderr().lock().write_all(shown.as_bytes());
+        self.written = true;
+    }
+
+    fn end(&self) {
+        if self.written {
+            let _ = std::io::stderr().lock().write_all(b"\n");
+        }
+    }
 }
 
 thread_local! {
@@ -75,12 +110,26 @@ impl ProgressScope {
     /// loops). The callback's `delay` attribute, when it has one, is the time in seconds
     /// before the first report (default two seconds).
     pub fn enter(callback: Option<&Bound<'_, PyAny>>, total: Option<u64>) -> PyResult<Self> {
+        Self::open(callback, total, false)
+    }
+
+    /// The scope of a heap pass, whose loops over the collector's lists cannot run
+    /// Python code: if `callback` has a `line` (a `str`: it is a terminal line), every
+    /// report of the call is that line, written to stderr from Rust, followed by the
+    /// count and the callback's `unit`.
+    pub fn enter_pass(callback: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        Self::open(callback, None, true)
+    }
+
+    fn open(callback: Option<&Bound<'_, PyAny>>, total: Option<u64>, pass: bool) -> PyResult<Self> {
         let scope = match callback {
             Some(callback) if !callback.is_none() => {
-                let first = match callback.getattr(crate::pystr!(callback.py(), "delay")?) {
+                let py = callback.py();
+                let first = match callback.getattr(crate::pystr!(py, "delay")?) {
                     Ok(delay) => Duration::try_from_secs_f64(delay.extract::<f64>()?).unwrap_or(FIRST_REPORT),
                     Err(_) => FIRST_REPORT,
                 };
+                let line = if pass { terminal_line(callback)? } else { None };
                 Some(Scope {
                     callback: callback.clone().unbind(),
                     start: Instant::now(),
@@ -88,6 +137,7 @@ impl ProgressScope {
                     steps: 0,
                     total,
                     due: false,
+                    line,
                 })
             }
             _ => None,
@@ -97,11 +147,29 @@ impl ProgressScope {
     }
 }
 
+/// The display's `line` and `unit` (`str`s), when it is a terminal line.
+fn terminal_line(callback: &Bound<'_, PyAny>) -> PyResult<Option<Line>> {
+    let text = |name: &str| -> PyResult<Option<String>> {
+        match callback.getattr(name) {
+            Ok(value) if value.is_none() => Ok(None),
+            Ok(value) => Ok(Some(value.extract::<String>()?)),
+            Err(error) if error.is_instance_of::<pyo3::exceptions::PyAttributeError>(callback.py()) => Ok(None),
+            Err(error) => Err(error),
+        }
+    };
+    let Some(line) = text("line")? else { return Ok(None) };
+    let unit = text("unit")?.unwrap_or_else(|| "objects".to_owned());
+    Ok(Some(Line { text: line, unit, written: false }))
+}
+
 impl Drop for ProgressScope {
     fn drop(&mut self) {
         let outer = self.outer.take();
         SCOPE.with(|cell| {
             if let Ok(mut current) = cell.try_borrow_mut() {
+                if let Some(line) = current.as_ref().and_then(|scope| scope.line.as_ref()) {
+                    line.end();
+                }
                 *current = outer;
             }
         });
@@ -109,13 +177,21 @@ impl Drop for ProgressScope {
 }
 
 /// Counts `steps` towards the current scope and tells whether a report is due; reads
-/// the clock only when a scope is open. Runs no Python code.
+/// the clock only when a scope is open. A heap pass's terminal line is written here, at
+/// once: no report is then left for Python code to make. Runs no Python code.
 #[cold]
 pub fn tick(steps: u32) -> bool {
     SCOPE.with(|cell| {
         let Ok(mut current) = cell.try_borrow_mut() else { return false };
         let Some(scope) = current.as_mut() else { return false };
         scope.steps = scope.steps.saturating_add(u64::from(steps));
+        if let Some(line) = scope.line.as_mut() {
+            let elapsed = scope.start.elapsed();
+            if scope.schedule.due(elapsed) {
+                line.write(scope.steps, elapsed);
+            }
+            return false;
+        }
         if !scope.due {
             scope.due = scope.schedule.due(scope.start.elapsed());
         }

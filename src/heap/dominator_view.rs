@@ -246,14 +246,16 @@ type Row<'py> = (i64, Bound<'py, PyAny>, Bound<'py, PyAny>, u64, u64, u64, Optio
 /// most, largest first, to `max_depth` levels below the super-root and at most
 /// `max_nodes` rows in all (breadth first). Returns `(rows, objects in the tree)`.
 #[pyfunction]
-#[pyo3(signature = (max_depth, max_children, max_nodes, own_code))]
+#[pyo3(signature = (max_depth, max_children, max_nodes, own_code, progress = None))]
 pub fn dominator_tree<'py>(
     py: Python<'py>,
     max_depth: usize,
     max_children: usize,
     max_nodes: usize,
     own_code: Vec<Bound<'py, PyAny>>,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let _progress = crate::ffi::ProgressScope::enter_pass(progress)?;
     let computed = compute(py, &[], &own_code)?;
     let children = Children::new(&computed.dom)?;
     // Breadth first, so that a cut by `max_nodes` takes the deepest levels first.

@@ -88,7 +88,19 @@ impl Dominators {
 /// roots do not reach becomes a root itself (in node order, once the nodes reached
 /// before it are numbered), so that every node is in the tree; the adopted nodes are in
 /// [`Dominators::adopted`].
+#[cfg(test)]
 pub fn dominators(graph: Csr<'_>, adopt: bool) -> Result<Dominators, OutOfMemory> {
+    Ok(dominators_unless(graph, adopt, &mut || false)?.expect("never interrupted"))
+}
+
+/// [`dominators`], called `interrupted()` once per step of its long loops: `None` as
+/// soon as that says so (a Ctrl-C to handle; the caller starts again if the handler
+/// returns).
+pub fn dominators_unless(
+    graph: Csr<'_>,
+    adopt: bool,
+    interrupted: &mut dyn FnMut() -> bool,
+) -> Result<Option<Dominators>, OutOfMemory> {
     let n = graph.nodes();
     let root = n as u32;
     let mut pre: Vec<u32> = grow::vec_filled(NONE, n + 1, DOMINATORS)?;
@@ -109,6 +121,9 @@ pub fn dominators(graph: Csr<'_>, adopt: bool) -> Result<Dominators, OutOfMemory
     let mut next_unreached = 0usize;
     loop {
         while let Some(top) = stack.last_mut() {
+            if interrupted() {
+                return Ok(None);
+            }
             let (v, next) = *top;
             let successors = if v == root { &root_successors[..] } else { graph.successors(v) };
             if let Some(&w) = successors.get(next as usize) {
@@ -177,6 +192,9 @@ pub fn dominators(graph: Csr<'_>, adopt: bool) -> Result<Dominators, OutOfMemory
     let mut ancestor: Vec<u32> = grow::vec_filled(NONE, m, DOMINATORS)?;
     let mut path: Vec<u32> = Vec::new();
     for w in (1..m).rev() {
+        if interrupted() {
+            return Ok(None);
+        }
         let mut best = semi[w];
         for &v in &preds[pred_start[w] as usize..pred_start[w + 1] as usize] {
             let u = eval(v, &mut ancestor, &mut label, &semi, &mut path)?;
@@ -196,7 +214,7 @@ pub fn dominators(graph: Csr<'_>, adopt: bool) -> Result<Dominators, OutOfMemory
         }
         idom[w] = d;
     }
-    Ok(Dominators { vertex, pre, idom, adopted })
+    Ok(Some(Dominators { vertex, pre, idom, adopted }))
 }
 
 /// Lengauer-Tarjan's `eval`: the node of smallest semidominator on the linked path from
@@ -411,5 +429,31 @@ mod tests {
         let g = Owned::from_edges(2, &[(0, 1)], vec![0]);
         let d = dominators(g.csr(), false).unwrap();
         assert!(d.retained(|_| u64::MAX).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_interruption_stops_every_long_loop() {
+        // A chain of 50 nodes: the walk and the semidominator loop each ask once a step.
+        let offsets: Vec<u32> = (0..=50).map(|i| i.min(49)).collect();
+        let targets: Vec<u32> = (1..50).collect();
+        let roots = [0u32];
+        let graph = Csr { offsets: &offsets, targets: &targets, roots: &roots };
+        let mut asked = 0usize;
+        let full = dominators_unless(graph, false, &mut || {
+            asked += 1;
+            false
+        })
+        .unwrap();
+        assert!(full.is_some());
+        for stop_at in [1, asked / 2, asked] {
+            let mut calls = 0usize;
+            let stopped = dominators_unless(graph, false, &mut || {
+                calls += 1;
+                calls == stop_at
+            })
+            .unwrap();
+            assert!(stopped.is_none(), "stopped at call {stop_at} of {asked}");
+            assert_eq!(calls, stop_at);
+        }
     }
 }

@@ -689,13 +689,15 @@ pub fn exclusions_from(types: &[Py<PyAny>], objects: Option<&Bound<'_, PyAny>>) 
 /// not reached through them); `skip_frames=False` keeps frames (pympler's
 /// `ObjectTracker`).
 #[pyfunction]
-#[pyo3(signature = (*, remove_dups = true, skip_frames = true, exclude = None))]
+#[pyo3(signature = (*, remove_dups = true, skip_frames = true, exclude = None, progress = None))]
 pub fn heap_objects<'py>(
     py: Python<'py>,
     remove_dups: bool,
     skip_frames: bool,
     exclude: Option<&Bound<'py, PyAny>>,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let _progress = crate::ffi::ProgressScope::enter_pass(progress)?;
     let _pause = GcPause::new(py)?;
     let options = ScanOptions {
         dedup: remove_dups,

@@ -8,7 +8,7 @@ use crate::ffi::IntoNew;
 use crate::ffi::{self, RawObj};
 use crate::grow::{self, OutOfMemory, TryPush};
 use crate::heap::dominator_view::{self, Children, NamedPath};
-use crate::heap::dominators::{dominators, Csr, Dominators};
+use crate::heap::dominators::{dominators_unless, Csr, Dominators};
 use crate::heap::edges::Kinds;
 use crate::heap::graph::{HeapGraph, Stop};
 use crate::heap::passes::{GcPause, TrackedObjects};
@@ -102,7 +102,15 @@ pub(crate) fn compute<'py>(
     let graph_bytes = graph.footprint();
     graph.drop_index();
     let csr = Csr { offsets: &graph.offsets, targets: &graph.targets, roots: &root_nodes };
-    let dom = dominators(csr, true)?;
+    // Pure Rust over arrays the graph holds: after a Ctrl-C whose handler returns, the
+    // computation starts again.
+    let dom = loop {
+        let mut poll = ffi::SignalPoll::default();
+        match dominators_unless(csr, true, &mut || poll.interrupted(py))? {
+            Some(dom) => break dom,
+            None => ffi::check_signals(py)?,
+        }
+    };
     let retained = dom.retained(|v| graph.sizes[v as usize])?.ok_or_else(|| {
         PyOverflowError::new_err("retained sizes past 2**64 bytes: the heap's flat sizes cannot be right; report it")
     })?;
@@ -132,12 +140,14 @@ pub(crate) fn compute<'py>(
 /// went away: its flat size plus those of every object only it keeps alive. Frames
 /// running `own_code` are not roots.
 #[pyfunction]
-#[pyo3(signature = (obj, own_code))]
+#[pyo3(signature = (obj, own_code, progress = None))]
 pub fn retained_size<'py>(
     py: Python<'py>,
     obj: &Bound<'_, PyAny>,
     own_code: Vec<Bound<'_, PyAny>>,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let _progress = crate::ffi::ProgressScope::enter_pass(progress)?;
     let computed = compute(py, &[obj.as_ptr()], &own_code)?;
     let node = computed.target.ok_or_else(|| {
         PyRuntimeError::new_err("the object was not found in the heap graph it was added to; report it")
@@ -152,13 +162,15 @@ type TopEntry<'py> = (Bound<'py, PyAny>, u64, u64, Option<&'static str>, Option<
 /// The `n` objects retaining the most, largest first, each with the chain of its
 /// dominators from a root and, with `deep`, its deep size (`asizeof`'s defaults).
 #[pyfunction]
-#[pyo3(signature = (n, deep, own_code))]
+#[pyo3(signature = (n, deep, own_code, progress = None))]
 pub fn retained_top<'py>(
     py: Python<'py>,
     n: usize,
     deep: bool,
     own_code: Vec<Bound<'py, PyAny>>,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let _progress = crate::ffi::ProgressScope::enter_pass(progress)?;
     let computed = compute(py, &[], &own_code)?;
     let order = dominator_view::largest(&computed.everything()?, &computed.retained, n)?;
     let mut picked = Vec::new();
@@ -197,13 +209,15 @@ type TypeEntry<'py> = (Bound<'py, PyAny>, u64, u64, u64, Option<u64>, NamedPath<
 /// so that nothing is counted twice; so does its deep size (with `deep`), the combined
 /// `asizeof` of those objects.
 #[pyfunction]
-#[pyo3(signature = (n, deep, own_code))]
+#[pyo3(signature = (n, deep, own_code, progress = None))]
 pub fn retained_by_type<'py>(
     py: Python<'py>,
     n: usize,
     deep: bool,
     own_code: Vec<Bound<'py, PyAny>>,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let _progress = crate::ffi::ProgressScope::enter_pass(progress)?;
     let computed = compute(py, &[], &own_code)?;
     let found = by_type(&computed)?;
     let mut rows: Vec<usize> = grow::collect_exact(0..found.types.len(), BY_TYPE)?;

@@ -93,12 +93,14 @@ type Suspect<'py> = (
 /// types whose top objects (modules and other named roots left out: each is an object
 /// on its own) retain that much together. Returns `(suspects, heap total, objects)`.
 #[pyfunction]
-#[pyo3(signature = (threshold, own_code))]
+#[pyo3(signature = (threshold, own_code, progress = None))]
 pub fn leak_suspects<'py>(
     py: Python<'py>,
     threshold: f64,
     own_code: Vec<Bound<'py, PyAny>>,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let _progress = crate::ffi::ProgressScope::enter_pass(progress)?;
     let computed = compute(py, &[], &own_code)?;
     let children = Children::new(&computed.dom)?;
     let total = computed.retained.first().copied().unwrap_or(0);

@@ -267,7 +267,7 @@ pub fn summarize<'py>(
 /// untracked referents). Leaves out `Summary` objects and the instances of `own_types`
 /// (heapscope's other result types) with `ignore_self`, and the `exclude` objects.
 #[pyfunction]
-#[pyo3(signature = (*, overrides = None, remove_dups = true, ignore_self = true, exclude = None, label = None, census = "complete", own_types = None))]
+#[pyo3(signature = (*, overrides = None, remove_dups = true, ignore_self = true, exclude = None, label = None, census = "complete", own_types = None, progress = None))]
 #[allow(clippy::too_many_arguments)] // one per keyword argument of the Python function
 pub fn summarize_heap<'py>(
     py: Python<'py>,
@@ -278,7 +278,9 @@ pub fn summarize_heap<'py>(
     label: Option<String>,
     census: &str,
     own_types: Option<&Bound<'py, PyAny>>,
+    progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Summary> {
+    let _progress = crate::ffi::ProgressScope::enter_pass(progress)?;
     let census = census_named(census, remove_dups)?;
     let mut own: Vec<Py<PyAny>> = Vec::new();
     if ignore_self {

@@ -6,28 +6,10 @@ use super::file::{format_time, Kind, Meta};
 use super::rows::{sums, Rows, Totals};
 use super::table::render;
 use crate::grow::OutOfMemory;
-use crate::units::human_size;
+use crate::units::{grouped, human_size};
 
 /// How many rows `str(summary)` shows.
 pub const TEXT_ROWS: usize = 15;
-
-/// `value` with thousands separators (`-12,345`); `+` before growth in a diff.
-fn grouped(value: i128, signed: bool) -> String {
-    let digits = value.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if value < 0 {
-        out.push('-');
-    } else if signed && value > 0 {
-        out.push('+');
-    }
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
 
 /// A size in binary units; `+` before growth in a diff.
 fn size_text(bytes: i128, signed: bool) -> String {
