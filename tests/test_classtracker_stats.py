@@ -196,9 +196,31 @@ def test_loaded_stats_print_and_render(tracker, tmp_path):
     loaded.sort_stats("size").print_stats(limit=3)
     assert "test_classtracker_stats.Item" in out.getvalue()
     live_html, file_html = tmp_path / "live.html", tmp_path / "file.html"
-    HtmlStats(tracker=tracker).create_html(live_html)
-    HtmlStats(filename=path).create_html(file_html)
+    HtmlStats(tracker=tracker).create_html(live_html, layout="single")
+    HtmlStats(filename=path).create_html(file_html, layout="single")
     assert live_html.read_text() == file_html.read_text()
+
+
+def test_pymplers_layout_writes_a_page_per_class(tracker, tmp_path):
+    HtmlStats(tracker=tracker).create_html(tmp_path / "report.html", title="Run <1>")
+    report = (tmp_path / "report.html").read_text()
+    pages = {p.name: p.read_text() for p in (tmp_path / "report_files").iterdir()}
+    assert sorted(pages) == ["nodes.html", "test_classtracker_stats.Item.html", "test_classtracker_stats.Other.html"]
+    for name, page in pages.items():
+        assert '<a href="report_files/%s">' % name in report  # relative links, as pympler's
+        assert page.startswith("<!DOCTYPE html>") and '<a href="../report.html">Run &lt;1&gt;</a>' in page
+        assert page.count("<section") == 1 and "<svg" in page
+    assert "<tr><td>0x" in pages["nodes.html"] and "Item" not in pages["nodes.html"]
+    # The report itself still holds every section.
+    assert report.count("<section") == 3
+
+
+def test_single_layout_writes_one_file(tracker, tmp_path):
+    HtmlStats(tracker=tracker).create_html(tmp_path / "one.html", layout="single")
+    assert [p.name for p in tmp_path.iterdir()] == ["one.html"]
+    assert "one_files" not in (tmp_path / "one.html").read_text()
+    with pytest.raises(ValueError, match='layout must be "pympler" or "single"'):
+        HtmlStats(tracker=tracker).create_html(tmp_path / "x.html", layout="pages")
 
 
 def test_empty_stats():
@@ -287,7 +309,7 @@ def test_missing_file_raises_os_error(tmp_path):
 
 def test_html_report_is_self_contained_and_names_every_class(tracker, tmp_path):
     path = tmp_path / "report.html"
-    HtmlStats(tracker=tracker).create_html(str(path), title="Memory <report>")
+    HtmlStats(tracker=tracker).create_html(str(path), title="Memory <report>", layout="single")
     html = path.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
     assert "<title>Memory &lt;report&gt;</title>" in html

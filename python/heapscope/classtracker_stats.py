@@ -652,13 +652,18 @@ class HtmlStats(Stats):
     """``Stats`` written as an HTML report."""
 
     def create_html(self, fname: Union[str, "os.PathLike[str]"], title: str = "ClassTracker Statistics",
-                    max_instances: Optional[int] = 50) -> None:
-        """Write the report to ``fname``: one self-contained file with the snapshots, a
-        memory-over-time and an instances-alive chart per class, per-snapshot class
-        figures (each class's share is of the snapshot's tracked total, as in
-        ``format()``), merged referent sizes, and each class's lifetime table. Times
-        read as ``_duration`` writes them (``12.3 ms``, ``1.50 s``, ``1:02:05``); chart
-        axes tick on round values.
+                    max_instances: Optional[int] = 50, *, layout: str = "pympler") -> None:
+        """Write the report to ``fname``: the snapshots, a memory-over-time and an
+        instances-alive chart per class, per-snapshot class figures (each class's share
+        is of the snapshot's tracked total, as in ``format()``), merged referent sizes,
+        and each class's lifetime table, in one file with inline styles and charts (no
+        scripts, nothing fetched). Times read as ``_duration`` writes them (``12.3 ms``,
+        ``1.50 s``, ``1:02:05``); chart axes tick on round values.
+
+        ``layout="pympler"`` (default) also writes pympler's per-class pages: each
+        class's section as a page of its own, ``<name>_files/<Class>.html`` beside
+        ``fname`` (``report.html`` gets ``report_files/``), linked from the report;
+        ``layout="single"`` writes the one file only.
 
         ``max_instances`` bounds the rows of each lifetime table (default 50, which keeps
         the report readable and small); the instances left out are counted under the
@@ -667,6 +672,20 @@ class HtmlStats(Stats):
             max_instances = sys.maxsize
         if isinstance(max_instances, bool) or not isinstance(max_instances, int) or max_instances < 0:
             raise ValueError(f"create_html(): max_instances must be an int >= 0 or None, not {max_instances!r}")
-        html = self._core.to_html(str(title), max_instances)
-        with open(fname, "w", encoding="utf-8") as f:
+        if layout not in ("pympler", "single"):
+            raise ValueError(f'create_html(): layout must be "pympler" or "single", not {layout!r}')
+        if layout == "single":
+            with open(fname, "w", encoding="utf-8") as f:
+                f.write(self._core.to_html(str(title), max_instances))
+            return
+        path = os.fspath(fname)
+        report = os.path.basename(path)
+        folder = os.path.splitext(report)[0] + "_files"
+        html, pages = self._core.to_html_pages(str(title), max_instances, report, folder)
+        pages_dir = os.path.join(os.path.dirname(path), folder)
+        os.makedirs(pages_dir, exist_ok=True)
+        for page, text in pages:
+            with open(os.path.join(pages_dir, page), "w", encoding="utf-8") as f:
+                f.write(text)
+        with open(path, "w", encoding="utf-8") as f:
             f.write(html)

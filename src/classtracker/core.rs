@@ -535,6 +535,22 @@ impl TrackerCore {
         out(py, self.read(|state| Ok(report::render(&state.log, title, max_instances))))
     }
 
+    /// The report in pympler's file layout: `(report, [(page file name, page)])`, the
+    /// pages to be written to the folder `folder` beside the report file `report`.
+    #[pyo3(signature = (title, max_instances, report, folder))]
+    fn to_html_pages<'py>(
+        &self,
+        py: Python<'py>,
+        title: &str,
+        max_instances: usize,
+        report: &str,
+        folder: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (index, pages) =
+            self.read(|state| Ok(report::render_pages(&state.log, title, max_instances, report, folder)))?;
+        (index, pages).into_new(py)
+    }
+
     #[getter]
     fn start<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         ffi::new_float(py, self.start)

@@ -1,7 +1,8 @@
 //! The ClassTracker HTML report: one self-contained file (inline CSS and SVG charts, no
 //! scripts, nothing fetched from the network) with the snapshots, a memory-over-time
 //! chart and an instances-alive chart per class, the per-snapshot class figures, merged
-//! referent sizes, and the lifetime table of each class's instances.
+//! referent sizes, and the lifetime table of each class's instances; in pympler's
+//! layout ([`render_pages`]) also a page per class, linked from the report.
 
 use crate::classtracker::axis::{self, duration_text};
 use crate::classtracker::log::{ClassRow, Log, TreeNode};
@@ -272,14 +273,78 @@ fn trace_text(log: &Log, index: u32) -> Option<String> {
 
 /// The whole report. `max_instances` bounds the rows of each class's lifetime table.
 pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
-    let mut out = String::with_capacity(64 * 1024);
-    let classes = log.tracked_classes();
-    let index = log.index();
+    render_with(log, title, max_instances, None).0
+}
+
+/// The report in pympler's file layout: the whole report as [`render`] makes it, each
+/// class linked to a page of its own in the folder `folder` beside the report (whose
+/// file name is `report`), and those pages as `(file name in the folder, HTML)`. File
+/// names are the classes' names, made safe (letters, digits, `.`, `_` and `-`) and
+/// unique.
+pub fn render_pages(
+    log: &Log,
+    title: &str,
+    max_instances: usize,
+    report: &str,
+    folder: &str,
+) -> (String, Vec<(String, String)>) {
+    render_with(log, title, max_instances, Some((report, folder)))
+}
+
+/// `page_file` of every tracked class, in the order of `tracked_classes()`.
+fn page_files(log: &Log, classes: &[u32]) -> Vec<String> {
+    let mut used: ahash::AHashSet<String> = ahash::AHashSet::new();
+    let mut files = Vec::with_capacity(classes.len());
+    for &name in classes {
+        let safe: String = log.names[name as usize]
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+            .collect();
+        // Never a hidden or relative name (".", ".."), never empty.
+        let safe = if safe.is_empty() || safe.starts_with('.') { format!("class{safe}") } else { safe };
+        let mut file = format!("{safe}.html");
+        let mut n = 2;
+        while !used.insert(file.to_ascii_lowercase()) {
+            file = format!("{safe}-{n}.html");
+            n += 1;
+        }
+        files.push(file);
+    }
+    files
+}
+
+fn page_head(out: &mut String, title: &str) {
     let _ = writeln!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>",
         escape(title)
     );
+}
+
+/// What every class section needs.
+struct Context<'a> {
+    log: &'a Log,
+    classes: Vec<u32>,
+    index: Vec<(u32, Vec<u32>)>,
+    rows: Vec<Vec<ClassRow>>,
+    history: Vec<(u32, Vec<(f64, u64)>)>,
+    span: Option<(f64, f64)>,
+    max_instances: usize,
+}
+
+fn render_with(
+    log: &Log,
+    title: &str,
+    max_instances: usize,
+    layout: Option<(&str, &str)>,
+) -> (String, Vec<(String, String)>) {
+    let folder = layout.map(|(_, folder)| folder);
+    let mut out = String::with_capacity(64 * 1024);
+    let classes = log.tracked_classes();
+    let index = log.index();
+    let files = page_files(log, &classes);
+    let link = |c: usize| folder.map(|folder| format!("{}/{}", escape(folder), escape(&files[c])));
+    page_head(&mut out, title);
     let _ = writeln!(out, "<h1>{}</h1>", escape(title));
     let _ = writeln!(
         out,
@@ -295,11 +360,11 @@ pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
     if !classes.is_empty() {
         out.push_str("<p>Classes: ");
         for (i, &name) in classes.iter().enumerate() {
+            let target = link(i).unwrap_or_else(|| format!("#{}", anchor(name as usize)));
             let _ = write!(
                 out,
-                "{}<a href=\"#{}\">{}</a>",
+                "{}<a href=\"{target}\">{}</a>",
                 if i > 0 { ", " } else { "" },
-                anchor(name as usize),
                 escape(&log.names[name as usize])
             );
         }
@@ -375,108 +440,139 @@ pub fn render(log: &Log, title: &str, max_instances: usize) -> String {
     }
 
     out.push_str("<h2>Classes</h2>\n");
-    let history = log.history();
-    for (c, &name) in classes.iter().enumerate() {
-        let class_name = &log.names[name as usize];
-        let members: &[u32] = index.iter().find(|(n, _)| *n == name).map_or(&[], |(_, r)| r.as_slice());
-        let max_sizes: Vec<u64> = members.iter().map(|&r| log.max_size(r)).collect();
-        let alive = members.iter().filter(|&&r| log.records[r as usize].death.is_none()).count();
-        let _ = writeln!(out, "<section id=\"{}\"><h3>{}</h3>", anchor(name as usize), escape(class_name));
-        let total = max_sizes.iter().fold(0u64, |sum, &s| sum.saturating_add(s));
-        let _ = writeln!(
-            out,
-            "<p>{} instance{} tracked, {} not seen to die. Largest size of each instance: average {}, smallest {}, largest {}.</p>",
-            members.len(),
-            if members.len() == 1 { "" } else { "s" },
-            alive,
-            size_text(if members.is_empty() { 0.0 } else { total as f64 / members.len() as f64 }),
-            size_text(max_sizes.iter().copied().min().unwrap_or(0) as f64),
-            size_text(max_sizes.iter().copied().max().unwrap_or(0) as f64),
-        );
-        let color = COLORS[c % COLORS.len()];
-        let memory = [class_memory(log, &rows, c, class_name, color)];
-        out.push_str(&chart("Memory of its instances", &memory, true, span));
-        let counts = [Series {
-            label: class_name,
-            color,
-            points: history
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map_or(Vec::new(), |(_, p)| p.iter().map(|&(t, n)| (t, n as f64)).collect()),
-            steps: true,
-            dashed: false,
-        }];
-        out.push_str(&chart("Instances alive", &counts, false, span));
-        out.push('\n');
-        if !log.snapshots.is_empty() {
-            out.push_str("<table><tr><th>snapshot</th><th>instances alive</th><th>total size</th><th>average size</th><th>share of tracked</th></tr>\n");
-            for (k, s) in log.snapshots.iter().enumerate() {
-                let Some(row) = rows[k].get(c) else { continue };
-                let label = if s.description.is_empty() {
-                    duration_text(s.timestamp)
-                } else {
-                    format!("{} ({})", s.description, duration_text(s.timestamp))
-                };
-                let _ = writeln!(
-                    out,
-                    "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.1}%</td></tr>",
-                    escape(&label),
-                    row.active,
-                    size_text(row.sum as f64),
-                    size_text(row.average),
-                    row.tracked_percent
-                );
-            }
-            out.push_str("</table>\n");
-            // Referents merged over the instances, for classes sized with detail.
-            for (k, s) in log.snapshots.iter().enumerate() {
-                let merged = log.merged_tree(k, class_name);
-                if merged.len() > 1 {
-                    let _ = writeln!(
-                        out,
-                        "<details><summary>Referents at snapshot {k} ({}), {} in all</summary>{}</details>",
-                        escape(if s.description.is_empty() { "untitled" } else { &s.description }),
-                        size_text(merged[0].size as f64),
-                        tree_list(&merged)
-                    );
-                }
-            }
+    let ctx = Context { log, history: log.history(), classes, index, rows, span, max_instances };
+    let mut pages = Vec::new();
+    for (c, file) in files.iter().enumerate() {
+        let page = link(c);
+        out.push_str(&class_section(&ctx, c, page.as_deref()));
+        if let Some((report, _)) = layout {
+            let class_name = &log.names[ctx.classes[c] as usize];
+            let mut html = String::with_capacity(16 * 1024);
+            page_head(&mut html, &format!("{class_name}: {title}"));
+            let _ = writeln!(html, "<h1>{}</h1>", escape(class_name));
+            let _ = writeln!(
+                html,
+                "<p class=\"meta\">A class of <a href=\"../{}\">{}</a>.</p>",
+                escape(report),
+                escape(title)
+            );
+            html.push_str(&class_section(&ctx, c, None));
+            html.push_str("</body></html>\n");
+            pages.push((file.clone(), html));
         }
-        out.push_str("<table><tr><th>id</th><th>repr</th><th>born</th><th>died</th><th>lifetime</th><th>largest size</th><th>last size</th></tr>\n");
-        for (&r, &largest) in members.iter().zip(&max_sizes).take(max_instances) {
-            let record = &log.records[r as usize];
-            let sizes = log.sizes_of(r);
-            let last = sizes.last().map_or(0, |s| s.1);
-            let end = record.death.or_else(|| log.snapshots.last().map(|s| s.timestamp.max(record.birth)));
-            let lifetime = match (record.death, end) {
-                (Some(d), _) => duration_text(d - record.birth),
-                (None, Some(e)) => format!("&ge; {}", duration_text(e - record.birth)),
-                (None, None) => String::new(),
+    }
+    out.push_str("</body></html>\n");
+    (out, pages)
+}
+
+/// The section of tracked class number `c` (of `tracked_classes()`): its charts, its
+/// figures per snapshot, merged referents and lifetime table; `page`, the link to its
+/// own page, if it has one.
+fn class_section(ctx: &Context<'_>, c: usize, page: Option<&str>) -> String {
+    let mut out = String::with_capacity(16 * 1024);
+    let (log, rows, span, history, index, max_instances) =
+        (ctx.log, &ctx.rows, ctx.span, &ctx.history, &ctx.index, ctx.max_instances);
+    let name = ctx.classes[c];
+    let class_name = &log.names[name as usize];
+    let members: &[u32] = index.iter().find(|(n, _)| *n == name).map_or(&[], |(_, r)| r.as_slice());
+    let max_sizes: Vec<u64> = members.iter().map(|&r| log.max_size(r)).collect();
+    let alive = members.iter().filter(|&&r| log.records[r as usize].death.is_none()).count();
+    let _ = writeln!(out, "<section id=\"{}\"><h3>{}</h3>", anchor(name as usize), escape(class_name));
+    if let Some(href) = page {
+        let _ = writeln!(out, "<p class=\"meta\"><a href=\"{href}\">Its own page</a></p>");
+    }
+    let total = max_sizes.iter().fold(0u64, |sum, &s| sum.saturating_add(s));
+    let _ = writeln!(
+        out,
+        "<p>{} instance{} tracked, {} not seen to die. Largest size of each instance: average {}, smallest {}, largest {}.</p>",
+        members.len(),
+        if members.len() == 1 { "" } else { "s" },
+        alive,
+        size_text(if members.is_empty() { 0.0 } else { total as f64 / members.len() as f64 }),
+        size_text(max_sizes.iter().copied().min().unwrap_or(0) as f64),
+        size_text(max_sizes.iter().copied().max().unwrap_or(0) as f64),
+    );
+    let color = COLORS[c % COLORS.len()];
+    let memory = [class_memory(log, rows, c, class_name, color)];
+    out.push_str(&chart("Memory of its instances", &memory, true, span));
+    let counts = [Series {
+        label: class_name,
+        color,
+        points: history
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(Vec::new(), |(_, p)| p.iter().map(|&(t, n)| (t, n as f64)).collect()),
+        steps: true,
+        dashed: false,
+    }];
+    out.push_str(&chart("Instances alive", &counts, false, span));
+    out.push('\n');
+    if !log.snapshots.is_empty() {
+        out.push_str("<table><tr><th>snapshot</th><th>instances alive</th><th>total size</th><th>average size</th><th>share of tracked</th></tr>\n");
+        for (k, s) in log.snapshots.iter().enumerate() {
+            let Some(row) = rows[k].get(c) else { continue };
+            let label = if s.description.is_empty() {
+                duration_text(s.timestamp)
+            } else {
+                format!("{} ({})", s.description, duration_text(s.timestamp))
             };
-            let mut repr_cell = escape(&log.repr_of(r));
-            if let Some(trace) = trace_text(log, r) {
-                let _ =
-                    write!(repr_cell, "<details><summary>created at</summary><pre>{}</pre></details>", escape(&trace));
-            }
             let _ = writeln!(
                 out,
-                "<tr><td>{:#x}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                record.id,
-                repr_cell,
-                duration_text(record.birth),
-                record.death.map_or_else(|| "alive".to_owned(), duration_text),
-                lifetime,
-                size_text(largest as f64),
-                size_text(last as f64),
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.1}%</td></tr>",
+                escape(&label),
+                row.active,
+                size_text(row.sum as f64),
+                size_text(row.average),
+                row.tracked_percent
             );
         }
         out.push_str("</table>\n");
-        if members.len() > max_instances {
-            let _ = writeln!(out, "<p class=\"meta\">{} more instances not shown.</p>", members.len() - max_instances);
+        // Referents merged over the instances, for classes sized with detail.
+        for (k, s) in log.snapshots.iter().enumerate() {
+            let merged = log.merged_tree(k, class_name);
+            if merged.len() > 1 {
+                let _ = writeln!(
+                    out,
+                    "<details><summary>Referents at snapshot {k} ({}), {} in all</summary>{}</details>",
+                    escape(if s.description.is_empty() { "untitled" } else { &s.description }),
+                    size_text(merged[0].size as f64),
+                    tree_list(&merged)
+                );
+            }
         }
-        out.push_str("</section>\n");
     }
-    out.push_str("</body></html>\n");
+    out.push_str("<table><tr><th>id</th><th>repr</th><th>born</th><th>died</th><th>lifetime</th><th>largest size</th><th>last size</th></tr>\n");
+    for (&r, &largest) in members.iter().zip(&max_sizes).take(max_instances) {
+        let record = &log.records[r as usize];
+        let sizes = log.sizes_of(r);
+        let last = sizes.last().map_or(0, |s| s.1);
+        let end = record.death.or_else(|| log.snapshots.last().map(|s| s.timestamp.max(record.birth)));
+        let lifetime = match (record.death, end) {
+            (Some(d), _) => duration_text(d - record.birth),
+            (None, Some(e)) => format!("&ge; {}", duration_text(e - record.birth)),
+            (None, None) => String::new(),
+        };
+        let mut repr_cell = escape(&log.repr_of(r));
+        if let Some(trace) = trace_text(log, r) {
+            let _ = write!(repr_cell, "<details><summary>created at</summary><pre>{}</pre></details>", escape(&trace));
+        }
+        let _ = writeln!(
+            out,
+            "<tr><td>{:#x}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            record.id,
+            repr_cell,
+            duration_text(record.birth),
+            record.death.map_or_else(|| "alive".to_owned(), duration_text),
+            lifetime,
+            size_text(largest as f64),
+            size_text(last as f64),
+        );
+    }
+    out.push_str("</table>\n");
+    if members.len() > max_instances {
+        let _ = writeln!(out, "<p class=\"meta\">{} more instances not shown.</p>", members.len() - max_instances);
+    }
+    out.push_str("</section>\n");
     out
 }
 
@@ -574,5 +670,35 @@ mod tests {
         let (big, small, inner) = (html.find("big").unwrap(), html.find("small").unwrap(), html.find("inner").unwrap());
         assert!(big < inner && inner < small);
         assert_eq!(html.matches("<ul").count(), html.matches("</ul>").count());
+    }
+
+    #[test]
+    fn pages_layout_links_a_page_per_class() {
+        let mut log = log();
+        log.names.insert("../etc/Passwd".into());
+        log.records[2].name = 1;
+        let (index, pages) = render_pages(&log, "r", 100, "report.html", "report_files");
+        let mut files: Vec<&str> = pages.iter().map(|(f, _)| f.as_str()).collect();
+        files.sort_unstable();
+        assert_eq!(files, ["app._Node_.html", "class.._etc_Passwd.html"]);
+        for file in &files {
+            assert!(index.contains(&format!("<a href=\"report_files/{file}\">")), "{file}: {index}");
+        }
+        let (_, page) = pages.iter().find(|(f, _)| f.starts_with("app")).unwrap();
+        assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<a href=\"../report.html\">r</a>"));
+        assert!(page.contains("<h3>app.&lt;Node&gt;</h3>") && !page.contains("Passwd"));
+        // The single page has neither links to pages nor pages.
+        assert!(!render(&log, "r", 100).contains("report_files"));
+    }
+
+    #[test]
+    fn page_names_stay_unique() {
+        let mut log = log();
+        log.names.insert("app.>Node<".into());
+        log.records[2].name = 1;
+        let (_, pages) = render_pages(&log, "r", 100, "x.html", "x_files");
+        let mut files: Vec<&str> = pages.iter().map(|(f, _)| f.as_str()).collect();
+        files.sort_unstable();
+        assert_eq!(files, ["app._Node_-2.html", "app._Node_.html"]);
     }
 }
