@@ -299,6 +299,8 @@ fn page_files(log: &Log, classes: &[u32]) -> Vec<String> {
         let safe: String = log.names[name as usize]
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+            // File names are at most 255 bytes on common file systems.
+            .take(120)
             .collect();
         // Never a hidden or relative name (".", ".."), never empty.
         let safe = if safe.is_empty() || safe.starts_with('.') { format!("class{safe}") } else { safe };
@@ -689,6 +691,19 @@ mod tests {
         assert!(page.contains("<h3>app.&lt;Node&gt;</h3>") && !page.contains("Passwd"));
         // The single page has neither links to pages nor pages.
         assert!(!render(&log, "r", 100).contains("report_files"));
+    }
+
+    #[test]
+    fn page_names_stay_short() {
+        let mut log = log();
+        log.names.insert("x".repeat(1000));
+        log.records[2].name = 1;
+        let (_, pages) = render_pages(&log, "r", 100, "x.html", "x_files");
+        assert!(
+            pages.iter().all(|(file, _)| file.len() <= 130),
+            "{:?}",
+            pages.iter().map(|p| &p.0).collect::<Vec<_>>()
+        );
     }
 
     #[test]
