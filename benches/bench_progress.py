@@ -51,18 +51,14 @@ def main():
         return shown
 
     rows = []
-    for name, call in [("asizeof", lambda **kw: asizeof.asizeof(data, **kw)),
-                       ("Asizer().asizeof", lambda **kw: asizeof.Asizer().asizeof(data, **kw))]:
-        off = best_ms(functools.partial(call, progress=False), args.repeat)
-        _progress.make = scope_open
-        try:
-            on = best_ms(call, args.repeat)
-        finally:
-            _progress.make = real_make
-        rows.append((name, off, on))
-    for name, call in [("summarize_heap", lambda **kw: summary.summarize_heap(collect=False, **kw)),
-                       ("muppy.get_objects", lambda **kw: muppy.get_objects(**kw)),
-                       ("retained_top", lambda **kw: heapscope.retained_top(5, deep=False, **kw))]:
+    calls = [
+        ("asizeof", lambda **kw: asizeof.asizeof(data, **kw)),
+        ("Asizer().asizeof", lambda **kw: asizeof.Asizer().asizeof(data, **kw)),
+        ("summarize_heap", lambda **kw: summary.summarize_heap(collect=False, **kw)),
+        ("muppy.get_objects", lambda **kw: muppy.get_objects(**kw)),
+        ("retained_top", lambda **kw: heapscope.retained_top(5, deep=False, **kw)),
+    ]
+    for name, call in calls:
         off = best_ms(functools.partial(call, progress=False), args.repeat)
         _progress.make = scope_open
         try:
