@@ -445,8 +445,12 @@ fn render_with(
     let ctx = Context { log, history: log.history(), classes, index, rows, span, max_instances };
     let mut pages = Vec::new();
     for (c, file) in files.iter().enumerate() {
-        let page = link(c);
-        out.push_str(&class_section(&ctx, c, page.as_deref()));
+        let (heading, section) = class_section(&ctx, c);
+        out.push_str(&heading);
+        if let Some(href) = link(c) {
+            let _ = writeln!(out, "<p class=\"meta\"><a href=\"{href}\">Its own page</a></p>");
+        }
+        out.push_str(&section);
         if let Some((report, _)) = layout {
             let class_name = &log.names[ctx.classes[c] as usize];
             let mut html = String::with_capacity(16 * 1024);
@@ -458,7 +462,8 @@ fn render_with(
                 escape(report),
                 escape(title)
             );
-            html.push_str(&class_section(&ctx, c, None));
+            html.push_str(&heading);
+            html.push_str(&section);
             html.push_str("</body></html>\n");
             pages.push((file.clone(), html));
         }
@@ -468,9 +473,10 @@ fn render_with(
 }
 
 /// The section of tracked class number `c` (of `tracked_classes()`): its charts, its
-/// figures per snapshot, merged referents and lifetime table; `page`, the link to its
-/// own page, if it has one.
-fn class_section(ctx: &Context<'_>, c: usize, page: Option<&str>) -> String {
+/// figures per snapshot, merged referents and lifetime table, as `(its opening and
+/// heading, the rest)`, so that the report can put the link to the class's own page
+/// between the two without rendering the section twice.
+fn class_section(ctx: &Context<'_>, c: usize) -> (String, String) {
     let mut out = String::with_capacity(16 * 1024);
     let (log, rows, span, history, index, max_instances) =
         (ctx.log, &ctx.rows, ctx.span, &ctx.history, &ctx.index, ctx.max_instances);
@@ -479,10 +485,7 @@ fn class_section(ctx: &Context<'_>, c: usize, page: Option<&str>) -> String {
     let members: &[u32] = index.iter().find(|(n, _)| *n == name).map_or(&[], |(_, r)| r.as_slice());
     let max_sizes: Vec<u64> = members.iter().map(|&r| log.max_size(r)).collect();
     let alive = members.iter().filter(|&&r| log.records[r as usize].death.is_none()).count();
-    let _ = writeln!(out, "<section id=\"{}\"><h3>{}</h3>", anchor(name as usize), escape(class_name));
-    if let Some(href) = page {
-        let _ = writeln!(out, "<p class=\"meta\"><a href=\"{href}\">Its own page</a></p>");
-    }
+    let heading = format!("<section id=\"{}\"><h3>{}</h3>\n", anchor(name as usize), escape(class_name));
     let total = max_sizes.iter().fold(0u64, |sum, &s| sum.saturating_add(s));
     let _ = writeln!(
         out,
@@ -575,7 +578,7 @@ fn class_section(ctx: &Context<'_>, c: usize, page: Option<&str>) -> String {
         let _ = writeln!(out, "<p class=\"meta\">{} more instances not shown.</p>", members.len() - max_instances);
     }
     out.push_str("</section>\n");
-    out
+    (heading, out)
 }
 
 #[cfg(test)]
