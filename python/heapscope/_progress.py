@@ -170,7 +170,11 @@ def make(label: str, progress: bool = True, unit: str = "objects") -> Optional[D
 
 
 def close(shown: Optional[Display]) -> None:
-    """Ends ``shown``, the display of ``make(...)`` (``None``: nothing to end)."""
+    """Ends ``shown``, the display of ``make(...)`` (``None``: nothing to end).
+
+    Heap passes use ``make`` and ``close`` in a ``try``/``finally`` rather than
+    ``display()``: the context manager and its generator would be alive during the
+    pass, and counted by it, where a display is one of heapscope's own types."""
     if shown is not None:
         shown.close()
 
