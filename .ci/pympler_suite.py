@@ -67,7 +67,8 @@ def unpack(sdist: Path, into: Path) -> Path:
 
 
 def read_known(path: Path | None) -> dict[str, str]:
-    """Returns the known failures: test id -> reason."""
+    """Returns the known failures on this interpreter: test id -> reason. A reason that
+    starts with `python>=X.Y` applies from that version on only."""
     known: dict[str, str] = {}
     if path is None:
         return known
@@ -76,6 +77,14 @@ def read_known(path: Path | None) -> dict[str, str]:
         if not line or line.startswith("#"):
             continue
         test_id, _, reason = line.partition(" ")
+        if reason.startswith("python>="):
+            since, _, reason = reason.partition(" ")
+            try:
+                version = tuple(int(part) for part in since[len("python>="):].split("."))
+            except ValueError:
+                raise SystemExit(f"{path}:{number}: write the version as python>=3.14") from None
+            if sys.version_info[: len(version)] < version:
+                continue
         if not reason.strip():
             raise SystemExit(f"{path}:{number}: give a one-line reason after the test id")
         known[test_id] = reason.strip()

@@ -912,10 +912,6 @@ def flatsize(obj: Any, align: int = 0, **opts: Any) -> int:
     return sizer.flatsize(obj)
 
 
-def _is_inline_item(name: Any) -> bool:
-    return isinstance(name, str) and name.startswith(("[K] ", "[V] "))
-
-
 def refs(obj: Any, **opts: Any) -> Optional[Iterator[Any]]:
     """An iterator over the referents ``asizeof`` follows from ``obj``, or ``None`` if
     it follows none.
@@ -928,27 +924,7 @@ def refs(obj: Any, **opts: Any) -> Optional[Iterator[Any]]:
     found = _core.named_referents(obj)
     if not found and not _core.Sizer.typedef(obj, True).has_refs:
         return None
-    # Inline attributes come from an instance, which also gives its class; keys and values
-    # of a dict, a mappingproxy or a WeakValueDictionary's data do not. (type(), not
-    # isinstance(): the latter reads `__class__`, which may run code and raise.)
-    instance = any(name == "__class__" for name, _ in found) and not issubclass(type(obj), dict)
-    if not instance or not any(_is_inline_item(name) for name, _ in found):
-        return iter([ref for _, ref in found])
-    out: List[Any] = []
-    attributes: Dict[Any, Any] = {}
-    key: Any = None
-    for name, ref in found:
-        if name is None or not _is_inline_item(name):
-            out.append(ref)
-            continue
-        if not attributes and key is None:
-            out.append(attributes)  # where the __dict__ would be
-        if name.startswith("[K] "):
-            key = ref
-        else:
-            attributes[key] = ref
-            key = None
-    return iter(out)
+    return iter([ref for _, ref in found])
 
 
 def named_refs(obj: Any, **opts: Any) -> List[Tuple[str, Any]]:

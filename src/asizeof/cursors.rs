@@ -24,6 +24,10 @@ pub(super) enum RefName {
     Key(Strong),
     /// A dict value: `[V] key: repr(value)`.
     Value(Strong),
+    /// Where an instance keeps its attributes without a dict (3.11+): the child is the
+    /// instance itself, walked as a virtual `__dict__` (see `Walker::enter_inline_values`),
+    /// so that trees have pympler's shape whether or not the dict was ever made.
+    InlineValues,
 }
 
 /// A child as read from its parent: borrowed (for as long as the parent is alive and
@@ -81,7 +85,6 @@ impl<'a> Held<'a> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum InstanceStage {
     Storage,
-    Values,
     Class,
     Slots,
 }
@@ -99,6 +102,11 @@ pub(super) enum Cursor {
     },
     Instance {
         stage: InstanceStage,
+        index: usize,
+    },
+    /// An instance's inline values, walked as its virtual `__dict__`: key `index`, then
+    /// (`value_next`) its value.
+    InlineValues {
         index: usize,
         value_next: bool,
     },
@@ -253,50 +261,27 @@ impl Cursor {
                     let name = name_key(named, Borrowed::from_raw(entry_key), extra);
                     Some((Held::borrowed(entry_key), name))
                 }
-                Cursor::Instance { stage, index, value_next } => loop {
+                Cursor::Instance { stage, index } => loop {
                     match *stage {
-                        InstanceStage::Storage => match ffi::instance_attrs(ptr) {
-                            InstanceAttrs::Dict(dict) => {
-                                *stage = InstanceStage::Class;
-                                return Some((Held::borrowed(dict), RefName::Static("__dict__")));
-                            }
-                            InstanceAttrs::Unreadable => {
-                                *stage = InstanceStage::Class;
-                                if let Some(dict) = instance_dict(py, obj, error) {
-                                    return Some((dict, RefName::Static("__dict__")));
+                        InstanceStage::Storage => {
+                            *stage = InstanceStage::Class;
+                            match ffi::instance_attrs(ptr) {
+                                InstanceAttrs::Dict(dict) => {
+                                    return Some((Held::borrowed(dict), RefName::Static("__dict__")));
                                 }
-                                if error.is_some() {
-                                    return None;
+                                InstanceAttrs::Unreadable => {
+                                    if let Some(dict) = instance_dict(py, obj, error) {
+                                        return Some((dict, RefName::Static("__dict__")));
+                                    }
+                                    if error.is_some() {
+                                        return None;
+                                    }
                                 }
+                                InstanceAttrs::Values { .. } => {
+                                    return Some((Held::Borrowed(obj), RefName::InlineValues))
+                                }
+                                InstanceAttrs::Nothing => {}
                             }
-                            InstanceAttrs::Values { .. } => *stage = InstanceStage::Values,
-                            InstanceAttrs::Nothing => *stage = InstanceStage::Class,
-                        },
-                        InstanceStage::Values => {
-                            let InstanceAttrs::Values { values, count, .. } = ffi::instance_attrs(ptr) else {
-                                *stage = InstanceStage::Class;
-                                continue;
-                            };
-                            if *index >= count {
-                                *stage = InstanceStage::Class;
-                                continue;
-                            }
-                            let value = ffi::value_at(values, *index);
-                            let key = ffi::shared_key(ffi::type_of(ptr), *index);
-                            let (Some(key), false) = (key, value.is_null()) else {
-                                *index += 1;
-                                *value_next = false;
-                                continue;
-                            };
-                            let key_name = || named.then(|| Strong::from_borrowed(key));
-                            if *value_next {
-                                *index += 1;
-                                *value_next = false;
-                                let name = key_name().map_or(RefName::Unnamed, RefName::Value);
-                                return Some((Held::borrowed(value), name));
-                            }
-                            *value_next = true;
-                            return Some((Held::borrowed(key), key_name().map_or(RefName::Unnamed, RefName::Key)));
                         }
                         InstanceStage::Class => {
                             *stage = InstanceStage::Slots;
@@ -307,6 +292,24 @@ impl Cursor {
                             return next_slot(py, obj, &slots, index, error);
                         }
                     }
+                },
+                Cursor::InlineValues { index, value_next } => loop {
+                    let (key, value) = match ffi::inline_attr(ptr, *index) {
+                        ffi::InlineAttr::End => return None,
+                        ffi::InlineAttr::Unset => {
+                            *index += 1;
+                            continue;
+                        }
+                        ffi::InlineAttr::Set { key, value } => (key, value),
+                    };
+                    let key_name = || named.then(|| Strong::from_borrowed(key));
+                    if *value_next {
+                        *index += 1;
+                        *value_next = false;
+                        return Some((Held::borrowed(value), key_name().map_or(RefName::Unnamed, RefName::Value)));
+                    }
+                    *value_next = true;
+                    return Some((Held::borrowed(key), key_name().map_or(RefName::Unnamed, RefName::Key)));
                 },
                 Cursor::NamedTuple { stage, index } => loop {
                     match *stage {
@@ -553,6 +556,7 @@ pub(super) fn name_parts(name: &RefName) -> names::NamePart<'_> {
         RefName::Str(text) => names::NamePart::PyText(text),
         RefName::Key(key) => names::NamePart::Key(key),
         RefName::Value(key) => names::NamePart::Value(key),
+        RefName::InlineValues => names::NamePart::Text("__dict__"),
     }
 }
 

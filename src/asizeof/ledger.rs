@@ -317,8 +317,22 @@ impl Ledger {
 
     pub fn profile(&mut self, obj: Strong, flat: u64) {
         let key = ProfileKey::of(obj.borrow());
+        self.add_to_profile(key, || ProfileKey::held_of(obj.borrow()).1, obj.clone(), flat);
+    }
+
+    /// Profiles an instance's virtual `__dict__` (its inline values, of flat size `flat`)
+    /// as a `dict`, which is what pympler finds there; the instance stands for it.
+    pub fn profile_inline_values(&mut self, instance: Strong, flat: u64) {
+        let dict_type = ffi::dict_type();
+        let key = ProfileKey { address: dict_type as usize, is_class: false };
+        // SAFETY: `dict` is a static type object, alive for the whole process.
+        let dict_type = unsafe { Borrowed::from_raw(dict_type.cast()) };
+        self.add_to_profile(key, || dict_type.to_strong(), instance, flat);
+    }
+
+    fn add_to_profile(&mut self, key: ProfileKey, key_object: impl FnOnce() -> Strong, obj: Strong, flat: u64) {
         let profile = self.profiles.entry(key).or_insert_with(|| Profile {
-            key: ProfileKey::held_of(obj.borrow()).1,
+            key: key_object(),
             is_class: key.is_class,
             number: 0,
             total: 0,

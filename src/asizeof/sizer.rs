@@ -436,18 +436,20 @@ pub fn getsizeof<'py>(py: Python<'py>, obj: &Bound<'_, PyAny>) -> PyResult<Bound
 /// The referents `asizeof` follows for `obj` (pympler's `refs()`), with their names.
 #[pyfunction]
 pub fn named_referents<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    ffi::IntoNew::into_new(named_referents_of(py, obj)?, py)
+    ffi::IntoNew::into_new(named_referents_of(py, obj, false)?, py)
 }
 
-/// [`named_referents`] as Rust values.
+/// [`named_referents`] as Rust values; with `inline_items`, attributes Python keeps
+/// inline come as `[K]`/`[V]` pairs rather than one dict (to name the edge to each).
 pub fn named_referents_of<'py>(
     py: Python<'py>,
     obj: &Bound<'py, PyAny>,
+    inline_items: bool,
 ) -> PyResult<Vec<(Py<PyAny>, Bound<'py, PyAny>)>> {
     let mut state = State::default();
     state.options.detail = 1;
     let mut walker = state.walker(py)?;
-    walker.named_referents(obj)
+    walker.named_referents(obj, inline_items)
 }
 
 /// The combined deep size of `objs` (each object counted once) with `asizeof()`'s

@@ -19,14 +19,16 @@ use crate::asizeof::cursors::{
 use crate::asizeof::flat::{foreign_sizeof, leaf_size};
 use crate::asizeof::ledger::{Ledger, Mark};
 use crate::asizeof::rules::{Refs, Rule, RuleCache, PER_OBJECT};
-use crate::ffi::{self, prefetch, Borrowed, InstanceAttrs, RawObj, Strong};
+use crate::ffi::{self, prefetch, Borrowed, RawObj, Strong};
 use crate::grow::{self, OutOfMemory, TryPush};
 use crate::heap::edges as names;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
+mod inline_values;
 mod libraries;
 mod python_refs;
+mod referents;
 
 /// Sizing options of one call (pympler's keyword options).
 #[derive(Clone, Copy)]
@@ -86,6 +88,8 @@ struct Frame {
 const NO_NODE: u32 = u32::MAX;
 /// `Frame::rule_id` of frames whose cursor needs no rule (builtin containers).
 const NO_RULE: u32 = u32::MAX;
+/// `Frame::rule_id` of an instance's virtual `__dict__` (its inline values).
+const INLINE_VALUES: u32 = u32::MAX - 1;
 
 /// Result of reaching an object.
 enum Entered {
@@ -413,27 +417,6 @@ impl<'a, 'py> Walker<'a, 'py> {
         Ok(flat.unwrap_or(0) as u64)
     }
 
-    /// The referents `asizeof` follows from `obj`, with their names (`None` for items).
-    pub fn named_referents(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<Vec<(Py<PyAny>, Bound<'py, PyAny>)>> {
-        let strong = Borrowed::from(obj).to_strong();
-        let rule = self.rules.classify(self.py, &strong)?;
-        // `None` only when reading the referents raised (the error is pending).
-        let Some(children) = self.held_referents(&strong, &rule) else {
-            return self.take_pending().map(|()| Vec::new());
-        };
-        let mut out = Vec::new();
-        for (name, child) in children {
-            let name = match name {
-                RefName::Unnamed => self.py.None(),
-                other => names::ref_name(self.py, &child, name_parts(&other), self.options.clip)?,
-            };
-            // SAFETY: `child` is held strongly.
-            let pair = (name, unsafe { Bound::from_borrowed_ptr(self.py, child.as_ptr()) });
-            out.try_push(pair, "the list of referents")?;
-        }
-        Ok(out)
-    }
-
     fn run(&mut self) -> u64 {
         loop {
             // No borrowed pointer is held between two children: signal handlers may run.
@@ -455,8 +438,11 @@ impl<'a, 'py> Walker<'a, 'py> {
                 }
                 let frame = self.stack.pop().expect("run() is only called with a frame on the stack");
                 let parent_id = self.stack.last().map_or(0, |f| f.obj.as_ptr() as usize);
-                let size =
-                    self.finish(Held::Owned(frame.obj), frame.total, frame.flat, frame.node, frame.depth, parent_id);
+                let size = if frame.rule_id == INLINE_VALUES {
+                    self.finish_inline_values(frame.total, frame.flat, frame.node)
+                } else {
+                    self.finish(Held::Owned(frame.obj), frame.total, frame.flat, frame.node, frame.depth, parent_id)
+                };
                 match self.stack.last_mut() {
                     Some(parent) => parent.total = parent.total.saturating_add(size),
                     None => return size,
@@ -466,7 +452,9 @@ impl<'a, 'py> Walker<'a, 'py> {
             let (held, name) = child;
             let top = self.stack.last().expect("a child comes from the top frame");
             let (depth, node, parent_id) = (top.depth + 1, top.node, top.obj.as_ptr() as usize);
-            let entered = if node == NO_NODE {
+            let entered = if let RefName::InlineValues = name {
+                self.enter_inline_values(depth, node)
+            } else if node == NO_NODE {
                 // No tree node to record: a child seen before adds nothing.
                 if self.seen_before(ffi::address(held.ptr()), depth) {
                     if self.pending.is_some() {
@@ -714,8 +702,9 @@ impl<'a, 'py> Walker<'a, 'py> {
         align_up(size as u64, self.options.align_mask as u64)
     }
 
-    /// What `sys.getsizeof` reports, plus instance values kept outside the object;
-    /// `None` when a foreign `__sizeof__` stopped the walk (see `pending`).
+    /// What `sys.getsizeof` reports (inline instance values are the flat size of the
+    /// instance's virtual `__dict__`, see `enter_inline_values`); `None` when a foreign
+    /// `__sizeof__` stopped the walk (see `pending`).
     #[inline]
     fn flat_size(&mut self, held: &mut Held<'_>, rule: &Rule) -> Option<usize> {
         let ptr = held.ptr();
@@ -726,15 +715,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             Some(size) => size,
             None => self.call_sizeof(held)?,
         };
-        let ptr = held.ptr();
-        let mut size = core.saturating_add(self.pre_header(ptr, rule));
-        if rule.refs == Refs::Instance {
-            // SAFETY: as above; reads the instance's attribute storage only.
-            if let InstanceAttrs::Values { bytes, .. } = unsafe { ffi::instance_attrs(ptr) } {
-                size = size.saturating_add(bytes);
-            }
-        }
-        Some(size)
+        Some(core.saturating_add(self.pre_header(held.ptr(), rule)))
     }
 
     /// What `sys.getsizeof` adds to `__sizeof__` for `ptr`, alive and of the rule's type.
@@ -774,7 +755,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             Refs::Tuple => Cursor::Tuple(0),
             Refs::Set if ffi::layout_or_fallback(ffi::Layout::Set) => Cursor::Set(0),
             Refs::Dict => Cursor::Dict { pos: 0, value_next: false, extra: None },
-            Refs::Instance => Cursor::Instance { stage: InstanceStage::Storage, index: 0, value_next: false },
+            Refs::Instance => Cursor::Instance { stage: InstanceStage::Storage, index: 0 },
             Refs::NamedTuple => Cursor::NamedTuple { stage: 0, index: 0 },
             _ => return self.slow_cursor_for(obj, rule),
         })

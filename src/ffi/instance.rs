@@ -198,6 +198,39 @@ pub unsafe fn value_at(values: *mut RawObj, i: usize) -> RawObj {
     unsafe { *values.add(i) }
 }
 
+/// Attribute `i` of an instance whose values are kept without a dict (3.11+), read
+/// afresh from the instance each time: its storage may have changed since the last read.
+pub enum InlineAttr {
+    /// No attribute `i`: past the end, or the values now live in a dict (or nowhere).
+    End,
+    /// Slot `i` holds no value (an attribute deleted or not set on this instance).
+    Unset,
+    /// The attribute's name (a shared key of the type) and value, both borrowed.
+    Set { key: RawObj, value: RawObj },
+}
+
+/// Reads attribute `i` of `obj`'s inline values (see [`InlineAttr`]).
+///
+/// # Safety
+/// `obj` must be alive. The borrowed key and value live while the instance and its type
+/// are unchanged: they must be used, or held, before any Python code runs.
+#[inline]
+pub unsafe fn inline_attr(obj: RawObj, i: usize) -> InlineAttr {
+    // SAFETY: `obj` is alive (caller).
+    let InstanceAttrs::Values { values, count, .. } = (unsafe { instance_attrs(obj) }) else {
+        return InlineAttr::End;
+    };
+    if i >= count {
+        return InlineAttr::End;
+    }
+    // SAFETY: `i` is below the count just read from this instance, of this type.
+    let (value, key) = unsafe { (value_at(values, i), shared_key(type_of(obj), i)) };
+    match key {
+        Some(key) if !value.is_null() => InlineAttr::Set { key, value },
+        _ => InlineAttr::Unset,
+    }
+}
+
 /// The object stored in a `__slots__` member at `offset`, borrowed (NULL if unset).
 ///
 /// # Safety

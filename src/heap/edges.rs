@@ -199,7 +199,7 @@ pub fn dict_key_for<'py>(
 /// names (read without creating an instance `__dict__`).
 fn attr_for<'py>(parent: &Bound<'py, PyAny>, child: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = parent.py();
-    let Some(named) = unless_exception(py, crate::asizeof::sizer::named_referents_of(py, parent))? else {
+    let Some(named) = unless_exception(py, crate::asizeof::sizer::named_referents_of(py, parent, true))? else {
         return Ok(None);
     };
     for (name, value) in named {
@@ -410,7 +410,7 @@ fn graph_edge_of<'py>(src: &Bound<'py, PyAny>, dst: &Bound<'py, PyAny>) -> PyRes
     if src.is_instance_of::<PyList>() || src.is_instance_of::<PyTuple>() {
         return empty();
     }
-    for (name, value) in crate::asizeof::sizer::named_referents_of(py, src)? {
+    for (name, value) in crate::asizeof::sizer::named_referents_of(py, src, true)? {
         let name = name.into_bound(py);
         if name.is_none() || !value.is(dst) {
             continue;

@@ -2,7 +2,7 @@
 //! `asizeof::libraries`) and numpy arrays, whose `base` and object items are read with
 //! Python's help.
 
-use super::{Entered, Frame, Walker, NO_NODE};
+use super::{Entered, Walker, NO_NODE};
 use crate::asizeof::cursors::{Cursor, Held, RefName};
 use crate::asizeof::ledger::FirstCounter;
 use crate::asizeof::libraries::{footprint, Footprint, Referent};
@@ -142,34 +142,6 @@ impl<'py> Walker<'_, 'py> {
             FirstCounter::Unnamed => format!("{current} (its data is counted elsewhere)"),
         };
         nodes[node as usize].name = pyo3::types::PyString::new(py, &text).into_any().unbind();
-    }
-
-    /// The referents `rule` gives `obj` (without its footprint), each held, their names
-    /// not yet made. `None` when reading them stopped the walk (the error is pending).
-    pub(super) fn held_referents(&mut self, obj: &Strong, rule: &Rule) -> Option<Vec<(RefName, Strong)>> {
-        let cursor = self.cursor_for(obj, rule)?;
-        if let Entered::Stopped = self.push_frame(Frame {
-            obj: obj.clone(),
-            rule_id: rule.id,
-            cursor,
-            depth: 0,
-            node: NO_NODE,
-            named: true,
-            flat: 0,
-            total: 0,
-        }) {
-            return None;
-        }
-        let mut out = Vec::new();
-        // SAFETY: each child is held at once, before Python code runs.
-        while let Some((held, name)) = unsafe { self.next_child() } {
-            if let Err(error) = out.try_push((name, held.into_strong()), "the referents of an object") {
-                self.out_of_memory(error);
-                break;
-            }
-        }
-        self.stack.pop();
-        self.pending.is_none().then_some(out)
     }
 
     /// In the unordered pass: the flat size of a plain numpy array (see
