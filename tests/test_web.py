@@ -203,6 +203,25 @@ def test_garbage_pages(dashboard):
         gc.garbage.clear()
 
 
+def test_refresh_keeps_the_garbage_that_later_pages_would_collect(tracker):
+    thread = web.start_in_background(port=0, tracker=tracker)
+    start_debug_garbage()
+    try:
+        cycle = ["spam", "ham"]
+        cycle.append(cycle)
+        del cycle
+        assert fetch(thread.url + "refresh")[0] == 303
+        assert fetch(thread.url + "heap")[0] == 200  # collects garbage
+        count = cycles_on(fetch(thread.url + "garbage")[1])
+        pages = [fetch(thread.url + f"garbage/{i}")[1] for i in range(count)]
+        assert any("&#x27;ham&#x27;" in page for page in pages)
+    finally:
+        thread.stop()
+        end_debug_garbage()
+        gc.collect()
+        gc.garbage.clear()
+
+
 class GrewBetweenVisits:
     pass
 

@@ -32,7 +32,8 @@ from heapscope.classtracker import ClassTracker
 from heapscope.classtracker_stats import Stats
 from heapscope.garbagegraph import GarbageGraph
 from heapscope.process import ProcessMemoryInfo, get_current_threads
-from heapscope.util.stringutils import pp, safe_repr
+from heapscope._html import pretty_size
+from heapscope.util.stringutils import safe_repr
 
 __all__ = ["start_profiler", "start_in_background", "DEFAULT_HOST", "DEFAULT_PORT"]
 
@@ -115,8 +116,11 @@ class _Dashboard:
             return self.garbage
 
     def refresh(self) -> None:
+        """Looks for garbage again, then takes a tracker snapshot. In that order: the
+        snapshot collects garbage, and only the garbage graph keeps what it finds."""
         with self.lock:
             self.garbage = None
+        self.garbage_graphs()
         if self.tracker is not None:
             self.tracker.create_snapshot("dashboard refresh")
 
@@ -135,7 +139,8 @@ def _page(title: str, body: str) -> str:
     )
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{_e(title)} - heapscope</title><link rel='stylesheet' href='/static/style.css'></head>"
+        f"<title>{_e(title)} - heapscope</title><link rel='icon' href='data:,'>"
+        "<link rel='stylesheet' href='/static/style.css'></head>"
         f"<body><nav>{nav}</nav><h1>{_e(title)}</h1>{body}</body></html>"
     )
 
@@ -154,8 +159,9 @@ def _memory_table() -> str:
     info = ProcessMemoryInfo()
     if not info.available:
         return "<p class=note>The process's memory figures are not available on this platform.</p>"
-    rows = [["Virtual size", _e(pp(info.vsz))], ["Resident set size", _e(pp(info.rss))]]
-    rows += [[_e(label), _e(size)] for label, size in info.os_specific]
+    rows = [[_e(label), _e(size)] for label, size in info.os_specific]
+    if not rows:
+        rows = [["Virtual size", _e(pretty_size(info.vsz))], ["Resident set size", _e(pretty_size(info.rss))]]
     return _table(["", "size"], rows, numeric=(1,))
 
 
@@ -212,12 +218,16 @@ def _tracker(board: _Dashboard, query: Dict[str, List[str]]) -> str:
         largest = max((t.get_max_size() for t in tracked), default=0)
         rows.append([
             f'<a href="/tracker/class/{urllib.parse.quote(name)}">{_e(name)}</a>',
-            _e(len(tracked)), _e(alive), _e(pp(largest)),
+            _e(len(tracked)), _e(alive), _e(pretty_size(largest)),
         ])
-    snapshots = [[_e(s.desc or ""), _e(f"{s.timestamp:.1f} s"), _e(pp(s.total))] for s in stats.snapshots]
+    snapshots = [
+        [_e(s.desc or ""), _e(f"{s.timestamp:.1f} s"), _e(pretty_size(s.tracked_total)),
+         _e(pretty_size(s.system_total.rss)) if s.system_total.available else "n/a"]
+        for s in stats.snapshots
+    ]
     body = (
         _table(["class", "instances", "alive", "largest"], rows, numeric=(1, 2, 3))
-        + "<h2>Snapshots</h2>" + _table(["description", "since the start", "tracked total"], snapshots, numeric=(2,))
+        + "<h2>Snapshots</h2>" + _table(["description", "since the start", "tracked objects", "resident memory"], snapshots, numeric=(2, 3))
     )
     return _page("Tracked classes", body)
 
@@ -233,7 +243,7 @@ def _tracker_class(board: _Dashboard, query: Dict[str, List[str]], name: str) ->
         link = _e(obj.repr)
         if alive is not None:
             link = f'<a href="/objects/{board.remember(alive)}">{link}</a>'
-        rows.append([link, _e(pp(obj.get_max_size())), "alive" if obj.death is None else "gone"])
+        rows.append([link, _e(pretty_size(obj.get_max_size())), "alive" if obj.death is None else "gone"])
     count = len(tracked)
     heading = f"<p>{count} instance{'' if count == 1 else 's'}</p>"
     return HTTPStatus.OK, _page(name, heading + _table(["instance", "largest size", "now"], rows, numeric=(1,)))
@@ -283,16 +293,16 @@ def _object(board: _Dashboard, query: Dict[str, List[str]], ident: str) -> Tuple
     for name, value in _named_items(obj):
         key = board.remember(value)
         rows.append([f'<a id="{key}" href="/objects/{key}">{_e(name)}</a>', _e(type(value).__name__),
-                     _e(safe_repr(value, REPR_CLIP)), _e(pp(asizeof.flatsize(value)))])
+                     _e(safe_repr(value, REPR_CLIP)), _e(pretty_size(asizeof.flatsize(value)))])
     facts = _table(["", ""], [["type", _e(type(obj).__qualname__)], ["repr", _e(safe_repr(obj, REPR_CLIP))],
-                              ["flat size", _e(pp(asizeof.flatsize(obj)))], ["deep size", _e(pp(asizeof.asizeof(obj)))]])
+                              ["flat size", _e(pretty_size(asizeof.flatsize(obj)))], ["deep size", _e(pretty_size(asizeof.asizeof(obj)))]])
     body = facts + "<h2>Referents</h2>" + _table(["name", "type", "repr", "flat size"], rows, numeric=(3,))
     return HTTPStatus.OK, _page(f"Object {ident}", body)
 
 
 def _garbage(board: _Dashboard, query: Dict[str, List[str]]) -> str:
     graphs = board.garbage_graphs()
-    rows = [[f'<a href="/garbage/{i}">cycle {i}</a>', _e(g.count), _e(pp(g.total_size))] for i, g in enumerate(graphs)]
+    rows = [[f'<a href="/garbage/{i}">cycle {i}</a>', _e(g.count), _e(pretty_size(g.total_size))] for i, g in enumerate(graphs)]
     count = len(graphs)
     body = (f"<p>{count} reference cycle{'' if count == 1 else 's'}</p>"
             + _table(["cycle", "objects", "size"], rows, numeric=(1, 2))
@@ -311,7 +321,7 @@ def _garbage_cycle(board: _Dashboard, query: Dict[str, List[str]], index: str) -
     graph = _garbage_graph_of(board, index)
     if graph is None:
         return HTTPStatus.NOT_FOUND, _page("Garbage", f"<p>No cycle {_e(index)}: refresh the garbage page.</p>")
-    rows = [[_e(md.type), _e(md.str), _e(pp(md.size))] for md in graph.metadata]
+    rows = [[_e(md.type), _e(md.str), _e(pretty_size(md.size))] for md in graph.metadata]
     links = (f'<p><a href="/garbage/graph/{index}">graph</a> · '
              f'<a href="/garbage/graph/{index}?reduce=on">graph of the cycles only</a></p>')
     return HTTPStatus.OK, _page(f"Cycle {index}", links + _table(["type", "repr", "size"], rows, numeric=(2,)))
