@@ -147,6 +147,17 @@ def test_stack_and_locals_of_this_thread(dashboard):
     del marker
 
 
+def test_threads_still_starting_get_no_link(dashboard, monkeypatch):
+    class Starting:  # what threading.enumerate() gives for a thread not yet running
+        ident, name, daemon = None, "still-starting", False
+
+    real = web.get_current_threads
+    monkeypatch.setattr(web, "get_current_threads", lambda: [*real(), Starting()])
+    body = get(dashboard, "/")[1]
+    assert "/traceback/None" not in body and "still-starting" not in body
+    assert f"/traceback/{threading.get_ident()}" in body
+
+
 def test_bad_and_unknown_threads(dashboard):
     assert get(dashboard, "/traceback/gabelstapler")[0] == 500
     status, body, _ = get(dashboard, "/traceback/12345")

@@ -125,9 +125,10 @@ def test_overview_shows_the_process_figures_and_threads(browser, served):
     value, unit = shown["Resident set size"].split()
     rss = float(value) * {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}[unit]
     assert abs(rss - info.rss) < info.rss / 10
-    names = {t.name for t in threading.enumerate()}
+    # (threads serving single requests come and go)
+    names = {t.name for t in threading.enumerate() if "process_request" not in t.name}
     listed = {row[0] for row in cell_texts(browser) if len(row) == 3}
-    assert names <= listed | {"Thread-x"}, (names, listed)
+    assert names <= listed, (names, listed)
     assert "heapscope-dashboard" in text
 
 

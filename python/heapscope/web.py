@@ -169,6 +169,7 @@ def _threads_table() -> str:
     rows = [
         [f'<a href="/traceback/{t.ident}">{_e(t.name)}</a>', _e(t.ident), "yes" if t.daemon else "no"]
         for t in get_current_threads()
+        if t.ident is not None  # not started yet
     ]
     return _table(["thread", "id", "daemon"], rows)
 
