@@ -357,3 +357,22 @@ def test_html_chart_renders_in_headless_chromium(three_phases, tmp_path):
     )
     assert shot.is_file() and shot.stat().st_size > 10_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_snapshot_of_a_running_timeline():
+    timeline = heapscope.Timeline(interval=0.01, summaries=False)
+    with pytest.raises(RuntimeError, match="not started"):
+        timeline.snapshot()
+    timeline.start()
+    try:
+        time.sleep(0.1)
+        first = timeline.snapshot()
+        assert first is not timeline and len(first.rss) >= 2 and first.duration > 0
+        assert "<svg" in first.to_svg() and first.to_dict()["samples"]["rss"] == first.rss
+        time.sleep(0.1)
+        assert len(timeline.snapshot().rss) > len(first.rss)  # the timeline goes on
+        with pytest.raises(RuntimeError, match="once stopped"):
+            timeline.to_svg()
+    finally:
+        timeline.stop()
+    assert timeline.snapshot() is timeline

@@ -4,6 +4,7 @@ import re
 import socket
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from html.parser import HTMLParser
@@ -170,6 +171,43 @@ def test_objects_are_shown_only_when_a_page_gave_them(dashboard):
     assert status == 404 and "not given" not in body
     assert get(dashboard, "/objects/not-a-number")[0] == 404
     assert get(dashboard, "/objects/99999999999999999999999")[0] == 404
+
+
+def test_why_and_retained_pages_of_an_object(dashboard):
+    payload = {"why": ["held", "by", "this", "test"]}
+    body = get(dashboard, f"/traceback/{threading.get_ident()}")[1]
+    pages = [get(dashboard, link)[1] for link in re.findall(r'href="(/objects/\d+)">locals</a>', body)]
+    (mine,) = [page for page in pages if f'id="{id(payload)}"' in page]
+    assert f'href="/objects/{id(payload)}"' in mine
+    page = get(dashboard, f"/objects/{id(payload)}")[1]
+    assert f'href="/objects/{id(payload)}/why"' in page and f'href="/objects/{id(payload)}/retained"' in page
+    status, body, _ = get(dashboard, f"/objects/{id(payload)}/why")
+    assert status == 200 and "test_why_and_retained_pages_of_an_object" in body  # this frame holds it
+    status, body, _ = get(dashboard, f"/objects/{id(payload)}/retained")
+    assert status == 200 and "retained size" in body
+    for view in ("why", "retained"):
+        assert get(dashboard, f"/objects/{id(object())}/{view}")[0] == 404
+
+
+def test_memory_over_time_page(tracker):
+    thread = web.start_in_background(port=0, tracker=tracker)
+    try:
+        time.sleep(2.2)
+        status, body, _ = fetch(thread.url + "timeline")
+        assert status == 200 and "<svg" in body
+        samples = int(re.search(r"\(([\d,]+) samples", body).group(1).replace(",", ""))
+        assert samples >= 2
+        timeline = thread.server.board.timeline
+        assert timeline is not None and timeline._state == "running"
+    finally:
+        thread.stop()
+    assert timeline._state == "stopped"  # the server's end stops its sampler
+    thread = web.start_in_background(port=0, timeline=False)
+    try:
+        status, body, _ = fetch(thread.url + "timeline")
+        assert status == 200 and "timeline=False" in body and "<svg" not in body
+    finally:
+        thread.stop()
 
 
 def test_remembered_objects_are_bounded():

@@ -221,6 +221,25 @@ class Timeline:
         self._state = "stopped"
         return self
 
+    def snapshot(self) -> "Timeline":
+        """A stopped copy of this timeline as it is now, to draw or save while it goes on
+        running (a stopped timeline is its own snapshot)."""
+        if self._state == "stopped":
+            return self
+        if self._state != "running":
+            raise RuntimeError("this timeline has not started: call start() first")
+        sampler = self._live_sampler()
+        copy = Timeline.__new__(Timeline)
+        copy.__dict__.update(self.__dict__)
+        copy._sampler = None
+        copy._state = "stopped"
+        copy.duration = sampler.elapsed()
+        copy.times, copy.rss = sampler.samples()
+        copy.summaries = list(self.summaries)
+        copy.marks = list(self.marks)
+        copy._overhead = {}
+        return copy
+
     def __enter__(self) -> "Timeline":
         return self.start()
 

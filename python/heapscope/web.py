@@ -32,6 +32,7 @@ from heapscope.classtracker import ClassTracker
 from heapscope.classtracker_stats import Stats
 from heapscope.garbagegraph import GarbageGraph
 from heapscope.process import ProcessMemoryInfo, get_current_threads
+from heapscope.timeline import Timeline
 from heapscope._html import pretty_size
 from heapscope.util.stringutils import safe_repr
 
@@ -86,6 +87,15 @@ class _Dashboard:
         self.objects: "collections.OrderedDict[int, Any]" = collections.OrderedDict()
         self.garbage: Optional[List[Any]] = None
         self.heap_tracker: Any = None
+        self.timeline: Optional[Timeline] = None
+
+    def start_timeline(self) -> None:
+        """Reads the resident memory every second from now on (a Rust thread)."""
+        self.timeline = Timeline(interval=1.0, summaries=False).start()
+
+    def close(self) -> None:
+        if self.timeline is not None:
+            self.timeline.stop()
 
     def remember(self, obj: Any) -> int:
         """Remembers ``obj`` for ``/objects/<id>`` and returns its id."""
@@ -133,7 +143,8 @@ def _page(title: str, body: str) -> str:
     nav = "".join(
         f'<a href="{href}">{name}</a>'
         for href, name in (
-            ("/", "Overview"), ("/process", "Process"), ("/heap", "Heap"), ("/tracker", "Tracker"),
+            ("/", "Overview"), ("/process", "Process"), ("/timeline", "Memory over time"), ("/heap", "Heap"),
+            ("/tracker", "Tracker"),
             ("/garbage", "Garbage"), ("/refresh", "Refresh"), ("/help", "Help"),
         )
     )
@@ -206,6 +217,15 @@ def _heap(board: _Dashboard, query: Dict[str, List[str]]) -> str:
     else:
         body += f"<h2>Since the last visit</h2><pre>{_e(chr(10).join(diff))}</pre>"
     return _page("Heap", body)
+
+
+def _timeline(board: _Dashboard, query: Dict[str, List[str]]) -> str:
+    if board.timeline is None:
+        return _page("Memory over time", "<p class=note>The dashboard was started with timeline=False.</p>")
+    snapshot = board.timeline.snapshot()
+    body = (f"<p>The resident memory of the process, every second since the dashboard started "
+            f"({len(snapshot.rss):,} samples over {snapshot.duration:,.0f} s).</p>{snapshot.to_svg()}")
+    return _page("Memory over time", body)
 
 
 def _tracker(board: _Dashboard, query: Dict[str, List[str]]) -> str:
@@ -286,10 +306,9 @@ def _named_items(obj: Any) -> List[Tuple[str, Any]]:
 
 
 def _object(board: _Dashboard, query: Dict[str, List[str]], ident: str) -> Tuple[int, str]:
-    known, obj = board.recall(int(ident))
+    known, obj, refused = _known_object(board, ident)
     if not known:
-        return HTTPStatus.NOT_FOUND, _page("Unknown object", f"<p>Object {_e(ident)} was not reached from a page "
-                                           "of this dashboard (or was forgotten since): follow a link.</p>")
+        return HTTPStatus.NOT_FOUND, refused
     rows = []
     for name, value in _named_items(obj):
         key = board.remember(value)
@@ -297,8 +316,46 @@ def _object(board: _Dashboard, query: Dict[str, List[str]], ident: str) -> Tuple
                      _e(safe_repr(value, REPR_CLIP)), _e(pretty_size(asizeof.flatsize(value)))])
     facts = _table(["", ""], [["type", _e(type(obj).__qualname__)], ["repr", _e(safe_repr(obj, REPR_CLIP))],
                               ["flat size", _e(pretty_size(asizeof.flatsize(obj)))], ["deep size", _e(pretty_size(asizeof.asizeof(obj)))]])
-    body = facts + "<h2>Referents</h2>" + _table(["name", "type", "repr", "flat size"], rows, numeric=(3,))
+    views = (f'<p><a href="/objects/{ident}/why">Why is it alive?</a> · '
+             f'<a href="/objects/{ident}/retained">What would deleting it free?</a> '
+             "<span class=note>(each a pass over the heap)</span></p>")
+    body = facts + views + "<h2>Referents</h2>" + _table(["name", "type", "repr", "flat size"], rows, numeric=(3,))
     return HTTPStatus.OK, _page(f"Object {ident}", body)
+
+
+def _known_object(board: _Dashboard, ident: str) -> Tuple[bool, Any, str]:
+    known, obj = board.recall(int(ident))
+    if not known:
+        return False, None, _page("Unknown object", f"<p>Object {_e(ident)} was not reached from a page of this "
+                                  "dashboard (or was forgotten since): follow a link.</p>")
+    return True, obj, ""
+
+
+def _object_why(board: _Dashboard, query: Dict[str, List[str]], ident: str) -> Tuple[int, str]:
+    from heapscope import why
+
+    known, obj, refused = _known_object(board, ident)
+    if not known:
+        return HTTPStatus.NOT_FOUND, refused
+    # The dashboard's own memory of the object is not a reason it is alive.
+    answer = why(obj, max_paths=5, ignore=(board.objects,))
+    del obj
+    return HTTPStatus.OK, _page(f"Why object {ident} is alive", f"<pre>{_e(answer)}</pre>")
+
+
+def _object_retained(board: _Dashboard, query: Dict[str, List[str]], ident: str) -> Tuple[int, str]:
+    from heapscope import retained_size
+
+    known, obj, refused = _known_object(board, ident)
+    if not known:
+        return HTTPStatus.NOT_FOUND, refused
+    size = retained_size(obj, progress=False)
+    flat = asizeof.flatsize(obj)
+    del obj
+    body = _table(["", ""], [["retained size", _e(pretty_size(size))], ["flat size", _e(pretty_size(flat))]])
+    body += ("<p class=note>The retained size is what deleting every reference to the object from outside "
+             "what it alone keeps alive would free (the dashboard's own reference included).</p>")
+    return HTTPStatus.OK, _page(f"What object {ident} retains", body)
 
 
 def _garbage(board: _Dashboard, query: Dict[str, List[str]]) -> str:
@@ -355,6 +412,9 @@ _ROUTES: List[Tuple["re.Pattern[str]", Route]] = [
         (r"^/tracker/class/([^/]+)", _tracker_class),
         (r"^/traceback/([^/]+)", _traceback),
         (r"^/objects/(\d+)", _object),
+        (r"^/objects/(\d+)/why", _object_why),
+        (r"^/objects/(\d+)/retained", _object_retained),
+        (r"^/timeline", _timeline),
         (r"^/garbage", _garbage),
         (r"^/garbage/(\d+)", _garbage_cycle),
         (r"^/garbage/graph/(\d+)", _garbage_graph),
@@ -428,30 +488,48 @@ class _Handler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+class _DashboardServer(ThreadingHTTPServer):
+    """The HTTP server, which ends its dashboard's timeline when it closes."""
+
+    daemon_threads = True
+
+    def __init__(self, address: Tuple[str, int], handler: Any, board: _Dashboard) -> None:
+        self.board = board  # before binding, which closes the server when it fails
+        super().__init__(address, handler)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.board.close()
+
+
 def _make_server(host: str, port: int, tracker: Optional[ClassTracker], stats: Optional[Stats],
-                 token: Optional[str], quiet: bool) -> ThreadingHTTPServer:
+                 token: Optional[str], quiet: bool, timeline: bool) -> _DashboardServer:
     if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
         raise ValueError(f"port must be an int from 0 to 65535, not {port!r}")
     if token is not None and (not isinstance(token, str) or not token):
         raise ValueError("token must be a non-empty str, or None")
     board = _Dashboard(tracker, stats, token)
     handler = type("DashboardHandler", (_Handler,), {"board": board, "quiet": quiet})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+    server = _DashboardServer((host, port), handler, board)
+    # Started once the port is bound: a port in use starts nothing.
+    if timeline:
+        board.start_timeline()
     return server
 
 
 def start_profiler(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, tracker: Optional[ClassTracker] = None,
                    stats: Optional[Stats] = None, debug: bool = False, quiet: bool = True,
-                   token: Optional[str] = None, **kwargs: Any) -> None:
+                   token: Optional[str] = None, timeline: bool = True, **kwargs: Any) -> None:
     """Serves the dashboard on ``http://host:port/`` until interrupted (Ctrl-C).
 
     ``tracker`` (a ``ClassTracker``) or ``stats`` (its ``stats``) fill the tracker pages;
     ``quiet=False`` logs each request to stderr; ``token`` makes every request carry
     ``?token=...`` (once: a cookie keeps it), which you want on any address but localhost.
-    ``debug`` and other keywords of pympler's are accepted and ignored.
+    ``timeline`` reads the resident memory every second for the "Memory over time" page
+    (a Rust thread that never takes the GIL). ``debug`` and other keywords of pympler's
+    are accepted and ignored.
     """
-    server = _make_server(host, port, tracker, stats, token, quiet)
+    server = _make_server(host, port, tracker, stats, token, quiet, timeline)
     if not quiet:
         print(f"heapscope dashboard on http://{host}:{server.server_address[1]}/", file=sys.stderr)
     try:
@@ -484,10 +562,10 @@ class DashboardThread(threading.Thread):
 
 def start_in_background(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, tracker: Optional[ClassTracker] = None,
                         stats: Optional[Stats] = None, quiet: bool = True, token: Optional[str] = None,
-                        **kwargs: Any) -> DashboardThread:
+                        timeline: bool = True, **kwargs: Any) -> DashboardThread:
     """Serves the dashboard from a daemon thread and returns that thread at once (the
     port is bound before it returns, so a port in use raises ``OSError`` here; ``port=0``
     takes a free one, see the thread's ``url``). Keywords as ``start_profiler``'s."""
-    thread = DashboardThread(_make_server(host, port, tracker, stats, token, quiet))
+    thread = DashboardThread(_make_server(host, port, tracker, stats, token, quiet, timeline))
     thread.start()
     return thread
