@@ -6,8 +6,9 @@ a daemon thread and returns at once. The pages are pympler.web's: the process ov
 ``/tracker/class/<name>``), each thread's stack with its frames' locals
 (``/traceback/<thread id>``), objects reached from those pages (``/objects/<id>``),
 reference cycles (``/garbage``, ``/garbage/<index>``, ``/garbage/graph/<index>``),
-``/refresh`` and ``/help``; and heapscope's own live heap summary with its diff since the
-last visit (``/heap``).
+``/refresh`` and ``/help``; and heapscope's own: the live heap summary with its diff since
+the last visit (``/heap``), the resident memory over time (``/timeline``), and why an
+object is alive and what it retains (``/objects/<id>/why``, ``/objects/<id>/retained``).
 
 It uses the standard library's HTTP server only. It listens on ``localhost`` unless told
 otherwise; with ``token=``, every request must carry ``?token=...`` once (a cookie keeps
@@ -64,6 +65,8 @@ _HELP = """\
 <ul>
 <li><b>Overview</b>: the process's memory and its threads; a thread's link shows its stack,
 and each frame's locals can be opened.</li>
+<li><b>Memory over time</b>: the resident memory, read every second since the dashboard
+started.</li>
 <li><b>Heap</b>: the objects the garbage collector reaches, by type, and what changed
 since the last visit of that page.</li>
 <li><b>Tracker</b>: the classes a <code>ClassTracker</code> tracks, their instances and
@@ -72,7 +75,9 @@ sizes (start the dashboard with <code>tracker=</code> or <code>stats=</code>).</
 <code>heapscope.garbagegraph.start_debug_garbage()</code> first so that they are kept.
 <b>Refresh</b> looks again.</li>
 </ul>
-<p>Objects are kept alive while the dashboard remembers them (the last %d reached).</p>
+<p>An object's page links to why it is alive and to what deleting it would free (each a
+pass over the heap). Objects are kept alive while the dashboard remembers them (the last
+%d reached).</p>
 """ % REMEMBERED_OBJECTS
 
 
