@@ -226,3 +226,24 @@ def test_base_slots_are_all_counted_beside_inline_values(hs, pa):
     )
     assert [ref.name for ref in pa.asized(obj, detail=1).refs] == [ref.name for ref in tree.refs]
     assert hs.asizeof(obj) == pa.asizeof(obj)  # pympler made the dict: the same heap now
+
+
+def test_totals_agree_whether_or_not_attributes_form_a_node(hs):
+    """asizeof alone reads inline values in the instance's frame (only the total counts);
+    trees, statistics and limits walk them as a virtual __dict__: the totals agree."""
+    fresh(Foo, 0)
+    first, second = Foo([1, 2, 3]), Foo("shared")
+    second.other = first
+    gone = Foo(5)
+    del gone.name
+    slotted = SlottedWithAttrs()
+    slotted.first, slotted.extra = first, {"k": "v" * 50}
+    objs = [first, second, gone, slotted, [Foo(i) for i in range(50)]]
+    total = hs.asizeof(objs)
+    assert hs.asized(objs, detail=0).size == total
+    assert hs.asized(objs, detail=4).size == total
+    sizer = hs.Asizer()
+    sizer.asizeof(objs, stats=2)
+    assert sizer.total == total
+    assert hs.asizeof(objs, limit=1000) == total
+    assert hs.asizesof(first, second) == tuple(hs.asized(first, second, detail=1)[i].size for i in range(2))

@@ -85,6 +85,8 @@ impl<'a> Held<'a> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum InstanceStage {
     Storage,
+    /// Inline values read in the instance's own frame (see `Cursor::Instance`).
+    Values,
     Class,
     Slots,
 }
@@ -100,9 +102,15 @@ pub(super) enum Cursor {
         value_next: bool,
         extra: Option<Box<DictExtra>>,
     },
+    /// An instance: its attribute storage, `__class__`, then its `__slots__`. Inline
+    /// values are a virtual `__dict__` child of their own ([`RefName::InlineValues`]),
+    /// except `in_place`: when only the total counts (no tree, `limit` or statistics)
+    /// they are read in this frame, which saves a frame per instance.
     Instance {
         stage: InstanceStage,
         index: usize,
+        value_next: bool,
+        in_place: bool,
     },
     /// An instance's inline values, walked as its virtual `__dict__`: key `index`, then
     /// (`value_next`) its value.
@@ -261,7 +269,7 @@ impl Cursor {
                     let name = name_key(named, Borrowed::from_raw(entry_key), extra);
                     Some((Held::borrowed(entry_key), name))
                 }
-                Cursor::Instance { stage, index } => loop {
+                Cursor::Instance { stage, index, value_next, in_place } => loop {
                     match *stage {
                         InstanceStage::Storage => {
                             *stage = InstanceStage::Class;
@@ -277,12 +285,20 @@ impl Cursor {
                                         return None;
                                     }
                                 }
+                                InstanceAttrs::Values { .. } if *in_place => *stage = InstanceStage::Values,
                                 InstanceAttrs::Values { .. } => {
                                     return Some((Held::Borrowed(obj), RefName::InlineValues))
                                 }
                                 InstanceAttrs::Nothing => {}
                             }
                         }
+                        InstanceStage::Values => match next_inline_attr(ptr, index, value_next, named) {
+                            Some(child) => return Some(child),
+                            None => {
+                                *stage = InstanceStage::Class;
+                                *index = 0;
+                            }
+                        },
                         InstanceStage::Class => {
                             *stage = InstanceStage::Slots;
                             return Some((Held::Borrowed(obj.type_object()), RefName::Static("__class__")));
@@ -293,24 +309,7 @@ impl Cursor {
                         }
                     }
                 },
-                Cursor::InlineValues { index, value_next } => loop {
-                    let (key, value) = match ffi::inline_attr(ptr, *index) {
-                        ffi::InlineAttr::End => return None,
-                        ffi::InlineAttr::Unset => {
-                            *index += 1;
-                            continue;
-                        }
-                        ffi::InlineAttr::Set { key, value } => (key, value),
-                    };
-                    let key_name = || named.then(|| Strong::from_borrowed(key));
-                    if *value_next {
-                        *index += 1;
-                        *value_next = false;
-                        return Some((Held::borrowed(value), key_name().map_or(RefName::Unnamed, RefName::Value)));
-                    }
-                    *value_next = true;
-                    return Some((Held::borrowed(key), key_name().map_or(RefName::Unnamed, RefName::Key)));
-                },
+                Cursor::InlineValues { index, value_next } => next_inline_attr(ptr, index, value_next, named),
                 Cursor::NamedTuple { stage, index } => loop {
                     match *stage {
                         0 => {
@@ -533,6 +532,42 @@ pub(super) unsafe fn prefetch_interior(obj: RawObj) {
     while line < last {
         prefetch(line as RawObj);
         line += 64;
+    }
+}
+
+/// The next of an instance's inline attributes at or after `index`: its key, then
+/// (`value_next`) its value; `None` past the last.
+///
+/// # Safety
+/// `ptr` must be alive; the child is borrowed from it (see [`Cursor::next`]).
+#[inline(always)]
+unsafe fn next_inline_attr<'c>(
+    ptr: RawObj,
+    index: &mut usize,
+    value_next: &mut bool,
+    named: bool,
+) -> Option<(Held<'c>, RefName)> {
+    loop {
+        // SAFETY: `ptr` is alive (caller); the attribute is read afresh.
+        let (key, value) = match unsafe { ffi::inline_attr(ptr, *index) } {
+            ffi::InlineAttr::End => return None,
+            ffi::InlineAttr::Unset => {
+                *index += 1;
+                continue;
+            }
+            ffi::InlineAttr::Set { key, value } => (key, value),
+        };
+        // SAFETY: the key is a live str held by the instance's type.
+        let key_name = || named.then(|| unsafe { Strong::from_borrowed(key) });
+        if *value_next {
+            *index += 1;
+            *value_next = false;
+            // SAFETY: the value was just read from the live instance.
+            return Some((unsafe { Held::borrowed(value) }, key_name().map_or(RefName::Unnamed, RefName::Value)));
+        }
+        *value_next = true;
+        // SAFETY: as above.
+        return Some((unsafe { Held::borrowed(key) }, key_name().map_or(RefName::Unnamed, RefName::Key)));
     }
 }
 

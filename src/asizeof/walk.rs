@@ -19,7 +19,7 @@ use crate::asizeof::cursors::{
 use crate::asizeof::flat::{foreign_sizeof, leaf_size};
 use crate::asizeof::ledger::{Ledger, Mark};
 use crate::asizeof::rules::{Refs, Rule, RuleCache, PER_OBJECT};
-use crate::ffi::{self, prefetch, Borrowed, RawObj, Strong};
+use crate::ffi::{self, prefetch, Borrowed, InstanceAttrs, RawObj, Strong};
 use crate::grow::{self, OutOfMemory, TryPush};
 use crate::heap::edges as names;
 use pyo3::exceptions::PyException;
@@ -118,6 +118,9 @@ pub struct Walker<'a, 'py> {
     pending: Option<PyErr>,
     /// When to look for a pending Ctrl-C next.
     poll: ffi::SignalPoll,
+    /// Whether instances' inline values are read in the instance's frame, their memory
+    /// in its flat size, rather than as a virtual `__dict__`: only the total counts.
+    inline_in_place: bool,
 }
 
 impl<'a, 'py> Walker<'a, 'py> {
@@ -133,6 +136,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             leaf_fast,
             pending: None,
             poll: ffi::SignalPoll::default(),
+            inline_in_place: false,
         }
     }
 
@@ -146,6 +150,7 @@ impl<'a, 'py> Walker<'a, 'py> {
             ffi::check_signals(self.py)?;
         }
         self.nodes = tree.then(Vec::new);
+        self.inline_in_place = !tree && self.options.limit == u32::MAX && self.options.stats == 0;
         if !tree && self.leaf_fast && self.options.limit == u32::MAX {
             if let Some((flat, _)) = container_start(obj.into()) {
                 let address = ffi::address(obj.as_ptr());
@@ -400,6 +405,8 @@ impl<'a, 'py> Walker<'a, 'py> {
 
     /// Flat size of `obj` (aligned), as `asizeof` would count it; marks nothing seen.
     pub fn flat_of(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<u64> {
+        // pympler's flat size: inline values are their virtual `__dict__`'s.
+        self.inline_in_place = false;
         let mut held = Held::Owned(Borrowed::from(obj).to_strong());
         let rule = self.rules.classify(self.py, held.hold())?;
         let flat = self.flat_size(&mut held, &rule);
@@ -703,8 +710,9 @@ impl<'a, 'py> Walker<'a, 'py> {
     }
 
     /// What `sys.getsizeof` reports (inline instance values are the flat size of the
-    /// instance's virtual `__dict__`, see `enter_inline_values`); `None` when a foreign
-    /// `__sizeof__` stopped the walk (see `pending`).
+    /// instance's virtual `__dict__`, see `enter_inline_values`, or, read in place, part
+    /// of the instance's); `None` when a foreign `__sizeof__` stopped the walk (see
+    /// `pending`).
     #[inline]
     fn flat_size(&mut self, held: &mut Held<'_>, rule: &Rule) -> Option<usize> {
         let ptr = held.ptr();
@@ -715,7 +723,14 @@ impl<'a, 'py> Walker<'a, 'py> {
             Some(size) => size,
             None => self.call_sizeof(held)?,
         };
-        Some(core.saturating_add(self.pre_header(held.ptr(), rule)))
+        let size = core.saturating_add(self.pre_header(held.ptr(), rule));
+        if self.inline_in_place && rule.refs == Refs::Instance {
+            // SAFETY: as above; reads the instance's attribute storage only.
+            if let InstanceAttrs::Values { bytes, .. } = unsafe { ffi::instance_attrs(held.ptr()) } {
+                return Some(size.saturating_add(bytes));
+            }
+        }
+        Some(size)
     }
 
     /// What `sys.getsizeof` adds to `__sizeof__` for `ptr`, alive and of the rule's type.
@@ -755,7 +770,12 @@ impl<'a, 'py> Walker<'a, 'py> {
             Refs::Tuple => Cursor::Tuple(0),
             Refs::Set if ffi::layout_or_fallback(ffi::Layout::Set) => Cursor::Set(0),
             Refs::Dict => Cursor::Dict { pos: 0, value_next: false, extra: None },
-            Refs::Instance => Cursor::Instance { stage: InstanceStage::Storage, index: 0 },
+            Refs::Instance => Cursor::Instance {
+                stage: InstanceStage::Storage,
+                index: 0,
+                value_next: false,
+                in_place: self.inline_in_place,
+            },
             Refs::NamedTuple => Cursor::NamedTuple { stage: 0, index: 0 },
             _ => return self.slow_cursor_for(obj, rule),
         })

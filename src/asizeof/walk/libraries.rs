@@ -23,6 +23,23 @@ impl<'py> Walker<'_, 'py> {
     /// other instance, counted as missed.
     pub(super) fn enter_library(
         &mut self,
+        held: Held<'_>,
+        index: u16,
+        rule: &Rule,
+        depth: u32,
+        node: Option<u32>,
+        parent_id: usize,
+    ) -> Entered {
+        // Its inline values, if any, are always a virtual `__dict__`: the footprint's own
+        // size leaves them out, and its referents may be read as `refs()` reads them.
+        let in_place = std::mem::replace(&mut self.inline_in_place, false);
+        let entered = self.enter_footprint(held, index, rule, depth, node, parent_id);
+        self.inline_in_place = in_place;
+        entered
+    }
+
+    fn enter_footprint(
+        &mut self,
         mut held: Held<'_>,
         index: u16,
         rule: &Rule,

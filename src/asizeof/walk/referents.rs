@@ -18,6 +18,8 @@ impl<'py> Walker<'_, 'py> {
         obj: &Bound<'py, PyAny>,
         inline_items: bool,
     ) -> PyResult<Vec<(Py<PyAny>, Bound<'py, PyAny>)>> {
+        // Inline values as the one `__dict__` child (or its items) the callers name.
+        self.inline_in_place = false;
         let strong = Borrowed::from(obj).to_strong();
         let rule = self.rules.classify(self.py, &strong)?;
         // `None` only when reading the referents raised (the error is pending).
