@@ -5,7 +5,8 @@
 //! always show a `__dict__` node holding the attributes. heapscope never makes the dict:
 //! it walks the values as a virtual `__dict__` child of the instance, one level down,
 //! whose flat size is the memory the values take. Trees, `limit` and flat sizes then
-//! look the same whether or not the dict was ever made.
+//! look the same whether or not the dict was ever made. (When only the total counts, the
+//! instance's cursor reads the values in place instead: see `Cursor::Instance`.)
 
 use super::{Entered, Frame, Walker, INLINE_VALUES, NO_NODE};
 use crate::asizeof::cursors::{Cursor, Held, RefName};
