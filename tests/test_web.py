@@ -252,6 +252,24 @@ def test_garbage_pages(dashboard):
         gc.garbage.clear()
 
 
+def test_garbage_pages_leave_the_collector_as_they_found_it(dashboard):
+    gc.collect()
+    assert gc.get_debug() == 0
+    garbage = len(gc.garbage)
+    cycle = ["spam", "toast"]
+    cycle.append(cycle)
+    del cycle
+    for path in ("/garbage", "/refresh", "/garbage"):
+        assert get(dashboard, path)[0] in (200, 303)
+    assert gc.get_debug() == 0  # not DEBUG_SAVEALL: later cycles are freed as usual
+    assert len(gc.garbage) == garbage
+    later = ["freed", "as usual"]
+    later.append(later)
+    del later
+    gc.collect()
+    assert len(gc.garbage) == garbage
+
+
 def test_refresh_keeps_the_garbage_that_later_pages_would_collect(tracker):
     thread = web.start_in_background(port=0, tracker=tracker)
     start_debug_garbage()

@@ -124,10 +124,19 @@ class _Dashboard:
         return self.stats
 
     def garbage_graphs(self) -> List[Any]:
+        """The reference cycles garbage collection finds now, largest first (kept until
+        the next refresh). The collector's debug flags are put back afterwards, and what
+        this collection saved is taken out of ``gc.garbage`` again (the graphs hold it):
+        the process must not keep every later cycle because someone looked once."""
         with self.lock:
             if self.garbage is None:
-                graph = GarbageGraph(reduce=False)
-                self.garbage = graph.split_and_sort()
+                flags, saved = gc.get_debug(), len(gc.garbage)
+                try:
+                    self.garbage = GarbageGraph(reduce=False).split_and_sort()
+                finally:
+                    gc.set_debug(flags)
+                    if not flags & gc.DEBUG_SAVEALL:
+                        del gc.garbage[saved:]
             return self.garbage
 
     def refresh(self) -> None:
