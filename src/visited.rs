@@ -128,6 +128,86 @@ impl VisitedSet {
     }
 }
 
+/// The number of each address of a finished [`VisitedSet`] among all of them
+/// (`0..len`): the addresses are counted chunk by chunk, in the order the chunks were
+/// made, and by address within a chunk. A look-up reads a small table of chunks, one
+/// count per bitmap word and that word, all of a size that stays in cache (a few bytes
+/// per 1,024 bytes of heap), where a hash table of addresses would cost a cache miss
+/// or two per look-up on a large heap.
+pub struct AddressRanks {
+    /// Open addressing by chunk number: (chunk number + 1, chunk index); 0 is free.
+    slots: Vec<(usize, u32)>,
+    chunks: Vec<Box<[u64]>>,
+    /// Per chunk index and word (`index * WORDS_PER_CHUNK + word`): the addresses of
+    /// all the words before it.
+    before: Vec<u32>,
+}
+
+/// What the ranks' arrays are called in a `MemoryError`.
+const RANKS: &str = "the numbering of objects by address";
+
+impl VisitedSet {
+    /// Numbers the addresses present (see [`AddressRanks`]); `Err` when the allocator
+    /// refuses or there are `u32::MAX` addresses or more.
+    pub fn into_ranks(self) -> Result<AddressRanks, OutOfMemory> {
+        if self.len >= u32::MAX as usize {
+            return Err(OutOfMemory(RANKS));
+        }
+        let mut before = grow::vec_with_capacity(self.chunks.len() * WORDS_PER_CHUNK, RANKS)?;
+        let mut count = 0u32;
+        for words in &self.chunks {
+            for word in words.iter() {
+                before.push(count);
+                count += word.count_ones();
+            }
+        }
+        let size = (self.chunks.len() * 2).next_power_of_two().max(16);
+        let mut slots = grow::vec_filled((0usize, 0u32), size, RANKS)?;
+        for (&chunk, &index) in &self.index {
+            let mut slot = AddressRanks::start(chunk, size - 1);
+            while slots[slot].0 != 0 {
+                slot = (slot + 1) & (size - 1);
+            }
+            slots[slot] = (chunk + 1, index as u32);
+        }
+        Ok(AddressRanks { slots, chunks: self.chunks, before })
+    }
+}
+
+impl AddressRanks {
+    #[inline]
+    fn start(chunk: usize, mask: usize) -> usize {
+        ((chunk as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize & mask
+    }
+
+    /// The number of `address`, if it was in the set.
+    #[inline]
+    pub fn rank(&self, address: usize) -> Option<u32> {
+        let (chunk, word, bit) = VisitedSet::split(address);
+        let mask = self.slots.len() - 1;
+        let mut slot = Self::start(chunk, mask);
+        let index = loop {
+            match self.slots[slot] {
+                (0, _) => return None,
+                (key, index) if key == chunk + 1 => break index as usize,
+                _ => slot = (slot + 1) & mask,
+            }
+        };
+        let bits = self.chunks[index][word];
+        if bits & bit == 0 {
+            return None;
+        }
+        Some(self.before[index * WORDS_PER_CHUNK + word] + (bits & (bit - 1)).count_ones())
+    }
+
+    /// Bytes held (capacity).
+    pub fn footprint(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<(usize, u32)>()
+            + self.chunks.len() * WORDS_PER_CHUNK * 8
+            + self.before.capacity() * 4
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,5 +251,39 @@ mod tests {
             assert!(!set.insert(0x7f00_0000_0000 + i * 48).unwrap());
         }
         assert_eq!(set.len(), 100_000);
+    }
+
+    #[test]
+    fn ranks_number_every_address_once() {
+        let mut set = VisitedSet::default();
+        // Spread over several chunks, inserted out of order, with neighbours.
+        let addresses: Vec<usize> = (0..50_000usize)
+            .map(|i| 0x7f00_0000_0000 + (i.wrapping_mul(7919) % 50_000) * 48 + (i % 3) * 0x40_0000)
+            .collect();
+        let mut distinct = addresses.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        for &a in &addresses {
+            set.insert(a).unwrap();
+        }
+        let ranks = set.into_ranks().unwrap();
+        let mut seen = vec![false; distinct.len()];
+        for &a in &distinct {
+            let rank = ranks.rank(a).unwrap() as usize;
+            assert!(!seen[rank], "two addresses share rank {rank}");
+            seen[rank] = true;
+            if distinct.binary_search(&(a + 16)).is_err() {
+                assert_eq!(ranks.rank(a + 16), None);
+            }
+        }
+        assert!(seen.iter().all(|&s| s));
+        assert_eq!(ranks.rank(0x10), None);
+        assert_eq!(ranks.rank(0x7f00_0000_0000 + 8 * 0x40_0000), None);
+    }
+
+    #[test]
+    fn ranks_of_an_empty_set() {
+        let ranks = VisitedSet::default().into_ranks().unwrap();
+        assert_eq!(ranks.rank(0x1000), None);
     }
 }

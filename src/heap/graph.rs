@@ -16,11 +16,14 @@ use crate::asizeof::flat::{self, FlatRule, FlatSizer};
 use crate::ffi::{self, RawObj, Strong};
 use crate::grow::{self, Grow, OutOfMemory, TryPush};
 use crate::heap::passes::TrackedObjects;
+use crate::visited::{AddressRanks, VisitedSet};
 use ahash::AHashMap;
 use pyo3::prelude::*;
 
 /// What the graph's arrays are called in a `MemoryError`.
 const GRAPH: &str = "the heap graph";
+/// How many nodes ahead of the one being traversed the next node's header is asked for.
+const PREFETCH_NODES: usize = 4;
 const TOO_MANY: OutOfMemory = OutOfMemory("the heap graph past 4294967294 objects or references");
 
 /// Why building the graph stopped.
@@ -37,57 +40,50 @@ impl From<OutOfMemory> for Stop {
     }
 }
 
-/// Node numbers by address: open addressing, linear probing, `index + 1` per slot
-/// (`0` is free), at most half full.
-#[derive(Default)]
-struct AddressTable {
-    slots: Vec<u32>,
+/// Node numbers by address, once every node is known: the rank of each address among
+/// the nodes' (see [`AddressRanks`]) and the node of each rank.
+struct NodeIndex {
+    ranks: AddressRanks,
+    nodes: Vec<u32>,
 }
 
-impl AddressTable {
+impl NodeIndex {
     #[inline]
-    fn start(&self, address: usize) -> usize {
-        let hash = ((address >> 4) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        (hash.rotate_left(32) as usize) & (self.slots.len() - 1)
+    fn find(&self, address: usize) -> Option<u32> {
+        self.ranks.rank(address).map(|rank| self.nodes[rank as usize])
     }
 
-    /// Starts loading the slot where the search for `address` begins.
-    #[inline]
-    fn prefetch(&self, address: usize) {
-        if !self.slots.is_empty() {
-            ffi::prefetch(self.slots.as_ptr().wrapping_add(self.start(address)).cast_mut().cast());
-        }
+    fn footprint(&self) -> usize {
+        self.ranks.footprint() + self.nodes.capacity() * 4
     }
+}
 
-    /// The node of `address`, or the free slot where it goes.
+/// The edges' targets as addresses while the graph is built, in blocks of a fixed
+/// size: no block is ever copied to grow, and each can be freed as soon as it is read.
+#[derive(Default)]
+struct EdgeAddresses {
+    blocks: Vec<Vec<usize>>,
+    len: usize,
+}
+
+impl EdgeAddresses {
+    const BLOCK: usize = 1 << 16;
+
     #[inline]
-    fn find(&self, address: usize, objects: &[Strong]) -> Result<u32, usize> {
-        let mask = self.slots.len() - 1;
-        let mut slot = self.start(address);
-        loop {
-            match self.slots[slot] {
-                0 => return Err(slot),
-                index if ffi::address(objects[index as usize - 1].as_ptr()) == address => return Ok(index - 1),
-                _ => slot = (slot + 1) & mask,
-            }
+    fn push(&mut self, address: usize) -> Result<(), OutOfMemory> {
+        if self.blocks.last().map_or(true, |block| block.len() == Self::BLOCK) {
+            self.blocks.grow(1, GRAPH)?;
+            self.blocks.push(grow::vec_with_capacity(Self::BLOCK, GRAPH)?);
         }
-    }
-
-    /// Makes room for one more node among `count`: doubles (and refills) the table
-    /// when it would be more than half full.
-    fn reserve(&mut self, count: usize, objects: &[Strong]) -> Result<(), OutOfMemory> {
-        if (count + 1) * 2 <= self.slots.len() {
-            return Ok(());
+        if let Some(block) = self.blocks.last_mut() {
+            block.push(address);
         }
-        let size = (self.slots.len() * 2).max(1024);
-        let old = std::mem::replace(&mut self.slots, grow::vec_filled(0, size, GRAPH)?);
-        for index in old.into_iter().filter(|&i| i != 0) {
-            let address = ffi::address(objects[index as usize - 1].as_ptr());
-            if let Err(slot) = self.find(address, objects) {
-                self.slots[slot] = index;
-            }
-        }
+        self.len += 1;
         Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.len
     }
 }
 
@@ -104,7 +100,7 @@ pub struct HeapGraph {
     pub targets: Vec<u32>,
     /// Nodes whose flat size needs Python code.
     slow: Vec<u32>,
-    table: AddressTable,
+    index: Option<NodeIndex>,
 }
 
 /// The flat size of a live object if no Python code is needed; `rules` caches the
@@ -128,17 +124,14 @@ unsafe fn quick_size(rules: &mut AHashMap<usize, FlatRule>, sizer: &FlatSizer, o
 impl HeapGraph {
     /// The node of a held object, if it is in the graph.
     pub fn node_of(&self, obj: RawObj) -> Option<u32> {
-        if self.objects.is_empty() {
-            return None;
-        }
-        self.table.find(ffi::address(obj), &self.objects).ok()
+        self.index.as_ref()?.find(ffi::address(obj))
     }
 
     /// Frees the address table and the reference counts (once the roots and the
     /// nodes the caller looks up are known): [`node_of`](Self::node_of) finds nothing
     /// after this.
     pub fn drop_index(&mut self) {
-        self.table = AddressTable::default();
+        self.index = None;
         self.refcounts = Vec::new();
     }
 
@@ -152,49 +145,30 @@ impl HeapGraph {
         self.objects.capacity() * std::mem::size_of::<Strong>()
             + self.sizes.capacity() * 8
             + (self.refcounts.capacity() + self.offsets.capacity() + self.targets.capacity()) * 4
-            + self.table.slots.capacity() * 4
+            + self.index.as_ref().map_or(0, NodeIndex::footprint)
             + self.slow.capacity() * 4
     }
 
-    /// Numbers `obj`, which is not in the graph yet, and holds it.
+    /// Numbers and holds `obj` unless `seen` has it already.
     ///
     /// # Safety
     /// `obj` must be alive.
     #[inline]
-    unsafe fn add(&mut self, obj: RawObj) -> Result<u32, OutOfMemory> {
-        let count = self.objects.len();
-        if count >= u32::MAX as usize - 1 {
+    unsafe fn add(&mut self, seen: &mut VisitedSet, obj: RawObj) -> Result<(), OutOfMemory> {
+        if self.objects.len() >= u32::MAX as usize - 1 {
             return Err(TOO_MANY);
         }
-        self.table.reserve(count, &self.objects)?;
-        let slot = match self.table.find(ffi::address(obj), &self.objects) {
-            Err(slot) => slot,
-            Ok(node) => return Ok(node),
-        };
         self.objects.grow(1, GRAPH)?;
         self.refcounts.grow(1, GRAPH)?;
+        if !seen.insert(ffi::address(obj))? {
+            return Ok(());
+        }
         // SAFETY: `obj` is alive (caller); its count is read before our reference.
         let refcount = unsafe { ffi::refcount_of(obj) };
         self.refcounts.push(refcount.clamp(0, u32::MAX as isize) as u32);
         // SAFETY: as above.
         self.objects.push(unsafe { Strong::from_borrowed(obj) });
-        self.table.slots[slot] = count as u32 + 1;
-        Ok(count as u32)
-    }
-
-    /// The node of `obj`, numbered now if new.
-    ///
-    /// # Safety
-    /// `obj` must be alive.
-    #[inline]
-    unsafe fn node(&mut self, obj: RawObj) -> Result<u32, OutOfMemory> {
-        if !self.objects.is_empty() {
-            if let Ok(node) = self.table.find(ffi::address(obj), &self.objects) {
-                return Ok(node);
-            }
-        }
-        // SAFETY: forwarded caller guarantee.
-        unsafe { self.add(obj) }
+        Ok(())
     }
 
     /// Builds the graph over the tracked objects `tracked` yields and `extra` objects.
@@ -215,8 +189,9 @@ impl HeapGraph {
             offsets: Vec::new(),
             targets: Vec::new(),
             slow: Vec::new(),
-            table: AddressTable::default(),
+            index: None,
         };
+        let mut seen = VisitedSet::default();
         let mut rules: AHashMap<usize, FlatRule> = AHashMap::new();
         let mut poll = ffi::SignalPoll::default();
         while let Some(obj) = tracked.next() {
@@ -225,16 +200,19 @@ impl HeapGraph {
             }
             // SAFETY: a tracked object read since `take`, with no Python code run since
             // (requirements).
-            unsafe { graph.node(obj) }?;
+            unsafe { graph.add(&mut seen, obj) }?;
         }
         drop(tracked);
         for &obj in extra {
             // SAFETY: the caller holds the extra objects.
-            unsafe { graph.node(obj) }?;
+            unsafe { graph.add(&mut seen, obj) }?;
         }
         graph.offsets.grow(graph.objects.len() + 1, GRAPH)?;
         graph.sizes.grow(graph.objects.len(), GRAPH)?;
-        graph.targets.grow(graph.objects.len().saturating_mul(2), GRAPH)?;
+        // The edges' targets as addresses: their node numbers are known only once every
+        // node is (numbering them as they come would take a look-up in a table of
+        // addresses per reference, a cache miss or two each on a large heap).
+        let mut addresses = EdgeAddresses::default();
         graph.offsets.push(0);
         let mut refs: Vec<RawObj> = Vec::new();
         let mut node = 0usize;
@@ -257,12 +235,7 @@ impl HeapGraph {
             refs.clear();
             // SAFETY: `obj` is held by the graph.
             unsafe { ffi::traverse_borrowed_with_keys(obj, &mut refs) }?;
-            // The table slots of all the referents are asked for first, so that their
-            // cache misses overlap.
-            for &child in &refs {
-                graph.table.prefetch(ffi::address(child));
-            }
-            if let Some(next) = graph.objects.get(node + 1) {
+            if let Some(next) = graph.objects.get(node + PREFETCH_NODES) {
                 ffi::prefetch(next.as_ptr());
             }
             for &child in &refs {
@@ -273,15 +246,34 @@ impl HeapGraph {
                     if ffi::is_dead_referent(child) {
                         continue;
                     }
-                    let target = graph.node(child)?;
-                    graph.targets.try_push(target, GRAPH)?;
+                    graph.add(&mut seen, child)?;
                 }
+                addresses.push(ffi::address(child))?;
             }
-            let end = u32::try_from(graph.targets.len()).map_err(|_| TOO_MANY)?;
+            let end = u32::try_from(addresses.len()).map_err(|_| TOO_MANY)?;
             graph.offsets.try_push(end, GRAPH)?;
             node += 1;
         }
-        graph.targets.shrink_to_fit();
+        let ranks = seen.into_ranks()?;
+        let mut nodes = grow::vec_filled(0u32, graph.objects.len(), GRAPH)?;
+        for (node, obj) in graph.objects.iter().enumerate() {
+            if let Some(rank) = ranks.rank(ffi::address(obj.as_ptr())) {
+                nodes[rank as usize] = node as u32;
+            }
+        }
+        let index = NodeIndex { ranks, nodes };
+        graph.targets = grow::vec_with_capacity(addresses.len(), GRAPH)?;
+        // Block by block, each freed once read, so that the addresses and the targets
+        // are not both whole at once.
+        for block in addresses.blocks.drain(..) {
+            for address in block {
+                // Every target was numbered when its edge was recorded.
+                let target = index.find(address);
+                debug_assert!(target.is_some(), "an edge to an object without a node");
+                graph.targets.push(target.unwrap_or(0));
+            }
+        }
+        graph.index = Some(index);
         Ok(graph)
     }
 
