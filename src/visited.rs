@@ -138,8 +138,8 @@ pub struct AddressRanks {
     /// Open addressing by chunk number: (chunk number + 1, chunk index); 0 is free.
     slots: Vec<(usize, u32)>,
     chunks: Vec<Box<[u64]>>,
-    /// Per chunk index and word (`index * WORDS_PER_CHUNK + word`): the addresses of
-    /// all the words before it.
+    /// Per chunk index and word (`index * WORDS_PER_CHUNK + word`): how many addresses
+    /// all the words before it hold.
     before: Vec<u32>,
 }
 

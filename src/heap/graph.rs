@@ -158,11 +158,11 @@ impl HeapGraph {
         if self.objects.len() >= u32::MAX as usize - 1 {
             return Err(TOO_MANY);
         }
-        self.objects.grow(1, GRAPH)?;
-        self.refcounts.grow(1, GRAPH)?;
         if !seen.insert(ffi::address(obj))? {
             return Ok(());
         }
+        self.objects.grow(1, GRAPH)?;
+        self.refcounts.grow(1, GRAPH)?;
         // SAFETY: `obj` is alive (caller); its count is read before our reference.
         let refcount = unsafe { ffi::refcount_of(obj) };
         self.refcounts.push(refcount.clamp(0, u32::MAX as isize) as u32);
