@@ -124,8 +124,9 @@ def test_a_layout_turned_off_reports_so():
     assert dict(_core._layouts())["dict"] is True
 
 
-# Layouts a walk reads, with the fallback each takes (gc_lists is a heap pass's).
-WALK_LAYOUTS = [name for name in LAYOUT_NAMES if name != "gc_lists"]
+# Layouts a walk reads, with the fallback each takes (gc_lists is a heap pass's,
+# code_cache a summary's).
+WALK_LAYOUTS = [name for name in LAYOUT_NAMES if name not in ("gc_lists", "code_cache")]
 
 
 @pytest.mark.parametrize("name", WALK_LAYOUTS)
@@ -180,3 +181,36 @@ def test_heap_passes_without_the_collector_lists_find_the_same_objects(layout_of
         gc.enable()
     tracked = {id(o) for o in holder if gc.is_tracked(o)}
     assert tracked and tracked <= with_lists and tracked <= without
+
+
+def hot_code():
+    """A fresh function called 1,100 times, past the 1,024 calls after which 3.9 and
+    3.10 give its code object a look-up cache (its global `len`)."""
+    namespace = {}
+    exec("def hot():\n    return len\n", namespace)
+    function = namespace["hot"]
+    for _ in range(1100):
+        function()
+    return function.__code__
+
+
+def test_summaries_leave_out_the_look_up_cache_of_a_hot_code_object():
+    code = hot_code()
+    cold = code.replace()  # an equal code object, never called
+    cached = sys.getsizeof(code) - sys.getsizeof(cold)
+    if sys.version_info < (3, 11):
+        assert cached > 0
+    else:
+        assert cached == 0  # caches are inline from 3.11 on
+    assert hsum.summarize([code]) == [["code", 1, sys.getsizeof(cold)]]
+    # muppy's figures are sys.getsizeof's, cache included (as pympler's).
+    assert hmup.get_size([code]) == sys.getsizeof(code)
+
+
+def test_without_the_code_cache_layout_summaries_count_the_cache(layout_off):
+    code = hot_code()
+    before = fallbacks("code_cache")
+    layout_off("code_cache")
+    assert hsum.summarize([code]) == [["code", 1, sys.getsizeof(code)]]
+    if sys.version_info < (3, 11):
+        assert fallbacks("code_cache") > before

@@ -2,7 +2,8 @@
 
 A *summary* is a list of rows ``[type, number of objects, total size]``, one per type
 name, where the size is the objects' flat size as ``sys.getsizeof`` reports it (not what
-they reference)::
+they reference; on 3.9 and 3.10 without the look-up cache a code object gets on its
+1024th call, see ``docs/differences.md``)::
 
     >>> from heapscope import muppy, summary
     >>> rows = summary.summarize([1, 2, "three", [4]])
@@ -168,7 +169,8 @@ def _collect() -> None:
 def summarize(objects: Iterable[Any]) -> List[Row]:
     """Summarize objects: a list of rows ``[type, number of objects, total size]``.
 
-    The size is each object's flat size (``sys.getsizeof``). Rows come in the order their
+    The size is each object's flat size (``sys.getsizeof``, less a code object's look-up
+    cache on 3.9 and 3.10). Rows come in the order their
     type is first met; pympler gives no order either. Objects whose ``__sizeof__`` fails
     are counted with their type's basic size (pympler stops with the error).
     """

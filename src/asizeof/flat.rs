@@ -4,7 +4,8 @@
 //! `__sizeof__` methods ([`foreign_sizeof`]).
 //!
 //! `FlatSizer` is used by the whole-heap passes (`heap`, `summary`), which size every
-//! object of the process once. `asizeof`'s walker (`walk`) uses the same dispatch and
+//! object of the process once (leaving out the look-up cache 3.9 and 3.10 add to hot
+//! code objects), and by `muppy`'s figures, which are `sys.getsizeof` exactly. `asizeof`'s walker (`walk`) uses the same dispatch and
 //! foreign call, adding what pympler's `asizeof` counts on top of the flat size.
 
 use crate::asizeof::rules::{self, ClassifyOptions, Flat, Registry, RuleCache, PER_OBJECT};
@@ -29,10 +30,26 @@ pub struct FlatSizer {
     static_types: usize,
     /// Objects whose `__sizeof__` failed and that were counted with their basic size.
     pub missed: u64,
+    /// Whether a code object's look-up cache (3.9, 3.10: see `ffi::code_cache_bytes`)
+    /// is counted, as `sys.getsizeof` does.
+    code_caches: bool,
 }
 
 impl FlatSizer {
+    /// The sizer of summaries and heap passes: `sys.getsizeof`, except that a code
+    /// object's look-up cache is left out (it appears on a function's 1024th call, so
+    /// counting it would put `code 0 +N B` in the diff of a stretch that allocated
+    /// nothing).
     pub fn new(py: Python<'_>) -> PyResult<FlatSizer> {
+        Self::with_code_caches(py, false)
+    }
+
+    /// `sys.getsizeof` exactly (muppy's figures).
+    pub fn getsizeof(py: Python<'_>) -> PyResult<FlatSizer> {
+        Self::with_code_caches(py, true)
+    }
+
+    fn with_code_caches(py: Python<'_>, code_caches: bool) -> PyResult<FlatSizer> {
         Ok(FlatSizer {
             rules: RuleCache::new(
                 rules::registry(py)?,
@@ -40,6 +57,7 @@ impl FlatSizer {
             ),
             static_types: static_type_pre_header(py)?,
             missed: 0,
+            code_caches,
         })
     }
 
@@ -104,7 +122,13 @@ impl FlatSizer {
         if let Some(size) = unsafe { self.size_with(obj.as_ptr(), rule) } {
             return Ok(size);
         }
-        let core = foreign_sizeof(py, obj, self.rules.registry(), &mut self.missed)?;
+        let missed = self.missed;
+        let mut core = foreign_sizeof(py, obj, self.rules.registry(), &mut self.missed)?;
+        // SAFETY: `obj` is held strongly.
+        if !self.code_caches && self.missed == missed && unsafe { ffi::is_code(obj.as_ptr()) } {
+            // SAFETY: `obj` is a code object, held strongly.
+            core = core.saturating_sub(unsafe { ffi::code_cache_bytes(obj.as_ptr()) });
+        }
         // SAFETY: `obj` is held strongly.
         Ok(core.saturating_add(unsafe { self.pre_header(obj.as_ptr(), rule) }))
     }

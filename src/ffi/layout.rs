@@ -2,8 +2,8 @@
 //!
 //! The fast paths read CPython structs in place: the state bits of a `str`, the digit
 //! count of an `int`, the tables of lists, dicts, sets and bytearrays, the attribute
-//! values kept without a dict (3.11+), the mapping of a `mappingproxy` and the
-//! collector's lists. The layouts are chosen at compile time for the interpreter
+//! values kept without a dict (3.11+), the mapping of a `mappingproxy`, the
+//! collector's lists and a code object's look-up cache (3.9, 3.10). The layouts are chosen at compile time for the interpreter
 //! built for, but a point release, a vendor's patch or a build option can move a field.
 //! So at import each layout is tried on sample objects and compared with what the
 //! interpreter itself reports (`__sizeof__`, `PyDict_Next`, iteration, `__dict__`); a
@@ -44,10 +44,12 @@ pub enum Layout {
     /// numpy's array struct (checked where used, per array type: numpy is not imported
     /// here; see `numpy.rs`).
     NumpyArray,
+    /// A code object's look-up cache on 3.9 and 3.10 (`code.rs`).
+    CodeCache,
 }
 
 /// Every layout, with the name [`_layouts`] reports it under.
-pub const LAYOUTS: [(Layout, &str); 10] = [
+pub const LAYOUTS: [(Layout, &str); 11] = [
     (Layout::Str, "str"),
     (Layout::Int, "int"),
     (Layout::List, "list"),
@@ -58,6 +60,7 @@ pub const LAYOUTS: [(Layout, &str); 10] = [
     (Layout::MappingProxy, "mappingproxy"),
     (Layout::GcLists, "gc_lists"),
     (Layout::NumpyArray, "numpy_array"),
+    (Layout::CodeCache, "code_cache"),
 ];
 
 impl Layout {
@@ -113,6 +116,7 @@ pub fn check_layouts(py: Python<'_>) -> PyResult<()> {
         (Layout::MappingProxy, check_mappingproxy),
         (Layout::GcLists, check_gc_lists),
         (Layout::NumpyArray, |_| Ok(true)),
+        (Layout::CodeCache, check_code_cache),
     ];
     // Each check reads only the layout it tests, so none may rely on another.
     VALID.store(0, Ordering::Relaxed);

@@ -20,6 +20,7 @@
 
 mod borrowed;
 mod call;
+mod code;
 mod dict;
 mod gc;
 mod instance;
@@ -38,6 +39,7 @@ mod weakref;
 
 pub use borrowed::*;
 pub use call::*;
+pub use code::*;
 pub use dict::*;
 pub use gc::*;
 pub use instance::*;
@@ -327,6 +329,7 @@ pub unsafe fn pre_header(obj: RawObj) -> usize {
         }
         // SAFETY: `tp` is alive; `tp_is_gc` takes the object it was looked up for.
         match unsafe { (*tp).tp_is_gc } {
+            // SAFETY: `obj` is alive and of the type `is_gc` belongs to.
             Some(is_gc) if unsafe { is_gc(obj) } == 0 => 0,
             _ => GC_HEAD,
         }

@@ -44,7 +44,7 @@ fn bound<'py>(py: Python<'py>, obj: &Strong) -> Bound<'py, PyAny> {
 /// `sys.getsizeof` of each object, in order.
 #[pyfunction]
 pub fn flat_sizes<'py>(py: Python<'py>, objects: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-    let mut sizer = FlatSizer::new(py)?;
+    let mut sizer = FlatSizer::getsizeof(py)?;
     let sizes = ffi::new_list(py, Vec::new())?;
     for_each_object(objects, |obj| {
         sizes.append(ffi::new_int(py, sizer.size(py, obj)? as u64)?)?;
@@ -56,7 +56,7 @@ pub fn flat_sizes<'py>(py: Python<'py>, objects: &Bound<'py, PyAny>) -> PyResult
 /// The sum of `sys.getsizeof` over the objects (pympler's `muppy.get_size`).
 #[pyfunction]
 pub fn total_flat_size<'py>(py: Python<'py>, objects: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let mut sizer = FlatSizer::new(py)?;
+    let mut sizer = FlatSizer::getsizeof(py)?;
     let mut total = 0u64;
     for_each_object(objects, |obj| {
         total = total.saturating_add(sizer.size(py, obj)? as u64);
@@ -76,7 +76,7 @@ pub fn filter_objects<'py>(
     min: i64,
     max: i64,
 ) -> PyResult<Bound<'py, PyList>> {
-    let mut sizer = FlatSizer::new(py)?;
+    let mut sizer = FlatSizer::getsizeof(py)?;
     let out = ffi::new_list(py, Vec::new())?;
     for_each_object(objects, |obj| {
         let item = bound(py, obj);
