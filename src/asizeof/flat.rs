@@ -5,8 +5,9 @@
 //!
 //! `FlatSizer` is used by the whole-heap passes (`heap`, `summary`), which size every
 //! object of the process once (leaving out the look-up cache 3.9 and 3.10 add to hot
-//! code objects), and by `muppy`'s figures, which are `sys.getsizeof` exactly. `asizeof`'s walker (`walk`) uses the same dispatch and
-//! foreign call, adding what pympler's `asizeof` counts on top of the flat size.
+//! code objects), and by `muppy`'s figures, which are `sys.getsizeof` exactly.
+//! `asizeof`'s walker (`walk`) uses the same dispatch and foreign call, adding what
+//! pympler's `asizeof` counts on top of the flat size.
 
 use crate::asizeof::rules::{self, ClassifyOptions, Flat, Registry, RuleCache, PER_OBJECT};
 use crate::ffi::{self, RawObj, RawType, Strong};
