@@ -112,10 +112,9 @@ pub(super) fn check_code_cache(py: Python<'_>) -> PyResult<bool> {
     for _ in 0..1100 {
         hot.call0()?;
     }
-    let sizeof = |code: &Bound<'_, PyAny>| -> PyResult<usize> { code.call_method0("__sizeof__")?.extract() };
     // SAFETY: a live code object.
     let cache = unsafe { code_cache_bytes_unchecked(hot_code.as_ptr()) };
-    Ok(cache > 0 && sizeof(&hot_code)? == sizeof(&cold_code)? + cache)
+    Ok(cache > 0 && reported_sizeof(&hot_code)? == reported_sizeof(&cold_code)? + cache)
 }
 
 /// From 3.11 on there is no such cache and nothing is read.

@@ -3,8 +3,9 @@
 //! The fast paths read CPython structs in place: the state bits of a `str`, the digit
 //! count of an `int`, the tables of lists, dicts, sets and bytearrays, the attribute
 //! values kept without a dict (3.11+), the mapping of a `mappingproxy`, the
-//! collector's lists and a code object's look-up cache (3.9, 3.10). The layouts are chosen at compile time for the interpreter
-//! built for, but a point release, a vendor's patch or a build option can move a field.
+//! collector's lists and a code object's look-up cache (3.9, 3.10). The layouts are
+//! chosen at compile time for the interpreter built for, but a point release, a
+//! vendor's patch or a build option can move a field.
 //! So at import each layout is tried on sample objects and compared with what the
 //! interpreter itself reports (`__sizeof__`, `PyDict_Next`, iteration, `__dict__`); a
 //! layout that disagrees is never read, and its callers take the public API instead.
@@ -134,7 +135,7 @@ pub fn check_layouts(py: Python<'_>) -> PyResult<()> {
 }
 
 /// What `type(obj).__sizeof__(obj)` returns: the interpreter's own answer.
-fn reported_sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+pub(super) fn reported_sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     obj.get_type().call_method1("__sizeof__", (obj,))?.extract()
 }
 
