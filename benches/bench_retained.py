@@ -8,8 +8,9 @@ then times, on that one heap, without ``gc.collect()`` in the timed region:
 * the whole retained-size computation (``_core.retained_stats``: the heap graph, its
   roots, the dominator tree and every object's retained size), split into the graph's
   build and the roots plus dominators;
-* ``retained_size(x)`` for one object (with its ``gc.collect()``, and without), and guppy3's ``hpy().iso(x).domisize`` for the
-  same object when guppy3 is installed;
+* ``retained_size(x)`` for one object (it runs no collection: garbage is left out of
+  the tree instead), and guppy3's ``hpy().iso(x).domisize`` for the same object when
+  guppy3 is installed;
 * the views over the same tree, each with its ``gc.collect()``: ``retained_top(20)``
   (with and without deep sizes), ``dominator_tree()`` and ``leak_suspects()``.
 
@@ -73,8 +74,7 @@ def main():
     extra = (peak - before) / nodes if peaked and peak and before else None
 
     target = kept[0]
-    one = time_best(lambda: heapscope.retained_size(target), repeat=1)
-    bare = time_best(lambda: _core.retained_size(target, []), repeat=args.repeat, disable_gc=True)
+    one = time_best(lambda: heapscope.retained_size(target, progress=False), repeat=args.repeat, disable_gc=True)
     print(f"graph: {nodes:,} nodes, {figures['edges']:,} edges, {figures['roots']:,} roots")
     rows = [
         ("summarize_heap(collect=False)", t_sum, None),
@@ -82,7 +82,6 @@ def main():
         ("  of which the graph", figures["build_seconds"] * 1e9, None),
         ("  of which roots + dominators", figures["dominator_seconds"] * 1e9, None),
         ("retained_size(one object)", one.best_ns, one.best_ns / t_sum),
-        ("  the same without gc.collect()", bare.best_ns, bare.best_ns / t_sum),
     ]
     for name, call in [
         ("retained_top(20)", lambda: heapscope.retained_top(20)),

@@ -126,9 +126,111 @@ pub fn collect_exact<T, I: ExactSizeIterator<Item = T>>(items: I, what: &'static
     Ok(v)
 }
 
+/// A list whose length is not known up front, kept in blocks of a fixed size: growing
+/// never copies it. (A `Vec` that doubles leaves its old copies behind, and an
+/// allocator that keeps them resident makes the peak half as large again.)
+/// [`into_vec`](Self::into_vec) makes an exact `Vec` of it, a block at a time.
+pub struct Blocks<T> {
+    blocks: Vec<Vec<T>>,
+    len: usize,
+    what: &'static str,
+}
+
+impl<T> Blocks<T> {
+    const BLOCK: usize = 1 << 16;
+
+    /// An empty list; `what` names it in a [`OutOfMemory`].
+    pub fn new(what: &'static str) -> Blocks<T> {
+        Blocks { blocks: Vec::new(), len: 0, what }
+    }
+
+    #[inline]
+    pub fn push(&mut self, item: T) -> Result<(), OutOfMemory> {
+        if self.blocks.last().map_or(true, |block| block.len() == Self::BLOCK) {
+            self.blocks.grow(1, self.what)?;
+            self.blocks.push(vec_with_capacity(Self::BLOCK, self.what)?);
+        }
+        if let Some(block) = self.blocks.last_mut() {
+            block.push(item);
+        }
+        self.len += 1;
+        Ok(())
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    pub fn get(&self, index: usize) -> Option<&T> {
+        self.blocks.get(index / Self::BLOCK)?.get(index % Self::BLOCK)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.blocks.iter().flatten()
+    }
+
+    /// The blocks in order, each freed once the caller drops it.
+    pub fn into_blocks(self) -> impl Iterator<Item = Vec<T>> {
+        self.blocks.into_iter()
+    }
+
+    /// Bytes held (capacity, not length).
+    pub fn footprint(&self) -> usize {
+        self.blocks.len() * Self::BLOCK * std::mem::size_of::<T>() + self.blocks.capacity() * 24
+    }
+}
+
+impl<T> std::ops::Index<usize> for Blocks<T> {
+    type Output = T;
+
+    #[inline]
+    fn index(&self, index: usize) -> &T {
+        &self.blocks[index / Self::BLOCK][index % Self::BLOCK]
+    }
+}
+
+impl<T> std::ops::IndexMut<usize> for Blocks<T> {
+    #[inline]
+    fn index_mut(&mut self, index: usize) -> &mut T {
+        &mut self.blocks[index / Self::BLOCK][index % Self::BLOCK]
+    }
+}
+
+/// Gives the C allocator's free pages back to the system, once large buffers are freed.
+/// glibc keeps the memory of freed blocks below its (adaptive, up to 32 MiB) mapping
+/// threshold in its heap, where a later buffer of another size may not reuse it: the
+/// peak of a computation in steps would then add up the steps' buffers. Elsewhere a
+/// no-op.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only returns whole free pages of the allocator's arenas to
+    // the system; no memory in use is touched, and it is safe from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocks_keep_order_across_blocks() {
+        let mut blocks = Blocks::new("the test list");
+        let n = 3 * Blocks::<u32>::BLOCK + 5;
+        for i in 0..n as u32 {
+            blocks.push(i).unwrap();
+        }
+        assert_eq!((blocks.len(), blocks.get(70_000), blocks.get(n)), (n, Some(&70_000), None));
+        blocks[3] = 0;
+        blocks[4] = 1;
+        assert_eq!((blocks[3], blocks[4], blocks[n - 1]), (0, 1, n as u32 - 1));
+        assert!(blocks.iter().copied().eq((0..n as u32).map(|i| [i, 0, 1][(i == 3) as usize + 2 * (i == 4) as usize])));
+        let all: Vec<u32> = blocks.into_blocks().flatten().collect();
+        assert_eq!(all.len(), n);
+    }
 
     #[test]
     fn refused_growth_is_an_error() {

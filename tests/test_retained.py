@@ -3,6 +3,7 @@ import ctypes
 import gc
 import random
 import sys
+import weakref
 
 import pytest
 from catalog import run_isolated
@@ -86,6 +87,31 @@ def test_a_string_two_lists_hold_is_retained_by_neither():
     lists, string = 2 * sys.getsizeof(a), sys.getsizeof(a[0])
     del a, b
     assert heapscope.retained_size(holder) == sys.getsizeof(holder) + lists + string
+
+
+class Cyclic:
+    pass
+
+
+def test_garbage_keeps_nothing_alive_and_is_not_collected():
+    # A cycle no root reaches refers to the payload the holder owns: retained_size
+    # leaves the garbage out of the tree, as a collection would, without running one.
+    gc.collect()
+    gc.disable()
+    try:
+        payload = [fresh_str(i) for i in range(500)]
+        holder = [payload]
+        expected = sys.getsizeof(holder) + own(payload)
+        garbage = Cyclic()
+        garbage.self = garbage
+        garbage.payload = payload
+        alive = weakref.ref(garbage)
+        del garbage, payload
+        assert heapscope.retained_size(holder) == expected
+        assert alive() is not None
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 def test_an_object_held_only_from_c_is_a_root():

@@ -164,12 +164,12 @@ def retained_size(obj: Any, *, progress: bool = True) -> int:
 
     Objects shared with anything else (a string two lists hold, a small int the
     interpreter caches, a constant of a function's code) are not counted. One pass over
-    the whole heap; the collector runs first (``gc.collect()``).
+    the whole heap, without running the collector: garbage it has not freed yet (cycles
+    no root reaches) keeps nothing alive in the answer, as if it had run.
 
     A computation longer than two seconds shows its progress on a terminal (steps of
     the walks over objects and references, and the time), unless ``progress=False``.
     """
-    gc.collect()
     shown = _progress.make("retained_size", progress, unit="steps")
     try:
         return _core.retained_size(obj, _own_code(), progress=shown)

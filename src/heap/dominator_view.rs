@@ -111,11 +111,8 @@ pub fn hold_path<'py>(py: Python<'py>, c: &Computed<'py>, p: u32) -> PyResult<He
         // SAFETY: every node is held by the graph; the Bound takes its own reference.
         objects.push(unsafe { Bound::from_borrowed_ptr(py, c.graph.objects[node as usize].as_ptr()) });
     }
-    let refers = |a: u32, b: u32| {
-        let (from, to) = (c.graph.offsets[a as usize] as usize, c.graph.offsets[a as usize + 1] as usize);
-        c.graph.targets[from..to].contains(&b)
-    };
-    let direct = nodes.windows(2).enumerate().map(|(i, w)| !(i == 0 && skipped > 0) && refers(w[0], w[1])).collect();
+    let direct =
+        nodes.windows(2).enumerate().map(|(i, w)| !(i == 0 && skipped > 0) && c.dom.refers(w[0], w[1])).collect();
     let head = match nodes.first() {
         Some(node) => match c.root_index.get(node) {
             Some(&index) => Head::Known(index),
@@ -256,7 +253,7 @@ pub fn dominator_tree<'py>(
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let _progress = crate::ffi::ProgressScope::enter_pass(progress)?;
-    let computed = compute(py, &[], &own_code)?;
+    let computed = compute(py, &[], &own_code, true)?;
     let children = Children::new(&computed.dom)?;
     // Breadth first, so that a cut by `max_nodes` takes the deepest levels first.
     let mut visible: Vec<Visible> = Vec::new();
@@ -293,7 +290,7 @@ pub fn dominator_tree<'py>(
         } else {
             (
                 computed.retained[v.p as usize],
-                computed.graph.sizes[node as usize],
+                computed.graph.sizes.get(node),
                 computed.kinds.get(&node).map(|k| k.name()),
             )
         };

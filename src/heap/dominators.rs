@@ -52,6 +52,11 @@ pub struct Dominators {
     pub idom: Vec<u32>,
     /// Nodes no root reached, made roots (see [`dominators`]).
     pub adopted: Vec<u32>,
+    /// The predecessors of each reached node, by preorder numbers:
+    /// `preds[pred_start[p]..pred_start[p + 1]]` (the super-root's number, 0, for a root).
+    /// Kept in place of the graph's successor rows, which can then be freed.
+    pred_start: Vec<u32>,
+    preds: Vec<u32>,
 }
 
 impl Dominators {
@@ -64,6 +69,29 @@ impl Dominators {
             return None;
         }
         Some(self.vertex[self.idom[p as usize] as usize])
+    }
+
+    /// Whether node `from` has a reference to node `to` (both reached).
+    pub fn refers(&self, from: u32, to: u32) -> bool {
+        let (Some(&p_from), Some(&p_to)) = (self.pre.get(from as usize), self.pre.get(to as usize)) else {
+            return false;
+        };
+        if p_from == NONE || p_to == NONE {
+            return false;
+        }
+        let p_to = p_to as usize;
+        self.preds[self.pred_start[p_to] as usize..self.pred_start[p_to + 1] as usize].contains(&p_from)
+    }
+
+    /// Bytes held by the arrays (capacity, not length).
+    pub fn footprint(&self) -> usize {
+        (self.vertex.capacity()
+            + self.pre.capacity()
+            + self.idom.capacity()
+            + self.adopted.capacity()
+            + self.pred_start.capacity()
+            + self.preds.capacity())
+            * 4
     }
 
     /// The retained size of every reached node, by preorder number: its own `size` plus
@@ -84,6 +112,20 @@ impl Dominators {
     }
 }
 
+/// The first half of the computation, the only one that reads the graph: the
+/// depth-first preorder from the super-root and every reached node's predecessors.
+/// The graph's successor rows can be freed once this is made.
+pub struct Preorder {
+    /// The number of real nodes.
+    nodes: usize,
+    vertex: Vec<u32>,
+    /// Preorder number of each reached node's DFS parent.
+    parent: Vec<u32>,
+    pred_start: Vec<u32>,
+    preds: Vec<u32>,
+    adopted: Vec<u32>,
+}
+
 /// Computes the dominator tree of `graph` from its super-root. With `adopt`, a node the
 /// roots do not reach becomes a root itself (in node order, once the nodes reached
 /// before it are numbered), so that every node is in the tree; the adopted nodes are in
@@ -94,23 +136,45 @@ pub fn dominators(graph: Csr<'_>, adopt: bool) -> Result<Dominators, OutOfMemory
 }
 
 /// [`dominators`], called `interrupted()` once per step of its long loops: `None` as
-/// soon as that says so (a Ctrl-C to handle; the caller starts again if the handler
-/// returns).
+/// soon as that says so.
+#[cfg(test)]
 pub fn dominators_unless(
     graph: Csr<'_>,
     adopt: bool,
     interrupted: &mut dyn FnMut() -> bool,
 ) -> Result<Option<Dominators>, OutOfMemory> {
+    let mut targets = graph.targets.to_vec();
+    match preorder_unless(graph.offsets, &mut targets, graph.roots, adopt, interrupted)? {
+        Some(mut order) => finish_unless(&mut order, interrupted),
+        None => Ok(None),
+    }
+}
+
+/// The first half of [`dominators`] (see [`Preorder`]), called `interrupted()` once per
+/// step of its long loop: `None` as soon as that says so (a Ctrl-C to handle; the
+/// caller starts again if the handler returns).
+///
+/// Once the walk is done (nothing can interrupt it then), `targets` is rewritten in
+/// place in preorder numbers, for the predecessor rows: it is of no use as the graph's
+/// edges afterwards.
+pub fn preorder_unless(
+    offsets: &[u32],
+    targets: &mut [u32],
+    roots: &[u32],
+    adopt: bool,
+    interrupted: &mut dyn FnMut() -> bool,
+) -> Result<Option<Preorder>, OutOfMemory> {
+    let graph = Csr { offsets, targets: &*targets, roots };
     let n = graph.nodes();
     let root = n as u32;
     let mut pre: Vec<u32> = grow::vec_filled(NONE, n + 1, DOMINATORS)?;
-    let mut vertex: Vec<u32> = Vec::new();
-    let mut parent: Vec<u32> = Vec::new();
+    // At most every node and the super-root: made at their full length at once, so that
+    // no growth copies them (an allocator keeps the old copies resident).
+    let mut vertex: Vec<u32> = grow::vec_with_capacity(n + 1, DOMINATORS)?;
+    let mut parent: Vec<u32> = grow::vec_with_capacity(n + 1, DOMINATORS)?;
     // Depth-first preorder, with a stack of (node, next successor to look at).
     let mut stack: Vec<(u32, u32)> = Vec::new();
     pre[n] = 0;
-    vertex.grow(1, DOMINATORS)?;
-    parent.grow(1, DOMINATORS)?;
     vertex.push(root);
     parent.push(0);
     stack.grow(1, DOMINATORS)?;
@@ -131,8 +195,6 @@ pub fn dominators_unless(
                 if pre[w as usize] == NONE {
                     let number = vertex.len() as u32;
                     pre[w as usize] = number;
-                    vertex.grow(1, DOMINATORS)?;
-                    parent.grow(1, DOMINATORS)?;
                     vertex.push(w);
                     parent.push(pre[v as usize]);
                     stack.grow(1, DOMINATORS)?;
@@ -159,14 +221,30 @@ pub fn dominators_unless(
         stack.push((root, root_successors.len() as u32 - 1));
     }
     drop(stack);
+    // Without adoption, fewer nodes may have been reached.
+    vertex.shrink_to_fit();
+    parent.shrink_to_fit();
     let m = vertex.len();
+
+    // The reached nodes' edges in preorder numbers, so that `pre` can be freed before
+    // the predecessor rows are made (the second half makes it again).
+    let row = |v: u32| offsets[v as usize] as usize..offsets[v as usize + 1] as usize;
+    for &v in &vertex[1..] {
+        for w in &mut targets[row(v)] {
+            *w = pre[*w as usize];
+        }
+    }
+    for w in &mut root_successors {
+        *w = pre[*w as usize];
+    }
+    drop(pre);
+    let targets = &*targets;
+    let successors_of = |v: u32| if v == root { &root_successors[..] } else { &targets[row(v)] };
 
     // Predecessors of each reached node, by preorder numbers, in compressed rows.
     let mut pred_start: Vec<u32> = grow::vec_filled(0, m + 1, DOMINATORS)?;
-    let successors_of = |v: u32| if v == root { &root_successors[..] } else { graph.successors(v) };
     for &v in &vertex {
-        for &w in successors_of(v) {
-            let pw = pre[w as usize];
+        for &pw in successors_of(v) {
             pred_start[pw as usize + 1] += 1;
         }
     }
@@ -176,8 +254,8 @@ pub fn dominators_unless(
     // Filled from the end of each row, moving its start down to where it belongs.
     let mut preds: Vec<u32> = grow::vec_filled(0, pred_start[m] as usize, DOMINATORS)?;
     for (pv, &v) in vertex.iter().enumerate().rev() {
-        for &w in successors_of(v) {
-            let pw = pre[w as usize] as usize;
+        for &pw in successors_of(v) {
+            let pw = pw as usize;
             pred_start[pw + 1] -= 1;
             preds[pred_start[pw + 1] as usize] = pv as u32;
         }
@@ -185,7 +263,18 @@ pub fn dominators_unless(
     // Row `w` now starts at `pred_start[w + 1]`: shift the starts back by one.
     pred_start.rotate_left(1);
     pred_start[m] = preds.len() as u32;
+    Ok(Some(Preorder { nodes: n, vertex, parent, pred_start, preds, adopted }))
+}
 
+/// The second half of [`dominators`]: semidominators, then immediate dominators, from
+/// `order` alone. `None` as soon as `interrupted()` says so, with `order` kept for
+/// another try; on success `order` is emptied into the result.
+pub fn finish_unless(
+    order: &mut Preorder,
+    interrupted: &mut dyn FnMut() -> bool,
+) -> Result<Option<Dominators>, OutOfMemory> {
+    let m = order.vertex.len();
+    let (pred_start, preds, parent) = (&order.pred_start, &order.preds, &order.parent);
     // Semidominators, by decreasing preorder, with path-compressed link-eval.
     let mut semi: Vec<u32> = grow::collect_exact(0..m as u32, DOMINATORS)?;
     let mut label: Vec<u32> = grow::collect_exact(0..m as u32, DOMINATORS)?;
@@ -203,10 +292,10 @@ pub fn dominators_unless(
         semi[w] = best;
         ancestor[w] = parent[w];
     }
-    drop((ancestor, label, preds, pred_start, path));
+    drop((ancestor, label, path));
 
     // Immediate dominators: the nearest ancestor of the parent not below the semidominator.
-    let mut idom = parent;
+    let mut idom = std::mem::take(&mut order.parent);
     for w in 1..m {
         let mut d = idom[w];
         while d > semi[w] {
@@ -214,7 +303,20 @@ pub fn dominators_unless(
         }
         idom[w] = d;
     }
-    Ok(Some(Dominators { vertex, pre, idom, adopted }))
+    drop(semi);
+    let vertex = std::mem::take(&mut order.vertex);
+    let mut pre: Vec<u32> = grow::vec_filled(NONE, order.nodes + 1, DOMINATORS)?;
+    for (p, &v) in vertex.iter().enumerate() {
+        pre[v as usize] = p as u32;
+    }
+    Ok(Some(Dominators {
+        vertex,
+        pre,
+        idom,
+        adopted: std::mem::take(&mut order.adopted),
+        pred_start: std::mem::take(&mut order.pred_start),
+        preds: std::mem::take(&mut order.preds),
+    }))
 }
 
 /// Lengauer-Tarjan's `eval`: the node of smallest semidominator on the linked path from
@@ -390,6 +492,9 @@ mod tests {
         assert_eq!(retained[d.pre[1] as usize], 30);
         assert_eq!(retained[d.pre[4] as usize], 10);
         assert_eq!(d.pre[7], NONE);
+        // The predecessor rows answer for the freed edges.
+        assert!(d.refers(0, 1) && d.refers(3, 1) && d.refers(6, 5));
+        assert!(!d.refers(0, 2) && !d.refers(1, 0) && !d.refers(7, 0) && !d.refers(0, 7));
         // Two roots both reaching 2: neither 0 nor 1 dominates it.
         let g = Owned::from_edges(3, &[(0, 2), (1, 2)], vec![0, 1]);
         assert_eq!(fast(g.csr()), vec![Some(3), Some(3), Some(3)]);
@@ -429,6 +534,28 @@ mod tests {
         let g = Owned::from_edges(2, &[(0, 1)], vec![0]);
         let d = dominators(g.csr(), false).unwrap();
         assert!(d.retained(|_| u64::MAX).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_second_half_starts_again_after_an_interruption() {
+        let mut rng = Rng(7);
+        let edges: Vec<(u32, u32)> = (0..400).map(|_| (rng.below(100) as u32, rng.below(100) as u32)).collect();
+        let g = Owned::from_edges(100, &edges, vec![0, 50]);
+        let expected = fast(g.csr());
+        let mut targets = g.targets.clone();
+        let mut order = preorder_unless(&g.offsets, &mut targets, &g.roots, false, &mut || false).unwrap().unwrap();
+        let mut calls = 0;
+        assert!(finish_unless(&mut order, &mut || {
+            calls += 1;
+            calls == 10
+        })
+        .unwrap()
+        .is_none());
+        let d = finish_unless(&mut order, &mut || false).unwrap().unwrap();
+        assert_eq!((0..100).map(|v| d.idom_of(v)).collect::<Vec<_>>(), expected);
+        for &(a, b) in &edges {
+            assert_eq!(d.refers(a, b), d.pre[a as usize] != NONE, "{a} -> {b}");
+        }
     }
 
     #[test]

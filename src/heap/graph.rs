@@ -14,7 +14,7 @@
 
 use crate::asizeof::flat::{self, FlatRule, FlatSizer};
 use crate::ffi::{self, RawObj, Strong};
-use crate::grow::{self, Grow, OutOfMemory, TryPush};
+use crate::grow::{self, Blocks, Grow, OutOfMemory, TryPush};
 use crate::heap::passes::TrackedObjects;
 use crate::visited::{AddressRanks, VisitedSet};
 use ahash::AHashMap;
@@ -58,44 +58,63 @@ impl NodeIndex {
     }
 }
 
-/// The edges' targets as addresses while the graph is built, in blocks of a fixed
-/// size: no block is ever copied to grow, and each can be freed as soon as it is read.
-#[derive(Default)]
-struct EdgeAddresses {
-    blocks: Vec<Vec<usize>>,
-    len: usize,
+/// Flat sizes by node, 4 bytes each: the rare size past `u32::MAX - 1` bytes (a huge
+/// array or bytes object) is kept aside.
+pub struct FlatSizes {
+    small: Blocks<u32>,
+    large: AHashMap<u32, u64>,
 }
 
-impl EdgeAddresses {
-    const BLOCK: usize = 1 << 16;
+impl FlatSizes {
+    /// In `small`, a size kept in `large`.
+    const LARGE: u32 = u32::MAX;
 
+    /// The flat size of `node`.
     #[inline]
-    fn push(&mut self, address: usize) -> Result<(), OutOfMemory> {
-        if self.blocks.last().map_or(true, |block| block.len() == Self::BLOCK) {
-            self.blocks.grow(1, GRAPH)?;
-            self.blocks.push(grow::vec_with_capacity(Self::BLOCK, GRAPH)?);
+    pub fn get(&self, node: u32) -> u64 {
+        match self.small[node as usize] {
+            Self::LARGE => self.large.get(&node).copied().unwrap_or(u64::from(Self::LARGE)),
+            size => u64::from(size),
         }
-        if let Some(block) = self.blocks.last_mut() {
-            block.push(address);
+    }
+
+    fn push(&mut self, size: u64) -> Result<(), OutOfMemory> {
+        let node = self.small.len() as u32;
+        self.small.push(Self::LARGE)?;
+        self.set(node, size)
+    }
+
+    fn set(&mut self, node: u32, size: u64) -> Result<(), OutOfMemory> {
+        match u32::try_from(size) {
+            Ok(small) if small != Self::LARGE => {
+                self.small[node as usize] = small;
+                self.large.remove(&node);
+            }
+            _ => {
+                self.large.grow(1, GRAPH)?;
+                self.large.insert(node, size);
+                self.small[node as usize] = Self::LARGE;
+            }
         }
-        self.len += 1;
         Ok(())
     }
 
-    fn len(&self) -> usize {
-        self.len
+    fn footprint(&self) -> usize {
+        self.small.footprint() + self.large.capacity() * 16
     }
 }
 
-/// The heap graph (see the module docs).
+/// The heap graph (see the module docs). The lists by node are [`Blocks`]: their
+/// length is known only once the graph is built.
 pub struct HeapGraph {
     /// Every node's object, held.
-    pub objects: Vec<Strong>,
+    pub objects: Blocks<Strong>,
     /// Flat sizes (0 until [`size_slow`](Self::size_slow) for the nodes in `slow`).
-    pub sizes: Vec<u64>,
+    pub sizes: FlatSizes,
     /// Reference counts, read before the graph took its own reference (saturated).
-    pub refcounts: Vec<u32>,
-    /// Out-edges: `targets[offsets[v]..offsets[v + 1]]`, one per reference.
+    pub refcounts: Blocks<u32>,
+    /// Out-edges: `targets[offsets[v]..offsets[v + 1]]`, one per reference (empty
+    /// after [`drop_edges`](Self::drop_edges)).
     pub offsets: Vec<u32>,
     pub targets: Vec<u32>,
     /// Nodes whose flat size needs Python code.
@@ -132,7 +151,13 @@ impl HeapGraph {
     /// after this.
     pub fn drop_index(&mut self) {
         self.index = None;
-        self.refcounts = Vec::new();
+        self.refcounts = Blocks::new(GRAPH);
+    }
+
+    /// Frees the out-edges, once the dominator computation has its predecessor rows.
+    pub fn drop_edges(&mut self) {
+        self.offsets = Vec::new();
+        self.targets = Vec::new();
     }
 
     /// The number of nodes.
@@ -142,9 +167,10 @@ impl HeapGraph {
 
     /// Bytes held by the graph's arrays (capacity, not length).
     pub fn footprint(&self) -> usize {
-        self.objects.capacity() * std::mem::size_of::<Strong>()
-            + self.sizes.capacity() * 8
-            + (self.refcounts.capacity() + self.offsets.capacity() + self.targets.capacity()) * 4
+        self.objects.footprint()
+            + self.sizes.footprint()
+            + self.refcounts.footprint()
+            + (self.offsets.capacity() + self.targets.capacity()) * 4
             + self.index.as_ref().map_or(0, NodeIndex::footprint)
             + self.slow.capacity() * 4
     }
@@ -161,14 +187,11 @@ impl HeapGraph {
         if !seen.insert(ffi::address(obj))? {
             return Ok(());
         }
-        self.objects.grow(1, GRAPH)?;
-        self.refcounts.grow(1, GRAPH)?;
         // SAFETY: `obj` is alive (caller); its count is read before our reference.
         let refcount = unsafe { ffi::refcount_of(obj) };
-        self.refcounts.push(refcount.clamp(0, u32::MAX as isize) as u32);
+        self.refcounts.push(refcount.clamp(0, u32::MAX as isize) as u32)?;
         // SAFETY: as above.
-        self.objects.push(unsafe { Strong::from_borrowed(obj) });
-        Ok(())
+        self.objects.push(unsafe { Strong::from_borrowed(obj) })
     }
 
     /// Builds the graph over the tracked objects `tracked` yields and `extra` objects.
@@ -183,9 +206,9 @@ impl HeapGraph {
         sizer: &FlatSizer,
     ) -> Result<HeapGraph, Stop> {
         let mut graph = HeapGraph {
-            objects: Vec::new(),
-            sizes: Vec::new(),
-            refcounts: Vec::new(),
+            objects: Blocks::new(GRAPH),
+            sizes: FlatSizes { small: Blocks::new(GRAPH), large: AHashMap::new() },
+            refcounts: Blocks::new(GRAPH),
             offsets: Vec::new(),
             targets: Vec::new(),
             slow: Vec::new(),
@@ -208,11 +231,10 @@ impl HeapGraph {
             unsafe { graph.add(&mut seen, obj) }?;
         }
         graph.offsets.grow(graph.objects.len() + 1, GRAPH)?;
-        graph.sizes.grow(graph.objects.len(), GRAPH)?;
         // The edges' targets as addresses: their node numbers are known only once every
         // node is (numbering them as they come would take a look-up in a table of
         // addresses per reference, a cache miss or two each on a large heap).
-        let mut addresses = EdgeAddresses::default();
+        let mut addresses: Blocks<usize> = Blocks::new(GRAPH);
         graph.offsets.push(0);
         let mut refs: Vec<RawObj> = Vec::new();
         let mut node = 0usize;
@@ -224,11 +246,10 @@ impl HeapGraph {
             // SAFETY: `obj` is held by the graph, and so are the types in `rules` (each
             // the type of a held node).
             let size = unsafe { quick_size(&mut rules, sizer, obj) };
-            graph.sizes.grow(1, GRAPH)?;
             match size {
-                Some(size) => graph.sizes.push(size),
+                Some(size) => graph.sizes.push(size)?,
                 None => {
-                    graph.sizes.push(0);
+                    graph.sizes.push(0)?;
                     graph.slow.try_push(node as u32, GRAPH)?;
                 }
             }
@@ -265,7 +286,7 @@ impl HeapGraph {
         graph.targets = grow::vec_with_capacity(addresses.len(), GRAPH)?;
         // Block by block, each freed once read, so that the addresses and the targets
         // are not both whole at once.
-        for block in addresses.blocks.drain(..) {
+        for block in addresses.into_blocks() {
             for address in block {
                 // Every target was numbered when its edge was recorded.
                 let target = index.find(address);
@@ -285,8 +306,28 @@ impl HeapGraph {
         for node in std::mem::take(&mut self.slow) {
             poll.check(py)?;
             let size = sizer.size(py, &self.objects[node as usize])?;
-            self.sizes[node as usize] = size as u64;
+            self.sizes.set(node, size as u64)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AHashMap, Blocks, FlatSizes};
+
+    #[test]
+    fn sizes_past_four_gib_are_kept_aside() {
+        let mut sizes = FlatSizes { small: Blocks::new("the test sizes"), large: AHashMap::new() };
+        for size in [0, 56, u64::from(u32::MAX) - 1, u64::from(u32::MAX), 5 << 30, u64::MAX] {
+            sizes.push(size).unwrap();
+        }
+        let got: Vec<u64> = (0..6).map(|node| sizes.get(node)).collect();
+        assert_eq!(got, [0, 56, u64::from(u32::MAX) - 1, u64::from(u32::MAX), 5 << 30, u64::MAX]);
+        assert_eq!(sizes.large.len(), 3);
+        sizes.set(4, 64).unwrap();
+        assert_eq!((sizes.get(4), sizes.large.len()), (64, 2));
+        sizes.set(0, 6 << 30).unwrap();
+        assert_eq!(sizes.get(0), 6 << 30);
     }
 }

@@ -8,7 +8,7 @@ use crate::ffi::IntoNew;
 use crate::ffi::{self, RawObj};
 use crate::grow::{self, OutOfMemory, TryPush};
 use crate::heap::dominator_view::{self, Children, NamedPath};
-use crate::heap::dominators::{dominators_unless, Csr, Dominators};
+use crate::heap::dominators::{finish_unless, preorder_unless, Dominators};
 use crate::heap::edges::Kinds;
 use crate::heap::graph::{HeapGraph, Stop};
 use crate::heap::passes::{GcPause, TrackedObjects};
@@ -36,6 +36,8 @@ pub(crate) struct Computed<'py> {
     /// freed.
     dominator_bytes: usize,
     graph_bytes: usize,
+    /// The number of references (edges) the graph had.
+    edges: usize,
     /// The node of the first extra object.
     target: Option<u32>,
     /// The roots `why()` knows (their holders held), and the index among them of each
@@ -62,11 +64,14 @@ impl<'py> Computed<'py> {
 }
 
 /// Builds the graph (with `extra` objects as nodes), finds its roots and its dominator
-/// tree, and sums retained sizes.
+/// tree, and sums retained sizes. With `adopt`, objects no root reaches (garbage the
+/// collector has not freed yet) are made roots of their own, so that every object is in
+/// the tree; without, they are left out of it, as a collection would free them.
 pub(crate) fn compute<'py>(
     py: Python<'py>,
     extra: &[RawObj],
     own_code: &[Bound<'py, PyAny>],
+    adopt: bool,
 ) -> PyResult<Computed<'py>> {
     let gathered = roots::gather(py, own_code)?;
     let mut extra_objects: Vec<RawObj> = gathered.roots.iter().map(|r| r.holder.as_ptr()).collect();
@@ -89,6 +94,8 @@ pub(crate) fn compute<'py>(
         }
     };
     graph.size_slow(py, &mut sizer)?;
+    // The edges' addresses are freed.
+    grow::release_free_memory();
     let build_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let (root_nodes, root_kinds) = roots::root_nodes(&graph, &gathered)?;
@@ -101,25 +108,36 @@ pub(crate) fn compute<'py>(
     }
     let graph_bytes = graph.footprint();
     graph.drop_index();
-    let csr = Csr { offsets: &graph.offsets, targets: &graph.targets, roots: &root_nodes };
     // Pure Rust over arrays the graph holds: after a Ctrl-C whose handler returns, the
-    // computation starts again.
+    // step interrupted starts again.
+    let mut order = loop {
+        let mut poll = ffi::SignalPoll::default();
+        match preorder_unless(&graph.offsets, &mut graph.targets, &root_nodes, adopt, &mut || poll.interrupted(py))? {
+            Some(order) => break order,
+            None => ffi::check_signals(py)?,
+        }
+    };
+    let edges = graph.targets.len();
+    // The predecessor rows answer from here on what the edges would (which are in
+    // preorder numbers now): freeing them keeps the peak of the computation down.
+    graph.drop_edges();
+    grow::release_free_memory();
     let dom = loop {
         let mut poll = ffi::SignalPoll::default();
-        match dominators_unless(csr, true, &mut || poll.interrupted(py))? {
+        match finish_unless(&mut order, &mut || poll.interrupted(py))? {
             Some(dom) => break dom,
             None => ffi::check_signals(py)?,
         }
     };
-    let retained = dom.retained(|v| graph.sizes[v as usize])?.ok_or_else(|| {
+    // The semidominators' arrays are freed.
+    grow::release_free_memory();
+    let retained = dom.retained(|v| graph.sizes.get(v))?.ok_or_else(|| {
         PyOverflowError::new_err("retained sizes past 2**64 bytes: the heap's flat sizes cannot be right; report it")
     })?;
     let mut kinds: AHashMap<u32, Kind> = root_nodes.iter().copied().zip(root_kinds).collect();
     kinds.extend(dom.adopted.iter().map(|&v| (v, Kind::Unreachable)));
     let dominator_seconds = started.elapsed().as_secs_f64();
-    let dominator_bytes = (dom.vertex.capacity() + dom.pre.capacity() + dom.idom.capacity()) * 4
-        + retained.capacity() * 8
-        + root_nodes.capacity() * 4;
+    let dominator_bytes = dom.footprint() + retained.capacity() * 8 + root_nodes.capacity() * 4;
     ffi::check_signals(py)?;
     Ok(Computed {
         graph,
@@ -130,6 +148,7 @@ pub(crate) fn compute<'py>(
         dominator_seconds,
         dominator_bytes,
         graph_bytes,
+        edges,
         target,
         gathered,
         root_index,
@@ -148,11 +167,11 @@ pub fn retained_size<'py>(
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let _progress = crate::ffi::ProgressScope::enter_pass(progress)?;
-    let computed = compute(py, &[obj.as_ptr()], &own_code)?;
+    let computed = compute(py, &[obj.as_ptr()], &own_code, false)?;
     let node = computed.target.ok_or_else(|| {
         PyRuntimeError::new_err("the object was not found in the heap graph it was added to; report it")
     })?;
-    computed.retained_of(node).unwrap_or(computed.graph.sizes[node as usize]).into_new(py)
+    computed.retained_of(node).unwrap_or(computed.graph.sizes.get(node)).into_new(py)
 }
 
 /// One object of `retained_top`: `(object, retained size, flat size, root kind or None,
@@ -171,7 +190,7 @@ pub fn retained_top<'py>(
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let _progress = crate::ffi::ProgressScope::enter_pass(progress)?;
-    let computed = compute(py, &[], &own_code)?;
+    let computed = compute(py, &[], &own_code, true)?;
     let order = dominator_view::largest(&computed.everything()?, &computed.retained, n)?;
     let mut picked = Vec::new();
     grow::Grow::grow(&mut picked, order.len(), BY_TYPE)?;
@@ -184,7 +203,7 @@ pub fn retained_top<'py>(
             .last()
             .cloned()
             .ok_or_else(|| PyRuntimeError::new_err("an empty dominator chain; report it"))?;
-        picked.push((bound, computed.retained[p as usize], computed.graph.sizes[node as usize], kind, path));
+        picked.push((bound, computed.retained[p as usize], computed.graph.sizes.get(node), kind, path));
     }
     let gathered = computed.into_gathered();
     // Python code may run from here on: what is returned is held.
@@ -218,7 +237,7 @@ pub fn retained_by_type<'py>(
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let _progress = crate::ffi::ProgressScope::enter_pass(progress)?;
-    let computed = compute(py, &[], &own_code)?;
+    let computed = compute(py, &[], &own_code, true)?;
     let found = by_type(&computed)?;
     let mut rows: Vec<usize> = grow::collect_exact(0..found.types.len(), BY_TYPE)?;
     rows.sort_by_key(|&t| std::cmp::Reverse(found.totals[t][2]));
@@ -301,7 +320,7 @@ pub(crate) fn by_type(c: &Computed<'_>) -> Result<ByType, OutOfMemory> {
             let t = type_of[child as usize] as usize;
             let node = c.dom.vertex[child as usize] as usize;
             totals[t][0] += 1;
-            totals[t][1] = totals[t][1].saturating_add(c.graph.sizes[node]);
+            totals[t][1] = totals[t][1].saturating_add(c.graph.sizes.get(node as u32));
             if on_path[t] == 0 {
                 totals[t][2] = totals[t][2].saturating_add(c.retained[child as usize]);
                 outer.try_push((t as u32, child), BY_TYPE)?;
@@ -327,10 +346,10 @@ pub fn retained_stats<'py>(
     py: Python<'py>,
     own_code: Vec<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
-    let computed = compute(py, &[], &own_code)?;
+    let computed = compute(py, &[], &own_code, true)?;
     let stats = pyo3::types::PyDict::new(py);
     stats.set_item("nodes", computed.graph.len())?;
-    stats.set_item("edges", computed.graph.targets.len())?;
+    stats.set_item("edges", computed.edges)?;
     stats.set_item("roots", computed.kinds.len())?;
     stats.set_item("graph_bytes", computed.graph_bytes)?;
     stats.set_item("dominator_bytes", computed.dominator_bytes)?;

@@ -101,7 +101,7 @@ pub fn leak_suspects<'py>(
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let _progress = crate::ffi::ProgressScope::enter_pass(progress)?;
-    let computed = compute(py, &[], &own_code)?;
+    let computed = compute(py, &[], &own_code, true)?;
     let children = Children::new(&computed.dom)?;
     let total = computed.retained.first().copied().unwrap_or(0);
     let objects = computed.graph.len() as u64;
