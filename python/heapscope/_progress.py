@@ -14,7 +14,9 @@ retained-size views) walks the collector's lists, where no Python code may run: 
 display, when it is a line on a terminal (stderr is file descriptor 2 and a terminal),
 has a ``line`` (the text before the count), and the core writes that line itself, from
 Rust, at every report of the call. Where there is no such line (a notebook, whose output
-needs Python code), a heap pass reports only from its parts that can run Python code.
+needs Python code), a heap pass reports only from its parts that can run Python code: for
+the retained-size views, everything after the collector's lists are read (the heap graph
+holds every object it numbers).
 
 ``HEAPSCOPE_PROGRESS_FORCE`` (private, for heapscope's own tests; read at import):
 when set to ``plain``, the plain display is used whatever stderr is, with no delay.

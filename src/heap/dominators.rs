@@ -151,8 +151,8 @@ pub fn dominators_unless(
 }
 
 /// The first half of [`dominators`] (see [`Preorder`]), called `interrupted()` once per
-/// step of its long loop: `None` as soon as that says so (a Ctrl-C to handle; the
-/// caller starts again if the handler returns).
+/// step of its long loop: `None` as soon as that says so (the caller has an error to
+/// raise).
 ///
 /// Once the walk is done (nothing can interrupt it then), `targets` is rewritten in
 /// place in preorder numbers, for the predecessor rows: it is of no use as the graph's
@@ -267,8 +267,9 @@ pub fn preorder_unless(
 }
 
 /// The second half of [`dominators`]: semidominators, then immediate dominators, from
-/// `order` alone. `None` as soon as `interrupted()` says so, with `order` kept for
-/// another try; on success `order` is emptied into the result.
+/// `order` alone, called `interrupted()` once per step of its long loop: `None` as
+/// soon as that says so, with `order` kept; on success `order` is emptied into the
+/// result.
 pub fn finish_unless(
     order: &mut Preorder,
     interrupted: &mut dyn FnMut() -> bool,

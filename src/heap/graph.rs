@@ -32,6 +32,8 @@ pub enum Stop {
     Memory(OutOfMemory),
     /// A Ctrl-C is pending: the caller drops the graph, then runs the signal's handler.
     Interrupted,
+    /// A progress report or a signal's handler raised (while the nodes were traversed).
+    Python(PyErr),
 }
 
 impl From<OutOfMemory> for Stop {
@@ -239,8 +241,13 @@ impl HeapGraph {
         let mut refs: Vec<RawObj> = Vec::new();
         let mut node = 0usize;
         while node < graph.objects.len() {
-            if poll.interrupted(py) {
-                return Err(Stop::Interrupted);
+            if poll.woken(py) {
+                // Python code may run between two nodes: every node is held, and nothing
+                // borrowed is kept from one to the next. A progress report (in a
+                // notebook, Python code) is made here, and a signal's handler runs; if it
+                // returns, the traversal goes on. (What such code changes in objects not
+                // traversed yet is seen as it is then.)
+                ffi::check_signals(py).map_err(Stop::Python)?;
             }
             let obj = graph.objects[node].as_ptr();
             // SAFETY: `obj` is held by the graph, and so are the types in `rules` (each

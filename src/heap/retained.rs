@@ -90,6 +90,7 @@ pub(crate) fn compute<'py>(
                 // The partial graph is dropped: the handler runs, and on return the
                 // graph is built again.
                 Err(Stop::Interrupted) => ffi::check_signals(py)?,
+                Err(Stop::Python(error)) => return Err(error),
             }
         }
     };
@@ -108,26 +109,32 @@ pub(crate) fn compute<'py>(
     }
     let graph_bytes = graph.footprint();
     graph.drop_index();
-    // Pure Rust over arrays the graph holds: after a Ctrl-C whose handler returns, the
-    // step interrupted starts again.
-    let mut order = loop {
-        let mut poll = ffi::SignalPoll::default();
-        match preorder_unless(&graph.offsets, &mut graph.targets, &root_nodes, adopt, &mut || poll.interrupted(py))? {
-            Some(order) => break order,
-            None => ffi::check_signals(py)?,
+    // Pure Rust over arrays, with every node held: Python code may run at the polls (a
+    // progress report, a signal's handler), and the computation goes on if it returns.
+    let mut poll = ffi::SignalPoll::default();
+    let mut raised: Option<PyErr> = None;
+    let mut stop = || {
+        if poll.woken(py) {
+            if let Err(error) = ffi::check_signals(py) {
+                raised = Some(error);
+                return true;
+            }
         }
+        false
+    };
+    let stopped = |raised: &mut Option<PyErr>| {
+        raised.take().unwrap_or_else(|| PyRuntimeError::new_err("the dominator computation stopped; report it"))
+    };
+    let Some(mut order) = preorder_unless(&graph.offsets, &mut graph.targets, &root_nodes, adopt, &mut stop)? else {
+        return Err(stopped(&mut raised));
     };
     let edges = graph.targets.len();
     // The predecessor rows answer from here on what the edges would (which are in
     // preorder numbers now): freeing them keeps the peak of the computation down.
     graph.drop_edges();
     grow::release_free_memory();
-    let dom = loop {
-        let mut poll = ffi::SignalPoll::default();
-        match finish_unless(&mut order, &mut || poll.interrupted(py))? {
-            Some(dom) => break dom,
-            None => ffi::check_signals(py)?,
-        }
+    let Some(dom) = finish_unless(&mut order, &mut stop)? else {
+        return Err(stopped(&mut raised));
     };
     // The semidominators' arrays are freed.
     grow::release_free_memory();
