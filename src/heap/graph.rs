@@ -80,10 +80,16 @@ impl FlatSizes {
         }
     }
 
+    #[inline]
     fn push(&mut self, size: u64) -> Result<(), OutOfMemory> {
-        let node = self.small.len() as u32;
-        self.small.push(Self::LARGE)?;
-        self.set(node, size)
+        match u32::try_from(size) {
+            Ok(small) if small != Self::LARGE => self.small.push(small),
+            _ => {
+                let node = self.small.len() as u32;
+                self.small.push(Self::LARGE)?;
+                self.set(node, size)
+            }
+        }
     }
 
     fn set(&mut self, node: u32, size: u64) -> Result<(), OutOfMemory> {
