@@ -129,7 +129,7 @@ pub fn collect_exact<T, I: ExactSizeIterator<Item = T>>(items: I, what: &'static
 /// A list whose length is not known up front, kept in blocks of a fixed size: growing
 /// never copies it. (A `Vec` that doubles leaves its old copies behind, and an
 /// allocator that keeps them resident makes the peak half as large again.)
-/// [`into_vec`](Self::into_vec) makes an exact `Vec` of it, a block at a time.
+/// [`into_blocks`](Self::into_blocks) gives its blocks back, each freed once used.
 pub struct Blocks<T> {
     blocks: Vec<Vec<T>>,
     len: usize,

@@ -3,14 +3,15 @@
 //! with its flat size (`sys.getsizeof`'s, as `summarize_heap` counts it) and its
 //! out-edges in compressed rows.
 //!
-//! Built in one pass without Python code, with the collector paused: first the tracked
-//! objects, read from the collector's lists, and the extra objects the caller gives
+//! Built in one pass with the collector paused: first the tracked objects, read from the
+//! collector's lists without running Python code, and the extra objects the caller gives
 //! (root holders, a target) are numbered; then every node in turn is traversed, and a
 //! referent not numbered yet becomes a new node at the end, traversed in its turn. Every
-//! node is held strongly from the moment it is numbered, so the graph stays valid once
-//! Python code runs again (the sizes of objects with a foreign `__sizeof__`, computed
-//! after the pass, and everything done with the graph). The reference count of each
-//! object is read before that reference is taken.
+//! node is held strongly from the moment it is numbered, so the graph stays valid when
+//! Python code runs: between two nodes of the traversal (a progress report, a signal's
+//! handler), for the sizes of objects with a foreign `__sizeof__` (computed after the
+//! pass) and for everything done with the graph. The reference count of each object is
+//! read before that reference is taken.
 
 use crate::asizeof::flat::{self, FlatRule, FlatSizer};
 use crate::ffi::{self, RawObj, Strong};
@@ -254,10 +255,13 @@ impl HeapGraph {
                 // returns, the traversal goes on. (What such code changes in objects not
                 // traversed yet is seen as it is then.)
                 ffi::check_signals(py).map_err(Stop::Python)?;
+                // That code may have freed a type whose address keys a cached rule (an
+                // object given another `__class__`): the rules are found again.
+                rules.clear();
             }
             let obj = graph.objects[node].as_ptr();
             // SAFETY: `obj` is held by the graph, and so are the types in `rules` (each
-            // the type of a held node).
+            // the type of a held node since `rules` was last cleared).
             let size = unsafe { quick_size(&mut rules, sizer, obj) };
             match size {
                 Some(size) => graph.sizes.push(size)?,
