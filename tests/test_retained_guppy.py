@@ -119,9 +119,17 @@ def compared():
     return json.loads(out.strip().splitlines()[-1])
 
 
+# On 3.13 an instance whose values live in the object reports them to tp_traverse, not
+# the __dict__ made for it, so the graph misses that reference: the dict counts as held
+# from C and the instance does not retain it (docs/differences.md, section 16).
+DICT_NOT_TRAVERSED = pytest.mark.xfail(
+    sys.version_info[:2] == (3, 13), strict=True,
+    reason="3.13's traverse of an instance with inline values does not report its materialized __dict__")
+
+
 @pytest.mark.parametrize("case", [
     "records", "strings", "shared and cyclic", "one of two lists sharing a string",
-    "dicts with run-time keys", "benchmark tree", "instances with their dict",
+    "dicts with run-time keys", "benchmark tree", pytest.param("instances with their dict", marks=DICT_NOT_TRAVERSED),
 ])
 def test_equal_but_for_the_dict_keys_guppy3_does_not_follow(compared, case):
     ours, theirs, delta = compared[case]
