@@ -178,7 +178,8 @@ impl<T> Blocks<T> {
 
     /// Bytes held (capacity, not length).
     pub fn footprint(&self) -> usize {
-        self.blocks.len() * Self::BLOCK * std::mem::size_of::<T>() + self.blocks.capacity() * 24
+        self.blocks.len() * Self::BLOCK * std::mem::size_of::<T>()
+            + self.blocks.capacity() * std::mem::size_of::<Vec<T>>()
     }
 }
 

@@ -81,11 +81,17 @@ impl FlatSizes {
         }
     }
 
+    /// `size` if it is kept in `small`.
+    #[inline]
+    fn as_small(size: u64) -> Option<u32> {
+        u32::try_from(size).ok().filter(|&small| small != Self::LARGE)
+    }
+
     #[inline]
     fn push(&mut self, size: u64) -> Result<(), OutOfMemory> {
-        match u32::try_from(size) {
-            Ok(small) if small != Self::LARGE => self.small.push(small),
-            _ => {
+        match Self::as_small(size) {
+            Some(small) => self.small.push(small),
+            None => {
                 let node = self.small.len() as u32;
                 self.small.push(Self::LARGE)?;
                 self.set(node, size)
@@ -94,12 +100,12 @@ impl FlatSizes {
     }
 
     fn set(&mut self, node: u32, size: u64) -> Result<(), OutOfMemory> {
-        match u32::try_from(size) {
-            Ok(small) if small != Self::LARGE => {
+        match Self::as_small(size) {
+            Some(small) => {
                 self.small[node as usize] = small;
                 self.large.remove(&node);
             }
-            _ => {
+            None => {
                 self.large.grow(1, GRAPH)?;
                 self.large.insert(node, size);
                 self.small[node as usize] = Self::LARGE;

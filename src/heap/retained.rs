@@ -113,14 +113,12 @@ pub(crate) fn compute<'py>(
     // progress report, a signal's handler), and the computation goes on if it returns.
     let mut poll = ffi::SignalPoll::default();
     let mut raised: Option<PyErr> = None;
-    let mut stop = || {
-        if poll.woken(py) {
-            if let Err(error) = ffi::check_signals(py) {
-                raised = Some(error);
-                return true;
-            }
+    let mut stop = || match poll.check(py) {
+        Ok(()) => false,
+        Err(error) => {
+            raised = Some(error);
+            true
         }
-        false
     };
     let stopped = |raised: &mut Option<PyErr>| {
         raised.take().unwrap_or_else(|| PyRuntimeError::new_err("the dominator computation stopped; report it"))
